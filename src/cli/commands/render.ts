@@ -1,0 +1,7 @@
+import { UserError } from '../../errors.js';
+import type { Command } from '../command.js';
+
+// Placeholder until this command lands; it is replaced, not extended.
+export const command: Command = async () => {
+  throw new UserError('USAGE', 'render is not available in this build');
+};

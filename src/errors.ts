@@ -1,0 +1,44 @@
+// One place for error codes. Every code is documented in docs/errors.md (a test checks it).
+
+export const ERROR_CODES = {
+  SPEC_YAML: 'Spec is not valid YAML.',
+  SPEC_UNKNOWN_KEY: 'Spec has a key the tool does not know.',
+  SPEC_TYPE: 'A spec value has the wrong type.',
+  SPEC_REQUIRED: 'A required spec key is missing.',
+  SPEC_VALUE: 'A spec value is out of range or not one of the allowed values.',
+  SPEC_DUPLICATE: 'Two entries share a name or a port.',
+  SPEC_ADDRESS: 'An address is not a valid IPv4, IPv6 address or DNS name.',
+  SPEC_DURATION: 'A duration is malformed or out of range.',
+  SPEC_REFERENCE: 'A listener targets a node group that is empty.',
+  SPEC_FILE: 'The spec file cannot be read.',
+  USAGE: 'The command line is wrong.',
+  ADMIN_UNAUTHORIZED: 'The admin API needs a bearer token.',
+  ADMIN_NOT_FOUND: 'The admin API has no such server or node.',
+  ADMIN_UNREACHABLE: 'The admin API of the running balancer cannot be reached.',
+  LISTEN: 'A listener or the admin surface cannot bind its address.',
+  RENDER: 'A renderer cannot produce configuration from this spec.',
+  RENDER_DRIFT: 'Rendered files differ from the files on disk.',
+  PROBE_FAILED: 'The endpoint is not usable.',
+  VIP: 'The VIP manager cannot hold or release the address.',
+  DOCTOR_FINDINGS: 'doctor found problems of severity error.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error meant for the user: printed as one line, with a hint, never with a stack trace. */
+export class UserError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; exitCode?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'UserError';
+    this.code = code;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? 1;
+  }
+}
+
+/** Exit codes shared by every command. */
+export const EXIT = { ok: 0, failure: 1, invalid: 2 } as const;

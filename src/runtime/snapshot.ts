@@ -1,0 +1,89 @@
+// One snapshot of the running balancer. The status page, /api/status and /metrics all format this
+// object, so the three never disagree (HAProxy stats.c does the same).
+import type { AdminState, CheckResult, ServerState } from '../health/types.js';
+
+export interface ServerSnapshot {
+  name: string;
+  address: string;
+  port: number;
+  state: ServerState;
+  adminState: AdminState;
+  /** Epoch ms when `state` last changed. */
+  stateSince: number;
+  /** Why `state` last changed ("connect ECONNREFUSED, 2/2 failures"). */
+  stateReason: string;
+  weight: number;
+  activeConnections: number;
+  totalConnections: number;
+  /** Connect attempts to this server that failed (retried elsewhere when possible). */
+  connectFailures: number;
+  /** Connections moved to another server after this one failed (HAProxy redispatch). */
+  redispatches: number;
+  bytesIn: number;
+  bytesOut: number;
+  checksFailed: number;
+  /** Up → down transitions. */
+  downTransitions: number;
+  lastCheck?: CheckResult;
+  /** Set while draining after a reload removed the server: epoch ms when its connections are closed. */
+  drainDeadline?: number;
+  /** True when this server no longer exists in the spec and only drains. */
+  removed?: boolean;
+}
+
+export interface ListenerSnapshot {
+  name: string;
+  bind: string;
+  port: number;
+  targetPort: number;
+  balance: string;
+  checkType: string;
+  activeConnections: number;
+  totalConnections: number;
+  /** Client connections that got no server at all. */
+  failedConnections: number;
+  bytesIn: number;
+  bytesOut: number;
+  servers: ServerSnapshot[];
+}
+
+export interface VipTransition {
+  at: number;
+  from: VipRole;
+  to: VipRole;
+  reason: string;
+}
+
+export type VipRole = 'init' | 'master' | 'backup' | 'fault';
+
+export interface VipSnapshot {
+  address: string;
+  prefixLength: number;
+  interface: string;
+  self: string;
+  role: VipRole;
+  /** Name of the peer currently believed to hold the VIP, if known. */
+  holder?: string;
+  priority: number;
+  effectivePriority: number;
+  transitions: VipTransition[];
+}
+
+export interface ReloadRecord {
+  at: number;
+  ok: boolean;
+  message: string;
+  problems?: string[];
+}
+
+export interface StatusSnapshot {
+  version: string;
+  pid: number;
+  startedAt: number;
+  now: number;
+  spec: { source: string; cluster: string; endpoint: string; loadedAt: number };
+  /** The last reload attempt; when it failed, the old config is still the one serving. */
+  lastReload?: ReloadRecord;
+  listeners: ListenerSnapshot[];
+  vip?: VipSnapshot;
+}

@@ -1,0 +1,49 @@
+// The defaults. Health-check and deregistration values are the reference guide's; the rest are chosen
+// for a production control plane (see docs/spec.md for why).
+
+export const DEFAULT_HEALTH_CHECK = {
+  type: 'tcp',
+  intervalMs: 10_000,
+  timeoutMs: 5000,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+  path: '/readyz',
+  expectStatuses: [200],
+} as const;
+
+/** Fast re-check while a state is changing: at most this, never more than the interval. */
+export const DEFAULT_FAST_INTERVAL_MS = 2000;
+
+export const DEFAULT_DEREGISTRATION_DELAY_MS = 30_000;
+
+export const DEFAULT_BALANCER = {
+  bind: '0.0.0.0',
+  admin: '127.0.0.1:8404',
+  balance: 'roundrobin',
+  connectTimeoutMs: 10_000,
+  // kubectl logs -f, exec and watches sit idle for minutes; AWS NLB's fixed value is 350s.
+  idleTimeoutMs: 3_600_000,
+  retries: 2,
+  replay: true,
+  replayBufferSize: 65_536,
+  onMarkedDown: 'close',
+  whenAllDown: 'fail-open',
+  maxConnections: 10_000,
+  watch: true,
+} as const;
+
+export const DEFAULT_LISTENERS = [
+  { name: 'kubernetes', port: 6443, targetPort: 6443, targets: 'controlPlane' },
+  { name: 'talos', port: 50000, targetPort: 50000, targets: 'controlPlane' },
+  { name: 'talos-workers', port: 50001, targetPort: 50000, targets: 'workers' },
+] as const;
+
+export const DEFAULT_VIP = {
+  interface: 'eth0',
+  virtualRouterId: 51,
+  advertIntervalMs: 1000,
+  preempt: true,
+  unicast: true,
+} as const;
+
+export const DEFAULT_DNS_TTL = 30;

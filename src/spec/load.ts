@@ -1,0 +1,222 @@
+import { readFile } from 'node:fs/promises';
+import { Ajv, type ErrorObject } from 'ajv';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { UserError } from '../errors.js';
+import { normalize } from './normalize.js';
+import { formatPath, type Problem } from './problem.js';
+import { RULES } from './rules/index.js';
+import { EndpointSpecSchema, type RawSpec } from './schema.js';
+import type { Spec } from './types.js';
+
+export interface LoadResult {
+  /** Present only when there is no problem of severity error. */
+  spec?: Spec;
+  problems: Problem[];
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+const validateSchema = ajv.compile<RawSpec>(EndpointSpecSchema);
+
+/** Parses spec text. Never throws: every problem comes back with a path, a line and a hint. */
+export function parseSpec(text: string, source = '<inline>'): LoadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((error) => {
+        const pos = lineCounter.linePos(error.pos[0]);
+        return {
+          code: 'SPEC_YAML', severity: 'error', path: '', line: pos.line, column: pos.col,
+          message: error.message.split('\n')[0],
+          hint: error.code === 'DUPLICATE_KEY' ? 'remove or rename the repeated key' : 'fix the YAML syntax at this position (indentation, quotes, colons)',
+        } satisfies Problem;
+      }),
+    };
+  }
+  const raw: unknown = doc.toJS();
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { problems: [{ code: 'SPEC_TYPE', severity: 'error', path: '', line: 1, column: 1, message: 'the spec must be a YAML mapping', hint: 'start from examples/endpoint.yaml' }] };
+  }
+  const locate = locator(doc, lineCounter);
+  const problems: Problem[] = [];
+  if (!validateSchema(raw)) problems.push(...schemaProblems(validateSchema.errors ?? []));
+  for (const rule of RULES) problems.push(...rule.check(raw as Record<string, unknown>));
+  for (const problem of problems) Object.assign(problem, locate(problem.path));
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  if (problems.some((p) => p.severity === 'error')) return { problems };
+  return { spec: normalize(raw as RawSpec, source), problems };
+}
+
+/** Reads and parses a spec file. */
+export async function loadSpecFile(path: string): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    return { problems: [{ code: 'SPEC_FILE', severity: 'error', path: '', message: `cannot read ${path}: ${reason}`, hint: 'pass the spec with -c FILE (see examples/endpoint.yaml)' }] };
+  }
+  return parseSpec(text, path);
+}
+
+/** Loads a spec or throws a UserError listing its problems (for commands that need a valid spec). */
+export async function requireSpec(path: string): Promise<Spec> {
+  const result = await loadSpecFile(path);
+  if (!result.spec) throw new SpecInvalidError(path, result.problems);
+  return result.spec;
+}
+
+export class SpecInvalidError extends UserError {
+  readonly problems: Problem[];
+  readonly file: string;
+  constructor(file: string, problems: Problem[]) {
+    const first = problems.find((p) => p.severity === 'error') ?? problems[0];
+    super(first?.code ?? 'SPEC_VALUE', `${file} is not a valid spec (${problems.filter((p) => p.severity === 'error').length} problem(s))`, { exitCode: 2 });
+    this.problems = problems;
+    this.file = file;
+  }
+}
+
+function schemaProblems(errors: ErrorObject[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const error of errors) {
+    const parts = pointerToParts(error.instancePath);
+    const path = formatPath(parts);
+    switch (error.keyword) {
+      case 'additionalProperties': {
+        const key = String(error.params.additionalProperty);
+        const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {}).filter((k) => k !== '$schema');
+        const suggestion = didYouMean(key, known);
+        problems.push({
+          code: 'SPEC_UNKNOWN_KEY', severity: 'error', path: formatPath([...parts, key]),
+          message: `unknown key "${key}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`,
+          hint: suggestion ? `rename it to ${suggestion}` : `remove it; allowed keys here: ${known.join(', ')}`,
+        });
+        break;
+      }
+      case 'required':
+        problems.push({
+          code: 'SPEC_REQUIRED', severity: 'error', path: formatPath([...parts, String(error.params.missingProperty)]),
+          message: `"${String(error.params.missingProperty)}" is required`,
+          hint: `add ${String(error.params.missingProperty)} (${(error.parentSchema as { properties?: Record<string, { description?: string }> }).properties?.[String(error.params.missingProperty)]?.description ?? 'see docs/spec.md'})`,
+        });
+        break;
+      case 'type':
+        problems.push({ code: 'SPEC_TYPE', severity: 'error', path, message: `must be ${article(String(error.params.type))}, got ${typeName(error.data)}`, hint: describe(error) });
+        break;
+      case 'enum':
+        problems.push({ code: 'SPEC_VALUE', severity: 'error', path, message: `"${String(error.data)}" is not allowed`, hint: `use one of: ${(error.params.allowedValues as unknown[]).join(', ')}` });
+        break;
+      case 'pattern':
+        problems.push(patternProblem(path, error));
+        break;
+      case 'minimum':
+      case 'maximum': {
+        const schema = error.parentSchema as { minimum?: number; maximum?: number };
+        problems.push({ code: 'SPEC_VALUE', severity: 'error', path, message: `${String(error.data)} is out of range`, hint: `use a value from ${schema.minimum ?? '-∞'} to ${schema.maximum ?? '∞'}` });
+        break;
+      }
+      case 'minItems':
+        problems.push({ code: 'SPEC_VALUE', severity: 'error', path, message: `needs at least ${String(error.params.limit)} item(s)`, hint: describe(error) });
+        break;
+      case 'minLength':
+      case 'maxLength':
+        problems.push({ code: 'SPEC_VALUE', severity: 'error', path, message: `length ${error.message ?? ''}`.trim(), hint: describe(error) });
+        break;
+      default:
+        problems.push({ code: 'SPEC_VALUE', severity: 'error', path, message: error.message ?? 'invalid value', hint: describe(error) });
+    }
+  }
+  return problems;
+}
+
+function patternProblem(path: string, error: ErrorObject): Problem {
+  const pattern = String(error.params.pattern);
+  if (pattern.includes('ms|s|m|h')) {
+    return { code: 'SPEC_DURATION', severity: 'error', path, message: `"${String(error.data)}" is not a duration`, hint: 'write a number with a unit: "500ms", "10s", "1m" (units ms, s, m, h)' };
+  }
+  if (pattern.startsWith('^[a-z0-9]')) {
+    return { code: 'SPEC_VALUE', severity: 'error', path, message: `"${String(error.data)}" is not a valid name`, hint: 'use lower-case letters, digits and "-", starting and ending with a letter or digit (e.g. cp-01)' };
+  }
+  return { code: 'SPEC_VALUE', severity: 'error', path, message: `"${String(error.data)}" does not match ${pattern}`, hint: describe(error) };
+}
+
+function describe(error: ErrorObject): string {
+  const schema = error.parentSchema as { description?: string } | undefined;
+  return schema?.description ?? 'see docs/spec.md';
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function pointerToParts(pointer: string): Array<string | number> {
+  if (pointer === '') return [];
+  return pointer.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')).map((p) => (/^[0-9]+$/.test(p) ? Number(p) : p));
+}
+
+function parsePath(path: string): Array<string | number> {
+  const parts: Array<string | number> = [];
+  for (const match of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) parts.push(match[2] !== undefined ? Number(match[2]) : match[1]);
+  return parts;
+}
+
+/** Maps a dotted path to the line and column of its key (or value) in the YAML source. */
+function locator(doc: Document, lineCounter: LineCounter) {
+  return (path: string): { line?: number; column?: number } => {
+    let node: unknown = doc.contents;
+    let offset: number | undefined = (doc.contents as YamlNode | null)?.range?.[0];
+    for (const part of parsePath(path)) {
+      if (isMap(node)) {
+        const pair = node.items.find((item) => isScalar(item.key) && item.key.value === part);
+        if (!pair) break;
+        offset = (pair.key as YamlNode).range?.[0] ?? offset;
+        node = pair.value;
+      } else if (isSeq(node) && typeof part === 'number') {
+        const item = node.items[part] as YamlNode | undefined;
+        if (!item) break;
+        offset = item.range?.[0] ?? offset;
+        node = item;
+      } else break;
+    }
+    if (offset === undefined) return {};
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+}
+
+/** The closest known key within edit distance 2 (or a prefix match). */
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  return best !== undefined && bestDistance <= limit ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}

@@ -1,0 +1,122 @@
+// The normalized spec every consumer reads: defaults applied, durations in milliseconds,
+// listener health checks merged, servers resolved from target groups.
+
+export type HealthCheckType = 'tcp' | 'tls' | 'https';
+export type BalanceAlgorithm = 'roundrobin' | 'leastconn' | 'source';
+export type TargetGroup = 'controlPlane' | 'workers';
+
+export interface Node {
+  name: string;
+  address: string;
+  weight: number;
+}
+
+export interface HealthCheck {
+  type: HealthCheckType;
+  intervalMs: number;
+  fastIntervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  /** https only. */
+  path: string;
+  /** https only. */
+  expectStatuses: number[];
+  clientCertificate?: { certFile: string; keyFile: string };
+  caFile?: string;
+}
+
+/** One target node of one listener: a server in HAProxy's words. */
+export interface ServerTarget {
+  name: string;
+  address: string;
+  port: number;
+  weight: number;
+}
+
+export interface Listener {
+  name: string;
+  port: number;
+  targetPort: number;
+  targets: TargetGroup;
+  balance: BalanceAlgorithm;
+  healthCheck: HealthCheck;
+  replay: boolean;
+  servers: ServerTarget[];
+}
+
+export interface BalancerSettings {
+  bind: string;
+  admin: { host: string; port: number };
+  adminToken?: string;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  retries: number;
+  replayBufferSize: number;
+  onMarkedDown: 'close' | 'keep';
+  whenAllDown: 'fail-open' | 'reject';
+  maxConnections: number;
+  watch: boolean;
+}
+
+export interface Peer {
+  name: string;
+  address: string;
+  priority: number;
+}
+
+export interface Vip {
+  address: string;
+  family: 4 | 6;
+  prefixLength: number;
+  interface: string;
+  virtualRouterId: number;
+  advertIntervalMs: number;
+  preempt: boolean;
+  authKey?: string;
+  unicast: boolean;
+  peers: Peer[];
+}
+
+export interface AwsSettings {
+  internal: boolean;
+  deletionProtection: boolean;
+  crossZone: boolean;
+  preserveClientIp: boolean;
+  allowedAdminCidrs: string[];
+  vpcId?: string;
+  subnetIds: string[];
+  region?: string;
+}
+
+export interface TalosSettings {
+  configStyle: 'legacy' | 'documents';
+  interface: string;
+  deviceSelector?: { hardwareAddr?: string; driver?: string; busPath?: string };
+  gateway?: string;
+  prefixLength: number;
+  nameservers: string[];
+  certSANs: string[];
+}
+
+export interface DnsSettings {
+  name: string;
+  ttl: number;
+}
+
+export interface Spec {
+  /** File the spec was read from ("<inline>" when parsed from text). */
+  source: string;
+  cluster: { name: string; environment: string };
+  endpoint: string;
+  controlPlane: Node[];
+  workers: Node[];
+  listeners: Listener[];
+  healthCheck: HealthCheck;
+  deregistrationDelayMs: number;
+  balancer: BalancerSettings;
+  vip?: Vip;
+  aws: AwsSettings;
+  talos: TalosSettings;
+  dns?: DnsSettings;
+}

@@ -1,0 +1,31 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface CliResult { code: number | null; stdout: string; stderr: string }
+
+/** Runs the real CLI (under tsx) as a child process and collects its output. */
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, ...options.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Skips locally with a printed reason; under CI a missing prerequisite is a failure. */
+export function requireOrSkip(t: { skip(message?: string): void }, ok: boolean, reason: string): boolean {
+  if (ok) return true;
+  if (process.env.CI) throw new Error(`prerequisite missing under CI: ${reason}`);
+  process.stdout.write(`# skipped: ${reason}\n`);
+  t.skip(reason);
+  return false;
+}
