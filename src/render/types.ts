@@ -1,0 +1,21 @@
+import type { Spec } from '../spec/types.js';
+
+/** One file a renderer produces; `path` is relative to the output directory. */
+export interface RenderedFile {
+  path: string;
+  contents: string;
+}
+
+export interface RenderContext {
+  /** Tool version, written into every file's header. */
+  version: string;
+  /** The spec file name as the user passed it (for headers). */
+  specName: string;
+}
+
+/** A pure function from spec to files. The CLI writes them; `--check` compares them. */
+export interface Renderer {
+  target: string;
+  description: string;
+  render(spec: Spec, context: RenderContext): RenderedFile[];
+}
