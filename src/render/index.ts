@@ -1,6 +1,10 @@
 // The registry of renderers: `cluster-endpoint render <target>` looks targets up here.
+// Adding a target is one import and one line in RENDERERS; the command needs no change.
+import { awsRenderer } from './terraform-aws/index.js';
 import type { Renderer } from './types.js';
 
-export const RENDERERS: Record<string, Renderer> = {};
+export const RENDERERS: Record<string, Renderer> = {
+  aws: awsRenderer,
+};
 
 export type { RenderContext, RenderedFile, Renderer } from './types.js';
