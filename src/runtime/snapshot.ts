@@ -24,6 +24,8 @@ export interface ServerSnapshot {
   checksFailed: number;
   /** Up → down transitions. */
   downTransitions: number;
+  /** Total time spent down, current down period included (HAProxy `downtime`); optional. */
+  downtimeMs?: number;
   lastCheck?: CheckResult;
   /** Set while draining after a reload removed the server: epoch ms when its connections are closed. */
   drainDeadline?: number;
@@ -67,6 +69,8 @@ export interface VipSnapshot {
   priority: number;
   effectivePriority: number;
   transitions: VipTransition[];
+  /** Transitions since start when `transitions` keeps only the latest few; optional. */
+  transitionsTotal?: number;
 }
 
 export interface ReloadRecord {
@@ -84,6 +88,8 @@ export interface StatusSnapshot {
   spec: { source: string; cluster: string; endpoint: string; loadedAt: number };
   /** The last reload attempt; when it failed, the old config is still the one serving. */
   lastReload?: ReloadRecord;
+  /** Reload attempts since start by outcome; optional. */
+  reloads?: { ok: number; failed: number };
   listeners: ListenerSnapshot[];
   vip?: VipSnapshot;
 }

@@ -1,0 +1,127 @@
+// The CLI side of the admin API (drain, undrain, status): find the balancer, call it, and turn every
+// failure into one UserError line with a fix.
+import { existsSync } from 'node:fs';
+import { UserError, type ErrorCode } from '../../errors.js';
+import type { AdminState } from '../../health/types.js';
+import { joinHostPort } from '../../spec/address.js';
+import { requireSpec } from '../../spec/load.js';
+import type { StatusSnapshot } from '../snapshot.js';
+import { connectHost } from './address.js';
+import type { AdminStateResult } from './server.js';
+
+export const DEFAULT_SPEC_FILE = 'endpoint.yaml';
+const TIMEOUT_MS = 5000;
+
+export interface AdminTarget {
+  /** Base URL without a trailing slash, e.g. http://127.0.0.1:8404 */
+  url: string;
+  token?: string;
+}
+
+/** Options shared by every command that talks to a running balancer. */
+export const ADMIN_CLIENT_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  admin: { type: 'string' },
+  token: { type: 'string' },
+} as const;
+
+export const ADMIN_CLIENT_HELP = `  -c, --config FILE  spec to find the admin address and token in (default ./endpoint.yaml)
+  --admin URL        admin address of the balancer instead, e.g. http://127.0.0.1:8404
+  --token TOKEN      admin token (default: the spec's balancer.adminToken or CLUSTER_ENDPOINT_ADMIN_TOKEN)`;
+
+/**
+ * --admin wins over the spec; without it the spec (-c, default ./endpoint.yaml) gives balancer.admin.
+ * The token: --token, else the spec's adminToken, else CLUSTER_ENDPOINT_ADMIN_TOKEN.
+ */
+export async function resolveAdminTarget(values: { config?: string; admin?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): Promise<AdminTarget> {
+  const envToken = env.CLUSTER_ENDPOINT_ADMIN_TOKEN || undefined;
+  if (values.admin !== undefined) {
+    const specToken = values.config !== undefined ? (await requireSpec(values.config)).balancer.adminToken : undefined;
+    return { url: parseAdminUrl(values.admin), token: values.token ?? specToken ?? envToken };
+  }
+  const file = values.config ?? DEFAULT_SPEC_FILE;
+  if (values.config === undefined && !existsSync(file)) {
+    throw new UserError('SPEC_FILE', `no ${DEFAULT_SPEC_FILE} here to find the balancer's admin address in`, {
+      hint: 'pass the spec with -c FILE, or the admin address with --admin http://127.0.0.1:8404',
+    });
+  }
+  const spec = await requireSpec(file);
+  const { host, port } = spec.balancer.admin;
+  return { url: `http://${joinHostPort(connectHost(host), port)}`, token: values.token ?? spec.balancer.adminToken ?? envToken };
+}
+
+/** "http://127.0.0.1:8404/", "127.0.0.1:8404" or "[::1]:8404" → "http://127.0.0.1:8404". */
+export function parseAdminUrl(text: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new UserError('USAGE', `--admin "${text}" is not an address`, { hint: 'use the form http://127.0.0.1:8404' });
+  }
+  if (url.protocol !== 'http:') throw new UserError('USAGE', `--admin "${text}" must use http:// (the admin surface does not speak TLS)`, { hint: 'use the form http://127.0.0.1:8404' });
+  if (!url.port) throw new UserError('USAGE', `--admin "${text}" has no port`, { hint: 'use the form http://127.0.0.1:8404' });
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+export async function fetchStatus(target: AdminTarget): Promise<StatusSnapshot> {
+  return adminRequest<StatusSnapshot>(target, 'GET', '/api/status');
+}
+
+/** Sets the admin state of a node on every listener, or of one server when listener is given. */
+export async function putAdminState(target: AdminTarget, node: string, state: AdminState, listener?: string): Promise<AdminStateResult> {
+  const path = listener === undefined
+    ? `/api/nodes/${encodeURIComponent(node)}/admin-state`
+    : `/api/servers/${encodeURIComponent(listener)}/${encodeURIComponent(node)}/admin-state`;
+  return adminRequest<AdminStateResult>(target, 'PUT', path, { adminState: state });
+}
+
+interface ErrorBody { error?: { code?: string; message?: string; hint?: string } }
+
+export async function adminRequest<T>(target: AdminTarget, method: 'GET' | 'PUT', path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (target.token) headers.authorization = `Bearer ${target.token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(`${target.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } catch (error) {
+    throw unreachable(target.url, error);
+  }
+  const text = await response.text().catch(() => '');
+  const json = parseJson(text);
+  if (response.ok) {
+    if (json === undefined) throw new UserError('ADMIN_UNREACHABLE', `${target.url} answered, but not as a cluster-endpoint admin API (HTTP ${response.status}, ${response.headers.get('content-type') ?? 'no content type'})`, { hint: 'check the admin address (balancer.admin or --admin)' });
+    return json as T;
+  }
+  const error = (json as ErrorBody | undefined)?.error;
+  const message = error?.message ?? `HTTP ${response.status} from ${target.url}${path}`;
+  if (response.status === 401 || response.status === 403) {
+    throw new UserError('ADMIN_UNAUTHORIZED', target.token ? `the balancer on ${target.url} refused the token: ${message}` : `the balancer on ${target.url} needs the admin token`, {
+      hint: 'pass --token TOKEN, or set CLUSTER_ENDPOINT_ADMIN_TOKEN or balancer.adminToken in the spec',
+    });
+  }
+  const code: ErrorCode = response.status === 404 ? 'ADMIN_NOT_FOUND' : response.status < 500 ? 'USAGE' : 'ADMIN_UNREACHABLE';
+  throw new UserError(code, message, { hint: error?.hint });
+}
+
+function unreachable(url: string, error: unknown): UserError {
+  const name = (error as Error | undefined)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new UserError('ADMIN_UNREACHABLE', `the balancer on ${url} did not answer within ${TIMEOUT_MS / 1000}s`, { hint: 'check that `cluster-endpoint serve` is running and not stuck, and the admin address', cause: error });
+  }
+  const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  const why = cause?.code ?? cause?.message ?? (error as Error | undefined)?.message ?? 'no answer';
+  return new UserError('ADMIN_UNREACHABLE', `no balancer answers on ${url}; is \`cluster-endpoint serve\` running?`, {
+    hint: `${why}; start it with \`cluster-endpoint serve -c endpoint.yaml\`, or point at it with --admin URL`,
+    cause: error,
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

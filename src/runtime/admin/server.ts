@@ -1,0 +1,222 @@
+// The admin surface of the built-in balancer: status page, JSON API, admin-state changes, /metrics.
+// Plain node:http. Every answer is formatted from one snapshot taken for that request.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { isIP, type AddressInfo } from 'node:net';
+import { UserError } from '../../errors.js';
+import type { AdminState } from '../../health/types.js';
+import type { Logger } from '../../log.js';
+import { isLoopback, joinHostPort } from '../../spec/address.js';
+import type { StatusSnapshot } from '../snapshot.js';
+import { connectHost } from './address.js';
+import { AUTH_CHALLENGES, tokenChecker } from './auth.js';
+import { createAdminMetrics } from './metrics.js';
+import { HttpError, matchRoute, parseAdminStateBody, ROUTE_LIST, ROUTE_METHODS, type Route } from './requests.js';
+import { renderStatusBody, renderStatusPage, STATUS_PAGE_CSP } from './status-page.js';
+
+export interface AdminBackend {
+  snapshot(): StatusSnapshot;
+  /** Returns how many servers changed; throws UserError('ADMIN_NOT_FOUND') for an unknown server, node or listener. */
+  setAdminState(target: { server: string; listener?: string }, state: AdminState): number;
+}
+
+export interface AdminServerOptions {
+  host: string;
+  /** 0 picks a free port (tests); the spec always has a fixed one. */
+  port: number;
+  token?: string;
+  backend: AdminBackend;
+  logger: Logger;
+}
+
+export interface AdminServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** What a successful admin-state change answers. */
+export interface AdminStateResult {
+  adminState: AdminState;
+  changed: number;
+  servers: Array<{ listener: string; server: string; state: string; adminState: AdminState; activeConnections: number }>;
+}
+
+const MAX_BODY_BYTES = 4096;
+
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const handler = createAdminHandler(options);
+  const server = createServer({ requestTimeout: 10_000, headersTimeout: 10_000 }, (req, res) => { void handler(req, res); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(new UserError('LISTEN', `cannot bind the admin surface on ${joinHostPort(options.host, options.port)}: ${error.code ?? error.message}`, {
+        hint: error.code === 'EADDRINUSE' ? 'another process (an old `cluster-endpoint serve`?) uses the port; stop it or change balancer.admin' : 'check balancer.admin in the spec',
+        cause: error,
+      }));
+    });
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${joinHostPort(connectHost(options.host), port)}`;
+  options.logger.info({ url, token: Boolean(options.token) }, `admin surface on ${url}`);
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Browsers keep idle connections open; they carry no work, so close them now.
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 1000).unref();
+      });
+      return closing;
+    },
+  };
+}
+
+/** The request handler, separate from listening so its rules read top to bottom. */
+export function createAdminHandler(options: AdminServerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const { backend, logger } = options;
+  const authorized = options.token ? tokenChecker(options.token) : undefined;
+  const metrics = createAdminMetrics();
+  return async (req, res) => {
+    try {
+      if (authorized) {
+        if (!authorized(req.headers.authorization)) {
+          throw new HttpError(401, 'ADMIN_UNAUTHORIZED', 'this balancer needs the admin token', {
+            hint: 'send "Authorization: Bearer <token>" (cluster-endpoint commands: --token or CLUSTER_ENDPOINT_ADMIN_TOKEN)',
+            headers: { 'www-authenticate': AUTH_CHALLENGES },
+          });
+        }
+      } else {
+        checkHost(req.headers.host, options.host);
+      }
+      const url = new URL(req.url ?? '/', 'http://admin.invalid');
+      const route = matchRoute(url.pathname);
+      if (!route) throw new HttpError(404, 'ADMIN_NOT_FOUND', `no such page: ${url.pathname}`, { hint: `the admin API has ${ROUTE_LIST}` });
+      const allowed = ROUTE_METHODS[route.kind];
+      const method = req.method ?? 'GET';
+      if (!allowed.includes(method)) {
+        throw new HttpError(405, 'ADMIN_METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}`, { hint: `use ${allowed.join(' or ')}`, headers: { allow: allowed.join(', ') } });
+      }
+      await answer(route, url, req, res);
+    } catch (error) {
+      sendError(res, toHttpError(error, logger));
+    }
+  };
+
+  async function answer(route: Route, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    switch (route.kind) {
+      case 'page': {
+        const snapshot = backend.snapshot();
+        const fragment = url.searchParams.has('fragment');
+        send(res, 200, 'text/html; charset=utf-8', fragment ? renderStatusBody(snapshot) : renderStatusPage(snapshot), { 'content-security-policy': STATUS_PAGE_CSP });
+        return;
+      }
+      case 'status':
+        sendJson(res, 200, backend.snapshot());
+        return;
+      case 'metrics':
+        send(res, 200, metrics.contentType, await metrics.scrape(backend.snapshot()));
+        return;
+      case 'favicon':
+        res.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
+        return;
+      case 'server-admin-state':
+      case 'node-admin-state': {
+        const state = parseAdminStateBody(await readBody(req));
+        const target = route.kind === 'node-admin-state' ? { server: route.node } : { server: route.server, listener: route.listener };
+        const changed = setAdminState(target, state);
+        const result = describeTarget(backend.snapshot(), target, state, changed);
+        logger.info({ ...target, adminState: state, changed, remote: req.socket.remoteAddress }, `${target.listener ? `${target.listener}/` : ''}${target.server} admin state ${state} (${changed} server(s) changed)`);
+        sendJson(res, 200, result);
+      }
+    }
+  }
+
+  function setAdminState(target: { server: string; listener?: string }, state: AdminState): number {
+    try {
+      return backend.setAdminState(target, state);
+    } catch (error) {
+      if (error instanceof UserError && error.code === 'ADMIN_NOT_FOUND') {
+        throw new HttpError(404, 'ADMIN_NOT_FOUND', error.message, { hint: error.hint ?? knownNames(backend.snapshot(), target.listener) });
+      }
+      throw error;
+    }
+  }
+}
+
+function describeTarget(snapshot: StatusSnapshot, target: { server: string; listener?: string }, adminState: AdminState, changed: number): AdminStateResult {
+  const servers: AdminStateResult['servers'] = [];
+  for (const listener of snapshot.listeners) {
+    if (target.listener !== undefined && listener.name !== target.listener) continue;
+    for (const server of listener.servers) {
+      if (server.name !== target.server) continue;
+      servers.push({ listener: listener.name, server: server.name, state: server.state, adminState: server.adminState, activeConnections: server.activeConnections });
+    }
+  }
+  return { adminState, changed, servers };
+}
+
+function knownNames(snapshot: StatusSnapshot, listener?: string): string {
+  const listeners = snapshot.listeners.filter((l) => listener === undefined || l.name === listener);
+  if (listener !== undefined && listeners.length === 0) return `listeners: ${snapshot.listeners.map((l) => l.name).join(', ') || 'none'}`;
+  const names = [...new Set(listeners.flatMap((l) => l.servers.map((s) => s.name)))];
+  return `known ${listener === undefined ? 'nodes' : `servers of ${listener}`}: ${names.join(', ') || 'none'}`;
+}
+
+/**
+ * Without a token the surface trusts loopback clients, so a web page whose DNS name was re-pointed
+ * at 127.0.0.1 (DNS rebinding) must not be able to use it: only IP literals, localhost and the
+ * configured host are accepted in the Host header.
+ */
+function checkHost(hostHeader: string | undefined, bindHost: string): void {
+  if (!hostHeader) return;
+  const hostname = hostHeader.startsWith('[') ? hostHeader.slice(1, hostHeader.indexOf(']')) : hostHeader.replace(/:\d+$/, '');
+  if (hostname === bindHost || isLoopback(hostname) || isIP(hostname) !== 0) return;
+  throw new HttpError(403, 'ADMIN_FORBIDDEN_HOST', `Host "${hostname}" is not accepted without a token`, {
+    hint: 'open the admin surface by IP address or localhost, or set balancer.adminToken',
+  });
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  const tooLarge = () => new HttpError(413, 'ADMIN_BAD_REQUEST', `the body is larger than ${MAX_BODY_BYTES} bytes`, { hint: 'send only {"adminState":"..."}' });
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) { chunks.push(chunk); return; }
+      // Stop collecting but answer now; the socket closes after the answer (see sendError).
+      req.off('data', onData);
+      reject(tooLarge());
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
+}
+
+function toHttpError(error: unknown, logger: Logger): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof UserError) return new HttpError(error.code === 'ADMIN_NOT_FOUND' ? 404 : 400, error.code, error.message, { hint: error.hint });
+  logger.error({ err: error }, 'admin request failed');
+  return new HttpError(500, 'ADMIN_INTERNAL', `internal error: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string | string[]> = {}): void {
+  if (res.headersSent) { res.destroy(); return; }
+  res.writeHead(status, { ...COMMON_HEADERS, ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string | string[]> = {}): void {
+  send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value, null, 2)}\n`, headers);
+}
+
+function sendError(res: ServerResponse, error: HttpError): void {
+  // A request we refuse early may still be sending its body; close after answering instead of reading it.
+  if (error.status === 413 || error.status === 401) res.shouldKeepAlive = false;
+  sendJson(res, error.status, error.body(), error.headers);
+}

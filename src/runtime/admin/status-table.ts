@@ -1,0 +1,37 @@
+// `cluster-endpoint status` as text: a few summary lines and one row per server. Pure.
+import { formatAge, formatLatency, formatTime } from './format.js';
+import type { StatusSnapshot } from '../snapshot.js';
+
+export function formatStatusText(s: StatusSnapshot): string {
+  const lines: string[] = [];
+  lines.push(`cluster ${s.spec.cluster} · endpoint ${s.spec.endpoint} · version ${s.version} · pid ${s.pid} · up ${formatAge(s.now - s.startedAt)}`);
+  lines.push(`config ${s.spec.source}, loaded ${formatTime(s.spec.loadedAt)}`);
+  const r = s.lastReload;
+  if (r && !r.ok) {
+    lines.push(`reload failed at ${formatTime(r.at)}, still serving the previous config: ${r.message}`);
+    for (const problem of r.problems ?? []) lines.push(`  - ${problem}`);
+  } else if (r) {
+    lines.push(`last reload ok at ${formatTime(r.at)}: ${r.message}`);
+  }
+  if (s.vip) {
+    const v = s.vip;
+    lines.push(`VIP ${v.address}/${v.prefixLength} on ${v.interface}: ${v.role} (this peer ${v.self}, holder ${v.holder ?? 'unknown'}), priority ${v.effectivePriority}${v.effectivePriority === v.priority ? '' : ` of ${v.priority}`}, ${v.transitionsTotal ?? v.transitions.length} transition(s)`);
+  }
+  const header = ['LISTENER', 'SERVER', 'ADDRESS', 'STATE', 'IN STATE', 'ADMIN', 'CUR', 'TOTAL', 'LAST CHECK'];
+  const rows: string[][] = [];
+  for (const l of s.listeners) {
+    for (const v of l.servers) {
+      const check = v.lastCheck ? `${v.lastCheck.ok ? 'ok' : 'fail'} ${v.lastCheck.reason} in ${formatLatency(v.lastCheck.latencyMs)}` : '-';
+      rows.push([l.name, `${v.name}${v.removed ? ' (removed)' : ''}`, `${v.address}:${v.port}`, v.state, formatAge(s.now - v.stateSince), v.adminState, String(v.activeConnections), String(v.totalConnections), check]);
+    }
+    const eligible = l.servers.filter((v) => v.state === 'up' && v.adminState === 'ready').length;
+    rows.push([l.name, '(frontend)', `${l.bind}:${l.port}`, `${eligible}/${l.servers.length} eligible`, '', '', String(l.activeConnections), String(l.totalConnections), l.failedConnections ? `${l.failedConnections} found no server` : '']);
+  }
+  lines.push('', ...table([header, ...rows]));
+  return `${lines.join('\n')}\n`;
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd());
+}
