@@ -1,10 +1,16 @@
 // The registry of renderers: `cluster-endpoint render <target>` looks targets up here.
 // Adding a target is one import and one line in RENDERERS; the command needs no change.
+import { clientsRenderer } from './clients/index.js';
+import { dnsRenderer } from './dns/index.js';
+import { talosRenderer } from './talos/index.js';
 import { awsRenderer } from './terraform-aws/index.js';
 import type { Renderer } from './types.js';
 
 export const RENDERERS: Record<string, Renderer> = {
   aws: awsRenderer,
+  talos: talosRenderer,
+  dns: dnsRenderer,
+  clients: clientsRenderer,
 };
 
 export type { RenderContext, RenderedFile, Renderer } from './types.js';

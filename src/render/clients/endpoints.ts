@@ -1,0 +1,31 @@
+// How clients address the cluster, derived once from the spec (clients, talos and dns use it).
+import { joinHostPort } from '../../spec/address.js';
+import type { Listener, Spec } from '../../spec/types.js';
+
+/** The listener that carries the Kubernetes API: the one named kubernetes, else the first control-plane one on 6443. */
+export function kubernetesListener(spec: Spec): Listener | undefined {
+  return spec.listeners.find((l) => l.name === 'kubernetes')
+    ?? spec.listeners.find((l) => l.targets === 'controlPlane' && l.targetPort === 6443);
+}
+
+/** https://<endpoint>:<kubernetes port>, the server URL in every kubeconfig. */
+export function kubernetesApiUrl(spec: Spec): string {
+  return `https://${joinHostPort(spec.endpoint, kubernetesListener(spec)?.port ?? 6443)}`;
+}
+
+/**
+ * talosctl endpoints: the control-plane nodes themselves, not the endpoint. A Talos VIP is only held
+ * while etcd and the apiserver are healthy, so talosctl through the VIP fails exactly when it is
+ * needed to repair them; talosctl fails over between the endpoints it is given on its own.
+ */
+export function talosEndpoints(spec: Spec): string[] {
+  return spec.controlPlane.map((n) => n.address);
+}
+
+/**
+ * The default node talosctl acts on: one control-plane node. Several default nodes would make
+ * `talosctl upgrade` or `reboot` hit every control-plane node at once and lose etcd quorum.
+ */
+export function defaultTalosNode(spec: Spec): string {
+  return spec.controlPlane[0].address;
+}

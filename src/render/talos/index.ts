@@ -1,0 +1,80 @@
+// render talos: one machine-config patch per control-plane node with its address, routes and the VIP,
+// in the legacy machine.network form (Talos <= 1.11) or as Talos >= 1.12 network documents.
+import { stringify } from 'yaml';
+import { header } from '../header.js';
+import type { RenderContext, RenderedFile, Renderer } from '../types.js';
+import { planTalos, type TalosNodePlan, type TalosPlan } from './plan.js';
+
+const yaml = (value: unknown) => stringify(value, { lineWidth: 0 });
+
+const NOTE = [
+  '# Apply to this node only: talosctl patch machineconfig -n <node> --patch @<file>',
+  '# (or pass it to talosctl gen config / apply-config with --config-patch).',
+  '# talosctl endpoints stay the node addresses, not the VIP: the VIP is only held while etcd and the',
+  '# apiserver are healthy, so talosctl through it fails when you need it most (see docs/render/talos.md).',
+];
+
+/** The v1alpha1 part both styles share: where the cluster is reached and the names its certificates carry. */
+function clusterPart(plan: TalosPlan) {
+  return {
+    certSANs: plan.certSANs,
+    cluster: {
+      controlPlane: { endpoint: plan.endpointUrl },
+      apiServer: { certSANs: plan.certSANs },
+    },
+  };
+}
+
+function routes(plan: TalosPlan) {
+  return plan.gateway ? [{ network: plan.family === 4 ? '0.0.0.0/0' : '::/0', gateway: plan.gateway }] : undefined;
+}
+
+export function legacyPatch(plan: TalosPlan, node: TalosNodePlan): string {
+  const { certSANs, cluster } = clusterPart(plan);
+  const device = {
+    ...(plan.legacySelector ? { deviceSelector: plan.legacySelector } : { interface: plan.link }),
+    addresses: [node.cidr],
+    ...(routes(plan) ? { routes: routes(plan) } : {}),
+    vip: { ip: plan.vip },
+  };
+  const machine = {
+    network: { interfaces: [device], ...(plan.nameservers.length > 0 ? { nameservers: plan.nameservers } : {}) },
+    certSANs,
+  };
+  return yaml({ machine, cluster });
+}
+
+export function documentsPatch(plan: TalosPlan, node: TalosNodePlan): string {
+  const { certSANs, cluster } = clusterPart(plan);
+  const documents: unknown[] = [{ machine: { certSANs }, cluster }];
+  if (plan.selectorCel) documents.push({ apiVersion: 'v1alpha1', kind: 'LinkAliasConfig', name: plan.link, selector: { match: plan.selectorCel } });
+  documents.push({
+    apiVersion: 'v1alpha1',
+    kind: 'LinkConfig',
+    name: plan.link,
+    addresses: [{ address: node.cidr }],
+    // No destination: Talos creates the default route of the gateway's address family.
+    ...(plan.gateway ? { routes: [{ gateway: plan.gateway }] } : {}),
+  });
+  documents.push({ apiVersion: 'v1alpha1', kind: 'Layer2VIPConfig', name: plan.vip, link: plan.link });
+  if (plan.nameservers.length > 0) documents.push({ apiVersion: 'v1alpha1', kind: 'ResolverConfig', nameservers: plan.nameservers.map((address) => ({ address })) });
+  return documents.map(yaml).join('---\n');
+}
+
+export const talosRenderer: Renderer = {
+  target: 'talos',
+  description: 'Talos machine-config patches per control-plane node with the VIP (legacy or >= 1.12 documents)',
+  render(spec, context: RenderContext): RenderedFile[] {
+    const plan = planTalos(spec);
+    const style = spec.talos.configStyle;
+    return plan.nodes.map((node) => ({
+      path: `${node.name}.yaml`,
+      contents: [
+        header(context, '#').trimEnd(),
+        `# ${node.name} (${node.address}): ${style === 'legacy' ? 'legacy machine.network form (Talos <= 1.11; deprecated in 1.12+)' : 'network documents (Talos >= 1.12)'}, VIP ${plan.vip}.`,
+        ...NOTE,
+        style === 'legacy' ? legacyPatch(plan, node) : documentsPatch(plan, node),
+      ].join('\n'),
+    }));
+  },
+};
