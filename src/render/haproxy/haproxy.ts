@@ -1,0 +1,197 @@
+// spec → /etc/haproxy/haproxy.cfg for the LB hosts (one file, the same on every host).
+// Every value traces to the spec; the few settings with no spec counterpart say why in a comment.
+import { isIP } from 'node:net';
+import { UserError } from '../../errors.js';
+import { isLoopback, joinHostPort } from '../../spec/address.js';
+import type { HealthCheck, Listener, Spec } from '../../spec/types.js';
+import { header } from '../header.js';
+import type { RenderContext, RenderedFile, Renderer } from '../types.js';
+import { haproxyTime } from './time.js';
+
+export const HAPROXY_CONFIG_PATH = 'haproxy/haproxy.cfg';
+
+/** Connections the stats frontend may hold, on top of the listeners' maxconn. */
+const STATS_MAXCONN = 100;
+
+export const haproxyRenderer: Renderer = {
+  target: 'haproxy',
+  description: 'haproxy.cfg for the HAProxy + Keepalived LB hosts (HAProxy >= 2.6)',
+  render: (spec, context): RenderedFile[] => [{ path: HAPROXY_CONFIG_PATH, contents: renderHaproxyConfig(spec, context) }],
+};
+
+/**
+ * Where a process on the LB host can prove that HAProxy serves: the local address of the
+ * `kubernetes` listener's frontend (or the first listener's). keepalived's check connects here.
+ */
+export function localFrontend(spec: Spec): { listener: string; host: string; port: number } {
+  const listener = spec.listeners.find((l) => l.name === 'kubernetes') ?? spec.listeners[0];
+  const bind = spec.balancer.bind;
+  const host = bind === '::' ? '::1' : isLoopback(bind) && bind !== 'localhost' ? bind : '127.0.0.1';
+  return { listener: listener.name, host, port: listener.port };
+}
+
+export function renderHaproxyConfig(spec: Spec, context: RenderContext): string {
+  const out: string[] = [header(context, '#').trimEnd()];
+  out.push(
+    '#',
+    '# Install as /etc/haproxy/haproxy.cfg on every LB host, then:',
+    '#   haproxy -c -f /etc/haproxy/haproxy.cfg && systemctl reload haproxy',
+    '# Written for HAProxy 2.6 (Debian 12) and later.',
+    '',
+  );
+  out.push(...globalSection(spec), '', ...defaultsSection(spec));
+  for (const listener of spec.listeners) out.push('', ...listenerSections(spec, listener));
+  out.push('', ...statsSection(spec));
+  return out.join('\n') + '\n';
+}
+
+function globalSection(spec: Spec): string[] {
+  const drain = spec.deregistrationDelayMs;
+  return [
+    'global',
+    '    log /dev/log local0',
+    '    chroot /var/lib/haproxy',
+    '    user haproxy',
+    '    group haproxy',
+    '    # Runtime API: drain, maint and "show stat" (see docs/render/haproxy.md).',
+    '    stats socket /run/haproxy/admin.sock mode 660 level admin expose-fd listeners',
+    '    stats timeout 30s',
+    '    # No global maxconn: HAProxy derives it from the open-file limit (a fixed value above that limit',
+    '    # stops it from starting). Each frontend caps itself at balancer.maxConnections.',
+    `    # deregistrationDelay ${haproxyTime(drain)}: HAProxy has no per-server deregistration delay. After a reload`,
+    '    # the old process keeps its established connections (to removed servers too) at most this long.',
+    ...(drain === 0 ? ['    # The spec says 0 (close at once); HAProxy reads 0 as "never", so 1ms.'] : []),
+    `    hard-stop-after ${haproxyTime(Math.max(drain, 1))}`,
+  ];
+}
+
+function defaultsSection(spec: Spec): string[] {
+  const b = spec.balancer;
+  const idle = haproxyTime(b.idleTimeoutMs);
+  return [
+    'defaults',
+    '    mode tcp',
+    '    log global',
+    '    option tcplog',
+    '    option dontlognull',
+    `    # balancer.retries ${b.retries}: a failed connect is retried; redispatch sends the retry to another server.`,
+    '    # HAProxy in TCP mode never replays client bytes (balancer.replay is `serve` only).',
+    '    option redispatch',
+    `    retries ${b.retries}`,
+    `    timeout connect ${haproxyTime(b.connectTimeoutMs)}`,
+    `    # balancer.idleTimeout ${idle}: kubectl logs -f, exec and watches sit idle for minutes.`,
+    `    timeout client ${idle}`,
+    `    timeout server ${idle}`,
+    `    timeout tunnel ${idle}`,
+  ];
+}
+
+function listenerSections(spec: Spec, listener: Listener): string[] {
+  const check = listener.healthCheck;
+  const lines = [
+    `# listener ${listener.name}: port ${listener.port} -> ${listener.targets} port ${listener.targetPort}, ${describeCheck(check)}`,
+    `frontend ${listener.name}`,
+    ...bindLines(spec, listener.port).map((b) => `    ${b}`),
+    `    maxconn ${spec.balancer.maxConnections}`,
+    `    default_backend ${listener.name}`,
+    '',
+    `backend ${listener.name}`,
+    '    # Explicit: the default changed to random in HAProxy 3.3.',
+    `    balance ${listener.balance}`,
+    ...checkRules(spec, check).map((r) => `    ${r}`),
+    `    timeout check ${haproxyTime(check.timeoutMs)}`,
+    `    default-server ${serverCheckOptions(spec, check).join(' ')}`,
+  ];
+  for (const server of listener.servers) {
+    lines.push(`    server ${server.name} ${joinHostPort(server.address, server.port)} weight ${server.weight}`);
+  }
+  if (spec.balancer.whenAllDown === 'fail-open' && listener.servers.length > 0) {
+    lines.push(
+      '    # balancer.whenAllDown fail-open: when no server passes its check, use every node anyway, as an',
+      '    # AWS NLB does; a node that refuses the connect is retried elsewhere (retries, redispatch).',
+      '    option allbackups',
+    );
+    for (const server of listener.servers) {
+      lines.push(`    server ${server.name}-fail-open ${joinHostPort(server.address, server.port)} backup no-check weight ${server.weight}`);
+    }
+  }
+  return lines;
+}
+
+function bindLines(spec: Spec, port: number): string[] {
+  const bind = spec.balancer.bind;
+  if (bind === '0.0.0.0') return [`bind :${port}`];
+  if (bind === '::') return [`bind :::${port} v4v6`];
+  if (isLoopback(bind)) return [`bind ${joinHostPort(bind, port)}`];
+  // A specific address: the VIP is on one host only, so bind it even where it is absent (transparent),
+  // and bind loopback too so keepalived's local check can reach the frontend on every host.
+  const transparent = spec.vip && bind === spec.vip.address ? ' transparent' : '';
+  return [`bind ${joinHostPort(bind, port)}${transparent}`, `bind 127.0.0.1:${port}`];
+}
+
+function describeCheck(check: HealthCheck): string {
+  const kind = check.type === 'https' ? `https GET ${check.path}` : check.type;
+  return `check ${kind} every ${haproxyTime(check.intervalMs)}`;
+}
+
+/** The check itself. tcp and tls need no rules: `check` connects, `check-ssl` adds the handshake. */
+function checkRules(spec: Spec, check: HealthCheck): string[] {
+  if (check.type !== 'https') return [];
+  const host = isIP(spec.endpoint) === 6 ? `[${spec.endpoint}]` : spec.endpoint;
+  const statuses = check.expectStatuses;
+  const expect = statuses.length === 1 ? `status ${statuses[0]}` : `rstatus ^(${statuses.join('|')})$`;
+  return [
+    // Never `option ssl-hello-chk` after this: it silently replaces the HTTP check with an SSLv3 hello.
+    'option httpchk',
+    'http-check connect ssl',
+    `http-check send meth GET uri ${check.path} ver HTTP/1.1 hdr Host ${host}`,
+    `http-check expect ${expect}`,
+  ];
+}
+
+function serverCheckOptions(spec: Spec, check: HealthCheck): string[] {
+  const options = [
+    'check',
+    `inter ${haproxyTime(check.intervalMs)}`,
+    `fastinter ${haproxyTime(check.fastIntervalMs)}`,
+    `rise ${check.healthyThreshold}`,
+    `fall ${check.unhealthyThreshold}`,
+  ];
+  if (check.type !== 'tcp') {
+    options.push('check-ssl');
+    options.push(...(check.caFile ? ['verify required', `ca-file ${check.caFile}`] : ['verify none']));
+    if (check.clientCertificate) options.push(`crt ${clientCertificatePem(check.clientCertificate)}`);
+  }
+  if (spec.balancer.onMarkedDown === 'close') options.push('on-marked-down shutdown-sessions');
+  return options;
+}
+
+/**
+ * HAProxy 2.6 reads a client certificate's key from the certificate file itself or from
+ * "<certFile>.key" (ssl-load-extra-files); a key anywhere else cannot be named.
+ */
+function clientCertificatePem(cert: { certFile: string; keyFile: string }): string {
+  if (cert.keyFile === cert.certFile || cert.keyFile === `${cert.certFile}.key`) return cert.certFile;
+  throw new UserError('RENDER', `healthCheck.clientCertificate: HAProxy cannot read the key ${cert.keyFile} separately from ${cert.certFile}`, {
+    hint: `HAProxy 2.6 takes the key from the certificate file or from ${cert.certFile}.key: concatenate them (cat cert key > check-client.pem) and set certFile and keyFile to that file, or name the key ${cert.certFile}.key`,
+  });
+}
+
+function statsSection(spec: Spec): string[] {
+  const admin = spec.balancer.admin;
+  const onLoopback = isLoopback(admin.host) && admin.host !== 'localhost';
+  const bind = onLoopback ? joinHostPort(admin.host, admin.port) : `127.0.0.1:${admin.port}`;
+  return [
+    `# Stats page and Prometheus metrics (balancer.admin${onLoopback ? '' : `, moved to loopback: HAProxy's stats page has no bearer token`}).`,
+    '# curl http://' + bind + '/metrics, or open http://' + bind + '/ through an SSH tunnel.',
+    'frontend stats',
+    '    mode http',
+    `    bind ${bind}`,
+    '    maxconn ' + STATS_MAXCONN,
+    '    timeout client 30s',
+    '    http-request use-service prometheus-exporter if { path /metrics }',
+    '    stats enable',
+    '    stats uri /',
+    '    stats refresh 10s',
+  ];
+}
