@@ -7,7 +7,7 @@ import type { RenderedFile, Renderer } from '../types.js';
 export const ZONE_FILE = 'records.zone';
 
 function fail(path: string, message: string, hint: string): never {
-  throw new UserError('RENDER', `dns: ${path}: ${message}`, { hint });
+  throw new UserError('RENDER', `${path}: ${message}`, { hint });
 }
 
 const absolute = (name: string) => (name.endsWith('.') ? name : `${name}.`);

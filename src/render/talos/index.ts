@@ -5,7 +5,8 @@ import { header } from '../header.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
 import { planTalos, type TalosNodePlan, type TalosPlan } from './plan.js';
 
-const yaml = (value: unknown) => stringify(value, { lineWidth: 0 });
+// No anchors: each certSANs list is written out in full, as people read and diff these files.
+const yaml = (value: unknown) => stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
 
 const NOTE = [
   '# Apply to this node only: talosctl patch machineconfig -n <node> --patch @<file>',

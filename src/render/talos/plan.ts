@@ -26,7 +26,7 @@ export interface TalosPlan {
 }
 
 function fail(path: string, message: string, hint: string): never {
-  throw new UserError('RENDER', `talos: ${path}: ${message}`, { hint });
+  throw new UserError('RENDER', `${path}: ${message}`, { hint });
 }
 
 function subnetOf(address: string, prefixLength: number, family: 4 | 6): BlockList {

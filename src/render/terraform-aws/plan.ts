@@ -62,7 +62,7 @@ export interface AwsPlan {
 }
 
 function fail(path: string, message: string, hint: string): never {
-  throw new UserError('RENDER', `aws: ${path}: ${message}`, { hint });
+  throw new UserError('RENDER', `${path}: ${message}`, { hint });
 }
 
 /** Where a listener's health check came from, for error messages. */
