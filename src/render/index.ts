@@ -2,12 +2,16 @@
 // Adding a target is one import and one line in RENDERERS; the command needs no change.
 import { clientsRenderer } from './clients/index.js';
 import { dnsRenderer } from './dns/index.js';
+import { haproxyRenderer } from './haproxy/index.js';
+import { keepalivedRenderer } from './keepalived/index.js';
 import { talosRenderer } from './talos/index.js';
 import { awsRenderer } from './terraform-aws/index.js';
 import type { Renderer } from './types.js';
 
 export const RENDERERS: Record<string, Renderer> = {
   aws: awsRenderer,
+  haproxy: haproxyRenderer,
+  keepalived: keepalivedRenderer,
   talos: talosRenderer,
   dns: dnsRenderer,
   clients: clientsRenderer,

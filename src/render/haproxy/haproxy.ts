@@ -8,7 +8,8 @@ import { header } from '../header.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
 import { haproxyTime } from './time.js';
 
-export const HAPROXY_CONFIG_PATH = 'haproxy/haproxy.cfg';
+/** Relative to the output directory (`render all` puts it under haproxy/). */
+export const HAPROXY_CONFIG_PATH = 'haproxy.cfg';
 
 /** Connections the stats frontend may hold, on top of the listeners' maxconn. */
 const STATS_MAXCONN = 100;

@@ -20,7 +20,7 @@ export const keepalivedRenderer: Renderer = {
     const vip = requireVip(spec);
     const plan = planFailover(vip);
     return vip.peers.map((peer) => ({
-      path: `keepalived/${peer.name}/keepalived.conf`,
+      path: `${peer.name}/keepalived.conf`,
       contents: renderKeepalivedConfig(spec, vip, plan, peer, context),
     }));
   },

@@ -57,7 +57,7 @@ test('the rendered HAProxy + keepalived pair moves the VIP when HAProxy dies on 
       await writeFile(out, file.contents);
       return out;
     };
-    const haproxyCfg = await fileFor('haproxy/haproxy.cfg');
+    const haproxyCfg = await fileFor('haproxy.cfg');
 
     await segment.createBridge();
     const lbs = [await segment.addHost('lb1', 11), await segment.addHost('lb2', 12)];
@@ -72,7 +72,7 @@ test('the rendered HAProxy + keepalived pair moves the VIP when HAProxy dies on 
       // namespace that `ip netns exec` creates; `exec` keeps the PID we track.
       const haproxies = lbs.map((lb) => segment.spawnIn(lb, '/bin/sh', ['-c', 'mount -t tmpfs tmpfs /run/haproxy && exec haproxy -db -f "$0"', haproxyCfg], keep(`haproxy@${lb.name}`)));
       for (const [i, lb] of lbs.entries()) {
-        const conf = await fileFor(`keepalived/lb-0${i + 1}/keepalived.conf`);
+        const conf = await fileFor(`lb-0${i + 1}/keepalived.conf`);
         segment.spawnIn(lb, 'keepalived', [
           '--dont-fork', '--log-console', '--log-detail', '--vrrp', '-f', conf,
           '-p', join(dir, `${lb.name}-keepalived.pid`), '-r', join(dir, `${lb.name}-vrrp.pid`), '-c', join(dir, `${lb.name}-checkers.pid`),

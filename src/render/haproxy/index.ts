@@ -1,0 +1,1 @@
+export { haproxyRenderer, localFrontend, renderHaproxyConfig, HAPROXY_CONFIG_PATH } from './haproxy.js';
