@@ -1,0 +1,98 @@
+// Starts the demo in one process: three simulated control-plane nodes and the real balancer (startDaemon)
+// in front of them, with a throw-away CA, endpoint.yaml and a kubeconfig in a directory.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Logger } from '../log.js';
+import { startDaemon, type Daemon } from '../runtime/daemon.js';
+import { parseSpec } from '../spec/load.js';
+import { formatProblem } from '../spec/problem.js';
+import { createCa, issueCertificate } from '../tls/certs.js';
+import { demoKubeconfig, demoSpecYaml, planLayout, type DemoLayout } from './layout.js';
+import { SimulatedNode } from './node.js';
+
+export interface DemoOptions {
+  /** Directory for endpoint.yaml, ca.crt and kubeconfig; default a new temporary directory, removed on close. */
+  dir?: string;
+  /** Use free ports instead of 6443, 50000 and 8404 (tests, or a machine that runs a real cluster). */
+  freePorts?: boolean;
+  logger?: Logger;
+}
+
+export interface Demo {
+  readonly layout: DemoLayout;
+  readonly dir: string;
+  readonly specPath: string;
+  readonly kubeconfigPath: string;
+  readonly caPath: string;
+  readonly nodes: readonly SimulatedNode[];
+  readonly daemon: Daemon;
+  readonly adminUrl: string;
+  /** https://127.0.0.1:6443 — the Kubernetes listener of the balancer. */
+  readonly kubernetesUrl: string;
+  findNode(name: string): SimulatedNode | undefined;
+  close(): Promise<void>;
+}
+
+/** Time close() gives the balancer to drain before it destroys what is left. */
+const CLOSE_GRACE_MS = 3000;
+
+export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
+  const layout = await planLayout({ freePorts: options.freePorts });
+  const ownDir = options.dir === undefined;
+  const dir = options.dir === undefined ? await mkdtemp(join(tmpdir(), 'cluster-endpoint-demo-')) : resolve(options.dir);
+  if (!ownDir) await mkdir(dir, { recursive: true });
+  const specPath = join(dir, 'endpoint.yaml');
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  const caPath = join(dir, 'ca.crt');
+
+  const ca = await createCa('cluster-endpoint demo CA', 30);
+  const specText = demoSpecYaml(layout, caPath);
+  const parsed = parseSpec(specText, specPath);
+  if (!parsed.spec) {
+    // A bug in demoSpecYaml, not a user mistake: say exactly what is wrong.
+    throw new Error(`the demo wrote an invalid spec:\n${parsed.problems.map((p) => formatProblem(p, specPath)).join('\n')}`);
+  }
+  await writeFile(caPath, ca.cert);
+  await writeFile(specPath, specText);
+  await writeFile(kubeconfigPath, demoKubeconfig(layout, caPath), { mode: 0o600 });
+
+  const nodes: SimulatedNode[] = [];
+  for (const plan of layout.nodes) {
+    // The balancer passes TLS through, so kubectl sees the node's certificate: it must name the endpoint too.
+    const sans = [...new Set([layout.endpoint, 'localhost', '::1', plan.address, plan.name, 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'])];
+    const pair = await issueCertificate(ca, { commonName: plan.name, sans, days: 30 });
+    nodes.push(new SimulatedNode({ ...plan, cert: pair.cert, key: pair.key }));
+  }
+
+  let daemon: Daemon | undefined;
+  try {
+    for (const node of nodes) await node.start();
+    daemon = await startDaemon({ specPath, ...(options.logger ? { logger: options.logger } : {}) });
+  } catch (error) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    if (ownDir) await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const running = daemon;
+  let closing: Promise<void> | undefined;
+  return {
+    layout, dir, specPath, kubeconfigPath, caPath, nodes,
+    daemon: running,
+    adminUrl: running.adminUrl,
+    kubernetesUrl: `https://${layout.endpoint}:${layout.kubernetesPort}`,
+    findNode: (name) => nodes.find((n) => n.name === name),
+    close() {
+      closing ??= (async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const graceful = running.close().then(() => true, () => false);
+        const expired = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), CLOSE_GRACE_MS); });
+        if (!(await Promise.race([graceful, expired]))) await running.destroy().catch(() => undefined);
+        clearTimeout(timer);
+        await Promise.all(nodes.map((n) => n.stop()));
+        if (ownDir) await rm(dir, { recursive: true, force: true });
+      })();
+      return closing;
+    },
+  };
+}
