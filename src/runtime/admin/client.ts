@@ -1,6 +1,7 @@
 // The CLI side of the admin API (drain, undrain, status): find the balancer, call it, and turn every
 // failure into one UserError line with a fix.
 import { existsSync } from 'node:fs';
+import { request } from 'node:http';
 import { UserError, type ErrorCode } from '../../errors.js';
 import type { AdminState } from '../../health/types.js';
 import { joinHostPort } from '../../spec/address.js';
@@ -78,40 +79,53 @@ export async function putAdminState(target: AdminTarget, node: string, state: Ad
 
 interface ErrorBody { error?: { code?: string; message?: string; hint?: string } }
 
+interface HttpAnswer { status: number; contentType: string; text: string }
+
 export async function adminRequest<T>(target: AdminTarget, method: 'GET' | 'PUT', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (target.token) headers.authorization = `Bearer ${target.token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  let response: Response;
-  try {
-    response = await fetch(`${target.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(TIMEOUT_MS) });
-  } catch (error) {
-    throw unreachable(target.url, error);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  if (payload !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(payload));
   }
-  const text = await response.text().catch(() => '');
-  const json = parseJson(text);
-  if (response.ok) {
-    if (json === undefined) throw new UserError('ADMIN_UNREACHABLE', `${target.url} answered, but not as a cluster-endpoint admin API (HTTP ${response.status}, ${response.headers.get('content-type') ?? 'no content type'})`, { hint: 'check the admin address (balancer.admin or --admin)' });
+  const answer = await send(target.url, path, method, headers, payload);
+  const json = parseJson(answer.text);
+  if (answer.status >= 200 && answer.status < 300) {
+    if (json === undefined) throw new UserError('ADMIN_UNREACHABLE', `${target.url} answered, but not as a cluster-endpoint admin API (HTTP ${answer.status}, ${answer.contentType || 'no content type'})`, { hint: 'check the admin address (balancer.admin or --admin)' });
     return json as T;
   }
   const error = (json as ErrorBody | undefined)?.error;
-  const message = error?.message ?? `HTTP ${response.status} from ${target.url}${path}`;
-  if (response.status === 401 || response.status === 403) {
+  const message = error?.message ?? `HTTP ${answer.status} from ${target.url}${path}`;
+  if (answer.status === 401 || answer.status === 403) {
     throw new UserError('ADMIN_UNAUTHORIZED', target.token ? `the balancer on ${target.url} refused the token: ${message}` : `the balancer on ${target.url} needs the admin token`, {
-      hint: 'pass --token TOKEN, or set CLUSTER_ENDPOINT_ADMIN_TOKEN or balancer.adminToken in the spec',
+      hint: error?.code === 'ADMIN_FORBIDDEN_HOST' ? error.hint : 'pass --token TOKEN, or set CLUSTER_ENDPOINT_ADMIN_TOKEN or balancer.adminToken in the spec',
     });
   }
-  const code: ErrorCode = response.status === 404 ? 'ADMIN_NOT_FOUND' : response.status < 500 ? 'USAGE' : 'ADMIN_UNREACHABLE';
+  const code: ErrorCode = answer.status === 404 ? 'ADMIN_NOT_FOUND' : answer.status < 500 ? 'USAGE' : 'ADMIN_UNREACHABLE';
   throw new UserError(code, message, { hint: error?.hint });
 }
 
-function unreachable(url: string, error: unknown): UserError {
-  const name = (error as Error | undefined)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') {
-    return new UserError('ADMIN_UNREACHABLE', `the balancer on ${url} did not answer within ${TIMEOUT_MS / 1000}s`, { hint: 'check that `cluster-endpoint serve` is running and not stuck, and the admin address', cause: error });
-  }
-  const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-  const why = cause?.code ?? cause?.message ?? (error as Error | undefined)?.message ?? 'no answer';
+/** One HTTP exchange with node:http (fetch refuses some ports, e.g. 6000, that a spec may use). */
+function send(base: string, path: string, method: string, headers: Record<string, string>, payload: string | undefined): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method, headers, timeout: TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', (error) => reject(unreachable(base, error)));
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      reject(new UserError('ADMIN_UNREACHABLE', `the balancer on ${base} did not answer within ${TIMEOUT_MS / 1000}s`, { hint: 'check that `cluster-endpoint serve` is running and not stuck, and the admin address' }));
+    });
+    req.on('error', (error) => reject(unreachable(base, error)));
+    req.end(payload);
+  });
+}
+
+function unreachable(url: string, error: Error): UserError {
+  const why = (error as NodeJS.ErrnoException).code ?? error.message;
   return new UserError('ADMIN_UNREACHABLE', `no balancer answers on ${url}; is \`cluster-endpoint serve\` running?`, {
     hint: `${why}; start it with \`cluster-endpoint serve -c endpoint.yaml\`, or point at it with --admin URL`,
     cause: error,

@@ -91,7 +91,6 @@ export const METRICS: readonly MetricDefinition[] = [
   { name: 'haproxy_backend_sessions_total', type: 'counter', labels: ['proxy'], help: 'Total number of sessions on the backend.', values: perListener((l) => sum(l.servers, (v) => v.totalConnections)) },
   { name: 'haproxy_backend_connection_errors_total', type: 'counter', labels: ['proxy'], help: 'Total number of connection errors.', values: perListener((l) => sum(l.servers, (v) => v.connectFailures)) },
   { name: 'haproxy_backend_redispatch_warnings_total', type: 'counter', labels: ['proxy'], help: 'Total number of redispatch warnings.', values: perListener((l) => sum(l.servers, (v) => v.redispatches)) },
-  { name: 'haproxy_backend_check_up_down_total', type: 'counter', labels: ['proxy'], help: 'Total number of UP->DOWN transitions of its servers.', values: perListener((l) => sum(l.servers, (v) => v.downTransitions)) },
 
   // Server: one node of one listener.
   { name: 'haproxy_server_status', type: 'gauge', labels: ['proxy', 'server', 'state'], help: 'Current status of the server, per state label value (DOWN, UP, MAINT, DRAIN, NOLB).', values: oneHot(HAPROXY_SERVER_STATES, haproxyServerState) },

@@ -36,6 +36,9 @@ export interface AdminServer {
 /** What a successful admin-state change answers. */
 export interface AdminStateResult {
   adminState: AdminState;
+  /** Servers the target named. */
+  matched: number;
+  /** Of those, servers whose admin state was different before (0: nothing to do). */
   changed: number;
   servers: Array<{ listener: string; server: string; state: string; adminState: AdminState; activeConnections: number }>;
 }
@@ -124,9 +127,10 @@ export function createAdminHandler(options: AdminServerOptions): (req: IncomingM
       case 'node-admin-state': {
         const state = parseAdminStateBody(await readBody(req));
         const target = route.kind === 'node-admin-state' ? { server: route.node } : { server: route.server, listener: route.listener };
-        const changed = setAdminState(target, state);
-        const result = describeTarget(backend.snapshot(), target, state, changed);
-        logger.info({ ...target, adminState: state, changed, remote: req.socket.remoteAddress }, `${target.listener ? `${target.listener}/` : ''}${target.server} admin state ${state} (${changed} server(s) changed)`);
+        const before = backend.snapshot();
+        const matched = setAdminState(target, state);
+        const result = describeTarget(before, backend.snapshot(), target, state, matched);
+        logger.info({ ...target, adminState: state, matched, changed: result.changed, remote: req.socket.remoteAddress }, `admin API: ${target.listener ? `${target.listener}/` : ''}${target.server} admin state ${state} (${result.changed} of ${matched} server(s) changed)`);
         sendJson(res, 200, result);
       }
     }
@@ -144,16 +148,14 @@ export function createAdminHandler(options: AdminServerOptions): (req: IncomingM
   }
 }
 
-function describeTarget(snapshot: StatusSnapshot, target: { server: string; listener?: string }, adminState: AdminState, changed: number): AdminStateResult {
-  const servers: AdminStateResult['servers'] = [];
-  for (const listener of snapshot.listeners) {
-    if (target.listener !== undefined && listener.name !== target.listener) continue;
-    for (const server of listener.servers) {
-      if (server.name !== target.server) continue;
-      servers.push({ listener: listener.name, server: server.name, state: server.state, adminState: server.adminState, activeConnections: server.activeConnections });
-    }
-  }
-  return { adminState, changed, servers };
+function describeTarget(before: StatusSnapshot, after: StatusSnapshot, target: { server: string; listener?: string }, adminState: AdminState, matched: number): AdminStateResult {
+  const selected = (snapshot: StatusSnapshot) => snapshot.listeners
+    .filter((l) => target.listener === undefined || l.name === target.listener)
+    .flatMap((l) => l.servers.filter((s) => s.name === target.server && !s.removed).map((s) => ({ listener: l.name, server: s })));
+  const previous = new Map(selected(before).map(({ listener, server }) => [listener, server.adminState]));
+  const servers = selected(after).map(({ listener, server }) => ({ listener, server: server.name, state: server.state, adminState: server.adminState, activeConnections: server.activeConnections }));
+  const changed = servers.filter((s) => previous.get(s.listener) !== adminState).length;
+  return { adminState, matched, changed, servers };
 }
 
 function knownNames(snapshot: StatusSnapshot, listener?: string): string {

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { UserError } from '../../../src/errors.js';
+import { fetchStatus, parseAdminUrl, putAdminState, resolveAdminTarget } from '../../../src/runtime/admin/client.js';
+import { startTestAdmin } from './fixture.js';
+
+const userError = (code: string, message: RegExp) => (error: unknown) => error instanceof UserError && error.code === code && message.test(error.message);
+
+test('parseAdminUrl accepts URLs and host:port, refuses https and missing ports', () => {
+  assert.equal(parseAdminUrl('http://127.0.0.1:8404/'), 'http://127.0.0.1:8404');
+  assert.equal(parseAdminUrl('127.0.0.1:8404'), 'http://127.0.0.1:8404');
+  assert.equal(parseAdminUrl('[::1]:8404'), 'http://[::1]:8404');
+  assert.equal(parseAdminUrl('http://lb.example.test:9000/admin/'), 'http://lb.example.test:9000/admin');
+  assert.throws(() => parseAdminUrl('https://127.0.0.1:8404'), userError('USAGE', /must use http:\/\//));
+  assert.throws(() => parseAdminUrl('http://127.0.0.1'), userError('USAGE', /has no port/));
+  assert.throws(() => parseAdminUrl('http://[bad'), userError('USAGE', /is not an address/));
+});
+
+test('resolveAdminTarget: the spec gives the address (wildcards become loopback) and the token', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ce-admin-client-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'endpoint.yaml');
+  await writeFile(file, `cluster: { name: test, environment: dev }
+endpoint: 127.0.0.10
+controlPlane: [{ name: cp-01, address: 127.0.0.11 }]
+listeners: [{ name: kubernetes, port: 16443, targetPort: 6443, targets: controlPlane }]
+balancer: { admin: "0.0.0.0:18404", adminToken: spec-token-0123456789 }
+`);
+  const env = {};
+  assert.deepEqual(await resolveAdminTarget({ config: file }, env), { url: 'http://127.0.0.1:18404', token: 'spec-token-0123456789' });
+  assert.deepEqual(await resolveAdminTarget({ config: file, token: 'flag-token' }, env), { url: 'http://127.0.0.1:18404', token: 'flag-token' });
+  assert.deepEqual(await resolveAdminTarget({ admin: 'http://127.0.0.2:9' }, { CLUSTER_ENDPOINT_ADMIN_TOKEN: 'env-token' }), { url: 'http://127.0.0.2:9', token: 'env-token' });
+  assert.deepEqual(await resolveAdminTarget({ admin: '127.0.0.2:9', config: file }, env), { url: 'http://127.0.0.2:9', token: 'spec-token-0123456789' });
+  await assert.rejects(resolveAdminTarget({ config: join(dir, 'missing.yaml') }, env), /missing\.yaml is not a valid spec/);
+});
+
+test('the client turns HTTP answers into UserErrors with the API message', async (t) => {
+  const { admin } = await startTestAdmin(t, { token: 'the-right-token-123' });
+  await assert.rejects(fetchStatus({ url: admin.url }), userError('ADMIN_UNAUTHORIZED', /needs the admin token/));
+  await assert.rejects(fetchStatus({ url: admin.url, token: 'the-wrong-token-12' }), userError('ADMIN_UNAUTHORIZED', /refused the token/));
+  await assert.rejects(putAdminState({ url: admin.url, token: 'the-right-token-123' }, 'cp-09', 'drain'), userError('ADMIN_NOT_FOUND', /no server named cp-09/));
+  const result = await putAdminState({ url: admin.url, token: 'the-right-token-123' }, 'cp-02', 'drain', 'talos');
+  assert.deepEqual([result.matched, result.changed, result.servers[0].adminState], [1, 1, 'drain']);
+});
+
+test('something else on the port is not mistaken for the balancer', async (t) => {
+  const other = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>hello</h1>'));
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => other.close(() => resolve())));
+  const url = `http://127.0.0.1:${(other.address() as { port: number }).port}`;
+  await assert.rejects(fetchStatus({ url }), userError('ADMIN_UNREACHABLE', /answered, but not as a cluster-endpoint admin API \(HTTP 200, text\/html\)/));
+});
+
+test('a balancer that does not answer in time is reported, not waited on forever', async (t) => {
+  const silent = createServer(() => { /* never answers */ });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => { silent.closeAllConnections(); return new Promise<void>((resolve) => silent.close(() => resolve())); });
+  const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  const started = Date.now();
+  await assert.rejects(fetchStatus({ url }), userError('ADMIN_UNREACHABLE', /did not answer within 5s/));
+  assert.ok(Date.now() - started < 8000);
+});
