@@ -1,7 +1,57 @@
-import { UserError } from '../../errors.js';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { formatFinding, formatSummary } from '../../doctor/format.js';
+import { runDoctor, type DoctorInput } from '../../doctor/run.js';
+import { EXIT, UserError } from '../../errors.js';
 import type { Command } from '../command.js';
 
-// Placeholder until this command lands; it is replaced, not extended.
-export const command: Command = async () => {
-  throw new UserError('USAGE', 'doctor is not available in this build');
+const HELP = `usage: cluster-endpoint doctor [FILES...] [--json] [--haproxy-version X.Y] [--talos-version X.Y]
+
+Finds known mistakes in a spec and in hand-written haproxy.cfg, keepalived.conf, Talos machine configs
+and patches, talosconfig, and Terraform .tf/.tfvars files (recognised by name or content).
+Without FILES it checks ./endpoint.yaml. Several keepalived.conf files are compared with each other
+(priorities of peers); .tfvars values resolve variables used in .tf files.
+
+  --haproxy-version X.Y   HAProxy version the haproxy.cfg targets (else read from a "# haproxy X.Y" comment)
+  --talos-version X.Y     Talos version the machine configs target (else guessed from the documents)
+  --json                  machine-readable report
+
+Exit codes: 0 no finding of severity error, 1 at least one error, 2 usage.`;
+
+export const command: Command = async (argv, io) => {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: {
+      json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'haproxy-version': { type: 'string' }, 'talos-version': { type: 'string' },
+    },
+  });
+  if (values.help) { io.stdout.write(`${HELP}\n`); return EXIT.ok; }
+  for (const flag of ['haproxy-version', 'talos-version'] as const) {
+    const value = values[flag];
+    if (value !== undefined && !/^v?\d+\.\d+(\.\d+)?$/.test(value)) throw new UserError('USAGE', `--${flag} "${value}" is not a version`, { hint: `write it as major.minor, e.g. --${flag} ${flag === 'haproxy-version' ? '3.3' : '1.12'}`, exitCode: EXIT.invalid });
+  }
+  let paths = positionals;
+  if (paths.length === 0) {
+    if (!existsSync('endpoint.yaml')) throw new UserError('USAGE', 'no files given and ./endpoint.yaml does not exist', { hint: 'run cluster-endpoint doctor endpoint.yaml haproxy.cfg keepalived.conf ...', exitCode: EXIT.invalid });
+    paths = ['endpoint.yaml'];
+  }
+  const inputs: DoctorInput[] = [];
+  for (const path of paths) {
+    try {
+      inputs.push({ path, text: await readFile(path, 'utf8') });
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      throw new UserError('USAGE', `cannot read ${path}: ${reason}`, { hint: 'pass existing files: the spec, haproxy.cfg, keepalived.conf, Talos configs, .tf/.tfvars', exitCode: EXIT.invalid });
+    }
+  }
+  const report = await runDoctor(inputs, { haproxyVersion: values['haproxy-version'], talosVersion: values['talos-version'] });
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify({ files: report.files, findings: report.findings, counts: report.counts }, null, 2)}\n`);
+  } else {
+    for (const finding of report.findings) io.stdout.write(`${formatFinding(finding)}\n`);
+    io.stdout.write(`${formatSummary(report)}\n`);
+  }
+  return report.counts.error > 0 ? EXIT.failure : EXIT.ok;
 };

@@ -1,0 +1,31 @@
+// Which kind of file is this? By name first, then by content.
+import { basename } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { FileKind } from './context.js';
+
+export function detectKind(path: string, text: string): FileKind | undefined {
+  const name = basename(path).toLowerCase();
+  if (/\.tf$|\.tfvars$/.test(name)) return 'terraform';
+  if (/talosconfig/.test(name)) return 'talosconfig';
+  if (/(^|[.-])endpoint\.ya?ml$/.test(name)) return 'spec';
+  if (/keepalived/.test(name)) return 'keepalived';
+  if (/haproxy/.test(name)) return 'haproxy';
+  if (/^\s*(vrrp_instance|vrrp_script|global_defs|virtual_server)\b/m.test(text)) return 'keepalived';
+  if (/^\s*(frontend|backend|listen)\s+\S+/m.test(text) && /^\s*(defaults|global|server|bind)\b/m.test(text)) return 'haproxy';
+  if (/^\s*(variable|resource|module|provider|terraform)\s+("[^"]*"\s*)*\{/m.test(text)) return 'terraform';
+  return detectYaml(text);
+}
+
+function detectYaml(text: string): FileKind | undefined {
+  let documents: unknown[];
+  try {
+    documents = parseAllDocuments(text).map((d) => d.toJS() as unknown);
+  } catch {
+    return undefined;
+  }
+  const records = documents.filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null && !Array.isArray(d));
+  if (records.some((d) => 'contexts' in d && 'context' in d)) return 'talosconfig';
+  if (records.some((d) => 'controlPlane' in d && 'endpoint' in d)) return 'spec';
+  if (records.some((d) => 'machine' in d || ('cluster' in d && 'version' in d) || (typeof d.apiVersion === 'string' && typeof d.kind === 'string'))) return 'talos';
+  return undefined;
+}

@@ -1,0 +1,63 @@
+// YAML files (single or multi-document: Talos machine configs, patches, talosconfig) with a way back
+// from a value's path to its line.
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+
+export interface YamlDocument {
+  /** The document as plain data (undefined for an empty document). */
+  data: unknown;
+  /** Line of the key or item at `path` (numbers index lists); the nearest ancestor found, else the document's first line. */
+  lineOf(path: ReadonlyArray<string | number>): number;
+}
+
+export interface YamlFile {
+  documents: YamlDocument[];
+  errors: Array<{ line: number; message: string }>;
+}
+
+export function parseYamlDocuments(text: string): YamlFile {
+  const lineCounter = new LineCounter();
+  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  const all = Array.isArray(parsed) ? parsed : [];
+  const errors: YamlFile['errors'] = [];
+  const documents: YamlDocument[] = [];
+  for (const doc of all) {
+    for (const error of doc.errors) errors.push({ line: lineCounter.linePos(error.pos[0]).line, message: error.message.split('\n')[0] });
+    if (doc.errors.length > 0) continue;
+    documents.push({ data: doc.toJS() as unknown, lineOf: locate(doc, lineCounter) });
+  }
+  return { documents, errors };
+}
+
+function locate(doc: Document, lineCounter: LineCounter) {
+  return (path: ReadonlyArray<string | number>): number => {
+    let node: unknown = doc.contents;
+    let offset = (doc.contents as YamlNode | null)?.range?.[0] ?? 0;
+    for (const part of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((item) => isScalar(item.key) && item.key.value === part);
+        if (!pair) break;
+        offset = (pair.key as YamlNode).range?.[0] ?? offset;
+        node = pair.value;
+      } else if (isSeq(node) && typeof part === 'number') {
+        const item = node.items[part] as YamlNode | undefined;
+        if (!item) break;
+        offset = item.range?.[0] ?? offset;
+        node = item;
+      } else break;
+    }
+    return lineCounter.linePos(offset).line;
+  };
+}
+
+/** Loose readers for parsed YAML. */
+export function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+export function asList(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+export function asString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}

@@ -1,0 +1,88 @@
+// doctor's core: parse every file once, run every rule of its kind, collect findings with file:line.
+import { parseSpec } from '../spec/load.js';
+import type { DoctorContext, DoctorOptions, ParsedFile } from './context.js';
+import { detectKind } from './detect.js';
+import { compareFindings, type Finding } from './finding.js';
+import { parseHaproxy } from './parsers/haproxy.js';
+import { parseKeepalived } from './parsers/keepalived.js';
+import { collectVariables, parseTerraform } from './parsers/terraform.js';
+import { parseYamlDocuments } from './parsers/yaml-documents.js';
+import { RULES } from './rules/index.js';
+
+export interface DoctorInput { path: string; text: string }
+
+export interface DoctorReport {
+  files: Array<{ path: string; kind: ParsedFile['kind'] | 'unknown' }>;
+  findings: Finding[];
+  counts: { error: number; warning: number; info: number };
+}
+
+export async function runDoctor(inputs: DoctorInput[], options: DoctorOptions = {}): Promise<DoctorReport> {
+  const findings: Finding[] = [];
+  const files: ParsedFile[] = [];
+  const listed: DoctorReport['files'] = [];
+  for (const input of inputs) {
+    const kind = detectKind(input.path, input.text);
+    listed.push({ path: input.path, kind: kind ?? 'unknown' });
+    if (!kind) {
+      findings.push({
+        rule: 'doctor/unknown-file', severity: 'error', file: input.path, line: 1,
+        message: 'doctor cannot tell what kind of file this is',
+        why: 'doctor checks a spec, haproxy.cfg, keepalived.conf, Talos machine configs and patches, a talosconfig, and Terraform .tf/.tfvars; it recognises them by name or content',
+        source: 'docs/doctor.md', fix: 'name the file after what it is (haproxy.cfg, keepalived.conf, talosconfig, *.tf) or leave it out',
+      });
+      continue;
+    }
+    const parsed = await parse(kind, input, findings);
+    if (parsed) files.push(parsed);
+  }
+  const specFile = files.find((f) => f.kind === 'spec');
+  const context: DoctorContext = {
+    options, files,
+    spec: specFile?.kind === 'spec' ? specFile.result.spec : undefined,
+    variables: collectVariables(files.flatMap((f) => (f.kind === 'terraform' ? [f.terraform] : []))),
+  };
+  for (const file of files) {
+    for (const rule of RULES) {
+      if (rule.kind !== file.kind) continue;
+      for (const found of (rule.check as (f: ParsedFile, c: DoctorContext) => ReturnType<typeof rule.check>)(file, context)) {
+        findings.push({ ...found, rule: found.rule ?? rule.id, file: found.file ?? file.path });
+      }
+    }
+  }
+  findings.sort(compareFindings);
+  const counts = { error: 0, warning: 0, info: 0 };
+  for (const f of findings) counts[f.severity]++;
+  return { files: listed, findings, counts };
+}
+
+async function parse(kind: ParsedFile['kind'], input: DoctorInput, findings: Finding[]): Promise<ParsedFile | undefined> {
+  const { path, text } = input;
+  switch (kind) {
+    case 'spec':
+      return { kind, path, text, result: parseSpec(text, path), yaml: parseYamlDocuments(text) };
+    case 'haproxy':
+      return { kind, path, text, config: parseHaproxy(text) };
+    case 'keepalived':
+      return { kind, path, text, config: parseKeepalived(text) };
+    case 'talos':
+    case 'talosconfig': {
+      const yaml = parseYamlDocuments(text);
+      for (const error of yaml.errors) findings.push(syntaxFinding(path, error.line, error.message, 'fix the YAML syntax at this line'));
+      return { kind, path, text, yaml };
+    }
+    case 'terraform':
+      try {
+        return { kind, path, text, terraform: await parseTerraform(path, text) };
+      } catch (error) {
+        const message = (error as Error).message;
+        const line = Number(/:(\d+),\d+/.exec(message)?.[1] ?? 1);
+        findings.push(syntaxFinding(path, line, message.replace(/^parse config: \[?/, '').replace(/\]$/, '').split(';')[0], 'fix the HCL syntax at this line (terraform fmt shows it too)'));
+        return undefined;
+      }
+  }
+}
+
+function syntaxFinding(file: string, line: number, message: string, fix: string): Finding {
+  return { rule: 'doctor/syntax', severity: 'error', file, line, message, why: 'a file that does not parse cannot be checked (and will not load)', source: 'docs/doctor.md', fix };
+}
