@@ -1,6 +1,7 @@
 // The demo's layout (which addresses and ports the simulated nodes, the balancer and the admin page use)
 // and the files derived from it: endpoint.yaml and a kubeconfig. Only planLayout touches sockets.
 import { stringify } from 'yaml';
+import { UserError } from '../errors.js';
 import { joinHostPort } from '../spec/address.js';
 import { canBindAll, pickPort } from './ports.js';
 
@@ -10,9 +11,6 @@ export const DEMO_NODE_NAMES = ['cp-01', 'cp-02', 'cp-03'] as const;
 export const DEMO_NODE_ADDRESSES = ['127.0.0.31', '127.0.0.32', '127.0.0.33'] as const;
 export const PREFERRED_PORTS = { kubernetes: 6443, talos: 50000, admin: 8404 } as const;
 
-/** aliases: one loopback address per node, same ports; ports: every node on 127.0.0.1 with its own ports. */
-export type NodeAddressing = 'aliases' | 'ports';
-
 export interface DemoNodePlan {
   name: string;
   address: string;
@@ -21,50 +19,46 @@ export interface DemoNodePlan {
 }
 
 export interface DemoLayout {
-  addressing: NodeAddressing;
   endpoint: string;
   kubernetesPort: number;
   talosPort: number;
   adminPort: number;
   nodes: DemoNodePlan[];
-  /** What differs from the defaults and why ("6443 is in use: the kubernetes listener uses 40123"). */
+  /** What differs from the defaults and why ("talos listener: 50000 is in use here, using 40123"). */
   notes: string[];
 }
 
 /**
- * Chooses addresses and ports: the preferred ports where they are free (unless `freePorts`), free ones
- * otherwise. Ports are only probed, so another program may still take one before the demo binds it.
+ * Chooses ports: the preferred ones where they are free (unless `freePorts`), free ones otherwise. Ports
+ * are only probed, so another program may still take one before the demo binds it.
  */
-export async function planLayout(options: { freePorts?: boolean } = {}): Promise<DemoLayout> {
+export async function planLayout(options: { freePorts?: boolean; nodeAddresses?: readonly string[] } = {}): Promise<DemoLayout> {
+  const nodeAddresses = options.nodeAddresses ?? DEMO_NODE_ADDRESSES;
+  if (!(await canBindAll(nodeAddresses))) {
+    // One target port per listener in the spec means one address per node; macOS has only 127.0.0.1 until told otherwise.
+    throw new UserError('LISTEN', `the demo nodes need the loopback addresses ${nodeAddresses.join(', ')}, and this machine cannot bind them`, {
+      hint: process.platform === 'darwin'
+        ? `add them (until reboot): ${nodeAddresses.map((a) => `sudo ifconfig lo0 alias ${a} up`).join('; ')}`
+        : `add them to the loopback interface: ${nodeAddresses.map((a) => `sudo ip addr add ${a}/32 dev lo`).join('; ')}`,
+    });
+  }
   const notes: string[] = [];
   const prefer = (port: number) => (options.freePorts ? undefined : port);
   const taken = new Set<number>();
-  const take = async (hosts: readonly string[], preferred: number, what: string): Promise<number> => {
-    const port = await pickPort(hosts, prefer(preferred), taken);
+  const take = async (preferred: number, what: string): Promise<number> => {
+    const port = await pickPort([DEMO_ENDPOINT], prefer(preferred), taken);
     taken.add(port);
     if (!options.freePorts && port !== preferred) notes.push(`${what}: ${preferred} is in use here, using ${port}`);
     return port;
   };
-  const kubernetesPort = await take([DEMO_ENDPOINT], PREFERRED_PORTS.kubernetes, 'kubernetes listener');
-  const talosPort = await take([DEMO_ENDPOINT], PREFERRED_PORTS.talos, 'talos listener');
-  const adminPort = await take([DEMO_ENDPOINT], PREFERRED_PORTS.admin, 'status page');
-  if (await canBindAll(DEMO_NODE_ADDRESSES)) {
-    // Node ports may equal the balancer's: a different local address, so no conflict.
-    const nodeKubernetes = await pickPort(DEMO_NODE_ADDRESSES, prefer(PREFERRED_PORTS.kubernetes));
-    const nodeTalos = await pickPort(DEMO_NODE_ADDRESSES, prefer(PREFERRED_PORTS.talos), new Set([nodeKubernetes]));
-    const nodes = DEMO_NODE_NAMES.map((name, i) => ({ name, address: DEMO_NODE_ADDRESSES[i], kubernetesPort: nodeKubernetes, talosPort: nodeTalos }));
-    return { addressing: 'aliases', endpoint: DEMO_ENDPOINT, kubernetesPort, talosPort, adminPort, nodes, notes };
-  }
-  notes.push(`${DEMO_NODE_ADDRESSES.join(', ')} cannot be bound here (only 127.0.0.1 is configured): the nodes use distinct ports on 127.0.0.1`);
-  const nodes: DemoNodePlan[] = [];
-  for (const name of DEMO_NODE_NAMES) {
-    const nodeKubernetes = await pickPort([DEMO_ENDPOINT], undefined, taken);
-    taken.add(nodeKubernetes);
-    const nodeTalos = await pickPort([DEMO_ENDPOINT], undefined, taken);
-    taken.add(nodeTalos);
-    nodes.push({ name, address: DEMO_ENDPOINT, kubernetesPort: nodeKubernetes, talosPort: nodeTalos });
-  }
-  return { addressing: 'ports', endpoint: DEMO_ENDPOINT, kubernetesPort, talosPort, adminPort, nodes, notes };
+  const kubernetesPort = await take(PREFERRED_PORTS.kubernetes, 'kubernetes listener');
+  const talosPort = await take(PREFERRED_PORTS.talos, 'talos listener');
+  const adminPort = await take(PREFERRED_PORTS.admin, 'status page');
+  // Node ports may equal the balancer's: a different local address, so no conflict.
+  const nodeKubernetes = await pickPort(nodeAddresses, prefer(PREFERRED_PORTS.kubernetes));
+  const nodeTalos = await pickPort(nodeAddresses, prefer(PREFERRED_PORTS.talos), new Set([nodeKubernetes]));
+  const nodes = nodeAddresses.map((address, i) => ({ name: DEMO_NODE_NAMES[i] ?? `cp-${String(i + 1).padStart(2, '0')}`, address, kubernetesPort: nodeKubernetes, talosPort: nodeTalos }));
+  return { endpoint: DEMO_ENDPOINT, kubernetesPort, talosPort, adminPort, nodes, notes };
 }
 
 /** Health checks fast enough that a failover shows within about a second and a half. */
@@ -72,15 +66,10 @@ const DEMO_CHECK_TIMING = { interval: '1s', fastInterval: '500ms', timeout: '800
 
 /** endpoint.yaml for the demo (valid per `cluster-endpoint validate`). */
 export function demoSpecYaml(layout: DemoLayout, caPath: string): string {
-  const perNodePorts = layout.addressing === 'ports';
   const spec = {
     cluster: { name: 'demo' },
     endpoint: layout.endpoint,
-    controlPlane: layout.nodes.map((n) => ({
-      name: n.name,
-      address: n.address,
-      ...(perNodePorts ? { ports: { kubernetes: n.kubernetesPort, talos: n.talosPort } } : {}),
-    })),
+    controlPlane: layout.nodes.map((n) => ({ name: n.name, address: n.address })),
     listeners: [
       {
         name: 'kubernetes', port: layout.kubernetesPort, targetPort: layout.nodes[0].kubernetesPort, targets: 'controlPlane',

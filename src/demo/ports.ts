@@ -1,5 +1,5 @@
-// Where the demo can listen without root: loopback aliases (all of 127/8 is local on Linux) or, where only
-// 127.0.0.1 exists (macOS), distinct ports on 127.0.0.1; preferred ports when free, else free ones.
+// Where the demo can listen without root: whether loopback aliases exist (all of 127/8 is local on Linux,
+// only 127.0.0.1 on macOS), and the preferred ports when free, else free ones.
 import { createServer } from 'node:net';
 
 /** Resolves the port a listen on host:port got (port 0 = any free one), or undefined when it cannot bind. */

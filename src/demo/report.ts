@@ -18,7 +18,7 @@ function views(snapshot: StatusSnapshot | undefined): Map<string, ServerView> {
   return map;
 }
 
-/** `cp-02 kubernetes: up → down (connect ECONNREFUSED, 2/2 failures)` for every server whose state changed. */
+/** `cp-02 kubernetes: up → down (connect ECONNREFUSED, 2/2 failures)` for every server whose state changed, and reloads. */
 export function describeChanges(previous: StatusSnapshot | undefined, next: StatusSnapshot): string[] {
   const before = views(previous);
   const lines: string[] = [];
@@ -27,6 +27,10 @@ export function describeChanges(previous: StatusSnapshot | undefined, next: Stat
     const from = then?.state ?? 'checking';
     if (now.state !== from) lines.push(`${key}: ${from} → ${now.state}${now.reason ? ` (${now.reason})` : ''}`);
     if (then && now.adminState !== then.adminState) lines.push(`${key}: ${then.adminState} → ${now.adminState} (operator)`);
+  }
+  const reload = next.lastReload;
+  if (reload && reload.at !== previous?.lastReload?.at) {
+    lines.push(reload.ok ? `spec ${reload.message}` : `reload failed: ${[reload.message, ...(reload.problems ?? [])].join('\n  ')}`);
   }
   return lines;
 }

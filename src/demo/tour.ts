@@ -15,13 +15,14 @@ export async function runTour(demo: Demo, say: (line: string) => void, signal: A
   const upCount = () => countUp(demo.daemon.snapshot(), 'kubernetes');
   const serverState = () => demo.daemon.snapshot().listeners.find((l) => l.name === 'kubernetes')?.servers.find((s) => s.name === victim.name)?.state;
 
-  const waitUntil = async (what: string, predicate: () => boolean): Promise<number> => {
+  /** Waits for predicate; returns the seconds since `since`. */
+  const waitUntil = async (what: string, predicate: () => boolean, since = Date.now()): Promise<string> => {
     const started = Date.now();
     while (!predicate()) {
       if (Date.now() - started > WAIT_MS) throw new Error(`gave up waiting for ${what} after ${WAIT_MS / 1000}s`);
-      await sleep(100, undefined, { signal });
+      await sleep(50, undefined, { signal });
     }
-    return Date.now() - started;
+    return ((Date.now() - since) / 1000).toFixed(1);
   };
   const requests = async (count: number) => {
     const answers: string[] = [];
@@ -44,18 +45,21 @@ export async function runTour(demo: Demo, say: (line: string) => void, signal: A
   await sleep(1000, undefined, { signal });
 
   say(`stopping ${victim.name}: its listeners and connections close, as when a node powers off`);
+  const stoppedAt = Date.now();
   await victim.stop();
   await requests(3);
-  const downAfter = await waitUntil(`${victim.name} to be marked down`, () => serverState() === 'down');
-  say(`the balancer marked ${victim.name} down after ${(downAfter / 1000).toFixed(1)}s; requests go to the others`);
+  const downAfter = await waitUntil(`${victim.name} to be marked down`, () => serverState() === 'down', stoppedAt);
+  say(`the balancer marked ${victim.name} down ${downAfter}s after it stopped; requests go to the others`);
   await requests(3);
   await kubectlReadyz();
   await sleep(1000, undefined, { signal });
 
   say(`starting ${victim.name} again`);
+  const startedAt = Date.now();
   await victim.start();
-  const upAfter = await waitUntil(`${victim.name} to be marked up`, () => serverState() === 'up');
-  say(`the balancer marked ${victim.name} up after ${(upAfter / 1000).toFixed(1)}s`);
-  await requests(3);
+  const upAfter = await waitUntil(`${victim.name} to be marked up`, () => serverState() === 'up', startedAt);
+  say(`the balancer marked ${victim.name} up ${upAfter}s after it started (2 good checks)`);
+  // Round robin gives a returning server its turn within a round or two.
+  await requests(6);
   say('tour done — try "stop cp-02" yourself, and watch the status page');
 }

@@ -10,21 +10,34 @@ import { DEMO_NODE_ADDRESSES, demoKubeconfig, demoSpecYaml, planLayout, type Dem
 import { countUp, describeChanges, formatStatus } from '../../../src/demo/report.js';
 import type { ServerSnapshot, StatusSnapshot } from '../../../src/runtime/snapshot.js';
 import { parseSpec } from '../../../src/spec/load.js';
+import { UserError } from '../../../src/errors.js';
 import { runCli } from '../../helpers/cli.js';
 
 const LAYOUT: DemoLayout = {
-  addressing: 'aliases', endpoint: '127.0.0.1', kubernetesPort: 6443, talosPort: 50000, adminPort: 8404, notes: [],
+  endpoint: '127.0.0.1', kubernetesPort: 6443, talosPort: 50000, adminPort: 8404, notes: [],
   nodes: ['cp-01', 'cp-02', 'cp-03'].map((name, i) => ({ name, address: `127.0.0.3${i + 1}`, kubernetesPort: 6443, talosPort: 50000 })),
 };
 
 describe('demo layout', () => {
   it('plans loopback aliases on this machine and free ports when asked', async () => {
     const layout = await planLayout({ freePorts: true });
-    if (process.platform === 'linux') assert.equal(layout.addressing, 'aliases');
-    if (layout.addressing === 'aliases') assert.deepEqual(layout.nodes.map((n) => n.address), [...DEMO_NODE_ADDRESSES]);
+    assert.deepEqual(layout.nodes.map((n) => `${n.name} ${n.address}`), ['cp-01 127.0.0.31', 'cp-02 127.0.0.32', 'cp-03 127.0.0.33']);
+    assert.equal(new Set(layout.nodes.map((n) => n.kubernetesPort)).size, 1, 'one target port per listener, as the spec has');
+    assert.notEqual(layout.nodes[0].kubernetesPort, layout.nodes[0].talosPort);
     const balancerPorts = new Set([layout.kubernetesPort, layout.talosPort, layout.adminPort]);
     assert.equal(balancerPorts.size, 3, 'the balancer listeners and the admin page get distinct ports');
     assert.deepEqual(layout.notes.filter((n) => n.includes('in use')), [], '--free-ports never notes a busy default');
+  });
+
+  it('says how to add the node addresses where they cannot be bound', async () => {
+    // 203.0.113.7 (TEST-NET-3) is on no interface here: binding it fails without sending anything.
+    await assert.rejects(planLayout({ freePorts: true, nodeAddresses: [...DEMO_NODE_ADDRESSES.slice(0, 2), '203.0.113.7'] }), (error: unknown) => {
+      assert.ok(error instanceof UserError);
+      assert.equal(error.code, 'LISTEN');
+      assert.match(error.message, /need the loopback addresses 127\.0\.0\.31, 127\.0\.0\.32, 203\.0\.113\.7/);
+      assert.match(error.hint ?? '', process.platform === 'darwin' ? /sudo ifconfig lo0 alias 203\.0\.113\.7 up/ : /sudo ip addr add 203\.0\.113\.7\/32 dev lo/);
+      return true;
+    });
   });
 
   it('writes a spec the validator accepts, with fast https and tls checks', async () => {
@@ -83,6 +96,15 @@ describe('demo report', () => {
       'cp-02 kubernetes: up → down (connect ECONNREFUSED, 2/2 failures)',
     ]);
     assert.deepEqual(describeChanges(after, after), []);
+  });
+
+  it('reports reloads, and the problems of a failed one', () => {
+    const base = snapshot([server('cp-01', 'up')]);
+    const ok = { ...base, lastReload: { at: 1, ok: true, message: 'reloaded /x/endpoint.yaml' } };
+    assert.deepEqual(describeChanges(base, ok), ['spec reloaded /x/endpoint.yaml']);
+    assert.deepEqual(describeChanges(ok, ok), []);
+    const failed = { ...base, lastReload: { at: 2, ok: false, message: '/x/endpoint.yaml is not valid', problems: ['listeners[0].port: 0 is out of range'] } };
+    assert.deepEqual(describeChanges(ok, failed), ['reload failed: /x/endpoint.yaml is not valid\n  listeners[0].port: 0 is out of range']);
   });
 
   it('treats servers seen for the first time as coming from checking', () => {
