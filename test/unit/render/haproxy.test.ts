@@ -1,0 +1,293 @@
+// render haproxy: what the file says (pure), that HAProxy accepts it (`haproxy -c -f`), and that the
+// rendered https /readyz check really marks servers up and down (real HAProxy, real TLS servers).
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
+import { promisify } from 'node:util';
+import { haproxyRenderer, localFrontend, renderHaproxyConfig } from '../../../src/render/haproxy/index.js';
+import { haproxyTime } from '../../../src/render/haproxy/time.js';
+import { createCa, issueCertificate } from '../../../src/tls/certs.js';
+import { requireOrSkip } from '../../helpers/cli.js';
+import { freePort, waitFor } from '../../helpers/net.js';
+import { GOLDEN_CONTEXT, loadSpec, renderError, specText } from './golden.js';
+
+const exec = promisify(execFile);
+const CASES = ['bare-metal-tcp', 'bare-metal-https-client-cert', 'bare-metal-workers', 'bare-metal-nopreempt'] as const;
+
+const BASE = `
+cluster: { name: t }
+endpoint: 10.0.0.30
+controlPlane:
+  - { name: cp-01, address: 10.0.0.31 }
+  - { name: cp-02, address: 10.0.0.32, weight: 3 }
+workers:
+  - { name: wk-01, address: 10.0.0.41 }
+`;
+
+const render = (extra: string) => renderHaproxyConfig(loadSpec(BASE + extra), GOLDEN_CONTEXT);
+
+/** The lines of one section ("backend kubernetes"), without the header line. */
+function section(config: string, name: string): string[] {
+  const lines = config.split('\n');
+  const start = lines.indexOf(name);
+  assert.ok(start >= 0, `section "${name}" exists`);
+  const end = lines.findIndex((l, i) => i > start && /^\S/.test(l));
+  return lines.slice(start + 1, end < 0 ? undefined : end).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+}
+
+async function haproxyAvailable(): Promise<boolean> {
+  try { await exec('haproxy', ['-v']); return true; } catch { return false; }
+}
+
+test('haproxyTime writes one number and one unit', () => {
+  assert.deepEqual([3_600_000, 1_800_000, 90_000, 10_000, 1500, 1, 0].map(haproxyTime), ['1h', '30m', '90s', '10s', '1500ms', '1ms', '0ms']);
+});
+
+test('one frontend and one backend per listener, balance explicit, servers are the nodes at targetPort', () => {
+  const config = render('');
+  for (const [name, port] of [['kubernetes', 6443], ['talos', 50000], ['talos-workers', 50001]] as const) {
+    const frontend = section(config, `frontend ${name}`);
+    assert.deepEqual(frontend, [`bind :${port}`, 'maxconn 10000', `default_backend ${name}`]);
+    assert.ok(section(config, `backend ${name}`).includes('balance roundrobin'));
+  }
+  const kubernetes = section(config, 'backend kubernetes');
+  assert.ok(kubernetes.includes('server cp-01 10.0.0.31:6443 weight 1'));
+  assert.ok(kubernetes.includes('server cp-02 10.0.0.32:6443 weight 3'));
+  assert.ok(section(config, 'backend talos-workers').includes('server wk-01 10.0.0.41:50000 weight 1'));
+  assert.doesNotMatch(section(config, 'backend talos-workers').join('\n'), /cp-0/);
+});
+
+test('check timing, thresholds, retries and timeouts come from the spec', () => {
+  const config = render(`
+healthCheck: { interval: 7s, fastInterval: 700ms, timeout: 3s, healthyThreshold: 4, unhealthyThreshold: 5 }
+balancer: { retries: 4, connectTimeout: 6s, idleTimeout: 45m, balance: leastconn }
+deregistrationDelay: 2m
+`);
+  const backend = section(config, 'backend kubernetes');
+  assert.ok(backend.includes('balance leastconn'));
+  assert.ok(backend.includes('timeout check 3s'));
+  assert.ok(backend.includes('default-server check inter 7s fastinter 700ms rise 4 fall 5 on-marked-down shutdown-sessions'));
+  const defaults = section(config, 'defaults');
+  for (const line of ['option redispatch', 'retries 4', 'timeout connect 6s', 'timeout client 45m', 'timeout server 45m', 'timeout tunnel 45m']) {
+    assert.ok(defaults.includes(line), line);
+  }
+  assert.ok(section(config, 'global').includes('hard-stop-after 2m'));
+});
+
+test('defaults: idle timeouts of 1h for kubectl logs -f and watches, retries 2, hard-stop-after 30s', () => {
+  const config = render('');
+  assert.ok(section(config, 'defaults').includes('timeout client 1h'));
+  assert.ok(section(config, 'defaults').includes('timeout tunnel 1h'));
+  assert.ok(section(config, 'defaults').includes('retries 2'));
+  assert.ok(section(config, 'global').includes('hard-stop-after 30s'));
+  assert.ok(render('deregistrationDelay: 0s\n').includes('    hard-stop-after 1ms\n'), '0 would mean "never" to HAProxy');
+});
+
+test('https check: httpchk, connect ssl, send GET path, expect status; never ssl-hello-chk', () => {
+  const config = render('healthCheck: { type: https, path: /readyz }\n');
+  const backend = section(config, 'backend kubernetes');
+  const at = (line: string) => backend.indexOf(line);
+  assert.ok(at('option httpchk') >= 0);
+  assert.ok(at('option httpchk') < at('http-check connect ssl'));
+  assert.ok(at('http-check connect ssl') < at('http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host 10.0.0.30'));
+  assert.ok(at('http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host 10.0.0.30') < at('http-check expect status 200'));
+  assert.match(backend.join('\n'), /default-server check .* check-ssl verify none /);
+  assert.doesNotMatch(config, /ssl-hello-chk/);
+  assert.match(section(render('healthCheck: { type: https, expectStatuses: [200, 204] }\n'), 'backend kubernetes').join('\n'), /http-check expect rstatus \^\(200\|204\)\$/);
+});
+
+test('https check with a CA file and a client certificate', () => {
+  const config = render(`
+healthCheck:
+  type: https
+  caFile: /etc/haproxy/pki/ca.crt
+  clientCertificate: { certFile: /etc/haproxy/pki/check.pem, keyFile: /etc/haproxy/pki/check.pem.key }
+`);
+  assert.match(config, /default-server check .* check-ssl verify required ca-file \/etc\/haproxy\/pki\/ca.crt crt \/etc\/haproxy\/pki\/check.pem /);
+  const error = renderError(() => render(`
+healthCheck:
+  type: https
+  clientCertificate: { certFile: /etc/kubernetes/pki/check.crt, keyFile: /etc/kubernetes/pki/check.key }
+`));
+  assert.equal(error.code, 'RENDER');
+  assert.match(error.message, /clientCertificate/);
+  assert.match(error.hint ?? '', /cat cert key/);
+});
+
+test('tls check is a handshake (check-ssl, no httpchk); tcp is a plain connect', () => {
+  const tls = section(render('healthCheck: { type: tls }\n'), 'backend kubernetes').join('\n');
+  assert.match(tls, /check-ssl verify none/);
+  assert.doesNotMatch(tls, /httpchk|http-check/);
+  const tcp = section(render(''), 'backend kubernetes').join('\n');
+  assert.doesNotMatch(tcp, /check-ssl|httpchk|tcp-check/);
+});
+
+test('onMarkedDown keep and whenAllDown reject change the servers; fail-open adds backups', () => {
+  const failOpen = section(render(''), 'backend kubernetes');
+  assert.ok(failOpen.includes('option allbackups'));
+  assert.ok(failOpen.includes('server cp-01-fail-open 10.0.0.31:6443 backup no-check weight 1'));
+  const kept = section(render('balancer: { onMarkedDown: keep, whenAllDown: reject }\n'), 'backend kubernetes').join('\n');
+  assert.doesNotMatch(kept, /shutdown-sessions|backup|allbackups/);
+});
+
+test('stats page and Prometheus exporter on loopback', () => {
+  const stats = section(render(''), 'frontend stats');
+  assert.ok(stats.includes('bind 127.0.0.1:8404'));
+  assert.ok(stats.includes('mode http'));
+  assert.ok(stats.includes('http-request use-service prometheus-exporter if { path /metrics }'));
+  assert.ok(stats.includes('stats uri /'));
+  const moved = section(render('balancer: { admin: "0.0.0.0:9000", adminToken: "0123456789abcdef0123" }\n'), 'frontend stats');
+  assert.ok(moved.includes('bind 127.0.0.1:9000'), 'a non-loopback admin address stays on loopback for HAProxy');
+});
+
+test('binding the VIP: transparent, plus loopback for the keepalived check', () => {
+  const config = render(`
+balancer: { bind: 10.0.0.30 }
+vip: { address: 10.0.0.30, peers: [{ name: lb-1, address: 10.0.0.2, priority: 100 }] }
+`);
+  assert.deepEqual(section(config, 'frontend kubernetes').slice(0, 2), ['bind 10.0.0.30:6443 transparent', 'bind 127.0.0.1:6443']);
+  assert.deepEqual(localFrontend(loadSpec(BASE)), { listener: 'kubernetes', host: '127.0.0.1', port: 6443 });
+});
+
+test('every file starts with the header naming the spec and the version', () => {
+  const [file] = haproxyRenderer.render(loadSpec(BASE), { version: '9.9.9', specName: 'my/endpoint.yaml' });
+  assert.equal(file.path, 'haproxy.cfg');
+  assert.match(file.contents.split('\n')[0], /cluster-endpoint 9\.9\.9 .*my\/endpoint\.yaml/);
+});
+
+test('haproxy -c -f accepts every rendered haproxy.cfg', { timeout: 60_000 }, async (t) => {
+  if (!requireOrSkip(t, await haproxyAvailable(), 'haproxy is not installed (apt-get install haproxy)')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'ce-haproxy-c-'));
+  try {
+    // The client-certificate case names files in /etc/haproxy/pki; HAProxy loads them, so point at real ones.
+    const pki = await writePki(dir);
+    const specs = [
+      ...CASES.map((name) => ({ name, text: specText(name).replaceAll('/etc/haproxy/pki/apiserver-check.pem', pki.client).replaceAll('/etc/haproxy/pki/kubernetes-ca.crt', pki.ca) })),
+      { name: 'ipv6 bind', text: `${BASE}balancer: { bind: "::" }\n` },
+      { name: 'defaults', text: BASE },
+    ];
+    for (const { name, text } of specs) {
+      const [file] = haproxyRenderer.render(loadSpec(text), GOLDEN_CONTEXT);
+      const path = join(dir, `${name.replaceAll(' ', '-')}.cfg`);
+      await writeFile(path, file.contents);
+      const result = await exec('haproxy', ['-c', '-f', path]).then(() => ({ ok: true, out: '' }), (e: { stdout: string; stderr: string }) => ({ ok: false, out: e.stdout + e.stderr }));
+      assert.ok(result.ok, `haproxy -c -f rejects ${name}:\n${result.out}`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+interface Pki { ca: string; client: string; serverCert: string; serverKey: string; caPem: string }
+
+async function writePki(dir: string): Promise<Pki> {
+  const ca = await createCa('haproxy test CA', 2);
+  const client = await issueCertificate(ca, { commonName: 'haproxy-check', sans: [], organization: 'system:monitoring', client: true, days: 2 });
+  const server = await issueCertificate(ca, { commonName: 'kube-apiserver', sans: ['127.0.0.2', '127.0.0.3', '127.0.0.4'], days: 2 });
+  const paths = { ca: join(dir, 'ca.crt'), client: join(dir, 'check.pem'), serverCert: join(dir, 'server.crt'), serverKey: join(dir, 'server.key') };
+  await writeFile(paths.ca, `${ca.cert.trim()}\n`);
+  // One PEM holding certificate and key (what HAProxy 2.6 reads); the PEM strings end without a newline.
+  await writeFile(paths.client, `${client.cert.trim()}\n${client.key.trim()}\n`, { mode: 0o600 });
+  await writeFile(paths.serverCert, server.cert);
+  await writeFile(paths.serverKey, server.key, { mode: 0o600 });
+  return { ...paths, caPem: ca.cert };
+}
+
+test('the rendered https /readyz check marks servers up and down in a real HAProxy', { timeout: 60_000 }, async (t) => {
+  if (!requireOrSkip(t, await haproxyAvailable(), 'haproxy is not installed (apt-get install haproxy)')) return;
+  if (!requireOrSkip(t, process.getuid?.() === 0, 'needs root (a private mount for the rendered /run/haproxy/admin.sock)')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'ce-haproxy-run-'));
+  const servers: Array<HttpsServer | TcpServer> = [];
+  const plainSockets = new Set<Socket>();
+  let haproxy: ReturnType<typeof spawn> | undefined;
+  try {
+    const pki = await writePki(dir);
+    const serverTls = { cert: await readFile(pki.serverCert), key: await readFile(pki.serverKey), ca: pki.caPem, requestCert: true, rejectUnauthorized: false };
+    const targetPort = await freePort('127.0.0.2');
+    const seen: Array<{ path: string | undefined; host: string | undefined; clientCert: boolean }> = [];
+    // cp-01 is ready; cp-02 answers 500 (apiserver up, not ready); cp-03 speaks no TLS at all.
+    for (const [address, status] of [['127.0.0.2', 200], ['127.0.0.3', 500]] as const) {
+      const server = createHttpsServer(serverTls, (req, res) => {
+        seen.push({ path: req.url, host: req.headers.host, clientCert: (req.socket as TLSSocket).authorized });
+        res.writeHead(req.url === '/readyz' ? status : 404).end(status === 200 ? 'ok' : 'not ready');
+      });
+      await new Promise<void>((resolve) => server.listen(targetPort, address, resolve));
+      servers.push(server);
+    }
+    const plain = createTcpServer((s) => { plainSockets.add(s); s.on('error', () => {}).on('close', () => plainSockets.delete(s)); s.end('not tls\n'); });
+    plain.on('close', () => { for (const s of plainSockets) s.destroy(); });
+    await new Promise<void>((resolve) => plain.listen(targetPort, '127.0.0.4', resolve));
+    servers.push(plain);
+
+    const port = await freePort();
+    const adminPort = await freePort();
+    const spec = loadSpec(`
+cluster: { name: t }
+endpoint: 127.0.0.1
+controlPlane:
+  - { name: cp-01, address: 127.0.0.2 }
+  - { name: cp-02, address: 127.0.0.3 }
+  - { name: cp-03, address: 127.0.0.4 }
+listeners:
+  - name: kubernetes
+    port: ${port}
+    targetPort: ${targetPort}
+    targets: controlPlane
+    healthCheck:
+      type: https
+      interval: 300ms
+      timeout: 200ms
+      healthyThreshold: 1
+      unhealthyThreshold: 1
+      caFile: ${pki.ca}
+      clientCertificate: { certFile: ${pki.client}, keyFile: ${pki.client} }
+balancer: { bind: 127.0.0.1, admin: "127.0.0.1:${adminPort}" }
+`);
+    const [file] = haproxyRenderer.render(spec, GOLDEN_CONTEXT);
+    const cfg = join(dir, 'haproxy.cfg');
+    await writeFile(cfg, file.contents);
+    let output = '';
+    haproxy = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', 'mount -t tmpfs tmpfs /run/haproxy && exec haproxy -db -f "$0"', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    haproxy.stdout?.on('data', (d: Buffer) => { output += d; });
+    haproxy.stderr?.on('data', (d: Buffer) => { output += d; });
+
+    const states = async (): Promise<Record<string, string>> => {
+      try {
+        const csv = await (await fetch(`http://127.0.0.1:${adminPort}/;csv`)).text();
+        const out: Record<string, string> = {};
+        for (const row of csv.split('\n').map((l) => l.split(','))) if (row[0] === 'kubernetes' && /^cp-0\d$/.test(row[1])) out[row[1]] = row[17];
+        return out;
+      } catch { return {}; }
+    };
+    const want = { 'cp-01': 'UP', 'cp-02': 'DOWN', 'cp-03': 'DOWN' };
+    const reached = await waitFor(async () => JSON.stringify(await states()) === JSON.stringify(want), 15_000, 100);
+    assert.ok(reached, `server states ${JSON.stringify(await states())}, want ${JSON.stringify(want)}\n${output}`);
+
+    const check = seen.find((s) => s.path === '/readyz');
+    assert.ok(check, 'the check sent GET /readyz');
+    assert.equal(check.host, '127.0.0.1', 'Host header is the endpoint');
+    assert.equal(check.clientCert, true, 'the check presented the client certificate, and it verified against the CA');
+
+    const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    assert.match(metrics, /haproxy_server_status\{proxy="kubernetes",server="cp-01",state="UP"\} 1/);
+  } finally {
+    if (haproxy?.pid && haproxy.exitCode === null) {
+      const closed = new Promise((r) => haproxy?.once('close', r));
+      process.kill(haproxy.pid, 'SIGKILL');
+      await closed;
+    }
+    for (const server of servers) {
+      const closed = new Promise((r) => server.close(r));
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      else for (const s of plainSockets) s.destroy();
+      await closed;
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+});
