@@ -40,6 +40,14 @@ function expressions(node: unknown, out: string[] = [], key = ''): string[] {
   return out;
 }
 
+// getReferencesInExpression runs in WebAssembly (~25 ms a call); many expressions repeat.
+const referenceCache = new Map<string, ReturnType<typeof getReferencesInExpression>>();
+const referencesIn = (file: string, expression: string) => {
+  let cached = referenceCache.get(expression);
+  if (!cached) { cached = getReferencesInExpression(file, expression); referenceCache.set(expression, cached); }
+  return cached;
+};
+
 const ITERATORS = new Set(['each', 'count', 'ingress', 'egress', 'self', 'path', 'terraform']);
 
 /** The references in a scope that point at nothing defined (besides the allowed external ones). */
@@ -47,7 +55,7 @@ async function unresolved(scope: Scope, scopes: Record<string, Scope>, external:
   const missing: string[] = [];
   for (const file of scope.files) {
     for (const expression of expressions(file.json)) {
-      for (const reference of await getReferencesInExpression(file.path, expression)) {
+      for (const reference of await referencesIn(file.path, expression)) {
         const parts = reference.value.replace(/\[[^\]]*\]/g, '').split('.');
         const [head, second, third] = parts;
         let ok = false;
@@ -217,6 +225,23 @@ for (const caseName of ['aws-guide', 'aws-readyz']) {
     });
   });
 }
+
+describe('render aws: the reference check can fail', () => {
+  it('finds a variable, a resource and a module output that do not exist', async () => {
+    const files = awsRenderer.render(caseSpec('aws-guide'), GOLDEN_CONTEXT).map((f) => ({
+      ...f,
+      contents: f.contents
+        .replace('vpc_id      = var.vpc_id', 'vpc_id      = var.vpc')
+        .replace('target_group_arn = aws_lb_target_group.talos_api.arn', 'target_group_arn = aws_lb_target_group.talos.arn')
+        .replace('module.loadbalancer.talos_api_target_group_arn', 'module.loadbalancer.talos_tg_arn'),
+    }));
+    const module = await scopeOf(files, MODULE);
+    const root = await scopeOf(files, ROOT);
+    const scopes = { [MODULE]: module, [ROOT]: root };
+    assert.deepEqual((await unresolved(module, scopes, [])).sort(), [`${MODULE}/main.tf: aws_lb_target_group.talos.arn`, `${MODULE}/main.tf: var.vpc`]);
+    assert.deepEqual(await unresolved(root, scopes, []), [`${ROOT}/loadbalancer.tf: module.loadbalancer.talos_tg_arn`]);
+  });
+});
 
 describe('render aws: variable validation (terraform test, offline)', () => {
   it('accepts the provider ranges and rejects values just outside them', (t) => {
