@@ -18,6 +18,7 @@ export const httpsProbe: Probe = (target, check, signal) => {
     // Which phase failed tells the operator where to look: the network, TLS, or the HTTP server.
     let phase: 'connect' | 'tls' | 'https' = 'connect';
     req = request(options, (res) => {
+      res.on('error', () => { /* we destroy the response on purpose once the status is known */ });
       const status = res.statusCode ?? 0;
       const ok = check.expectStatuses.includes(status);
       a.settle(ok, ok ? `https ${status}` : `https ${status} (expected ${check.expectStatuses.join('|')})`);
@@ -26,7 +27,7 @@ export const httpsProbe: Probe = (target, check, signal) => {
       socket.once('connect', () => { phase = 'tls'; });
       socket.once('secureConnect', () => { phase = 'https'; });
     });
-    req.once('error', (error) => a.settle(false, `${phase} ${errorCode(error)}`));
+    req.on('error', (error) => a.settle(false, `${phase} ${errorCode(error)}`));
     req.end();
   }, () => req?.destroy());
 };

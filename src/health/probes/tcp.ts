@@ -8,7 +8,7 @@ export const tcpProbe: Probe = (target, check, signal) => {
   return attempt(check, signal, (a) => {
     socket = connect({ host: target.address, port: target.port });
     socket.once('connect', () => a.settle(true, 'connect ok'));
-    socket.once('error', (error) => a.settle(false, `connect ${errorCode(error)}`));
+    socket.on('error', (error) => a.settle(false, `connect ${errorCode(error)}`));
     socket.once('close', () => a.settle(false, 'connect closed'));
   }, () => socket?.destroy());
 };

@@ -12,7 +12,7 @@ export const tlsProbe: Probe = (target, check, signal) => {
     socket = connect(options);
     socket.once('connect', () => { connected = true; });
     socket.once('secureConnect', () => a.settle(true, `tls ${socket?.getProtocol() ?? 'handshake'}`));
-    socket.once('error', (error) => a.settle(false, `${connected ? 'tls' : 'connect'} ${errorCode(error)}`));
+    socket.on('error', (error) => a.settle(false, `${connected ? 'tls' : 'connect'} ${errorCode(error)}`));
     socket.once('close', () => a.settle(false, `${connected ? 'tls' : 'connect'} closed`));
   }, () => socket?.destroy());
 };
