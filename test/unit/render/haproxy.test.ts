@@ -291,3 +291,47 @@ balancer: { bind: 127.0.0.1, admin: "127.0.0.1:${adminPort}" }
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('why never ssl-hello-chk: after httpchk it silently replaces the HTTP check (a 500 server stays UP)', { timeout: 30_000 }, async (t) => {
+  if (!requireOrSkip(t, await haproxyAvailable(), 'haproxy is not installed (apt-get install haproxy)')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'ce-haproxy-hello-'));
+  let haproxy: ReturnType<typeof spawn> | undefined;
+  const pki = await writePki(dir);
+  const server = createHttpsServer({ cert: await readFile(pki.serverCert), key: await readFile(pki.serverKey) }, (_req, res) => { res.writeHead(500).end('not ready'); });
+  try {
+    const port = await freePort('127.0.0.2');
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.2', resolve));
+    const statsPort = await freePort();
+    // kubeadm's former reference backend (kubernetes/kubeadm#3052) next to the rendered check rules.
+    const cfg = join(dir, 'pitfall.cfg');
+    await writeFile(cfg, [
+      'defaults', '    mode tcp', '    timeout connect 1s', '    timeout client 5s', '    timeout server 5s',
+      'backend kubeadm-docs', '    option httpchk GET /readyz', '    http-check expect status 200', '    option ssl-hello-chk',
+      `    server cp 127.0.0.2:${port} check inter 200ms rise 1 fall 1`,
+      'backend rendered', '    option httpchk', '    http-check connect ssl', '    http-check send meth GET uri /readyz', '    http-check expect status 200',
+      `    server cp 127.0.0.2:${port} check inter 200ms rise 1 fall 1 check-ssl verify none`,
+      'frontend stats', '    mode http', `    bind 127.0.0.1:${statsPort}`, '    stats enable', '    stats uri /', '',
+    ].join('\n'));
+    const accepted = await exec('haproxy', ['-c', '-f', cfg]);
+    assert.doesNotMatch(accepted.stdout + accepted.stderr, /WARNING|ALERT/, 'haproxy -c does not even warn');
+    haproxy = spawn('haproxy', ['-db', '-f', cfg], { stdio: 'ignore' });
+    const states = async () => {
+      try {
+        const csv = await (await fetch(`http://127.0.0.1:${statsPort}/;csv`)).text();
+        return Object.fromEntries(csv.split('\n').map((l) => l.split(',')).filter((r) => r[1] === 'cp').map((r) => [r[0], `${r[17]} ${r[36]}`]));
+      } catch { return {}; }
+    };
+    const want = { 'kubeadm-docs': 'UP L6OK', rendered: 'DOWN L7STS' };
+    assert.ok(await waitFor(async () => JSON.stringify(await states()) === JSON.stringify(want), 10_000, 100), `states ${JSON.stringify(await states())}`);
+  } finally {
+    if (haproxy?.pid && haproxy.exitCode === null) {
+      const closed = new Promise((r) => haproxy?.once('close', r));
+      process.kill(haproxy.pid, 'SIGKILL');
+      await closed;
+    }
+    const closed = new Promise((r) => server.close(r));
+    server.closeAllConnections();
+    await closed;
+    await rm(dir, { recursive: true, force: true });
+  }
+});
