@@ -2,10 +2,11 @@
 import assert from 'node:assert/strict';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
-import { writeFile } from 'node:fs/promises';
+import { createSecureContext, createServer as createTlsServer } from 'node:tls';
+import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { PROBES, httpsProbe, tcpProbe, tlsProbe } from '../../../src/health/probes/index.js';
+import { requireOrSkip } from '../../helpers/cli.js';
 import { freePort } from '../../helpers/net.js';
 import { checkOf, closeServer, listen, makePki, type Pki } from './fixtures.js';
 
@@ -43,6 +44,19 @@ describe('tcp probe', () => {
         sockets[0]?.once('close', () => resolve());
         check();
       });
+    } finally {
+      await closeServer(server);
+    }
+  });
+
+  it('works over IPv6 loopback', async (t) => {
+    const server = createNetServer((s) => s.resume());
+    const ok = await listen(server, '::1').then(() => true, () => false);
+    if (!requireOrSkip(t, ok, 'no IPv6 loopback (::1) on this machine')) return;
+    try {
+      const port = (server.address() as { port: number }).port;
+      const result = await tcpProbe({ address: '::1', port }, checkOf(), signal());
+      assert.deepEqual([result.ok, result.reason], [true, 'connect ok']);
     } finally {
       await closeServer(server);
     }
@@ -96,10 +110,22 @@ describe('tls probe', () => {
     assert.deepEqual([result.ok, result.reason], [true, 'tls TLSv1.3']);
   });
 
-  it('verifies a DNS name through SNI', async () => {
-    const result = await tlsProbe({ address: 'localhost', port }, checkOf({ type: 'tls', caFile: pki.caFile }), signal());
-    // localhost may resolve to ::1 first where nothing listens; accept only a verified handshake or a refused ::1.
-    assert.ok(result.ok ? result.reason === 'tls TLSv1.3' : result.reason === 'connect ECONNREFUSED', result.reason);
+  it('sends a DNS-name address as SNI and verifies it; sends no SNI for an IP address', async () => {
+    // SNICallback runs on the ClientHello, and only when the client sent SNI.
+    const names: string[] = [];
+    const context = createSecureContext({ cert: pki.server.cert, key: pki.server.key });
+    const named = createTlsServer({ cert: pki.server.cert, key: pki.server.key, SNICallback: (name, cb) => { names.push(name); cb(null, context); } }, (s) => s.end());
+    // Listening on "localhost" picks the same address the probe's lookup of "localhost" picks.
+    const namedPort = await listen(named, 'localhost');
+    try {
+      const byName = await tlsProbe({ address: 'localhost', port: namedPort }, checkOf({ type: 'tls', caFile: pki.caFile }), signal());
+      assert.deepEqual([byName.ok, byName.reason], [true, 'tls TLSv1.3']);
+      const byIp = await tlsProbe({ address: (named.address() as { address: string }).address, port: namedPort }, checkOf({ type: 'tls', caFile: pki.caFile }), signal());
+      assert.deepEqual([byIp.ok, byIp.reason], [true, 'tls TLSv1.3']);
+      assert.deepEqual(names, ['localhost']);
+    } finally {
+      await closeServer(named);
+    }
   });
 
   it('fails when the certificate is signed by another CA', async () => {
@@ -158,9 +184,23 @@ describe('tls probe', () => {
     assert.deepEqual([result.ok, result.reason], [false, `caFile ENOENT ${missing}`]);
   });
 
+  it('reads caFile once, not on every attempt', async () => {
+    const cached = `${pki.dir}/cached-ca.pem`;
+    const fixed = new Date('2026-01-01T00:00:00Z');
+    await writeFile(cached, pki.caPem);
+    await utimes(cached, fixed, fixed);
+    const first = await tlsProbe({ address: HOST, port }, checkOf({ type: 'tls', caFile: cached }), signal());
+    assert.equal(first.ok, true);
+    // Same size and modification time, unreadable content: a probe that read the file again would fail.
+    await writeFile(cached, 'x'.repeat(pki.caPem.length));
+    await utimes(cached, fixed, fixed);
+    const second = await tlsProbe({ address: HOST, port }, checkOf({ type: 'tls', caFile: cached }), signal());
+    assert.deepEqual([second.ok, second.reason], [true, 'tls TLSv1.3']);
+  });
+
   it('re-reads caFile when it changes (certificate rotation)', async () => {
     const rotating = `${pki.dir}/rotating-ca.pem`;
-    await writeFile(rotating, await import('node:fs/promises').then((fs) => fs.readFile(pki.otherCaFile)));
+    await writeFile(rotating, await readFile(pki.otherCaFile));
     const before = await tlsProbe({ address: HOST, port }, checkOf({ type: 'tls', caFile: rotating }), signal());
     assert.equal(before.ok, false);
     await new Promise((r) => setTimeout(r, 20)); // a distinct mtime
