@@ -2,13 +2,15 @@ import { parseArgs } from 'node:util';
 import { EXIT, UserError } from '../../errors.js';
 import type { AdminState } from '../../health/types.js';
 import { ADMIN_CLIENT_HELP, ADMIN_CLIENT_OPTIONS, fetchStatus, putAdminState, resolveAdminTarget } from '../../runtime/admin/client.js';
+import { formatTime } from '../../runtime/admin/format.js';
 import type { Command, Io } from '../command.js';
 
 const HELP = `usage: cluster-endpoint drain NODE [--maint] [--listener NAME] [-c FILE | --admin URL] [--token TOKEN] [--json]
 
-Stops sending new connections to NODE on every listener of a running balancer (admin state drain);
-its open connections continue. --maint also stops health checks from mattering: the node gets no
-traffic at all until \`cluster-endpoint undrain NODE\`.
+Stops sending new connections to NODE on every listener of a running balancer (admin state drain).
+Its open connections get the spec's deregistrationDelay to finish, then they are closed. With
+--maint the node gets no traffic at all, not even when every other server is down (fail-open),
+until \`cluster-endpoint undrain NODE\`.
 
   --maint            set admin state maint instead of drain
   --listener NAME    only this listener's server, not the node on every listener
@@ -45,7 +47,10 @@ export async function runAdminStateCommand(argv: string[], io: Io, command: { na
     ? `${node}: already ${state} on ${result.servers.length} server(s): ${where}\n`
     : `${node}: ${state} on ${result.changed} of ${result.servers.length} server(s): ${where}\n`);
   if (state !== 'ready') {
-    io.stdout.write(`new connections go to the other servers${state === 'drain' ? '; open connections continue' : ''}. Undo with: cluster-endpoint undrain ${node}\n`);
+    const deadline = Math.max(0, ...result.servers.map((s) => s.drainDeadline ?? 0));
+    const open = result.servers.reduce((sum, s) => sum + s.activeConnections, 0);
+    const until = deadline > 0 ? `until ${formatTime(deadline)}` : 'the deregistration delay';
+    io.stdout.write(`new connections go to the other servers; ${open} open connection(s) get ${until} to finish, then are closed. Undo with: cluster-endpoint undrain ${node}\n`);
     // Say so when this left a listener with nobody to send connections to.
     const status = await fetchStatus(target).catch(() => undefined);
     for (const listener of status?.listeners ?? []) {

@@ -40,7 +40,7 @@ export interface AdminStateResult {
   matched: number;
   /** Of those, servers whose admin state was different before (0: nothing to do). */
   changed: number;
-  servers: Array<{ listener: string; server: string; state: string; adminState: AdminState; activeConnections: number }>;
+  servers: Array<{ listener: string; server: string; state: string; adminState: AdminState; activeConnections: number; drainDeadline?: number }>;
 }
 
 const MAX_BODY_BYTES = 4096;
@@ -153,7 +153,10 @@ function describeTarget(before: StatusSnapshot, after: StatusSnapshot, target: {
     .filter((l) => target.listener === undefined || l.name === target.listener)
     .flatMap((l) => l.servers.filter((s) => s.name === target.server && !s.removed).map((s) => ({ listener: l.name, server: s })));
   const previous = new Map(selected(before).map(({ listener, server }) => [listener, server.adminState]));
-  const servers = selected(after).map(({ listener, server }) => ({ listener, server: server.name, state: server.state, adminState: server.adminState, activeConnections: server.activeConnections }));
+  const servers = selected(after).map(({ listener, server }) => ({
+    listener, server: server.name, state: server.state, adminState: server.adminState, activeConnections: server.activeConnections,
+    ...(server.drainDeadline !== undefined ? { drainDeadline: server.drainDeadline } : {}),
+  }));
   const changed = servers.filter((s) => previous.get(s.listener) !== adminState).length;
   return { adminState, matched, changed, servers };
 }

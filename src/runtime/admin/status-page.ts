@@ -86,7 +86,7 @@ ${rows ? `<table class="transitions"><thead><tr><th>at</th><th>age</th><th>role<
 </section>`;
 }
 
-const COLUMNS = ['Server', 'Address', 'State', 'In state', 'Admin', 'Last check', 'Cur', 'Total', 'Conn err', 'Redisp', 'Chk fail', 'Downs', 'Bytes in', 'Bytes out', 'Weight', 'Set admin state'];
+const COLUMNS = ['Server', 'Address', 'State', 'In state', 'Admin', 'Last check', 'Cur', 'Total', 'Conn err', 'Redisp', 'Chk fail', 'Downs', 'Bytes in', 'Bytes out', 'Weight', 'Set'];
 
 function renderListener(l: ListenerSnapshot, now: number): string {
   const eligible = l.servers.filter((s) => s.state === 'up' && s.adminState === 'ready').length;
@@ -105,9 +105,11 @@ ${l.servers.map((s) => renderServer(l, s, now)).join('\n')}
 
 function renderServer(l: ListenerSnapshot, s: ServerSnapshot, now: number): string {
   const check = s.lastCheck
-    ? `<span class="${s.lastCheck.ok ? 'ok' : 'bad'}">${s.lastCheck.ok ? 'ok' : 'fail'}</span> ${escapeHtml(s.lastCheck.reason)} <span class="muted">in ${escapeHtml(formatLatency(s.lastCheck.latencyMs))}, ${escapeHtml(formatAge(now - s.lastCheck.at))} ago</span>`
+    ? `<span class="${s.lastCheck.ok ? 'ok' : 'bad'}">${s.lastCheck.ok ? 'ok' : 'fail'}</span> ${escapeHtml(s.lastCheck.reason)}<div class="reason">in ${escapeHtml(formatLatency(s.lastCheck.latencyMs))}, ${escapeHtml(formatAge(now - s.lastCheck.at))} ago</div>`
     : '<span class="muted">none yet</span>';
-  const removed = s.removed ? ` <span class="tag">removed${s.drainDeadline ? `, closes in ${escapeHtml(formatAge(s.drainDeadline - now))}` : ''}</span>` : '';
+  const closing = s.drainDeadline !== undefined && s.drainDeadline > now && s.activeConnections > 0 ? `connections close in ${formatAge(s.drainDeadline - now)}` : '';
+  const tag = [s.removed ? 'removed' : '', closing].filter(Boolean).join(', ');
+  const removed = tag ? ` <span class="tag">${escapeHtml(tag)}</span>` : '';
   const actions = (['ready', 'drain', 'maint'] as const)
     .map((state) => `<button type="button" data-admin-state="${state}"${state === s.adminState ? ' disabled' : ''}>${state}</button>`).join('');
   return `<tr class="server state-${s.state} admin-${s.adminState}" data-server="${escapeHtml(s.name)}" data-state="${s.state}" data-admin="${s.adminState}">
@@ -134,7 +136,7 @@ const STYLE = `
   --drain:#1a5fb4; --drain-bg:#dde9fb; --maint:#6b4f2a; --maint-bg:#eee4d6; --line:#d7dbe0; --muted:#667; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1c1e21; background: #f6f7f9; }
-main { padding: 12px 18px 40px; max-width: 1500px; }
+main { padding: 12px 16px 40px; }
 h1 { font-size: 18px; margin: 0 0 6px; } h1 .cluster { color: var(--drain); }
 h2 { font-size: 15px; margin: 18px 0 6px; } h2 small { font-weight: normal; color: var(--muted); }
 .facts { display: flex; flex-wrap: wrap; gap: 4px 18px; margin: 0; }
@@ -143,10 +145,10 @@ h2 { font-size: 15px; margin: 18px 0 6px; } h2 small { font-weight: normal; colo
 .reload { margin: 10px 0; color: var(--muted); } .reload.ok { color: var(--up); }
 .banner { margin: 10px 0; padding: 8px 12px; border-radius: 6px; }
 .banner.bad { background: var(--down-bg); border: 1px solid var(--down); color: #5c0f0a; }
-.banner p { margin: 4px 0; } .problems { margin: 4px 0 0 18px; padding: 0; font-family: ui-monospace, monospace; font-size: 12px; }
+.banner p { margin: 4px 0; } .problems { margin: 4px 0 0 18px; padding: 0; font-family: ui-monospace, monospace; font-size: 12px; white-space: pre-wrap; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); }
-th, td { padding: 3px 8px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; vertical-align: top; }
+th, td { padding: 3px 6px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; vertical-align: top; }
 thead th { background: #eef0f3; font-weight: 600; font-size: 12px; }
 table.servers td:nth-child(n+7):not(.actions) { text-align: right; font-variant-numeric: tabular-nums; }
 tfoot th, tfoot td { background: #f0f1f4; font-weight: 600; text-align: right; } tfoot th { text-align: left; }
@@ -162,11 +164,12 @@ tr.admin-drain { background: var(--drain-bg); } tr.admin-maint { background: var
 .role-backup.badge { color: var(--drain); border-color: var(--drain); }
 .admin-ready.badge { color: var(--muted); border-color: var(--line); }
 .admin-drain.badge { color: #fff; background: var(--drain); } .admin-maint.badge { color: #fff; background: var(--maint); }
-.reason { color: var(--muted); font-size: 11px; max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
+.reason { color: var(--muted); font-size: 11px; }
+td.check, td.since { white-space: normal; min-width: 150px; }
 .check .ok { color: var(--up); font-weight: 600; } .check .bad { color: var(--down); font-weight: 600; }
 .muted { color: var(--muted); } .warn { color: var(--down); font-weight: normal; margin-left: 8px; }
 .tag { font-size: 11px; color: var(--maint); border: 1px solid var(--maint); border-radius: 4px; padding: 0 4px; }
-.actions button { font: inherit; font-size: 11px; padding: 0 6px; margin-right: 2px; cursor: pointer; }
+.actions button { font: inherit; font-size: 11px; padding: 0 4px; margin-right: 2px; cursor: pointer; }
 .actions button:disabled { cursor: default; opacity: .45; }
 .vip table { margin-top: 6px; }
 .connection { position: sticky; top: 0; padding: 6px 18px; background: var(--down); color: #fff; font-weight: 600; z-index: 1; }

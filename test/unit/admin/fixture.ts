@@ -40,7 +40,7 @@ export function sampleSnapshot(): StatusSnapshot {
             activeConnections: 0, totalConnections: 48, connectFailures: 4, redispatches: 3, checksFailed: 9, downTransitions: 1, downtimeMs: 30_000,
             lastCheck: { ok: false, reason: 'connect ECONNREFUSED', latencyMs: 0.4, at: NOW - 1000 },
           }),
-          server('cp-03', '127.0.0.13', 6443, { adminState: 'drain', activeConnections: 2, totalConnections: 2 }),
+          server('cp-03', '127.0.0.13', 6443, { adminState: 'drain', activeConnections: 2, totalConnections: 2, drainDeadline: NOW + 20_000 }),
         ],
       },
       {

@@ -31,6 +31,7 @@ test('GET / shows every listener and server with state, admin state, connections
   assert.match(cp01, /683\.6 KiB/, 'bytes out');
   assert.match(cp01, /in 1\.3ms|in 1\.2ms/, 'check latency');
   assert.match(row('kubernetes', 'cp-03'), /badge admin-drain">drain</);
+  assert.match(row('kubernetes', 'cp-03'), /<span class="tag">connections close in 20s<\/span>/);
   assert.match(row('talos', 'cp-03'), /badge admin-maint">maint</);
   assert.match(row('talos', 'cp-02'), /badge state-checking">checking</);
   assert.match(html, /2 connection\(s\) found no server/);
