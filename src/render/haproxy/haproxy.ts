@@ -97,7 +97,7 @@ function listenerSections(spec: Spec, listener: Listener): string[] {
     `    default_backend ${listener.name}`,
     '',
     `backend ${listener.name}`,
-    '    # Explicit: the default changed to random in HAProxy 3.3.',
+    '    # Explicit, so every HAProxy version balances alike (the default is not the same in all of them).',
     `    balance ${listener.balance}`,
     ...checkRules(spec, check).map((r) => `    ${r}`),
     `    timeout check ${haproxyTime(check.timeoutMs)}`,
@@ -142,7 +142,7 @@ function checkRules(spec: Spec, check: HealthCheck): string[] {
   const statuses = check.expectStatuses;
   const expect = statuses.length === 1 ? `status ${statuses[0]}` : `rstatus ^(${statuses.join('|')})$`;
   return [
-    // Never `option ssl-hello-chk` after this: it silently replaces the HTTP check with an SSLv3 hello.
+    '# Never add option ssl-hello-chk here: the last check option wins and it would silently replace this check.',
     'option httpchk',
     'http-check connect ssl',
     `http-check send meth GET uri ${check.path} ver HTTP/1.1 hdr Host ${host}`,
