@@ -35,7 +35,8 @@ export function planFailover(vip: Vip): FailoverPlan {
       hint: vip.family === 6 ? 'remove vip.authKey (and unset CLUSTER_ENDPOINT_VIP_KEY) for keepalived' : 'use a whole-second vip.advertInterval (e.g. 1s) or remove vip.authKey',
     });
   }
-  if (vip.authKey !== undefined && !/^[\x21-\x7e]{8}$/.test(vip.authKey.slice(0, 8)) || /["'#!]/.test(vip.authKey?.slice(0, 8) ?? '')) {
+  const authPass = vip.authKey?.slice(0, 8);
+  if (authPass !== undefined && (!/^[\x21-\x7e]+$/.test(authPass) || /["'#!]/.test(authPass))) {
     throw new UserError('RENDER', 'vip.authKey: keepalived reads its first 8 characters as one word, so they must be printable, with no space, quote, # or !', {
       hint: 'use letters, digits and punctuation such as - _ . : in the first 8 characters',
     });
@@ -62,7 +63,7 @@ export function planFailover(vip: Vip): FailoverPlan {
     weightReason,
     states,
     nopreempt: !vip.preempt,
-    ...(vip.authKey !== undefined ? { authPass: vip.authKey.slice(0, 8) } : {}),
+    ...(authPass !== undefined ? { authPass } : {}),
   };
 }
 
