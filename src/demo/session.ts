@@ -60,8 +60,8 @@ export async function runSession(demo: Demo, options: SessionOptions): Promise<n
   say(MENU);
   say('');
 
-  let finish!: (reason: string) => void;
-  const finished = new Promise<string>((resolve) => { finish = resolve; });
+  let finish!: (reason: string, code?: number) => void;
+  const finished = new Promise<{ reason: string; code: number }>((resolve) => { finish = (reason, code = 0) => resolve({ reason, code }); });
   const tourAbort = new AbortController();
   const cleanups: Array<() => void> = [() => tourAbort.abort()];
 
@@ -108,17 +108,23 @@ export async function runSession(demo: Demo, options: SessionOptions): Promise<n
   }
 
   if (options.tour) {
-    void runTour(demo, (line) => say(`${stamp()} tour: ${line}`), tourAbort.signal)
-      .catch((error: unknown) => { if (!tourAbort.signal.aborted) say(`tour: stopped: ${(error as Error).message}`); })
-      .then(() => { if (!options.input && options.durationMs === undefined) finish('tour done'); });
+    const endsDemo = !options.input && options.durationMs === undefined;
+    runTour(demo, (line) => say(`${stamp()} tour: ${line}`), tourAbort.signal).then(
+      () => { if (endsDemo) finish('tour done'); },
+      (error: unknown) => {
+        if (tourAbort.signal.aborted) return;
+        say(`${stamp()} tour: failed: ${(error as Error).message}`);
+        if (endsDemo) finish('tour failed', 1);
+      },
+    );
   }
 
-  const reason = await finished;
+  const { reason, code } = await finished;
   for (const cleanup of cleanups) cleanup();
   say(`${stamp()} stopping (${reason})`);
   await demo.close();
   say(`${stamp()} stopped`);
-  return 0;
+  return code;
 }
 
 /** Runs one command line; returns 'quit' when the demo should end. */

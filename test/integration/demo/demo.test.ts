@@ -52,6 +52,17 @@ async function startDemoProcess(args: string[]): Promise<DemoProcess> {
   }
 }
 
+/** The demo's exit code, or 'timeout' (the timer is cleared, so it never holds the test process). */
+async function exitCode(demo: DemoProcess, timeoutMs: number): Promise<number | null | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
+  try {
+    return await Promise.race([demo.exited, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function kubectl(kubeconfig: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(KUBECTL!, ['--kubeconfig', kubeconfig, ...args], { timeout: 15_000 }, (error, stdout, stderr) => {
@@ -129,7 +140,7 @@ describe('cluster-endpoint demo', () => {
 
       const ports = new URL(demo.kubernetesUrl);
       demo.send('quit');
-      assert.equal(await Promise.race([demo.exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]), 0);
+      assert.equal(await exitCode(demo, 10_000), 0);
       assert.match(demo.output(), /stopping \(quit\)\n.*stopped\n$/);
       // Nothing is left listening, and the temporary directory is gone.
       assert.equal(await canConnect(ports.hostname, Number(ports.port)), false);
@@ -145,7 +156,7 @@ describe('cluster-endpoint demo', () => {
   it('--no-input --tour stops and restarts a node by itself and exits 0', async () => {
     const demo = await startDemoProcess(['--no-input', '--tour']);
     try {
-      const code = await Promise.race([demo.exited, new Promise((r) => setTimeout(() => r('timeout'), 40_000))]);
+      const code = await exitCode(demo, 40_000);
       assert.equal(code, 0, demo.output());
       const out = demo.output();
       assert.match(out, /tour: stopping cp-01/);
@@ -176,7 +187,7 @@ describe('cluster-endpoint demo', () => {
       assert.deepEqual(spec.problems, []);
       assert.match(await readFile(join(dir, 'ca.crt'), 'utf8'), /BEGIN CERTIFICATE/);
       demo.child.kill('SIGTERM');
-      assert.equal(await Promise.race([demo.exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]), 0);
+      assert.equal(await exitCode(demo, 10_000), 0);
       assert.match(demo.output(), /stopping \(SIGTERM\)/);
       assert.ok(existsSync(join(dir, 'endpoint.yaml')), '--dir is kept');
     } finally {
