@@ -78,12 +78,15 @@ export class Segment {
   }
 
   async destroy(): Promise<void> {
-    for (const child of this.#children) {
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        try { process.kill(child.pid, 'SIGKILL'); } catch { /* already gone */ }
+    // SIGTERM first (keepalived then stops its VRRP child and drops the VIP), SIGKILL what is left after 2s.
+    const running = () => this.#children.filter((c) => c.exitCode === null && c.signalCode === null && c.pid !== undefined);
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      const left = running();
+      for (const child of left) {
+        try { process.kill(child.pid!, signal); } catch { /* already gone */ }
       }
+      await Promise.all(left.map((c) => new Promise((r) => { c.once('close', r); setTimeout(r, 2000).unref(); })));
     }
-    await Promise.all(this.#children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => { c.once('close', r); setTimeout(r, 2000); }))));
     for (const ns of this.#namespaces.reverse()) {
       try { await sh('ip', ['netns', 'del', ns]); } catch { /* best effort: report nothing, the next step still runs */ }
     }
