@@ -207,7 +207,7 @@ const SCRIPT = `
     var button = event.target.closest('button[data-admin-state]');
     if (!button) return;
     var cell = button.closest('.actions');
-    var url = '/api/servers/' + encodeURIComponent(cell.getAttribute('data-listener')) + '/' + encodeURIComponent(cell.getAttribute('data-server')) + '/admin-state';
+    var url = 'api/servers/' + encodeURIComponent(cell.getAttribute('data-listener')) + '/' + encodeURIComponent(cell.getAttribute('data-server')) + '/admin-state';
     var state = button.getAttribute('data-admin-state');
     fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ adminState: state }) })
       .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { requireOrSkip } from '../../helpers/cli.js';
 import { startStack } from '../../helpers/stack.js';
+import { startTestAdmin } from '../../unit/admin/fixture.js';
 
 function chromiumPath(): string | undefined {
   try {
@@ -72,4 +73,29 @@ test('the status page shows a server going down without a reload', { timeout: 60
 
   const unexpected = problems.filter((p) => !/Failed to load resource|ERR_CONNECTION_REFUSED|Failed to fetch/.test(p));
   assert.deepEqual(unexpected, [], 'no script errors and no CSP violations');
+});
+
+test('with a token, a browser gets in with Basic auth (token as password) and its buttons work', { timeout: 60_000 }, async (t) => {
+  const executablePath = chromiumPath();
+  if (!requireOrSkip(t, executablePath !== undefined, 'chromium is not installed (apt-get install chromium)')) return;
+  const token = 'browser-token-0123456789';
+  const { admin, backend } = await startTestAdmin(t, { token });
+  const userDataDir = await mkdtemp(join(tmpdir(), 'ce-chromium-'));
+  let context: BrowserContext | undefined;
+  t.after(async () => { await context?.close(); await rm(userDataDir, { recursive: true, force: true }); });
+
+  context = await chromium.launchPersistentContext(userDataDir, { executablePath, headless: true, args: ARGS });
+  const page = context.pages()[0] ?? await context.newPage();
+  // Without credentials the browser is challenged (playwright cancels the login prompt).
+  await assert.rejects(page.goto(`${admin.url}/`), /ERR_INVALID_AUTH_CREDENTIALS/);
+  await context.close();
+
+  // As if the user typed anything as the name and the token as the password into the prompt.
+  context = await chromium.launchPersistentContext(userDataDir, { executablePath, headless: true, args: ARGS, httpCredentials: { username: 'admin', password: token } });
+  const page2 = context.pages()[0] ?? await context.newPage();
+  const ok = await page2.goto(`${admin.url}/`);
+  assert.equal(ok?.status(), 200);
+  await page2.locator('section[data-listener="talos"] tr[data-server="cp-01"] button[data-admin-state="maint"]').click();
+  await page2.locator('section[data-listener="talos"] tr[data-server="cp-01"][data-admin="maint"]').waitFor({ timeout: 10_000 });
+  assert.deepEqual(backend.calls, [{ target: { server: 'cp-01', listener: 'talos' }, state: 'maint' }]);
 });
