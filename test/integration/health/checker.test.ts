@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { HealthChecker, JITTER } from '../../../src/health/checker.js';
+import { PROBES } from '../../../src/health/probes/index.js';
 import type { HealthCounters, StateChange } from '../../../src/health/types.js';
 import type { HealthCheck } from '../../../src/spec/types.js';
 import { waitFor } from '../../helpers/net.js';
@@ -37,6 +38,9 @@ function watch(check: HealthCheck, port: number, extra: { random?: () => number 
 const bound = (check: HealthCheck, threshold: number) =>
   check.intervalMs * (1 + JITTER) + (threshold - 1) * check.fastIntervalMs * (1 + JITTER) + check.timeoutMs;
 
+/** Timers fire late on a busy machine, never early: room for that on top of the contract's bound. */
+const SLACK_MS = 150;
+
 const activeResources = () => process.getActiveResourcesInfo().filter((r) => r !== 'FSReqCallback').sort().join(',');
 
 describe('HealthChecker against a real TCP server', () => {
@@ -58,7 +62,7 @@ describe('HealthChecker against a real TCP server', () => {
       await waitFor(() => changes.length >= 2, 3000, 5);
       const downAfter = changes[1].seenAt - wentAway;
       assert.deepEqual([changes[1].from, changes[1].to, changes[1].reason], ['up', 'down', 'connect ECONNREFUSED, 2/2 failures']);
-      assert.ok(downAfter <= limit + 60, `marked down after ${downAfter.toFixed(0)}ms (limit ${limit}ms)`);
+      assert.ok(downAfter <= limit + SLACK_MS, `marked down after ${downAfter.toFixed(0)}ms (limit ${limit}ms)`);
 
       await new Promise((r) => setTimeout(r, 100));
       const cameBack = performance.now();
@@ -66,7 +70,7 @@ describe('HealthChecker against a real TCP server', () => {
       await waitFor(() => changes.length >= 3, 3000, 5);
       const upAfter = changes[2].seenAt - cameBack;
       assert.deepEqual([changes[2].from, changes[2].to, changes[2].reason], ['down', 'up', 'connect ok, 2/2 successes']);
-      assert.ok(upAfter <= limit + 60, `marked up after ${upAfter.toFixed(0)}ms (limit ${limit}ms)`);
+      assert.ok(upAfter <= limit + SLACK_MS, `marked up after ${upAfter.toFixed(0)}ms (limit ${limit}ms)`);
       assert.equal(checker.state, 'up');
     } finally {
       checker.stop();
@@ -91,7 +95,7 @@ describe('HealthChecker against a real TCP server', () => {
       await waitFor(() => changes.length >= 2, 3000, 5);
       const downAfter = changes[1].seenAt - observedAt;
       assert.deepEqual([changes[1].to, changes[1].reason], ['down', 'connect ECONNREFUSED, 2/2 failures']);
-      assert.ok(downAfter < 300, `down ${downAfter.toFixed(0)}ms after the observation, not after the 10s interval`);
+      assert.ok(downAfter < 1000, `down ${downAfter.toFixed(0)}ms after the observation, not after the 10s interval`);
     } finally {
       checker.stop();
       await target.close();
@@ -131,19 +135,29 @@ describe('HealthChecker against a real TCP server', () => {
     const target = tcpServer();
     const port = await target.listen();
     const randoms = [0.05, 0.35, 0.65, 0.95];
-    const check = checkOf({ type: 'tcp', intervalMs: 10_000, fastIntervalMs: 400 });
+    const check = checkOf({ type: 'tcp', intervalMs: 10_000, fastIntervalMs: 1000 });
+    const calledAt: number[][] = randoms.map(() => []);
     const started = performance.now();
-    const runs = randoms.map((r) => watch(check, port, { random: () => r }));
-    for (const { checker } of runs) checker.start();
+    const runs = randoms.map((r, i) => new HealthChecker({
+      target: { name: `cp-0${i + 1}`, listener: 'kubernetes', address: HOST, port },
+      check,
+      random: () => r,
+      probe: (t, c, signal) => { calledAt[i].push(performance.now() - started); return PROBES.tcp(t, c, signal); },
+      onChange: () => {},
+    }));
+    for (const checker of runs) checker.start();
     try {
-      await waitFor(() => runs.every(({ changes }) => changes.length >= 1), 3000, 5);
+      await waitFor(() => runs.every((checker) => checker.state === 'up'), 5000, 5);
     } finally {
-      for (const { checker } of runs) checker.stop();
+      for (const checker of runs) checker.stop();
       await target.close();
     }
-    const firsts = runs.map(({ changes }) => changes[0].seenAt - started);
-    // Each first check lands near random × min(fastInterval, interval), in the order of the random values.
-    firsts.forEach((t, i) => assert.ok(Math.abs(t - randoms[i] * 400) < 80, `checker ${i} first check at ${t.toFixed(0)}ms, expected ≈${randoms[i] * 400}ms`));
+    // Each first check comes at random × min(fastInterval, interval): never earlier, and (allowing for a busy
+    // machine) well before the next checker's turn.
+    calledAt.forEach(([t], i) => {
+      const expected = randoms[i] * 1000;
+      assert.ok(t >= expected - 2 && t < expected + 250, `checker ${i} first check at ${t.toFixed(0)}ms, expected ≈${expected}ms`);
+    });
   });
 });
 
