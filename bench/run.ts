@@ -1,9 +1,10 @@
 // `npm run bench`: our balancer and HAProxy side by side on loopback, in interleaved rounds, in front of
 // the same backends; writes the comparison to BENCHMARKS.md (between the lb markers).
 //
-//   node dist/bench/run.js [--quick] [--rounds N] [--seconds S] [--ours serve|stand-in] [--no-write] [--profile]
+//   node dist/bench/run.js [--quick] [--rounds N] [--seconds S] [--nice N] [--ours serve|stand-in] [--no-write] [--profile]
 //
 // --quick: one short round, nothing written (a sanity check of the harness).
+// --nice N: run every process the bench starts at niceness N (e.g. -5 on a machine doing other work).
 // --profile: no comparison; runs our balancer under the keep-alive load with node --cpu-prof and prints
 //            the functions with the most self time.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -42,6 +43,8 @@ interface Options {
   quick: boolean;
   rounds: number;
   seconds: number;
+  /** Niceness of every process the bench starts (negative = ahead of other work on the machine; root only). */
+  nice: number;
   ours: OursKind;
   write: boolean;
   profile: boolean;
@@ -57,6 +60,7 @@ function parseOptions(argv: string[]): Options {
       ours: { type: 'string', default: 'serve' },
       'no-write': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      nice: { type: 'string', default: '0' },
     },
     strict: true,
   });
@@ -65,8 +69,10 @@ function parseOptions(argv: string[]): Options {
   const seconds = Number(values.seconds ?? (quick ? 2 : 5));
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error('--rounds must be an integer from 1 to 9');
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > 30) throw new Error('--seconds must be an integer from 1 to 30');
+  const nice = Number(values.nice);
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new Error('--nice must be an integer from -20 to 19');
   if (values.ours !== 'serve' && values.ours !== 'stand-in') throw new Error('--ours must be serve or stand-in');
-  return { quick, rounds, seconds, ours: values.ours, write: !quick && !values['no-write'] && !values.profile, profile: values.profile ?? false };
+  return { quick, rounds, seconds, nice, ours: values.ours, write: !quick && !values['no-write'] && !values.profile, profile: values.profile ?? false };
 }
 
 function commandExists(name: string): boolean {
@@ -112,7 +118,7 @@ class Bench {
   constructor(options: Options) {
     this.options = options;
     this.pinned = commandExists('taskset') && availableParallelism() >= 2;
-    this.group = new ProcessGroup(this.pinned);
+    this.group = new ProcessGroup(this.pinned, options.nice);
     this.tempDir = mkdtempSync(join(tmpdir(), 'ce-bench-'));
     this.nofile = hardNofile();
     this.ctx = {
@@ -283,6 +289,7 @@ class Bench {
     try {
       for (const proxy of order) started[proxy] = this.startProxy(proxy);
       for (const proxy of order) await this.waitReady(proxy, started[proxy]!, notes[proxy]);
+      log('  both proxies ready');
       await sleep(1000);
 
       for (const proxy of order) {
@@ -291,7 +298,7 @@ class Bench {
         m[proxy].idleMiB = (idle.loadedKiB - idle.baselineKiB) / 1024;
         m[proxy].idleConnections = idle.opened;
         m[proxy].idleMiBPer10k = idle.opened > 0 ? (m[proxy].idleMiB! * IDLE_TARGET) / idle.opened : Number.NaN;
-        log(`  ${proxy.padEnd(7)} idle     ${idle.opened} connections, +${m[proxy].idleMiB!.toFixed(1)} MiB (${m[proxy].idleMiBPer10k!.toFixed(1)} MiB per 10k)`);
+        log(`  ${proxy.padEnd(7)} idle     ${idle.opened} connections in ${(idle.ms / 1000).toFixed(1)} s, +${m[proxy].idleMiB!.toFixed(1)} MiB (${m[proxy].idleMiBPer10k!.toFixed(1)} MiB per 10k)`);
       }
       for (const proxy of order) {
         const bulk = await withCpu(this.ctx, pid(proxy), () => bulkThroughput(this.ctx, t.bind, t.frontends[proxy].bulk, notes[proxy]));
@@ -323,24 +330,37 @@ class Bench {
     return { round, ours: complete('ours'), haproxy: complete('haproxy') };
   }
 
+  /** Our balancer alone under each load with node --cpu-prof; prints the busiest functions per load. */
   async profile(): Promise<void> {
+    const t = this.topology;
     const profileDir = join(this.tempDir, 'profile');
     mkdirSync(profileDir);
     const notes: string[] = [];
     const started = this.startProxy('ours', profileDir);
-    const url = this.httpUrl('ours');
+    const windows: { label: string; fromUs: number; toUs: number }[] = [];
+    const timed = async <T>(label: string, fn: () => Promise<{ value: T; cpuPercent: number }>, describe: (value: T) => string) => {
+      const fromUs = Number(process.hrtime.bigint() / 1000n);
+      const result = await fn();
+      windows.push({ label: `${label}: ${describe(result.value)}, proxy CPU ${result.cpuPercent.toFixed(0)} %`, fromUs, toUs: Number(process.hrtime.bigint() / 1000n) });
+    };
     try {
       await this.waitReady('ours', started, notes);
-      const keepAlive = await withCpu(this.ctx, started.pid, () => wrk(this.ctx, url, ['--latency']));
-      process.stdout.write(`keep-alive under --cpu-prof: ${keepAlive.value.requestsPerSecond.toFixed(0)} req/s, p99 ${keepAlive.value.p99Ms} ms, proxy CPU ${keepAlive.cpuPercent.toFixed(0)} %\n`);
+      await timed('bulk (iperf3)', () => withCpu(this.ctx, started.pid, () => bulkThroughput(this.ctx, t.bind, t.frontends.ours.bulk, notes)), (v) => `${v.toFixed(2)} Gbit/s`);
+      await timed('keep-alive (wrk)', () => withCpu(this.ctx, started.pid, () => wrk(this.ctx, this.httpUrl('ours'), ['--latency'])), (v) => `${v.requestsPerSecond.toFixed(0)} req/s, p99 ${v.p99Ms} ms`);
+      await timed('new connections (wrk, Connection: close)', () => withCpu(this.ctx, started.pid, () => wrk(this.ctx, this.httpUrl('ours'), ['-H', 'Connection: close'])), (v) => `${v.requestsPerSecond.toFixed(0)} connections/s`);
     } finally {
       await this.group.stop(started, 10_000);
     }
     const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error('no .cpuprofile was written (the balancer must exit cleanly on SIGTERM)');
-    writeFileSync(join(ROOT, 'bench-keepalive.cpuprofile'), readFileSync(join(profileDir, file)));
-    process.stdout.write(`\nTop self time of our balancer under keep-alive load (profile copied to bench-keepalive.cpuprofile):\n\n`);
-    process.stdout.write(`${hotFunctionsTable(hotFunctions(readFileSync(join(profileDir, file), 'utf8'), 25))}\n`);
+    const text = readFileSync(join(profileDir, file), 'utf8');
+    const kept = join(tmpdir(), `ce-bench-${Date.now()}.cpuprofile`);
+    writeFileSync(kept, text);
+    for (const w of windows) {
+      process.stdout.write(`\n### ${w.label}\n\nSelf time of our balancer during this load (% of busy time):\n\n`);
+      process.stdout.write(`${hotFunctionsTable(hotFunctions(text, 15, w))}\n`);
+    }
+    process.stdout.write(`\nWhole profile: ${kept} (open in Chrome DevTools or speedscope)\n`);
   }
 
   machine(): string {
@@ -394,7 +414,7 @@ async function main(): Promise<number> {
       return 0;
     }
     const rounds: RoundResult[] = [];
-    const log = (text: string) => process.stdout.write(`${text}\n`);
+    const log = (text: string) => process.stdout.write(`${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)}s ${text}\n`);
     for (let round = 1; round <= options.rounds; round++) {
       log(`round ${round}/${options.rounds}`);
       rounds.push(await bench.round(round, log));
@@ -406,12 +426,12 @@ async function main(): Promise<number> {
       const section = markdownSection(
         {
           date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-          command: 'npm run bench',
+          command: process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(' ')}` : 'npm run bench',
           machine: bench.machine(),
           load: `1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadavg()[0].toFixed(2)} after (includes the bench's own load)`,
           versions: bench.versions(),
           rounds: options.rounds,
-          pinning: bench.pinningText(),
+          pinning: `${bench.pinningText()}${options.nice !== 0 ? ` Every process the bench starts runs at niceness ${options.nice}.` : ''}`,
           idleConnections: bench.idleConnections,
           idleNote: bench.idleNote,
           ours: options.ours === 'serve' ? '`node dist/src/cli/main.js serve -c endpoint.yaml` (one process)' : 'the plain Node stand-in proxy (bench/lb/stand-in-proxy.ts), not the real balancer',

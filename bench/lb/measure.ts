@@ -64,6 +64,8 @@ export async function wrk(ctx: LoadContext, url: string, extra: string[]): Promi
 export interface IdleResult {
   opened: number;
   failed: number;
+  /** Time to open them all. */
+  ms: number;
   baselineKiB: number;
   loadedKiB: number;
 }
@@ -80,10 +82,10 @@ export async function idleMemory(ctx: LoadContext, proxy: Started, host: string,
   });
   try {
     const line = await firstLine(client, 70_000);
-    const { opened, failed } = JSON.parse(line) as { opened: number; failed: number };
-    await sleep(2000); // let the proxy finish its bookkeeping and the RSS settle
+    const { opened, failed, ms } = JSON.parse(line) as { opened: number; failed: number; ms: number };
+    await sleep(1000); // let the proxy finish its bookkeeping and the RSS settle
     const loadedKiB = rssKiB(proxy.pid);
-    return { opened, failed, baselineKiB, loadedKiB };
+    return { opened, failed, ms, baselineKiB, loadedKiB };
   } finally {
     await ctx.group.stop(client, 2000);
     // Wait until the proxy has closed the connections, so the next measurement starts clean.

@@ -6,6 +6,7 @@ interface ProfileNode {
 }
 
 interface CpuProfile {
+  startTime: number;
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -18,15 +19,22 @@ export interface HotFunction {
   percent: number;
 }
 
-export function hotFunctions(profileJson: string, top = 20): HotFunction[] {
+/**
+ * Self time per function, busiest first; only samples inside window (microseconds on the monotonic clock
+ * that V8 and process.hrtime share) when given. `(idle)` is left out, so percentages are of busy time.
+ */
+export function hotFunctions(profileJson: string, top = 20, window?: { fromUs: number; toUs: number }): HotFunction[] {
   const profile = JSON.parse(profileJson) as CpuProfile;
+  let at = profile.startTime;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<string, { name: string; location: string; us: number }>();
   let totalUs = 0;
   profile.samples.forEach((id, i) => {
     const node = byId.get(id);
     const delta = profile.timeDeltas[i] ?? 0;
-    if (!node || delta < 0) return;
+    at += delta;
+    if (window && (at < window.fromUs || at > window.toUs)) return;
+    if (!node || delta < 0 || node.callFrame.functionName === '(idle)') return;
     totalUs += delta;
     const { functionName, url, lineNumber } = node.callFrame;
     const file = url.replace(/^file:\/\//, '').replace(/^.*\/(node_modules|dist)\//, '$1/');
