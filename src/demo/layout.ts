@@ -57,6 +57,9 @@ export async function planLayout(options: { freePorts?: boolean; nodeAddresses?:
   // Node ports may equal the balancer's: a different local address, so no conflict.
   const nodeKubernetes = await pickPort(nodeAddresses, prefer(PREFERRED_PORTS.kubernetes));
   const nodeTalos = await pickPort(nodeAddresses, prefer(PREFERRED_PORTS.talos), new Set([nodeKubernetes]));
+  for (const [what, preferred, port] of [['kubernetes', PREFERRED_PORTS.kubernetes, nodeKubernetes], ['talos', PREFERRED_PORTS.talos, nodeTalos]] as const) {
+    if (!options.freePorts && port !== preferred) notes.push(`nodes' ${what} port: ${preferred} is in use on ${nodeAddresses.join(', ')}, using ${port}`);
+  }
   const nodes = nodeAddresses.map((address, i) => ({ name: DEMO_NODE_NAMES[i] ?? `cp-${String(i + 1).padStart(2, '0')}`, address, kubernetesPort: nodeKubernetes, talosPort: nodeTalos }));
   return { endpoint: DEMO_ENDPOINT, kubernetesPort, talosPort, adminPort, nodes, notes };
 }

@@ -4,14 +4,17 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { DEMO_NODE_ADDRESSES, demoKubeconfig, demoSpecYaml, planLayout, type DemoLayout } from '../../../src/demo/layout.js';
+import { pickPort } from '../../../src/demo/ports.js';
 import { countUp, describeChanges, formatStatus } from '../../../src/demo/report.js';
 import type { ServerSnapshot, StatusSnapshot } from '../../../src/runtime/snapshot.js';
 import { parseSpec } from '../../../src/spec/load.js';
 import { UserError } from '../../../src/errors.js';
 import { runCli } from '../../helpers/cli.js';
+import { freePort } from '../../helpers/net.js';
 
 const LAYOUT: DemoLayout = {
   endpoint: '127.0.0.1', kubernetesPort: 6443, talosPort: 50000, adminPort: 8404, notes: [],
@@ -27,6 +30,21 @@ describe('demo layout', () => {
     const balancerPorts = new Set([layout.kubernetesPort, layout.talosPort, layout.adminPort]);
     assert.equal(balancerPorts.size, 3, 'the balancer listeners and the admin page get distinct ports');
     assert.deepEqual(layout.notes.filter((n) => n.includes('in use')), [], '--free-ports never notes a busy default');
+  });
+
+  it('takes the preferred port when it is free and another one when it is not', async () => {
+    const port = await freePort();
+    assert.equal(await pickPort(['127.0.0.1', '127.0.0.31'], port), port);
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.31', resolve));
+    try {
+      const other = await pickPort(['127.0.0.1', '127.0.0.31'], port);
+      assert.notEqual(other, port, 'busy on one of the hosts');
+      // Free on 127.0.0.1, but already promised to another listener of the demo.
+      assert.notEqual(await pickPort(['127.0.0.1'], port, new Set([port])), port);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 
   it('says how to add the node addresses where they cannot be bound', async () => {
