@@ -158,7 +158,12 @@ test('keepalived -t -e -f accepts every rendered keepalived.conf, with no warnin
   if (!requireOrSkip(t, await canUseNamespaces(), 'needs root, keepalived and ip (network namespaces)')) return;
   const dir = await mkdtemp(join(tmpdir(), 'ce-keepalived-t-'));
   try {
-    const specs = [...CASES.map((name) => ({ name, spec: caseSpec(name) })), { name: 'three-peers', spec: loadSpec(SPEC) }];
+    const ipv6 = loadSpec([
+      'cluster: { name: six }', 'endpoint: "fd00:10::30"', 'controlPlane: [{ name: cp-01, address: "fd00:10::31" }]', 'balancer: { bind: "::" }',
+      'vip: { address: "fd00:10::30", prefixLength: 64, peers: [{ name: lb-01, address: "fd00:10::11", priority: 100 }, { name: lb-02, address: "fd00:10::12", priority: 90 }] }',
+    ].join('\n'));
+    assert.match(keepalivedRenderer.render(ipv6, GOLDEN_CONTEXT)[0].contents, /<\/dev\/tcp\/::1\/6443[\s\S]*version 3\n/);
+    const specs = [...CASES.map((name) => ({ name, spec: caseSpec(name) })), { name: 'three-peers', spec: loadSpec(SPEC) }, { name: 'ipv6', spec: ipv6 }];
     for (const { name, spec } of specs) {
       for (const file of keepalivedRenderer.render(spec, GOLDEN_CONTEXT)) {
         const path = join(dir, `${name}-${file.path.replaceAll('/', '-')}`);
