@@ -68,9 +68,9 @@ test('the rendered HAProxy + keepalived pair moves the VIP when HAProxy dies on 
     const keep = (who: string) => (line: string) => { if (log.length < 2000) log.push(`${who}: ${line}`); };
     try {
       for (const [i, cp] of cps.entries()) segment.spawnIn(cp, process.execPath, ['-e', STAND_IN, `cp-0${i + 1}`, '6443'], keep(cp.name));
-      // Each HAProxy gets its own /run/haproxy (the rendered stats socket path) in the private mount
+      // Each HAProxy gets its own /run (for the rendered /run/haproxy/admin.sock) in the private mount
       // namespace that `ip netns exec` creates; `exec` keeps the PID we track.
-      const haproxies = lbs.map((lb) => segment.spawnIn(lb, '/bin/sh', ['-c', 'mount -t tmpfs tmpfs /run/haproxy && exec haproxy -db -f "$0"', haproxyCfg], keep(`haproxy@${lb.name}`)));
+      const haproxies = lbs.map((lb) => segment.spawnIn(lb, '/bin/sh', ['-c', 'mount -t tmpfs tmpfs /run && mkdir /run/haproxy && exec haproxy -db -f "$0"', haproxyCfg], keep(`haproxy@${lb.name}`)));
       for (const [i, lb] of lbs.entries()) {
         const conf = await fileFor(`lb-0${i + 1}/keepalived.conf`);
         segment.spawnIn(lb, 'keepalived', [

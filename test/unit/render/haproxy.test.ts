@@ -253,7 +253,7 @@ balancer: { bind: 127.0.0.1, admin: "127.0.0.1:${adminPort}" }
     const cfg = join(dir, 'haproxy.cfg');
     await writeFile(cfg, file.contents);
     let output = '';
-    haproxy = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', 'mount -t tmpfs tmpfs /run/haproxy && exec haproxy -db -f "$0"', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    haproxy = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', 'mount -t tmpfs tmpfs /run && mkdir /run/haproxy && exec haproxy -db -f "$0"', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     haproxy.stdout?.on('data', (d: Buffer) => { output += d; });
     haproxy.stderr?.on('data', (d: Buffer) => { output += d; });
 
