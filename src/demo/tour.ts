@@ -47,6 +47,7 @@ export async function runTour(demo: Demo, say: (line: string) => void, signal: A
   say(`stopping ${victim.name}: its listeners and connections close, as when a node powers off`);
   const stoppedAt = Date.now();
   await victim.stop();
+  say(`requests right away: a connect that ${victim.name} refuses is retried on another server`);
   await requests(3);
   const downAfter = await waitUntil(`${victim.name} to be marked down`, () => serverState() === 'down', stoppedAt);
   say(`the balancer marked ${victim.name} down ${downAfter}s after it stopped; requests go to the others`);
