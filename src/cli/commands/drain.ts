@@ -45,7 +45,7 @@ export async function runAdminStateCommand(argv: string[], io: Io, command: { na
   const where = result.servers.map((s) => `${s.listener} (${s.state}, ${s.activeConnections} open)`).join(', ');
   io.stdout.write(result.changed === 0
     ? `${node}: already ${state} on ${result.servers.length} server(s): ${where}\n`
-    : `${node}: ${state} on ${result.changed} of ${result.servers.length} server(s): ${where}\n`);
+    : `${node}: ${state} on ${result.servers.length} server(s)${result.changed < result.servers.length ? ` (${result.changed} changed)` : ''}: ${where}\n`);
   if (state !== 'ready') {
     const deadline = Math.max(0, ...result.servers.map((s) => s.drainDeadline ?? 0));
     const open = result.servers.reduce((sum, s) => sum + s.activeConnections, 0);

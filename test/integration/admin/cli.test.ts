@@ -14,7 +14,7 @@ test('drain and undrain a node on every listener', async (t) => {
   const { admin, backend } = await startTestAdmin(t);
   const drain = await runCli(['drain', 'cp-01', '--admin', admin.url]);
   assert.equal(drain.code, 0, drain.stderr);
-  assert.match(drain.stdout, /^cp-01: drain on 2 of 2 server\(s\): kubernetes \(up, 3 open\), talos \(up, 0 open\)$/m);
+  assert.match(drain.stdout, /^cp-01: drain on 2 server\(s\): kubernetes \(up, 3 open\), talos \(up, 0 open\)$/m);
   assert.match(drain.stdout, /new connections go to the other servers; 3 open connection\(s\) get the deregistration delay to finish, then are closed\. Undo with: cluster-endpoint undrain cp-01/);
   // cp-01 was the only server up and ready on both listeners (kubernetes: cp-02 down, cp-03 drain;
   // talos: cp-02 checking, cp-03 maint).
@@ -28,7 +28,7 @@ test('drain and undrain a node on every listener', async (t) => {
 
   const undrain = await runCli(['undrain', 'cp-01', '--admin', `${admin.url}/`]);
   assert.equal(undrain.code, 0, undrain.stderr);
-  assert.match(undrain.stdout, /^cp-01: ready on 2 of 2 server\(s\)/m);
+  assert.match(undrain.stdout, /^cp-01: ready on 2 server\(s\): /m);
   assert.deepEqual(backend.current.listeners.map((l) => l.servers[0].adminState), ['ready', 'ready']);
 });
 
