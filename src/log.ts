@@ -11,10 +11,10 @@ export function createLogger(options: { level?: string; pretty?: boolean; destin
   // A terminal gets "12:00:01 INFO  cp-02 kubernetes down: connect ECONNREFUSED, 2/2 failures".
   return pino({ level, base: undefined }, {
     write(line: string) {
-      const { time, level: lvl, msg, ...rest } = JSON.parse(line) as Record<string, unknown>;
+      // The message already says what the structured fields say; a terminal shows just the message.
+      const { time, level: lvl, msg } = JSON.parse(line) as Record<string, unknown>;
       const label = pino.levels.labels[Number(lvl)]?.toUpperCase() ?? 'INFO';
-      const extra = Object.keys(rest).length ? ` ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}` : '';
-      destination.write(`${new Date(Number(time)).toISOString().slice(11, 19)} ${label.padEnd(5)} ${String(msg)}${extra}\n`);
+      destination.write(`${new Date(Number(time)).toISOString().slice(11, 19)} ${label.padEnd(5)} ${String(msg)}\n`);
     },
   } as unknown as NodeJS.WritableStream);
 }

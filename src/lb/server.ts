@@ -1,0 +1,177 @@
+import { HealthChecker } from '../health/checker.js';
+import type { AdminState, CheckResult, HealthCounters, ServerState, StateChange } from '../health/types.js';
+import type { Logger } from '../log.js';
+import type { ServerSnapshot } from '../runtime/snapshot.js';
+import type { HealthCheck, ServerTarget } from '../spec/types.js';
+
+/** Something the proxy can close: one downstream/upstream pair. */
+export interface Closable {
+  destroy(reason: string): void;
+}
+
+export interface ServerEvents {
+  /** Called after `state` changed (the backend closes connections of a server marked down). */
+  onStateChange(server: Server, change: StateChange): void;
+}
+
+/**
+ * One target node of one listener. Two states (HAProxy srv_state vs srv_admin): `state` comes from the
+ * health checker, `adminState` from the operator. It outlives reloads (runtime/registry.ts keeps it).
+ */
+export class Server {
+  readonly key: string;
+  readonly listener: string;
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  weight: number;
+  adminState: AdminState = 'ready';
+  stateSince = Date.now();
+  stateReason = 'waiting for the first check';
+  /** Set when a reload removed the server: it only drains. */
+  removed = false;
+  /** Epoch ms when the connections of a draining server are closed. */
+  drainDeadline: number | undefined;
+
+  activeConnections = 0;
+  totalConnections = 0;
+  connectFailures = 0;
+  redispatches = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  checksFailed = 0;
+  downTransitions = 0;
+
+  readonly connections = new Set<Closable>();
+  readonly #checker: HealthChecker;
+  #drainTimer: NodeJS.Timeout | undefined;
+  readonly #logger: Logger;
+
+  constructor(listener: string, target: ServerTarget, check: HealthCheck, events: ServerEvents, logger: Logger) {
+    this.key = serverKey(listener, target);
+    this.listener = listener;
+    this.name = target.name;
+    this.address = target.address;
+    this.port = target.port;
+    this.weight = target.weight;
+    this.#logger = logger;
+    this.#checker = new HealthChecker({
+      target: { name: target.name, listener, address: target.address, port: target.port },
+      check,
+      onResult: (result: CheckResult) => {
+        if (!result.ok) this.checksFailed++;
+      },
+      onChange: (change: StateChange, counters: HealthCounters) => {
+        this.stateSince = change.at;
+        this.stateReason = change.reason;
+        if (change.to === 'down' && change.from === 'up') this.downTransitions++;
+        this.#logger.info(
+          { event: 'server-state', listener, server: this.name, address: `${this.address}:${this.port}`, from: change.from, to: change.to, reason: change.reason, successes: counters.successes, failures: counters.failures },
+          `${this.name} ${listener} ${change.to}: ${change.reason}`,
+        );
+        events.onStateChange(this, change);
+      },
+    });
+  }
+
+  get state(): ServerState {
+    return this.#checker.state;
+  }
+
+  get lastCheck(): CheckResult | undefined {
+    return this.#checker.lastResult;
+  }
+
+  /** Up and ready: takes new connections. */
+  get eligible(): boolean {
+    return this.#checker.state === 'up' && this.adminState === 'ready' && !this.removed;
+  }
+
+  /** With no eligible server, fail-open tries every server that is not in maintenance or removed. */
+  get failOpenCandidate(): boolean {
+    return this.adminState !== 'maint' && !this.removed;
+  }
+
+  start(): void {
+    this.#checker.start();
+  }
+
+  setCheck(check: HealthCheck): void {
+    this.#checker.setCheck(check);
+  }
+
+  /** A connect to this server failed: counts like a failed check (and triggers a faster re-check). */
+  observeFailure(reason: string, latencyMs: number): void {
+    this.connectFailures++;
+    this.#checker.observe({ ok: false, reason, latencyMs, at: Date.now() });
+  }
+
+  /** Closes established connections now (server marked down, drain deadline reached). */
+  closeConnections(reason: string): number {
+    const count = this.connections.size;
+    for (const connection of [...this.connections]) connection.destroy(reason);
+    return count;
+  }
+
+  /**
+   * Stops new connections and closes the established ones after `delayMs` (deregistration delay).
+   * Calling it again keeps the earlier deadline.
+   */
+  drainFor(delayMs: number, onDone?: () => void): void {
+    if (this.drainDeadline !== undefined) return;
+    this.drainDeadline = Date.now() + delayMs;
+    const finish = () => {
+      this.#drainTimer = undefined;
+      const closed = this.closeConnections('deregistration delay over');
+      if (closed > 0) this.#logger.info({ event: 'server-drained', listener: this.listener, server: this.name, closed }, `${this.name} ${this.listener} drained: closed ${closed} connection(s) at the deregistration delay`);
+      onDone?.();
+    };
+    if (delayMs <= 0) finish();
+    else {
+      this.#drainTimer = setTimeout(finish, delayMs);
+      this.#drainTimer.unref();
+    }
+  }
+
+  /** Cancels a drain (undrain). */
+  cancelDrain(): void {
+    if (this.#drainTimer) clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+    this.drainDeadline = undefined;
+  }
+
+  /** Stops checks and timers; does not touch connections. */
+  stop(): void {
+    this.#checker.stop();
+    if (this.#drainTimer) clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+  }
+
+  snapshot(): ServerSnapshot {
+    return {
+      name: this.name,
+      address: this.address,
+      port: this.port,
+      state: this.state,
+      adminState: this.adminState,
+      stateSince: this.stateSince,
+      stateReason: this.stateReason,
+      weight: this.weight,
+      activeConnections: this.activeConnections,
+      totalConnections: this.totalConnections,
+      connectFailures: this.connectFailures,
+      redispatches: this.redispatches,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      checksFailed: this.checksFailed,
+      downTransitions: this.downTransitions,
+      ...(this.lastCheck ? { lastCheck: this.lastCheck } : {}),
+      ...(this.drainDeadline !== undefined ? { drainDeadline: this.drainDeadline } : {}),
+      ...(this.removed ? { removed: true } : {}),
+    };
+  }
+}
+
+export function serverKey(listener: string, target: { address: string; port: number }): string {
+  return `${listener}|${target.address}|${target.port}`;
+}
