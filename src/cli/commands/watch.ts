@@ -1,7 +1,129 @@
-import { UserError } from '../../errors.js';
-import type { Command } from '../command.js';
+import { parseArgs } from 'node:util';
+import { EXIT, UserError } from '../../errors.js';
+import type { OutageEvent, OutageWindow } from '../../probe/outage.js';
+import { parseRate } from '../../probe/outage.js';
+import { runWatch, type WatchResult } from '../../probe/watch.js';
+import { addressKind, joinHostPort } from '../../spec/address.js';
+import { formatDuration, parseDuration } from '../../spec/duration.js';
+import { requireSpec } from '../../spec/load.js';
+import type { Command, Io } from '../command.js';
 
-// Placeholder until this command lands; it is replaced, not extended.
-export const command: Command = async () => {
-  throw new UserError('USAGE', 'watch is not available in this build');
+const HELP = `usage: cluster-endpoint watch -c FILE [--listener NAME] [options]
+       cluster-endpoint watch --endpoint HOST --port PORT [options]
+
+Opens new connections to the endpoint at a fixed rate and reports each outage window (start, end, length,
+failed attempts) as it happens and in a summary at the end. Run it during a reboot or failover drill.
+It stops by itself after --duration; Ctrl-C (SIGINT) stops it early and prints the summary.
+
+  -c, --config FILE      spec: watch spec.endpoint on a listener's port (default endpoint.yaml)
+  --listener NAME        which listener (default kubernetes, else the first)
+  --endpoint HOST        watch HOST without a spec (with --port)
+  --port PORT
+  --rate RATE            attempts per second: 20/s (default), 600/m, 5
+  --duration DURATION    how long to watch (default 1m)
+  --timeout DURATION     per attempt (default 2s)
+  --https PATH           send an HTTPS GET for PATH on each new connection instead of a bare TCP connect
+  --expect CODES         with --https: statuses that count as up (default 200), e.g. 200,401
+  --json                 one JSON line per event (start, outage-start, outage-end, summary)
+  --fail-on-outage       exit 1 when any outage was seen (for CI), else exit 0
+
+Exit codes: 0 done (outages are reported, not failures unless --fail-on-outage), 1 outage with --fail-on-outage, 2 usage.`;
+
+const MAX_RATE = 1000;
+
+export const command: Command = async (argv, io) => {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' }, listener: { type: 'string' }, endpoint: { type: 'string' }, port: { type: 'string' },
+      rate: { type: 'string', default: '20/s' }, duration: { type: 'string', default: '1m' }, timeout: { type: 'string', default: '2s' },
+      https: { type: 'string' }, expect: { type: 'string', default: '200' }, json: { type: 'boolean' }, 'fail-on-outage': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) { io.stdout.write(`${HELP}\n`); return EXIT.ok; }
+  const rate = parseRate(values.rate as string);
+  if (!rate || rate > MAX_RATE) throw usage(`--rate "${values.rate as string}" is not a rate up to ${MAX_RATE}/s`, 'write it like 20/s, 600/m or 5');
+  const durationMs = parseDuration(values.duration as string);
+  if (!durationMs) throw usage(`--duration "${values.duration as string}" is not a duration`, 'write it like 10m, 30s or 1h');
+  const timeoutMs = parseDuration(values.timeout as string);
+  if (!timeoutMs) throw usage(`--timeout "${values.timeout as string}" is not a duration`, 'write it like 2s or 500ms');
+  const expect = (values.expect as string).split(',').map((s) => Number(s.trim()));
+  if (expect.some((n) => !Number.isInteger(n) || n < 100 || n > 599)) throw usage(`--expect "${values.expect as string}" is not a list of HTTP statuses`, 'write it like 200 or 200,401');
+  if (values.https !== undefined && !values.https.startsWith('/')) throw usage(`--https "${values.https}" is not a path`, 'write it like --https /readyz');
+  const target = await resolveTarget(values);
+
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  const print = printer(io, values.json === true);
+  print.start({ host: target.host, port: target.port, rate, durationMs, mode: values.https ? `https ${values.https}` : 'tcp' });
+  let result: WatchResult;
+  try {
+    result = await runWatch({
+      host: target.host, port: target.port, ratePerSecond: rate, durationMs, timeoutMs,
+      ...(values.https ? { https: { path: values.https, expect } } : {}), signal: controller.signal, onEvent: print.event,
+    });
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  print.summary(result);
+  return values['fail-on-outage'] && result.windows.length > 0 ? EXIT.failure : EXIT.ok;
 };
+
+async function resolveTarget(values: { config?: string; listener?: string; endpoint?: string; port?: string }): Promise<{ host: string; port: number }> {
+  if (values.endpoint) {
+    if (values.config || values.listener) throw usage('pass either -c FILE [--listener NAME] or --endpoint HOST --port PORT', 'the spec already names the endpoint and ports');
+    const port = Number(values.port);
+    if (!addressKind(values.endpoint)) throw usage(`--endpoint "${values.endpoint}" is not an address`, 'use an IPv4/IPv6 address or a DNS name; the port goes in --port');
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw usage('--endpoint needs --port 1-65535', 'e.g. --endpoint 192.168.30.30 --port 6443');
+    return { host: values.endpoint, port };
+  }
+  if (values.port) throw usage('--port goes with --endpoint', 'with a spec, choose the port with --listener NAME');
+  const spec = await requireSpec(values.config ?? 'endpoint.yaml');
+  const listener = values.listener ? spec.listeners.find((l) => l.name === values.listener) : spec.listeners.find((l) => l.name === 'kubernetes') ?? spec.listeners[0];
+  if (!listener) throw usage(`the spec has no listener "${values.listener ?? ''}"`, `use one of: ${spec.listeners.map((l) => l.name).join(', ')}`);
+  return { host: spec.endpoint, port: listener.port };
+}
+
+function usage(message: string, hint: string): UserError {
+  return new UserError('USAGE', message, { hint, exitCode: EXIT.invalid });
+}
+
+const time = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`);
+const reasons = (errors: Record<string, number>) => Object.entries(errors).map(([e, n]) => `${e} ×${n}`).join(', ');
+const windowJson = (w: OutageWindow) => ({ start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString(), lengthMs: Math.round(w.lengthMs), failedAttempts: w.failedAttempts, errors: w.errors, ongoing: w.ongoing });
+
+/** Live lines and the summary, as text or one JSON object per line. */
+function printer(io: Io, json: boolean) {
+  const line = (value: unknown) => io.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value)}\n`);
+  return {
+    start(o: { host: string; port: number; rate: number; durationMs: number; mode: string }) {
+      if (json) line({ event: 'start', at: new Date().toISOString(), target: joinHostPort(o.host, o.port), mode: o.mode, ratePerSecond: o.rate, durationMs: o.durationMs });
+      else line(`watching ${joinHostPort(o.host, o.port)} (${o.mode}) at ${o.rate}/s for ${formatDuration(o.durationMs)}; Ctrl-C stops and prints the summary`);
+    },
+    event(e: OutageEvent) {
+      if (e.type === 'outage-start') {
+        if (json) line({ event: 'outage-start', at: new Date(e.at).toISOString(), error: e.error });
+        else line(`${time(e.at)}  outage started (${e.error})`);
+      } else if (json) {
+        line({ event: 'outage-end', ...windowJson(e.window) });
+      } else {
+        line(`${time(e.window.end)}  outage ${e.window.ongoing ? 'still going when the watch ended' : 'ended'} after ${seconds(e.window.lengthMs)}: ${e.window.failedAttempts} failed attempt(s) (${reasons(e.window.errors)})`);
+      }
+    },
+    summary(r: WatchResult) {
+      if (json) {
+        line({ event: 'summary', start: new Date(r.startedAt).toISOString(), end: new Date(r.endedAt).toISOString(), interrupted: r.interrupted, attempts: r.attempts, failed: r.failed, outages: r.windows.length, longestMs: Math.round(r.longestMs), totalOutageMs: Math.round(r.totalOutageMs), windows: r.windows.map(windowJson) });
+        return;
+      }
+      const availability = r.attempts ? (100 * (r.attempts - r.failed)) / r.attempts : 100;
+      line('');
+      line(`summary: ${r.attempts} attempts in ${seconds(r.endedAt - r.startedAt)}${r.interrupted ? ' (interrupted)' : ''}, ${r.failed} failed (${availability.toFixed(2)}% succeeded), ${r.windows.length} outage(s)${r.windows.length ? `, longest ${seconds(r.longestMs)}, total ${seconds(r.totalOutageMs)}` : ''}`);
+      if (r.windows.length === 0) return;
+      line('  #  START         END           LENGTH   FAILED  REASONS');
+      r.windows.forEach((w, i) => line(`  ${String(i + 1).padEnd(2)} ${time(w.start)}  ${time(w.end)}  ${seconds(w.lengthMs).padEnd(7)}  ${String(w.failedAttempts).padEnd(6)}  ${reasons(w.errors)}${w.ongoing ? ' (ongoing)' : ''}`));
+    },
+  };
+}
