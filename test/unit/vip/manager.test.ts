@@ -50,11 +50,14 @@ describe('VipManager on loopback', () => {
     assert.equal(c.nodes[1].manager.snapshot().role, 'backup');
 
     const stoppedAt = Date.now();
-    await c.nodes[0].manager.stop();
-    await waitFor(() => c.holders()[0] === 'lb-02', 1000);
+    const stopping = c.nodes[0].manager.stop();
+    await waitFor(() => c.holders().includes('lb-02'), 1000);
     const tookMs = Date.now() - stoppedAt;
-    assert.deepEqual(c.holders(), ['lb-02']);
     assert.ok(tookMs < 60, `planned failover took ${tookMs} ms (master-down interval would be ~190 ms)`);
+    assert.deepEqual(c.holders(), ['lb-01', 'lb-02'], 'make before break: lb-01 keeps the VIP until lb-02 has it');
+    await stopping;
+    assert.deepEqual(c.holders(), ['lb-02']);
+    assert.ok(Date.now() - stoppedAt < 200, 'lb-01 released after lb-02\'s second advertisement');
     const last = c.nodes[1].manager.snapshot().transitions.at(-1)!;
     assert.equal(last.to, 'master');
 

@@ -1,0 +1,186 @@
+// The VIP test bed: LB hosts running the VIP (real `serve`, or the VipManager harness), three control-plane
+// stand-ins answering their name, and a client with a continuous prober — every one in its own namespace on
+// one bridge. Used by the integration tests and by bench/vip-failover.ts.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Topology, type Proc } from './topology.js';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const CLI = join(ROOT, 'src/cli/main.ts');
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+export const KEY = 'integration-test-vip-key';
+export const LISTENER_PORT = 6443;
+
+export type PeerMode = 'serve' | 'harness';
+
+/** Real `serve` once the daemon runs the VIP manager; the harness before that (or when VIP_E2E_MODE=harness). */
+export function peerMode(): PeerMode {
+  const forced = process.env.VIP_E2E_MODE;
+  if (forced === 'serve' || forced === 'harness') return forced;
+  const serve = join(ROOT, 'src/cli/commands/serve.ts');
+  const daemon = join(ROOT, 'src/runtime/daemon.ts');
+  const wired = existsSync(serve) && !/placeholder/i.test(readFileSync(serve, 'utf8'))
+    && existsSync(daemon) && /VipManager/.test(readFileSync(daemon, 'utf8'));
+  return wired ? 'serve' : 'harness';
+}
+
+export interface ScenarioOptions {
+  lbCount?: number;
+  advertIntervalMs?: number;
+  mode?: PeerMode;
+  preempt?: boolean;
+}
+
+export interface Attempt { start: number; end: number; ok: boolean; reply?: string; error?: string }
+
+export class Scenario {
+  readonly lbs: string[];
+  readonly vip: string;
+  readonly specPath: string;
+  readonly peers = new Map<string, Proc>();
+  readonly mode: PeerMode;
+  readonly advertIntervalMs: number;
+
+  private constructor(readonly topology: Topology, readonly dir: string, lbs: string[], options: Required<ScenarioOptions>) {
+    this.lbs = lbs;
+    this.vip = topology.address(100);
+    this.specPath = join(dir, 'endpoint.yaml');
+    this.mode = options.mode;
+    this.advertIntervalMs = options.advertIntervalMs;
+  }
+
+  static async create(options: ScenarioOptions = {}): Promise<Scenario> {
+    const full: Required<ScenarioOptions> = { lbCount: 2, advertIntervalMs: 100, mode: peerMode(), preempt: true, ...options };
+    const lbs = Array.from({ length: full.lbCount }, (_, i) => `lb-0${i + 1}`);
+    const hosts: Record<string, number> = { client: 50, 'cp-01': 21, 'cp-02': 22, 'cp-03': 23 };
+    lbs.forEach((name, i) => { hosts[name] = 11 + i; });
+    const topology = await Topology.create(hosts);
+    const dir = await mkdtemp(join(tmpdir(), 'cevip-'));
+    const scenario = new Scenario(topology, dir, lbs, full);
+    try {
+      await writeFile(scenario.specPath, scenario.specText(full));
+      await Promise.all(['cp-01', 'cp-02', 'cp-03'].map((cp) => scenario.startControlPlane(cp)));
+      return scenario;
+    } catch (error) {
+      await scenario.cleanup();
+      throw error;
+    }
+  }
+
+  specText(o: Required<ScenarioOptions>): string {
+    const t = this.topology;
+    return [
+      'cluster: { name: vip-test }',
+      `endpoint: ${this.vip}`,
+      'controlPlane:',
+      ...['cp-01', 'cp-02', 'cp-03'].map((cp) => `  - { name: ${cp}, address: ${t.host(cp).address} }`),
+      'listeners:',
+      `  - { name: kubernetes, port: ${LISTENER_PORT}, targetPort: ${LISTENER_PORT}, targets: controlPlane }`,
+      'healthCheck: { type: tcp, interval: 100ms, timeout: 50ms, healthyThreshold: 1, unhealthyThreshold: 2 }',
+      'deregistrationDelay: 1s',
+      'balancer: { bind: 0.0.0.0, admin: 127.0.0.1:8404, watch: false }',
+      'vip:',
+      `  address: ${this.vip}`,
+      '  prefixLength: 24',
+      '  interface: eth0',
+      `  advertInterval: ${o.advertIntervalMs}ms`,
+      `  preempt: ${o.preempt}`,
+      `  authKey: ${KEY}`,
+      '  peers:',
+      ...this.lbs.map((lb, i) => `    - { name: ${lb}, address: ${t.host(lb).address}, priority: ${100 - 10 * i} }`),
+      '',
+    ].join('\n');
+  }
+
+  /** A control-plane stand-in: a TCP server on the listener port answering its name. */
+  async startControlPlane(name: string): Promise<Proc> {
+    const code = `require('net').createServer((s) => { s.on('error', () => {}); s.end(${JSON.stringify(`${name}\n`)}); }).listen(${LISTENER_PORT}, '0.0.0.0', () => console.log('listening'));`;
+    const proc = this.topology.spawn(name, [process.execPath, '-e', code]);
+    await proc.waitForLine((l) => l.text === 'listening', 10_000);
+    return proc;
+  }
+
+  startPeer(name: string): Proc {
+    const args = this.mode === 'serve'
+      ? [process.execPath, '--import', 'tsx', CLI, 'serve', '-c', this.specPath, '--peer', name]
+      : [process.execPath, '--import', 'tsx', join(HERE, 'harness.ts'), this.specPath, name];
+    const proc = this.topology.spawn(name, args, { cwd: ROOT, env: { CLUSTER_ENDPOINT_LOG_LEVEL: 'info' } });
+    this.peers.set(name, proc);
+    return proc;
+  }
+
+  /** Starts peers one after another (highest priority first) and waits until exactly one holds the VIP. */
+  async startPeers(names: string[] = this.lbs): Promise<string> {
+    for (const name of names) {
+      const proc = this.startPeer(name);
+      await proc.waitForLine((l) => l.json?.msg === 'vip manager started', 20_000);
+    }
+    return this.waitForHolder(undefined, 10_000);
+  }
+
+  async holders(): Promise<string[]> {
+    return this.topology.holdersOf(this.vip, this.lbs);
+  }
+
+  /** Waits until exactly one LB holds the VIP (other than `not`, when given) and returns its name. */
+  async waitForHolder(not?: string, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const holders = await this.holders();
+      if (holders.length === 1 && holders[0] !== not) return holders[0];
+      if (Date.now() > deadline) throw new Error(`no single VIP holder${not ? ` other than ${not}` : ''} within ${timeoutMs} ms (holders: ${holders.join(', ') || 'none'})`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Starts the continuous prober in the client namespace. */
+  async startProber(intervalMs: number, durationMs: number, timeoutMs = 50): Promise<{ proc: Proc; attempts: () => Attempt[]; stop: () => Promise<void> }> {
+    const proc = this.topology.spawn('client', [process.execPath, '--import', 'tsx', join(HERE, 'prober.ts'), this.vip, String(LISTENER_PORT), String(intervalMs), String(durationMs), String(timeoutMs)], { cwd: ROOT });
+    await proc.waitForLine((l) => l.json?.ready === true, 20_000);
+    const attempts = () => proc.lines.flatMap((l) => (l.json && 'start' in l.json ? [l.json as unknown as Attempt] : []));
+    const stop = async () => { proc.child.stdin?.end(); await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 3000))]); };
+    return { proc, attempts, stop };
+  }
+
+  async cleanup(): Promise<void> {
+    await this.topology.cleanup();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Recovery after an event: from `at` to the end of the first successful attempt started after it. */
+export function recoveryMs(attempts: Attempt[], at: number): { recoveryMs: number; failures: number; maxGapMs: number } {
+  const after = attempts.filter((a) => a.start >= at);
+  const firstOk = after.find((a) => a.ok);
+  const failures = attempts.filter((a) => a.end >= at && !a.ok && (!firstOk || a.start < firstOk.start)).length;
+  return { recoveryMs: firstOk ? firstOk.end - at : Number.POSITIVE_INFINITY, failures, maxGapMs: maxGap(attempts) };
+}
+
+/** Longest time between two consecutive successful connections (the cut-off a client saw). */
+export function maxGap(attempts: Attempt[]): number {
+  let previous: number | undefined;
+  let gap = 0;
+  for (const a of attempts) {
+    if (!a.ok) continue;
+    if (previous !== undefined) gap = Math.max(gap, a.end - previous);
+    previous = a.end;
+  }
+  return gap;
+}
+
+/** The cut-off a client saw around `at`: the longest time between consecutive successes from 1 s before it on
+ * (conservative: includes up to one probe interval of sampling). */
+export function cutOffMs(attempts: Attempt[], at: number): number {
+  return maxGap(attempts.filter((a) => a.end >= at - 1000));
+}
+
+/** A compact timeline of the attempts around `at` ("+12:lb-02 +25:timeout …"), for failure messages. */
+export function timeline(attempts: Attempt[], at: number, fromMs = -100, toMs = 800): string {
+  return attempts
+    .filter((a) => a.start - at >= fromMs && a.start - at <= toMs)
+    .map((a) => `${a.start - at}${a.ok ? '' : `-${a.end - at}`}:${a.ok ? a.reply : a.error}`)
+    .join(' ');
+}
