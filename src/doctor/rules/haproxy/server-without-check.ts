@@ -2,13 +2,21 @@ import { defineRule } from '../../context.js';
 import { proxies, servers } from '../../parsers/haproxy.js';
 import { serverHas } from './backends.js';
 
-/** A server without `check` is never marked down: a dead node keeps receiving its share of connections. */
+/**
+ * A server without `check` is never marked down: a dead node keeps receiving its share of connections.
+ * A `backup` server with an explicit `no-check` is a deliberate fail-open (used only when every checked
+ * server is down, as an AWS NLB does), so it is not flagged.
+ */
 export const haproxyServerWithoutCheck = defineRule({
   id: 'haproxy/server-without-check',
   kind: 'haproxy',
   check(file) {
     return proxies(file.config).flatMap((section) => servers(section)
-      .filter((server) => !serverHas(file.config, section, server, 'check') || server.words.includes('no-check'))
+      .filter((server) => {
+        const flags = server.words.slice(3);
+        if (flags.includes('backup') && flags.includes('no-check')) return false;
+        return flags.includes('no-check') || !serverHas(file.config, section, server, 'check');
+      })
       .map((server) => ({
         severity: 'error' as const,
         line: server.line,

@@ -1,5 +1,5 @@
 import { defineRule, type HaproxyFile } from '../../context.js';
-import { defaultsOf, directives, haproxyTimeMs, proxies, type HaproxyDirective, type HaproxySection } from '../../parsers/haproxy.js';
+import { bindPorts, defaultsOf, directives, effective, haproxyTimeMs, proxies, type HaproxyDirective, type HaproxySection } from '../../parsers/haproxy.js';
 
 /** Below this, idle kubectl logs -f / exec / watches are cut (client-go pings idle HTTP/2 connections after 30 s). */
 export const MIN_IDLE_TIMEOUT_MS = 35_000;
@@ -11,6 +11,9 @@ export const haproxyShortTimeouts = defineRule({
   check(file) {
     const reported = new Map<number, HaproxyDirective>();
     for (const section of proxies(file.config)) {
+      // HTTP-mode proxies (a stats page) are not in the API path; HAProxy's default mode is http.
+      const mode = effective(file.config, section, 'mode')?.words[1] ?? 'http';
+      if (mode === 'http' && !bindPorts(section).includes(6443)) continue;
       const tunnel = timeout(file, section, 'tunnel');
       if (tunnel && (haproxyTimeMs(tunnel.words[2]) ?? 0) >= MIN_IDLE_TIMEOUT_MS) continue;
       const sides = section.kind === 'frontend' ? ['client'] : section.kind === 'backend' ? ['server'] : ['client', 'server'];

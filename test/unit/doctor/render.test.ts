@@ -1,0 +1,53 @@
+// "No finding on what render produces": every registered renderer's output, for several specs, checked by
+// doctor. Renderers that cannot serve a spec (a missing section) are skipped for that spec; every renderer
+// must run for at least one spec. Files doctor does not lint (shell scripts, zone files) are left out.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { detectKind } from '../../../src/doctor/detect.js';
+import { runDoctor } from '../../../src/doctor/run.js';
+import { UserError } from '../../../src/errors.js';
+import { RENDERERS } from '../../../src/render/index.js';
+import { parseSpec } from '../../../src/spec/load.js';
+import { ROOT } from '../../helpers/cli.js';
+
+const SPECS = [
+  'examples/endpoint.yaml',
+  'test/fixtures/doctor/render/lb-pair.endpoint.yaml',
+  'test/fixtures/doctor/render/talos-vip.endpoint.yaml',
+  'test/fixtures/doctor/render/dns-aws.endpoint.yaml',
+];
+
+/** Findings on rendered files that only repeat a choice the spec made (and doctor already reports on the spec). */
+const MIRRORS: Record<string, string> = { 'haproxy/tcp-only-check': 'spec/tcp-check-kubernetes' };
+
+test('doctor finds nothing on the files every renderer produces', async (t) => {
+  const ran = new Set<string>();
+  const kinds = new Set<string>();
+  for (const specPath of SPECS) {
+    const text = readFileSync(join(ROOT, specPath), 'utf8');
+    const { spec } = parseSpec(text, specPath);
+    assert.ok(spec, `${specPath} is valid`);
+    const specReport = await runDoctor([{ path: specPath, text }]);
+    const specRules = new Set(specReport.findings.map((f) => f.rule));
+    for (const [target, renderer] of Object.entries(RENDERERS)) {
+      let files;
+      try {
+        files = renderer.render(spec, { version: '0.0.0-test', specName: 'endpoint.yaml' });
+      } catch (error) {
+        if (error instanceof UserError) continue; // this spec lacks what the target needs
+        throw error;
+      }
+      ran.add(target);
+      const lintable = files.filter((f) => detectKind(f.path, f.contents) !== undefined).map((f) => ({ path: `${target}/${f.path}`, text: f.contents }));
+      if (lintable.length === 0) continue;
+      const report = await runDoctor(lintable);
+      for (const f of report.files) kinds.add(f.kind);
+      const unexpected = report.findings.filter((f) => f.severity !== 'info' && !(MIRRORS[f.rule] && specRules.has(MIRRORS[f.rule])));
+      assert.deepEqual(unexpected.map((f) => `${f.file}:${f.line} ${f.rule}: ${f.message}`), [], `render ${target} from ${specPath}`);
+    }
+  }
+  t.diagnostic(`renderers run: ${[...ran].sort().join(', ')}; file kinds checked: ${[...kinds].sort().join(', ')}`);
+  assert.deepEqual([...ran].sort(), Object.keys(RENDERERS).sort(), 'every renderer ran for at least one spec');
+});
