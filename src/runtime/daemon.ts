@@ -191,6 +191,9 @@ class BalancerDaemon implements Daemon {
       } catch (error) {
         return this.#recordReload({ at: Date.now(), ok: false, message: `${(error as Error).message}; still serving the previous config` });
       }
+      if (JSON.stringify(result.spec.vip) !== JSON.stringify(this.#spec.vip) && this.#vip) {
+        this.#logger.warn({ event: 'reload', vip: 'unchanged' }, 'vip settings changed: they apply after a restart of serve (the VIP is not moved by a reload)');
+      }
       this.#spec = result.spec;
       this.#specHash = hash(text);
       this.#loadedAt = Date.now();

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { EXIT } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { startDaemon } from '../../runtime/daemon.js';
+import { vipFactory } from '../../runtime/vip.js';
 import type { Command } from '../command.js';
 
 const HELP = `usage: cluster-endpoint serve -c FILE [--peer NAME] [--no-watch] [--log-level LEVEL]
@@ -34,6 +35,7 @@ export const command: Command = async (argv, io) => {
     logger,
     peer: values.peer,
     ...(values['no-watch'] ? { watch: false } : {}),
+    vipFactory: vipFactory(values.peer),
   });
 
   return new Promise<number>((resolve) => {

@@ -89,7 +89,7 @@ test('a server removed by a reload gets no new connections and its connections d
   const stack = await startStack(['cp-01', 'cp-02'], { deregistrationDelay: '1s' });
   t.after(() => stack.close());
   const { createConnection } = await import('node:net');
-  const held = [];
+  const held: Array<{ socket: import('node:net').Socket; node: string }> = [];
   for (let i = 0; i < 2; i++) {
     const socket = createConnection({ host: '127.0.0.1', port: stack.port });
     socket.on('error', () => undefined);
