@@ -1,10 +1,9 @@
 // `npm run bench`: our balancer and HAProxy side by side on loopback, in interleaved rounds, in front of
 // the same backends; writes the comparison to BENCHMARKS.md (between the lb markers).
 //
-//   node dist/bench/run.js [--quick] [--rounds N] [--seconds S] [--nice N] [--ours serve|stand-in] [--no-write] [--profile]
+//   node dist/bench/run.js [--quick] [--rounds N] [--seconds S] [--ours serve|stand-in] [--no-write] [--profile]
 //
 // --quick: one short round, nothing written (a sanity check of the harness).
-// --nice N: run every process the bench starts at niceness N (e.g. -5 on a machine doing other work).
 // --profile: no comparison; runs our balancer under the keep-alive load with node --cpu-prof and prints
 //            the functions with the most self time.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -43,8 +42,6 @@ interface Options {
   quick: boolean;
   rounds: number;
   seconds: number;
-  /** Niceness of every process the bench starts (negative = ahead of other work on the machine; root only). */
-  nice: number;
   ours: OursKind;
   write: boolean;
   profile: boolean;
@@ -60,7 +57,6 @@ function parseOptions(argv: string[]): Options {
       ours: { type: 'string', default: 'serve' },
       'no-write': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
-      nice: { type: 'string', default: '0' },
     },
     strict: true,
   });
@@ -69,10 +65,8 @@ function parseOptions(argv: string[]): Options {
   const seconds = Number(values.seconds ?? (quick ? 2 : 5));
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error('--rounds must be an integer from 1 to 9');
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > 30) throw new Error('--seconds must be an integer from 1 to 30');
-  const nice = Number(values.nice);
-  if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new Error('--nice must be an integer from -20 to 19');
   if (values.ours !== 'serve' && values.ours !== 'stand-in') throw new Error('--ours must be serve or stand-in');
-  return { quick, rounds, seconds, nice, ours: values.ours, write: !quick && !values['no-write'] && !values.profile, profile: values.profile ?? false };
+  return { quick, rounds, seconds, ours: values.ours, write: !quick && !values['no-write'] && !values.profile, profile: values.profile ?? false };
 }
 
 function commandExists(name: string): boolean {
@@ -118,12 +112,13 @@ class Bench {
   constructor(options: Options) {
     this.options = options;
     this.pinned = commandExists('taskset') && availableParallelism() >= 2;
-    this.group = new ProcessGroup(this.pinned, options.nice);
+    this.group = new ProcessGroup(this.pinned);
     this.tempDir = mkdtempSync(join(tmpdir(), 'ce-bench-'));
     this.nofile = hardNofile();
     this.ctx = {
       group: this.group,
       loadCpu: this.pinned ? 0 : undefined,
+      proxyCpu: this.pinned ? 1 : undefined,
       tempDir: this.tempDir,
       distBench: DIST_BENCH,
       nofile: this.nofile,
@@ -281,6 +276,7 @@ class Bench {
     const notes: Record<ProxyName, string[]> = { ours: [], haproxy: [] };
     const m: Record<ProxyName, Partial<Measurement>> = { ours: {}, haproxy: {} };
     const cpu: Record<ProxyName, Partial<Measurement['cpu']>> = { ours: {}, haproxy: {} };
+    const others: Record<ProxyName, Partial<Measurement['cpu']>> = { ours: {}, haproxy: {} };
     const pid = (proxy: ProxyName) => {
       const p = started[proxy]!;
       if (p.hasExited()) throw new Error(`${proxy} exited during the measurements; see ${this.tempDir}/${proxy}.log`);
@@ -302,6 +298,7 @@ class Bench {
       }
       for (const proxy of order) {
         const bulk = await withCpu(this.ctx, pid(proxy), () => bulkThroughput(this.ctx, t.bind, t.frontends[proxy].bulk, notes[proxy]));
+        others[proxy].bulk = bulk.othersOnProxyCpuPercent ?? Number.NaN;
         m[proxy].bulkGbps = bulk.value;
         cpu[proxy].bulk = bulk.cpuPercent;
         log(`  ${proxy.padEnd(7)} bulk     ${bulk.value.toFixed(2)} Gbit/s (proxy CPU ${bulk.cpuPercent.toFixed(0)} %)`);
@@ -309,6 +306,7 @@ class Bench {
       for (const proxy of order) {
         const keepAlive = await withCpu(this.ctx, pid(proxy), () => wrk(this.ctx, this.httpUrl(proxy), ['--latency']));
         if (keepAlive.value.errors > 0) notes[proxy].push(`keep-alive: ${keepAlive.value.errors} errors`);
+        others[proxy].keepAlive = keepAlive.othersOnProxyCpuPercent ?? Number.NaN;
         m[proxy].keepAliveRps = keepAlive.value.requestsPerSecond;
         m[proxy].p50Ms = keepAlive.value.p50Ms ?? Number.NaN;
         m[proxy].p99Ms = keepAlive.value.p99Ms ?? Number.NaN;
@@ -318,6 +316,7 @@ class Bench {
       for (const proxy of order) {
         const fresh = await withCpu(this.ctx, pid(proxy), () => wrk(this.ctx, this.httpUrl(proxy), ['-H', 'Connection: close']));
         if (fresh.value.errors > 0) notes[proxy].push(`new connections: ${fresh.value.errors} errors of ${fresh.value.requests} requests`);
+        others[proxy].newConnections = fresh.othersOnProxyCpuPercent ?? Number.NaN;
         m[proxy].newConnectionsPerS = fresh.value.requestsPerSecond;
         cpu[proxy].newConnections = fresh.cpuPercent;
         log(`  ${proxy.padEnd(7)} new      ${fresh.value.requestsPerSecond.toFixed(0)} connections/s (proxy CPU ${fresh.cpuPercent.toFixed(0)} %)`);
@@ -326,7 +325,7 @@ class Bench {
     } finally {
       await Promise.all(order.map((proxy) => (started[proxy] ? this.group.stop(started[proxy]!, 8000) : undefined)));
     }
-    const complete = (proxy: ProxyName): Measurement => ({ ...(m[proxy] as Measurement), cpu: cpu[proxy] as Measurement['cpu'], notes: notes[proxy] });
+    const complete = (proxy: ProxyName): Measurement => ({ ...(m[proxy] as Measurement), cpu: cpu[proxy] as Measurement['cpu'], othersOnProxyCpu: others[proxy] as Measurement['cpu'], notes: notes[proxy] });
     return { round, ours: complete('ours'), haproxy: complete('haproxy') };
   }
 
@@ -365,7 +364,7 @@ class Bench {
 
   machine(): string {
     const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
-    return `${availableParallelism()} CPUs (${model}), Linux ${release()}, ${Math.round(Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)?.[1] ?? 0) / 1024 / 1024)} GiB RAM`;
+    return `${cpus().length} CPUs (${model}), Linux ${release()}, ${Math.round(Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)?.[1] ?? 0) / 1024 / 1024)} GiB RAM`;
   }
 
   versions(): string {
@@ -380,7 +379,7 @@ class Bench {
 
   pinningText(): string {
     return this.pinned
-      ? 'CPU pinning (taskset): the proxy under test runs alone on CPU 1; the load generators (iperf3, wrk, the idle-connection client), the backends (iperf3 server, nginx, the connection holders) and the bench itself share CPU 0. That keeps the two proxies on equal terms and the numbers repeatable.'
+      ? 'CPU pinning (taskset): the proxy under test is pinned to CPU 1; the load generators (iperf3, wrk, the idle-connection client), the backends (iperf3 server, nginx, the connection holders) and the bench itself to CPU 0. That keeps the two proxies on equal terms. Other work on the machine is not kept off CPU 1: the per-round table shows how much of it other processes took during each load.'
       : 'No CPU pinning (taskset missing or a single CPU): proxies, load generators and backends share the CPUs, so the numbers are noisier.';
   }
 
@@ -431,7 +430,7 @@ async function main(): Promise<number> {
           load: `1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadavg()[0].toFixed(2)} after (includes the bench's own load)`,
           versions: bench.versions(),
           rounds: options.rounds,
-          pinning: `${bench.pinningText()}${options.nice !== 0 ? ` Every process the bench starts runs at niceness ${options.nice}.` : ''}`,
+          pinning: bench.pinningText(),
           idleConnections: bench.idleConnections,
           idleNote: bench.idleNote,
           ours: options.ours === 'serve' ? '`node dist/src/cli/main.js serve -c endpoint.yaml` (one process)' : 'the plain Node stand-in proxy (bench/lb/stand-in-proxy.ts), not the real balancer',

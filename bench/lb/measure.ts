@@ -11,6 +11,8 @@ export interface LoadContext {
   group: ProcessGroup;
   /** CPU for load generators and backends (undefined = not pinned). */
   loadCpu?: number;
+  /** CPU the proxy under test is pinned to (undefined = not pinned). */
+  proxyCpu?: number;
   tempDir: string;
   distBench: string;
   nofile: number;
@@ -32,14 +34,29 @@ export async function runTool(ctx: LoadContext, name: string, command: string, a
   return { code, stdout: Buffer.concat(chunks).toString('utf8') };
 }
 
-/** CPU use of pid while fn runs, in percent of one core. */
-export async function withCpu<T>(ctx: LoadContext, pid: number, fn: () => Promise<T>): Promise<{ value: T; cpuPercent: number }> {
+/** Process time (user + nice + system) spent on one CPU, in clock ticks, from /proc/stat; interrupts excluded. */
+function cpuBusyTicks(cpu: number): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
+  if (!line) return 0;
+  const [user, nice, system] = line.trim().split(/\s+/).slice(1).map(Number);
+  return user + nice + system;
+}
+
+/**
+ * CPU use of pid while fn runs, in percent of one core; and, when the proxy is pinned, how much of its
+ * CPU other processes used meanwhile (work elsewhere on the machine that competed with the proxy).
+ */
+export async function withCpu<T>(ctx: LoadContext, pid: number, fn: () => Promise<T>): Promise<{ value: T; cpuPercent: number; othersOnProxyCpuPercent?: number }> {
   const ticksBefore = cpuTicks(pid);
+  const busyBefore = ctx.proxyCpu === undefined ? 0 : cpuBusyTicks(ctx.proxyCpu);
   const startedAt = process.hrtime.bigint();
   const value = await fn();
   const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-  const cpuPercent = ((cpuTicks(pid) - ticksBefore) / ctx.clockTicksPerSecond / seconds) * 100;
-  return { value, cpuPercent };
+  const proxyTicks = cpuTicks(pid) - ticksBefore;
+  const cpuPercent = (proxyTicks / ctx.clockTicksPerSecond / seconds) * 100;
+  if (ctx.proxyCpu === undefined) return { value, cpuPercent };
+  const othersTicks = Math.max(0, cpuBusyTicks(ctx.proxyCpu) - busyBefore - proxyTicks);
+  return { value, cpuPercent, othersOnProxyCpuPercent: (othersTicks / ctx.clockTicksPerSecond / seconds) * 100 };
 }
 
 export async function bulkThroughput(ctx: LoadContext, host: string, port: number, notes: string[]): Promise<number> {

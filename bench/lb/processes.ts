@@ -28,18 +28,15 @@ export interface Started {
 export class ProcessGroup {
   readonly #running = new Map<number, Started>();
   readonly #taskset: boolean;
-  readonly #nice: number;
 
-  /** taskset: pin processes that ask for a CPU; nice: scheduling niceness for every process (0 = unchanged). */
-  constructor(taskset: boolean, nice = 0) {
+  /** taskset: pin processes that ask for a CPU (otherwise the cpu option is ignored). */
+  constructor(taskset: boolean) {
     this.#taskset = taskset;
-    this.#nice = nice;
   }
 
   start(name: string, command: string, args: string[], options: StartOptions): Started {
     let argv = [command, ...args];
     if (options.cpu !== undefined && this.#taskset) argv = ['taskset', '-c', String(options.cpu), ...argv];
-    if (this.#nice !== 0) argv = ['nice', '-n', String(this.#nice), ...argv];
     // `exec` keeps the PID: the PID we hold is the process itself, not a shell around it.
     const script = `${options.nofile ? `ulimit -n ${options.nofile} || exit 97; ` : ''}exec "$@"`;
     const out = openSync(options.logFile, 'a');

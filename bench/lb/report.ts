@@ -17,6 +17,8 @@ export interface Measurement {
   idleMiBPer10k: number;
   /** Proxy CPU use during each load, percent of one core. */
   cpu: { bulk: number; newConnections: number; keepAlive: number };
+  /** CPU time other processes (not the bench's) took on the proxy's CPU during each load, percent. */
+  othersOnProxyCpu: { bulk: number; newConnections: number; keepAlive: number };
   notes: string[];
 }
 
@@ -105,14 +107,14 @@ export function summaryTable(summaries: MetricSummary[]): string {
 
 export function roundsTable(rounds: RoundResult[]): string {
   const lines = [
-    '| Round | Proxy | Bulk Gbit/s | New conn/s | Keep-alive req/s | p50 ms | p99 ms | Idle conns | Idle MiB | MiB per 10k | Proxy CPU % (bulk / new / keep-alive) |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| Round | Proxy | Bulk Gbit/s | New conn/s | Keep-alive req/s | p50 ms | p99 ms | Idle conns | Idle MiB | MiB per 10k | Proxy CPU % (bulk / new / keep-alive) | Others on proxy CPU % (bulk / new / keep-alive) |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const round of rounds) {
     for (const proxy of PROXIES) {
       const m = round[proxy];
       lines.push(
-        `| ${round.round} | ${proxy === 'ours' ? 'ours' : 'HAProxy'} | ${fmt(m.bulkGbps, 2)} | ${fmt(m.newConnectionsPerS, 0)} | ${fmt(m.keepAliveRps, 0)} | ${fmt(m.p50Ms, 3)} | ${fmt(m.p99Ms, 3)} | ${m.idleConnections} | ${fmt(m.idleMiB, 1)} | ${fmt(m.idleMiBPer10k, 1)} | ${fmt(m.cpu.bulk, 0)} / ${fmt(m.cpu.newConnections, 0)} / ${fmt(m.cpu.keepAlive, 0)} |`,
+        `| ${round.round} | ${proxy === 'ours' ? 'ours' : 'HAProxy'} | ${fmt(m.bulkGbps, 2)} | ${fmt(m.newConnectionsPerS, 0)} | ${fmt(m.keepAliveRps, 0)} | ${fmt(m.p50Ms, 3)} | ${fmt(m.p99Ms, 3)} | ${m.idleConnections} | ${fmt(m.idleMiB, 1)} | ${fmt(m.idleMiBPer10k, 1)} | ${fmt(m.cpu.bulk, 0)} / ${fmt(m.cpu.newConnections, 0)} / ${fmt(m.cpu.keepAlive, 0)} | ${fmt(m.othersOnProxyCpu.bulk, 0)} / ${fmt(m.othersOnProxyCpu.newConnections, 0)} / ${fmt(m.othersOnProxyCpu.keepAlive, 0)} |`,
       );
     }
   }
@@ -164,8 +166,11 @@ are written by \`bench/lb/configs.ts\`).
   connections, each proxied to a backend that answered one byte, minus its idle RSS just before; scaled to 10,000.${info.idleNote ? ` ${info.idleNote}` : ''}
 - Ratios are ours / HAProxy within a round, then the median over rounds. The bars (issue 2): throughput ≥ 0.8×, new
   connections ≥ 0.5×, keep-alive requests ≥ 0.75×, p99 latency ≤ 2×. Memory has no bar yet.
-- Proxy CPU % is the proxy's user + system time during the load over wall time (100 = one core saturated); a proxy
-  well below 100 % was limited by the load generator and backends on the other core, not by itself.
+- Proxy CPU % is the proxy's user + system time during the load over wall time (100 = one core saturated). A proxy
+  well below 100 % was held back by something else: the load generators and backends on the other core, or other
+  work on the machine competing for its core. "Others on proxy CPU %" is the user + system time that processes
+  other than the proxy spent on the proxy's CPU during the load (from \`/proc/stat\`); when it is high, that pair
+  of numbers says more about the machine than about the proxies.
 `;
 }
 
