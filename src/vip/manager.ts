@@ -28,6 +28,8 @@ export interface VipManagerOptions {
   port?: number;
   /** Healthy time needed before a faulty peer competes again. Default 2 × advertisement interval. */
   holdDownMs?: number;
+  /** Planned stop: how long the VIP stays after a peer took over. Default max(2 × interval, 250 ms). */
+  handoverGraceMs?: number;
   /** How often healthy() is polled. Default half the advertisement interval (20 ms .. 500 ms). */
   healthPollMs?: number;
   /** A peer's first packet may be at most this old (replay protection across restarts). Default 120 s. */
@@ -61,6 +63,7 @@ export class VipManager {
   #addressOps: Promise<void> = Promise.resolve();
   readonly #sending = new Set<Promise<void>>();
   #stopped = false;
+  #handoverDone?: () => void;
 
   constructor(options: VipManagerOptions) {
     const { vip, self } = options;
@@ -84,6 +87,7 @@ export class VipManager {
       advertIntervalMs: vip.advertIntervalMs,
       preempt: vip.preempt,
       holdDownMs: options.holdDownMs ?? 2 * vip.advertIntervalMs,
+      handoverGraceMs: options.handoverGraceMs ?? Math.max(2 * vip.advertIntervalMs, 250),
     };
     this.#announcer = options.announcer ?? defaultAnnouncer(vip, options.logger);
     this.#state = initialState(this.#config);
@@ -102,6 +106,7 @@ export class VipManager {
       socket.bind({ address: this.#o.self.address, port: this.#port, exclusive: true }, () => resolve());
     });
     this.#socket = socket;
+    await this.#announcer.prepare?.();
     this.#o.logger.info({ vip: this.#o.vip.address, self: this.#o.self.name, priority: this.#o.self.priority, advertIntervalMs: this.#o.vip.advertIntervalMs }, 'vip manager started');
     this.#feed({ type: 'start', now: Date.now(), healthy: this.#healthy() });
     const pollMs = this.#o.healthPollMs ?? Math.min(500, Math.max(20, this.#o.vip.advertIntervalMs / 2));
@@ -109,18 +114,28 @@ export class VipManager {
     await this.#addressOps;
   }
 
-  /** Planned stop: tell the peers (priority 0) so one takes over at once, then remove the VIP. */
+  /**
+   * Planned stop: tell the peers (priority 0) so one takes over at once, keep the VIP (and, in the daemon, the
+   * listeners) until it has plus a short grace for neighbours to follow its ARP, then remove it. Resolves within
+   * 3 × the advertisement interval when nobody takes over. Call it before closing the listeners.
+   */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#healthTimer);
+    if (this.#socket) {
+      const handedOver = new Promise<void>((resolve) => { this.#handoverDone = resolve; });
+      this.#feed({ type: 'stop', now: Date.now() });
+      await handedOver;
+    }
     clearTimeout(this.#timer);
-    if (this.#socket) this.#feed({ type: 'stop', now: Date.now() });
+    this.#timer = undefined;
     // Closing the socket cancels queued sends: the priority-0 advertisement must leave first.
     await Promise.all([this.#addressOps, ...this.#sending]);
     const socket = this.#socket;
     this.#socket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    this.#announcer.close?.();
   }
 
   snapshot(): VipSnapshot {
@@ -154,7 +169,7 @@ export class VipManager {
   }
 
   #receive(packet: Buffer, sourceAddress: string): void {
-    if (this.#stopped) return;
+    if (!this.#socket) return;
     const decoded = decodeAdvert(packet, this.#key);
     if (!decoded.ok) return this.#drop(decoded.reason, sourceAddress);
     const { advert } = decoded;
@@ -186,6 +201,11 @@ export class VipManager {
       this.#o.logger.info({ vip: this.#o.vip.address, self: this.#config.self.name, from: record.from, to: record.to, reason: record.reason, holder: this.#state.holder }, 'vip transition');
     }
     for (const action of result.actions) this.#perform(action);
+    if (this.#handoverDone && !this.#state.handover) {
+      this.#handoverDone();
+      this.#handoverDone = undefined;
+      return;
+    }
     this.#schedule();
   }
 
@@ -228,7 +248,7 @@ export class VipManager {
   #schedule(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#stopped) return;
+    if (!this.#socket) return;
     const deadline = nextDeadline(this.#config, this.#state);
     if (deadline === undefined) return;
     this.#timer = setTimeout(() => this.#feed({ type: 'tick', now: Date.now() }), Math.max(0, deadline - Date.now()));

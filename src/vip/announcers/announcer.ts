@@ -7,4 +7,8 @@ export interface Announcer {
   acquire(): Promise<boolean>;
   /** Removes the address when present and stops any pending announcements. */
   release(): Promise<boolean>;
+  /** Gets ready before the first election (helper processes, tool detection). */
+  prepare?(): Promise<void>;
+  /** Frees helper processes; the address is left as it is. */
+  close?(): void;
 }

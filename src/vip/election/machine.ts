@@ -18,11 +18,15 @@ export interface ElectionConfig {
   preempt: boolean;
   /** How long a faulty peer must be healthy again before it competes (no flapping). */
   holdDownMs: number;
+  /** Planned stop: how long the old master keeps the VIP after a peer took over, while neighbours switch. */
+  handoverGraceMs: number;
 }
 
 export interface ElectionState {
   role: VipRole;
   holder?: string;
+  /** The priority the holder last advertised. */
+  holderPriority?: number;
   /** The master's advertisement interval as learned from its packets (VRRPv3 Master_Adver_Interval). */
   masterAdvertIntervalMs: number;
   /** Master: when the next advertisement is due. */
@@ -34,6 +38,11 @@ export interface ElectionState {
   healthy: boolean;
   /** Fault: since when the peer has been healthy again. */
   healthySince?: number;
+  /**
+   * Planned stop of the master (make before break): the VIP stays until a peer has taken over and neighbours had
+   * `handoverGraceMs` to follow its gratuitous ARP, or until nobody took over within 3 intervals.
+   */
+  handover?: { releaseAt: number; takenOver: boolean };
 }
 
 export interface AdvertFrom {
@@ -83,7 +92,7 @@ export function masterDownIntervalMs(priority: number, advertIntervalMs: number)
 
 /** The earliest time the machine needs a tick, if any. */
 export function nextDeadline(config: ElectionConfig, state: ElectionState): number | undefined {
-  const times = [state.nextAdvertAt, state.masterDownAt, state.holderExpiresAt];
+  const times = [state.nextAdvertAt, state.masterDownAt, state.holderExpiresAt, state.handover?.releaseAt];
   if (state.role === 'fault' && state.healthy && state.healthySince !== undefined) times.push(state.healthySince + config.holdDownMs);
   const defined = times.filter((t): t is number => t !== undefined);
   return defined.length ? Math.min(...defined) : undefined;
@@ -95,7 +104,7 @@ export function step(config: ElectionConfig, state: ElectionState, event: Electi
     case 'advert': return onAdvert(config, state, event.now, event.from);
     case 'tick': return onTick(config, state, event.now);
     case 'health': return onHealth(config, state, event.now, event.healthy);
-    case 'stop': return onStop(state);
+    case 'stop': return onStop(config, state, event.now);
   }
 }
 
@@ -110,7 +119,10 @@ function onAdvert(config: ElectionConfig, state: ElectionState, now: number, fro
   if (from.name === config.self.name) return { state, actions: [] };
   const heard = learn(config, state, now, from);
   switch (state.role) {
-    case 'init': return { state, actions: [] };
+    case 'init': {
+      if (!state.handover || state.handover.takenOver || from.priority === 0) return { state: state.handover ? heard : state, actions: [] };
+      return { state: { ...heard, handover: { releaseAt: now + config.handoverGraceMs, takenOver: true } }, actions: [] };
+    }
     case 'fault': return { state: heard, actions: [] };
     case 'backup': {
       if (from.priority === 0) {
@@ -118,13 +130,13 @@ function onAdvert(config: ElectionConfig, state: ElectionState, now: number, fro
         // so that peer wins when it is alive.
         const outranked = config.peers.some((p) => p.name !== from.name && p.name !== config.self.name && p.priority > config.self.priority);
         const wait = outranked ? skewMs(config.self.priority, state.masterAdvertIntervalMs) : 0;
-        return { state: { ...heard, holder: undefined, holderExpiresAt: undefined, masterDownAt: now + wait }, actions: [] };
+        return { state: { ...heard, holder: undefined, holderPriority: undefined, holderExpiresAt: undefined, masterDownAt: now + wait }, actions: [] };
       }
       if (!config.preempt || from.priority >= config.self.priority) {
         return { state: { ...heard, masterDownAt: now + masterDownIntervalMs(config.self.priority, heard.masterAdvertIntervalMs) }, actions: [] };
       }
       // Preempt: a lower-priority master is ignored, so our master-down timer runs out and we take over.
-      return { state, actions: [] };
+      return { state: { ...heard, masterDownAt: state.masterDownAt }, actions: [] };
     }
     case 'master': {
       if (from.priority === 0) {
@@ -145,8 +157,11 @@ function onAdvert(config: ElectionConfig, state: ElectionState, now: number, fro
 
 function onTick(config: ElectionConfig, state: ElectionState, now: number): Step {
   let next = state;
+  if (next.handover && now >= next.handover.releaseAt) {
+    return { state: { ...next, handover: undefined }, actions: [{ type: 'release' }] };
+  }
   if (next.holderExpiresAt !== undefined && now >= next.holderExpiresAt && next.role !== 'master') {
-    next = { ...next, holder: undefined, holderExpiresAt: undefined };
+    next = { ...next, holder: undefined, holderPriority: undefined, holderExpiresAt: undefined };
   }
   if (next.role === 'master' && next.nextAdvertAt !== undefined && now >= next.nextAdvertAt) {
     // Schedule from the due time, not from now, so a late timer does not drift the cadence.
@@ -154,7 +169,9 @@ function onTick(config: ElectionConfig, state: ElectionState, now: number): Step
     return { state: { ...next, nextAdvertAt: due > now ? due : now + config.advertIntervalMs }, actions: [{ type: 'send-advert', priority: config.self.priority }] };
   }
   if (next.role === 'backup' && next.masterDownAt !== undefined && now >= next.masterDownAt) {
-    const reason = next.holder ? `no advertisement from ${next.holder} for the master-down interval` : 'no master advertised';
+    const reason = !next.holder ? 'no master advertised'
+      : next.holderPriority !== undefined && config.preempt && next.holderPriority < config.self.priority ? `preempting ${next.holder} (priority ${next.holderPriority} < ${config.self.priority})`
+        : `no advertisement from ${next.holder} for the master-down interval`;
     return toMaster(config, next, now, reason);
   }
   if (next.role === 'fault' && next.healthy && next.healthySince !== undefined && now >= next.healthySince + config.holdDownMs) {
@@ -174,22 +191,28 @@ function onHealth(config: ElectionConfig, state: ElectionState, now: number, hea
   return { state: { ...state, healthy: true, healthySince: now }, actions: [] };
 }
 
-function onStop(state: ElectionState): Step {
+/**
+ * A planned stop. The master tells its peers (priority 0) and keeps the VIP until one of them has taken over (see
+ * `handover`), so clients are never sent to a host without the address; other roles release at once.
+ */
+function onStop(config: ElectionConfig, state: ElectionState, now: number): Step {
   if (state.role === 'init') return { state, actions: [] };
-  const actions: ElectionAction[] = state.role === 'master' ? [{ type: 'send-advert', priority: 0 }, { type: 'release' }] : [{ type: 'release' }];
   const next: ElectionState = { ...state, role: 'init', holder: state.role === 'master' ? undefined : state.holder, nextAdvertAt: undefined, masterDownAt: undefined, holderExpiresAt: undefined, healthySince: undefined };
-  return { state: next, actions, transition: { from: state.role, to: 'init', reason: 'planned stop' } };
+  const transition: RoleChange = { from: state.role, to: 'init', reason: 'planned stop' };
+  if (state.role !== 'master') return { state: next, actions: [{ type: 'release' }], transition };
+  next.handover = { releaseAt: now + 3 * config.advertIntervalMs, takenOver: false };
+  return { state: next, actions: [{ type: 'send-advert', priority: 0 }], transition };
 }
 
 /** Records who is advertising as master; adverts with priority 0 are not a holder. */
 function learn(config: ElectionConfig, state: ElectionState, now: number, from: AdvertFrom): ElectionState {
-  if (from.priority === 0) return state.holder === from.name ? { ...state, holder: undefined, holderExpiresAt: undefined } : state;
+  if (from.priority === 0) return state.holder === from.name ? { ...state, holder: undefined, holderPriority: undefined, holderExpiresAt: undefined } : state;
   const masterAdvertIntervalMs = from.advertIntervalMs > 0 ? from.advertIntervalMs : state.masterAdvertIntervalMs;
-  return { ...state, holder: from.name, masterAdvertIntervalMs, holderExpiresAt: now + masterDownIntervalMs(config.self.priority, masterAdvertIntervalMs) };
+  return { ...state, holder: from.name, holderPriority: from.priority, masterAdvertIntervalMs, holderExpiresAt: now + masterDownIntervalMs(config.self.priority, masterAdvertIntervalMs) };
 }
 
 function toMaster(config: ElectionConfig, state: ElectionState, now: number, reason: string): Step {
-  const next: ElectionState = { ...state, role: 'master', holder: config.self.name, masterDownAt: undefined, holderExpiresAt: undefined, nextAdvertAt: now + config.advertIntervalMs };
+  const next: ElectionState = { ...state, role: 'master', holder: config.self.name, holderPriority: config.self.priority, masterDownAt: undefined, holderExpiresAt: undefined, nextAdvertAt: now + config.advertIntervalMs };
   // Advertise before touching the address: peers stand down while the address is being added.
   return { state: next, actions: [{ type: 'send-advert', priority: config.self.priority }, { type: 'acquire' }], transition: { from: state.role, to: 'master', reason } };
 }
@@ -197,12 +220,12 @@ function toMaster(config: ElectionConfig, state: ElectionState, now: number, rea
 function toBackup(config: ElectionConfig, state: ElectionState, now: number, reason: string, actions: ElectionAction[], from?: AdvertFrom): Step {
   const interval = from ? state.masterAdvertIntervalMs : config.advertIntervalMs;
   const next: ElectionState = { ...state, role: 'backup', nextAdvertAt: undefined, masterDownAt: now + masterDownIntervalMs(config.self.priority, interval) };
-  if (state.role === 'master' && !from) next.holder = undefined;
+  if (state.role === 'master' && !from) { next.holder = undefined; next.holderPriority = undefined; }
   return { state: next, actions, transition: { from: state.role, to: 'backup', reason } };
 }
 
 function toFault(state: ElectionState, reason: string, actions: ElectionAction[]): Step {
   const next: ElectionState = { ...state, role: 'fault', nextAdvertAt: undefined, masterDownAt: undefined };
-  if (state.role === 'master') next.holder = undefined;
+  if (state.role === 'master') { next.holder = undefined; next.holderPriority = undefined; }
   return { state: next, actions, transition: { from: state.role, to: 'fault', reason } };
 }

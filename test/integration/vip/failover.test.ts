@@ -75,8 +75,9 @@ describe('VIP failover between LB hosts (namespaces)', { timeout: 120_000 }, () 
     await proc.waitForLine((l) => l.json?.msg === 'vip manager started', 20_000);
     const holder = await s().waitForHolder('lb-02', 5000);
     assert.equal(holder, 'lb-01');
-    const steps = s().peers.get('lb-02')!.lines.filter((l) => l.json?.msg === 'vip transition').map((l) => l.json!.reason as string);
-    assert.match(steps.at(-1)!, /lb-01 advertises higher priority 100 > 90/);
+    const reasons = (name: string) => s().peers.get(name)!.lines.filter((l) => l.json?.msg === 'vip transition').map((l) => l.json!.reason as string);
+    assert.match(reasons('lb-02').at(-1)!, /lb-01 advertises higher priority 100 > 90/);
+    assert.match(reasons('lb-01').at(-1)!, /preempting lb-02 \(priority 90 < 100\)/);
   });
 
   it('SIGTERM the holder: a planned stop cuts clients off for under 100 ms', async (t) => {

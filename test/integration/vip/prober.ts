@@ -1,6 +1,7 @@
 // A continuous prober for the client namespace: a new TCP connection to HOST:PORT every INTERVAL ms until
 // DURATION ms have passed (or stdin closes), each with a short timeout; prints one JSON line per attempt:
-// {"start":…,"end":…,"ok":true,"reply":"lb-01"}. Bounded in count and time.
+// {"start":…,"end":…,"ok":true,"reply":"lb-01"}. Bounded in count and time. `end` is when the connection
+// was established (or failed), so `end − start` is the connect time.
 //   ip netns exec NS node --import tsx test/integration/vip/prober.ts HOST PORT INTERVAL_MS DURATION_MS [TIMEOUT_MS]
 import { connect } from 'node:net';
 
@@ -12,22 +13,32 @@ const timeoutMs = Number(timeoutText ?? 50);
 let stopped = false;
 process.stdin.on('end', () => { stopped = true; }).resume();
 
-function attempt(): Promise<{ ok: boolean; reply?: string; error?: string }> {
+/** Success = the TCP connection is established within the timeout; the reply (who answered) is read if it comes. */
+function attempt(): Promise<{ ok: boolean; at: number; reply?: string; error?: string }> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     let reply = '';
-    const timer = setTimeout(() => { socket.destroy(); resolve({ ok: false, error: 'timeout' }); }, timeoutMs);
-    socket.on('data', (d: Buffer) => { reply += d; if (reply.includes('\n')) { clearTimeout(timer); socket.destroy(); resolve({ ok: true, reply: reply.trim() }); } });
-    socket.on('error', (e: NodeJS.ErrnoException) => { clearTimeout(timer); resolve({ ok: false, error: e.code ?? e.message }); });
-    socket.on('end', () => { clearTimeout(timer); resolve(reply ? { ok: true, reply: reply.trim() } : { ok: false, error: 'closed' }); });
+    let connected = false;
+    let at = 0;
+    const finish = (result: { ok: boolean; reply?: string; error?: string }) => { clearTimeout(timer); socket.destroy(); resolve({ ...result, at: at || Date.now() }); };
+    let timer = setTimeout(() => finish({ ok: false, error: 'timeout' }), timeoutMs);
+    socket.on('connect', () => {
+      connected = true;
+      at = Date.now();
+      clearTimeout(timer);
+      timer = setTimeout(() => finish({ ok: true }), 200);
+    });
+    socket.on('data', (d: Buffer) => { reply += d; if (reply.includes('\n')) finish({ ok: true, reply: reply.trim() }); });
+    socket.on('error', (e: NodeJS.ErrnoException) => finish(connected ? { ok: true, reply: reply.trim() || undefined } : { ok: false, error: e.code ?? e.message }));
+    socket.on('end', () => finish(connected ? { ok: true, reply: reply.trim() || undefined } : { ok: false, error: 'closed' }));
   });
 }
 
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 while (!stopped && Date.now() < stopAt) {
   const start = Date.now();
-  const result = await attempt();
-  process.stdout.write(`${JSON.stringify({ start, end: Date.now(), ...result })}\n`);
+  const { at, ...result } = await attempt();
+  process.stdout.write(`${JSON.stringify({ start, end: at, ...result })}\n`);
   const wait = start + intervalMs - Date.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }

@@ -11,7 +11,7 @@ const peers = [
   { name: 'lb-03', address: '10.0.0.13', priority: 80 },
 ];
 const config = (self: string, extra: Partial<ElectionConfig> = {}): ElectionConfig => ({
-  self: peers.find((p) => p.name === self)!, peers, advertIntervalMs: 100, preempt: true, holdDownMs: 200, ...extra,
+  self: peers.find((p) => p.name === self)!, peers, advertIntervalMs: 100, preempt: true, holdDownMs: 200, handoverGraceMs: 250, ...extra,
 });
 const advert = (now: number, name: string, priority?: number): ElectionEvent => {
   const peer = peers.find((p) => p.name === name)!;
@@ -42,7 +42,7 @@ describe('election state machine', () => {
     { name: 'silence for the master-down interval → master, advertise then acquire', self: 'lb-01', events: [{ type: 'start', now: 0, healthy: true }, { type: 'tick', now: 361 }], role: 'master', actions: ['advert:100', 'acquire'], reason: /no master/, holder: 'lb-01' },
     { name: 'backup does not fire before the master-down interval', self: 'lb-01', events: [{ type: 'start', now: 0, healthy: true }, { type: 'tick', now: 360 }], role: 'backup', actions: [] },
     { name: 'backup hearing a higher master stays backup', self: 'lb-02', events: [{ type: 'start', now: 0, healthy: true }, advert(300, 'lb-01'), { type: 'tick', now: 600 }], role: 'backup', actions: [], holder: 'lb-01' },
-    { name: 'preempt: backup ignores a lower master and takes over', self: 'lb-01', events: [{ type: 'start', now: 0, healthy: true }, advert(100, 'lb-02'), advert(200, 'lb-02'), { type: 'tick', now: 361 }], role: 'master', actions: ['advert:100', 'acquire'] },
+    { name: 'preempt: backup ignores a lower master and takes over', self: 'lb-01', events: [{ type: 'start', now: 0, healthy: true }, advert(100, 'lb-02'), advert(200, 'lb-02'), { type: 'tick', now: 361 }], role: 'master', actions: ['advert:100', 'acquire'], reason: /preempting lb-02 \(priority 90 < 100\)/ },
     { name: 'no preempt: backup keeps a lower master', self: 'lb-01', cfg: { preempt: false }, events: [{ type: 'start', now: 0, healthy: true }, advert(300, 'lb-02'), { type: 'tick', now: 400 }], role: 'backup', actions: [], holder: 'lb-02' },
     { name: 'master advertises every interval', self: 'lb-01', events: [{ type: 'start', now: 0, healthy: true }, { type: 'tick', now: 361 }, { type: 'tick', now: 461 }], role: 'master', actions: ['advert:100'] },
     { name: 'master steps down for a higher priority (partition heals)', self: 'lb-02', events: [{ type: 'start', now: 0, healthy: true }, { type: 'tick', now: 400 }, advert(450, 'lb-01')], role: 'backup', actions: ['release'], reason: /higher priority 100 > 90/, holder: 'lb-01' },
@@ -50,8 +50,9 @@ describe('election state machine', () => {
     { name: 'master answers a priority-0 advert at once', self: 'lb-01', events: [{ type: 'start', now: 0, healthy: true }, { type: 'tick', now: 400 }, advert(450, 'lb-02', 0)], role: 'master', actions: ['advert:100'] },
     { name: 'master gives the VIP up when unhealthy, telling peers (priority 0)', self: 'lb-01', events: [{ type: 'start', now: 0, healthy: true }, { type: 'tick', now: 400 }, { type: 'health', now: 500, healthy: false }], role: 'fault', actions: ['advert:0', 'release'], reason: /unhealthy/ },
     { name: 'planned stop of the master: priority 0, the VIP stays for the handover', self: 'lb-01', events: [{ type: 'start', now: 0, healthy: true }, { type: 'tick', now: 400 }, { type: 'stop', now: 500 }], role: 'init', actions: ['advert:0'], reason: /planned stop/ },
-    { name: 'handover: release after the new master\'s second advert', self: 'lb-01', events: [{ type: 'start', now: 0, healthy: true }, { type: 'tick', now: 400 }, { type: 'stop', now: 500 }, advert(505, 'lb-02'), advert(605, 'lb-02')], role: 'init', actions: ['release'], holder: 'lb-02' },
-    { name: 'handover: release after 3 intervals when nobody takes over', self: 'lb-01', events: [{ type: 'start', now: 0, healthy: true }, { type: 'tick', now: 400 }, { type: 'stop', now: 500 }, advert(505, 'lb-02'), { type: 'tick', now: 799 }, { type: 'tick', now: 800 }], role: 'init', actions: ['release'] },
+    { name: 'handover: the VIP stays during the grace after a peer took over', self: 'lb-01', events: [{ type: 'start', now: 0, healthy: true }, { type: 'tick', now: 400 }, { type: 'stop', now: 500 }, advert(505, 'lb-02'), advert(605, 'lb-02'), { type: 'tick', now: 754 }], role: 'init', actions: [], holder: 'lb-02' },
+    { name: 'handover: release when the grace is over', self: 'lb-01', events: [{ type: 'start', now: 0, healthy: true }, { type: 'tick', now: 400 }, { type: 'stop', now: 500 }, advert(505, 'lb-02'), advert(605, 'lb-02'), { type: 'tick', now: 755 }], role: 'init', actions: ['release'], holder: 'lb-02' },
+    { name: 'handover: release after 3 intervals when nobody takes over', self: 'lb-01', events: [{ type: 'start', now: 0, healthy: true }, { type: 'tick', now: 400 }, { type: 'stop', now: 500 }, advert(505, 'lb-02', 0), { type: 'tick', now: 799 }, { type: 'tick', now: 800 }], role: 'init', actions: ['release'] },
     { name: 'planned stop of a backup only releases', self: 'lb-02', events: [{ type: 'start', now: 0, healthy: true }, { type: 'stop', now: 10 }], role: 'init', actions: ['release'] },
     { name: 'fault ignores adverts but remembers the holder', self: 'lb-02', events: [{ type: 'start', now: 0, healthy: false }, advert(100, 'lb-01')], role: 'fault', actions: [], holder: 'lb-01' },
   ];
