@@ -162,8 +162,16 @@ export class ProxyConnection implements Closable {
   #onUpstreamEnd(upstream: Socket): void {
     if (upstream !== this.#upstream) return;
     if (this.#phase === 'awaiting') {
-      // The server closed before answering: treat it like a failed connect and replay elsewhere.
-      this.#upstreamFailed(upstream, 'closed before answering', false);
+      if (this.#downstreamEnded) {
+        // The client closed first and the server closed in turn: an ordinary close (a port scan, an
+        // upstream LB's TCP check), not a failure of the server.
+        this.#phase = 'streaming';
+        this.#downstream.end();
+        return;
+      }
+      // The server closed before answering while the client waits: replay elsewhere. A graceful close
+      // can also be a server's own idle timeout, so it does not count against the server; resets do.
+      this.#upstreamFailed(upstream, 'closed before answering', false, false);
       return;
     }
     this.#downstream.end();
@@ -181,7 +189,7 @@ export class ProxyConnection implements Closable {
   }
 
   /** A connect failed, or the upstream went away before its first byte: retry on another server if we may. */
-  #upstreamFailed(upstream: Socket, reason: string, duringConnect: boolean): void {
+  #upstreamFailed(upstream: Socket, reason: string, duringConnect: boolean, countAgainstServer = true): void {
     if (upstream !== this.#upstream || this.#phase === 'closed') return;
     if (this.#phase === 'streaming') {
       this.destroy(`upstream ${reason}`);
@@ -193,7 +201,7 @@ export class ProxyConnection implements Closable {
     upstream.destroy();
     this.#upstream = undefined;
     this.#detachServer();
-    server.observeFailure(duringConnect ? `proxy ${reason}` : `proxy ${reason} (connection replayed)`, Date.now() - this.#connectStartedAt);
+    if (countAgainstServer) server.observeFailure(duringConnect ? `proxy ${reason}` : `proxy ${reason} before answering`, Date.now() - this.#connectStartedAt);
     const canRetry = duringConnect || this.#replayable;
     // HAProxy counts a redispatch on the server that failed.
     if (canRetry) server.redispatches++;

@@ -133,3 +133,20 @@ async function openHeld(port: number, count: number): Promise<Held[]> {
   }
   return sockets;
 }
+
+test('clients that connect and close without a byte (port scans, TCP checks of an outer LB) never count against a server', async (t) => {
+  const stack = await startStack(['cp-01', 'cp-02'], { healthCheck: { interval: '5s', fastInterval: '5s', timeout: '1s' } });
+  t.after(() => stack.close());
+  for (let i = 0; i < 40; i++) {
+    await new Promise<void>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port: stack.port }, () => socket.end());
+      socket.on('close', () => resolve());
+      socket.on('error', () => resolve());
+    });
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  for (const server of stack.servers()) {
+    assert.equal(server.state, 'up');
+    assert.equal(server.connectFailures, 0);
+  }
+});
