@@ -9,6 +9,7 @@ import { haproxyTcpOnlyCheck } from './haproxy/tcp-only-check.js';
 import { keepalivedNopreemptNegativeWeight } from './keepalived/nopreempt-negative-weight.js';
 import { keepalivedPidofCheck } from './keepalived/pidof-check.js';
 import { keepalivedScriptAfterInstance } from './keepalived/script-after-instance.js';
+import { keepalivedScriptSecurity } from './keepalived/script-security.js';
 import { keepalivedUnknownTrackScript } from './keepalived/unknown-track-script.js';
 import { keepalivedWeightGap } from './keepalived/weight-gap.js';
 import { specEndpointIsNode } from './spec/endpoint-is-node.js';
@@ -30,7 +31,7 @@ import { terraformTcpHealthCheckProtocol } from './terraform/tcp-health-check-pr
 export const RULES: readonly AnyRule[] = [
   specValidate, specTcpCheckKubernetes, specIdleTimeout, specVipWithoutPeers, specOnMarkedDownKeep, specPreserveClientIp, specEndpointIsNode,
   haproxySslHelloAfterHttpchk, haproxyTcpOnlyCheck, haproxyShortTimeouts, haproxyServerWithoutCheck, haproxyNoShutdownSessions, haproxyBalanceDefault,
-  keepalivedScriptAfterInstance, keepalivedUnknownTrackScript, keepalivedWeightGap, keepalivedPidofCheck, keepalivedNopreemptNegativeWeight,
+  keepalivedScriptAfterInstance, keepalivedUnknownTrackScript, keepalivedWeightGap, keepalivedPidofCheck, keepalivedNopreemptNegativeWeight, keepalivedScriptSecurity,
   talosVipSubnet, talosconfigEndpointVip, talosCertSansEndpoint, talosLegacyVip,
   terraformTcpHealthCheckProtocol, terraformPreserveClientIp, terraformCrossZone, terraformNameLength,
 ];

@@ -28,10 +28,11 @@ const CASES: Case[] = [
     ],
   },
   {
-    name: "the guide's keepalived.conf: script after instance, weight 2 vs 100/90, pidof",
+    name: "the guide's keepalived.conf: script after instance, weight 2 vs 100/90, pidof, no script security",
     files: ['guide-keepalived.conf'],
     expect: [
       { rule: 'keepalived/script-after-instance', line: 16, severity: 'error' },
+      { rule: 'keepalived/script-security', line: 16, severity: 'warning' },
       { rule: 'keepalived/pidof-check', line: 17, severity: 'warning' },
       { rule: 'keepalived/weight-gap', line: 19, severity: 'error' },
     ],
@@ -48,12 +49,12 @@ const CASES: Case[] = [
   { name: 'no balance line on HAProxy 3.3 (version from a comment)', files: ['balance-default-3.3.cfg'], expect: [{ rule: 'haproxy/balance-default', line: 12, severity: 'warning' }] },
   { name: 'no balance line, version from --haproxy-version 3.3', files: ['balance-default-3.3.cfg'], options: { haproxyVersion: '3.3' }, expect: [{ rule: 'haproxy/balance-default', line: 12, severity: 'warning' }] },
   { name: 'no balance line on HAProxy 3.2 is fine', files: ['balance-default-3.3.cfg'], options: { haproxyVersion: '3.2' }, expect: [] },
-  { name: 'nopreempt with a negative weight never fails over', files: ['nopreempt-negative-weight.conf'], expect: [{ rule: 'keepalived/nopreempt-negative-weight', line: 9, severity: 'error' }, { rule: 'keepalived/weight-gap', line: 4, severity: 'info' }] },
-  { name: 'track_script naming an undefined script', files: ['unknown-track-script.conf'], expect: [{ rule: 'keepalived/unknown-track-script', line: 15, severity: 'error' }] },
+  { name: 'nopreempt with a negative weight never fails over', files: ['nopreempt-negative-weight.conf'], expect: [{ rule: 'keepalived/nopreempt-negative-weight', line: 14, severity: 'error' }, { rule: 'keepalived/weight-gap', line: 9, severity: 'info' }] },
+  { name: 'track_script naming an undefined script', files: ['unknown-track-script.conf'], expect: [{ rule: 'keepalived/unknown-track-script', line: 20, severity: 'error' }] },
   {
     name: 'weight -30 cannot overcome the gap 150 vs 100 across two peer files',
     files: ['weight-gap-peers/keepalived-lb1.conf', 'weight-gap-peers/keepalived-lb2.conf'],
-    expect: [{ rule: 'keepalived/weight-gap', line: 4, severity: 'error', file: 'weight-gap-peers/keepalived-lb1.conf' }],
+    expect: [{ rule: 'keepalived/weight-gap', line: 9, severity: 'error', file: 'weight-gap-peers/keepalived-lb1.conf' }],
   },
   { name: 'Talos VIP outside the node subnet', files: ['talos-vip-outside-subnet.yaml'], expect: [{ rule: 'talos/vip-subnet', line: 10, severity: 'error' }, { rule: 'talos/legacy-vip', line: 10, severity: 'info' }] },
   { name: "Talos VIP equal to the node's address (installer 1.11: legacy form is fine)", files: ['talos-vip-is-node.yaml'], expect: [{ rule: 'talos/vip-subnet', line: 11, severity: 'error' }] },
@@ -129,4 +130,32 @@ describe('the haproxy files are valid HAProxy configs (haproxy -c passes; the tr
       assert.equal(result.status, 0, result.stderr);
     });
   }
+});
+
+describe('keepalived -t on the keepalived files: what the syntax check catches and what only doctor finds', () => {
+  // Measured with keepalived 2.2.7: -t -e exits 6 for scripts without enable_script_security (checked
+  // first), 5 when a tracked script is not found ("ignoring"), and 0 for the weight gap, nopreempt and pidof traps.
+  const EXPECTED_EXIT: Record<string, number> = { 'guide-keepalived.conf': 6, 'unknown-track-script.conf': 5 };
+  const files = [
+    ...readdirSync(GOOD).filter((f) => f.endsWith('.conf')).map((f) => join(GOOD, f)),
+    ...readdirSync(BAD, { recursive: true }).map(String).filter((f) => f.endsWith('.conf')).map((f) => join(BAD, f)),
+  ];
+  test(`${files.length} files, checked in a private network namespace that has an eth0`, (t) => {
+    const keepalived = spawnSync('keepalived', ['--version']);
+    const root = process.getuid?.() === 0;
+    if (!requireOrSkip(t, keepalived.status === 0 && root, 'keepalived and root (for a network namespace) are needed')) return;
+    const ns = `ce-doctor-${process.pid}-${Date.now() % 100000}`;
+    const ip = (...args: string[]) => spawnSync('ip', args, { encoding: 'utf8' });
+    assert.equal(ip('netns', 'add', ns).status, 0);
+    try {
+      assert.equal(ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1').status, 0);
+      for (const file of files) {
+        const result = spawnSync('ip', ['netns', 'exec', ns, 'keepalived', '-t', '-e', '-f', file], { encoding: 'utf8' });
+        const expected = EXPECTED_EXIT[file.split('/').at(-1) ?? ''] ?? 0;
+        assert.equal(result.status, expected, `${file}: ${result.stderr}${result.stdout}`);
+      }
+    } finally {
+      ip('netns', 'del', ns);
+    }
+  });
 });
