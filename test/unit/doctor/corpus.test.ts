@@ -81,6 +81,17 @@ const CASES: Case[] = [
       { rule: 'terraform/name-length', line: 14, severity: 'error', file: 'name-length/main.tf' },
     ],
   },
+  {
+    name: "the guide's NLB module and aws.tfvars: client IP preservation, a 33-character name, cross-zone off",
+    files: ['guide-aws/main.tf', 'guide-aws/aws.tfvars'],
+    expect: [
+      { rule: 'terraform/cross-zone', line: 34, severity: 'info', file: 'guide-aws/main.tf' },
+      { rule: 'terraform/preserve-client-ip', line: 42, severity: 'warning', file: 'guide-aws/main.tf' },
+      { rule: 'terraform/preserve-client-ip', line: 56, severity: 'warning', file: 'guide-aws/main.tf' },
+      { rule: 'terraform/name-length', line: 66, severity: 'error', file: 'guide-aws/main.tf' },
+      { rule: 'terraform/preserve-client-ip', line: 70, severity: 'warning', file: 'guide-aws/main.tf' },
+    ],
+  },
   { name: 'spec: TCP-only check on the kubernetes listener', files: ['spec-tcp-check.endpoint.yaml'], expect: [{ rule: 'spec/tcp-check-kubernetes', line: 9, severity: 'warning' }] },
   { name: 'spec: idle timeout under 350s and onMarkedDown keep', files: ['spec-idle-timeout.endpoint.yaml'], expect: [{ rule: 'spec/idle-timeout', line: 10, severity: 'warning' }, { rule: 'spec/on-marked-down-keep', line: 11, severity: 'warning' }] },
   { name: 'spec: what validate rejects, with its line', files: ['spec-invalid.endpoint.yaml'], expect: [{ rule: 'spec/validate', line: 6, severity: 'error' }] },
