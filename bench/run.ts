@@ -399,7 +399,7 @@ async function main(): Promise<number> {
     void bench.close().finally(() => process.exit(1));
   }, WATCHDOG_MS);
   const interrupted = (signal: NodeJS.Signals) => {
-    process.stderr.write(`bench: ${signal}; stopping everything\n`);
+    process.stderr.write(`bench: ${signal}; stopping everything (logs and configs kept in ${bench.tempDir})\n`);
     void bench.close().finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
