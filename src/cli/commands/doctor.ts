@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatFinding, formatSummary } from '../../doctor/format.js';
+import { detectKind } from '../../doctor/detect.js';
 import { runDoctor, type DoctorInput } from '../../doctor/run.js';
 import { EXIT, UserError } from '../../errors.js';
 import type { Command } from '../command.js';
@@ -10,6 +12,7 @@ const HELP = `usage: cluster-endpoint doctor [FILES...] [--json] [--haproxy-vers
 
 Finds known mistakes in a spec and in hand-written haproxy.cfg, keepalived.conf, Talos machine configs
 and patches, talosconfig, and Terraform .tf/.tfvars files (recognised by name or content).
+A directory stands for the files in it (recursively) that doctor recognises.
 Without FILES it checks ./endpoint.yaml. Several keepalived.conf files are compared with each other
 (priorities of peers); .tfvars values resolve variables used in .tf files.
 
@@ -38,14 +41,7 @@ export const command: Command = async (argv, io) => {
     paths = ['endpoint.yaml'];
   }
   const inputs: DoctorInput[] = [];
-  for (const path of paths) {
-    try {
-      inputs.push({ path, text: await readFile(path, 'utf8') });
-    } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-      throw new UserError('USAGE', `cannot read ${path}: ${reason}`, { hint: 'pass existing files: the spec, haproxy.cfg, keepalived.conf, Talos configs, .tf/.tfvars', exitCode: EXIT.invalid });
-    }
-  }
+  for (const path of paths) inputs.push(...(await readInputs(path)));
   const report = await runDoctor(inputs, { haproxyVersion: values['haproxy-version'], talosVersion: values['talos-version'] });
   if (values.json) {
     io.stdout.write(`${JSON.stringify({ files: report.files, findings: report.findings, counts: report.counts }, null, 2)}\n`);
@@ -55,3 +51,24 @@ export const command: Command = async (argv, io) => {
   }
   return report.counts.error > 0 ? EXIT.failure : EXIT.ok;
 };
+
+/** A file, or the recognised files under a directory (hidden entries and node_modules/.terraform skipped). */
+async function readInputs(path: string): Promise<DoctorInput[]> {
+  try {
+    if (!(await stat(path)).isDirectory()) return [{ path, text: await readFile(path, 'utf8') }];
+    const inputs: DoctorInput[] = [];
+    for (const entry of (await readdir(path, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) inputs.push(...(await readInputs(child)));
+      else if (entry.isFile()) {
+        const text = await readFile(child, 'utf8');
+        if (detectKind(child, text)) inputs.push({ path: child, text });
+      }
+    }
+    return inputs;
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new UserError('USAGE', `cannot read ${path}: ${reason}`, { hint: 'pass existing files or directories: the spec, haproxy.cfg, keepalived.conf, Talos configs, .tf/.tfvars', exitCode: EXIT.invalid });
+  }
+}
