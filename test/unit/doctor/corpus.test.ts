@@ -74,11 +74,12 @@ const CASES: Case[] = [
     expect: [{ rule: 'terraform/cross-zone', line: 20, severity: 'warning', file: 'cross-zone/main.tf' }],
   },
   {
-    name: 'names over 32 characters once ${var.environment} comes from tfvars',
+    name: 'names over 32 characters: literal, and once ${var.environment} comes from tfvars',
     files: ['name-length/main.tf', 'name-length/prod.tfvars'],
     expect: [
       { rule: 'terraform/name-length', line: 7, severity: 'error', file: 'name-length/main.tf' },
       { rule: 'terraform/name-length', line: 14, severity: 'error', file: 'name-length/main.tf' },
+      { rule: 'terraform/name-length', line: 25, severity: 'error', file: 'name-length/main.tf' },
     ],
   },
   {
