@@ -28,7 +28,7 @@ export function normalize(raw: RawSpec, source: string): Spec {
       balance: ('balance' in l && l.balance) || defaultBalance,
       healthCheck: own ? mergeHealthCheck(own, raw.healthCheck ?? {}) : healthCheck,
       replay: ('replay' in l && l.replay !== undefined) ? l.replay : replayDefault,
-      servers: nodes.map((n) => ({ name: n.name, address: n.address, port: l.targetPort, weight: n.weight })),
+      servers: nodes.map((n) => ({ name: n.name, address: n.address, port: n.ports?.[l.name] ?? l.targetPort, weight: n.weight })),
     };
   });
   const admin = splitHostPort(balancerRaw.admin ?? DEFAULT_BALANCER.admin) ?? { host: '127.0.0.1', port: 8404 };
@@ -92,8 +92,8 @@ export function normalize(raw: RawSpec, source: string): Spec {
   };
 }
 
-function toNode(n: { name: string; address: string; weight?: number }): Node {
-  return { name: n.name, address: n.address, weight: n.weight ?? 1 };
+function toNode(n: { name: string; address: string; weight?: number; ports?: Record<string, number> }): Node {
+  return { name: n.name, address: n.address, weight: n.weight ?? 1, ...(n.ports ? { ports: { ...n.ports } } : {}) };
 }
 
 function mergeHealthCheck(own: RawHealthCheck, inherited: RawHealthCheck | undefined): HealthCheck {

@@ -9,6 +9,8 @@ export interface Node {
   name: string;
   address: string;
   weight: number;
+  /** Per-listener port overrides (listener name → port); servers[].port already applies them. */
+  ports?: Record<string, number>;
 }
 
 export interface HealthCheck {

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { UserError } from '../../errors.js';
 import { header } from '../header.js';
+import { firstPortOverride } from '../node-ports.js';
 import type { RenderedFile, Renderer } from '../types.js';
 
 export const ZONE_FILE = 'records.zone';
@@ -27,6 +28,10 @@ export const dnsRenderer: Renderer = {
       if (family === 0) fail(`controlPlane[${index}].address`, `"${node.address}" is a name, not an address`, 'round-robin records need each node\'s IP address (a CNAME cannot be round-robin)');
       return { node, type: family === 4 ? 'A' : 'AAAA' };
     });
+    const override = firstPortOverride(spec, spec.listeners.filter((l) => l.targets === 'controlPlane'));
+    if (override) {
+      fail(override.path, `${override.node} serves ${override.listener.name} on ${override.port}, but DNS records carry no ports: clients reach every node on ${override.listener.port}`, `remove ${override.path} for render dns; round-robin records need every node to serve ${override.listener.name} on the same port`);
+    }
     const width = Math.max(...records.map((r) => r.type.length));
     const unusable = spec.listeners.filter((l) => l.targets !== 'controlPlane' || l.port !== l.targetPort);
     const lines = [

@@ -3,6 +3,7 @@ import { BlockList, isIP } from 'node:net';
 import { UserError } from '../../errors.js';
 import type { Spec } from '../../spec/types.js';
 import { kubernetesListener } from '../clients/endpoints.js';
+import { firstPortOverride } from '../node-ports.js';
 
 export interface TalosNodePlan {
   name: string;
@@ -90,6 +91,10 @@ export function planTalos(spec: Spec): TalosPlan {
   const listenerIndex = listener ? spec.listeners.indexOf(listener) : -1;
   if (listener && listener.port !== listener.targetPort) {
     fail(`listeners[${listenerIndex}].port`, `the kubernetes listener maps ${listener.port} to ${listener.targetPort}, but a Talos VIP forwards nothing: clients reach the apiserver on its own port`, `set port and targetPort to the same value (6443)`);
+  }
+  const override = firstPortOverride(spec, spec.listeners.filter((l) => l.targets === 'controlPlane'));
+  if (override) {
+    fail(override.path, `${override.node} serves ${override.listener.name} on ${override.port}, but a Talos VIP forwards nothing: clients reach every node on the listener's port ${override.listener.port}`, `remove ${override.path} for render talos; with a VIP every control-plane node serves ${override.listener.name} on the same port`);
   }
   const port = listener?.port ?? 6443;
 

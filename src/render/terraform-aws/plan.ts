@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { UserError } from '../../errors.js';
 import type { HealthCheck, Listener, Spec } from '../../spec/types.js';
+import { firstPortOverride } from '../node-ports.js';
 
 /** Provider / ELB API ranges (aws_lb_target_group, NLB). */
 export const NLB_LIMITS = {
@@ -110,6 +111,11 @@ export function planAws(spec: Spec): AwsPlan {
   spec.aws.allowedAdminCidrs.forEach((cidr, index) => {
     if (!isCidr(cidr)) fail(`aws.allowedAdminCidrs[${index}]`, `"${cidr}" is not a CIDR block`, 'write an address with a prefix length, e.g. 203.0.113.7/32');
   });
+
+  const override = firstPortOverride(spec);
+  if (override) {
+    fail(override.path, `${override.node} serves ${override.listener.name} on ${override.port}, but the rendered target group registers every node on the listener's targetPort ${override.listener.targetPort}`, `remove ${override.path} for render aws and serve ${override.listener.name} on ${override.listener.targetPort} on every node (per-node ports are for several nodes on one address, as in the demo)`);
+  }
 
   const targetGroups: TargetGroupPlan[] = [];
   let shared: ReturnType<typeof timing> | undefined;

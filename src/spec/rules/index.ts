@@ -2,10 +2,11 @@ import { addresses } from './addresses.js';
 import { adminToken } from './admin-token.js';
 import { durations } from './durations.js';
 import { listenerTargets } from './listener-targets.js';
+import { nodePorts } from './node-ports.js';
 import type { Rule } from './rule.js';
 import { uniqueNames } from './unique-names.js';
 import { vip } from './vip.js';
 
 /** Every semantic rule `validate` runs; `doctor` runs the same list. */
-export const RULES: readonly Rule[] = [uniqueNames, addresses, durations, listenerTargets, adminToken, vip];
+export const RULES: readonly Rule[] = [uniqueNames, addresses, durations, listenerTargets, nodePorts, adminToken, vip];
 export type { Rule } from './rule.js';

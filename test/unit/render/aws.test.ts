@@ -303,6 +303,7 @@ describe('render aws: values an NLB cannot take fail with the field to change', 
     ['unknown listener', (s) => s.replace('name: talos-workers,', 'name: talos-wk,'), /^listeners\[2\]\.name: "talos-wk" has no place/],
     ['per-listener timing that differs', (s) => s.replace('targets: workers }', 'targets: workers, healthCheck: { interval: 30s } }'), /^listeners\[2\]\.healthCheck: health-check timing differs from healthCheck \(intervalSeconds 30 vs 10\)/],
     ['a node given by name', (s) => s.replace('address: 10.0.2.32', 'address: cp-02.internal'), /^controlPlane\[1\]\.address: "cp-02\.internal" is not an IPv4 address/],
+    ['a node port override', (s) => s.replace('address: 10.0.2.32', 'address: 10.0.2.32, ports: { talos: 50010 }'), /^controlPlane\[1\]\.ports\.talos: cp-02 serves talos on 50010, but the rendered target group registers every node on the listener's targetPort 50000/],
   ];
   for (const [name, edit, pattern] of cases) {
     it(name, () => {

@@ -62,6 +62,10 @@ describe('render dns', () => {
     assert.match(other.message, /^dns\.name: the records are for api\.dev\.example\.com but clients use the endpoint api2\.dev\.example\.com/);
     const name = renderError(() => dnsRenderer.render(loadSpec(base.replace('address: 192.168.40.12', 'address: cp-02.dev.example.com')), GOLDEN_CONTEXT));
     assert.match(name.message, /^controlPlane\[1\]\.address: "cp-02\.dev\.example\.com" is a name, not an address/);
+    const port = renderError(() => dnsRenderer.render(loadSpec(base.replace('address: 192.168.40.12', 'address: 192.168.40.12, ports: { kubernetes: 7443 }')), GOLDEN_CONTEXT));
+    assert.equal(port.code, 'RENDER');
+    assert.match(port.message, /^controlPlane\[1\]\.ports\.kubernetes: cp-02 serves kubernetes on 7443, but DNS records carry no ports/);
+    assert.match(port.hint ?? '', /remove controlPlane\[1\]\.ports\.kubernetes/);
     // The trailing dot and case do not matter.
     assert.equal(dnsRenderer.render(loadSpec(base.replace('dns: { name: api.dev.example.com', 'dns: { name: API.dev.example.com.')), GOLDEN_CONTEXT).length, 1);
   });

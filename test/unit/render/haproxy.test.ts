@@ -63,6 +63,14 @@ test('one frontend and one backend per listener, balance explicit, servers are t
   assert.doesNotMatch(section(config, 'backend talos-workers').join('\n'), /cp-0/);
 });
 
+test('a node ports override is that server\'s port; the other servers keep targetPort', () => {
+  const config = renderHaproxyConfig(loadSpec(BASE.replace('address: 10.0.0.32, weight: 3', 'address: 10.0.0.31, weight: 3, ports: { kubernetes: 7443 }')), GOLDEN_CONTEXT);
+  const kubernetes = section(config, 'backend kubernetes');
+  assert.ok(kubernetes.includes('server cp-01 10.0.0.31:6443 weight 1'), kubernetes.join('\n'));
+  assert.ok(kubernetes.includes('server cp-02 10.0.0.31:7443 weight 3'), kubernetes.join('\n'));
+  assert.ok(section(config, 'backend talos').includes('server cp-02 10.0.0.31:50000 weight 3'));
+});
+
 test('check timing, thresholds, retries and timeouts come from the spec', () => {
   const config = render(`
 healthCheck: { interval: 7s, fastInterval: 700ms, timeout: 3s, healthyThreshold: 4, unhealthyThreshold: 5 }

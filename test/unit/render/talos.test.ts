@@ -127,6 +127,7 @@ describe('render talos: the VIP requirements are enforced', () => {
     ['endpoint is another address', (s) => s.replace('endpoint: 192.168.30.30', 'endpoint: 192.168.30.40'), /^endpoint: the endpoint 192\.168\.30\.40 is not the VIP/],
     ['gateway outside the subnet', (s) => s.replace('gateway: 192.168.30.1', 'gateway: 10.0.0.1'), /^talos\.gateway: 10\.0\.0\.1 is not in the control-plane subnet/],
     ['node given by name', (s) => s.replace('address: 192.168.30.32', 'address: cp-02.lab'), /^controlPlane\[1\]\.address: "cp-02\.lab" is not an IPv4 address/],
+    ['node port override', (s) => s.replace('address: 192.168.30.32', 'address: 192.168.30.32, ports: { kubernetes: 7443 }'), /^controlPlane\[1\]\.ports\.kubernetes: cp-02 serves kubernetes on 7443, but a Talos VIP forwards nothing/],
     ['device selector with a kernel name as alias', (s) => s.replace('configStyle: legacy', 'configStyle: documents').replace('interface: eth0', 'interface: eth0\n  deviceSelector: { driver: virtio_net }'), /^talos\.interface: with a deviceSelector the link gets an alias/],
   ];
   for (const [name, edit, pattern] of cases) {

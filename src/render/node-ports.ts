@@ -1,0 +1,24 @@
+// Node `ports` overrides (controlPlane[].ports): where a renderer's target has one port per listener, it
+// must refuse a spec whose nodes serve a listener on ports of their own rather than drop the override.
+import type { Listener, Spec } from '../spec/types.js';
+
+export interface PortOverride {
+  /** The spec field, e.g. controlPlane[1].ports.kubernetes. */
+  path: string;
+  node: string;
+  listener: Listener;
+  port: number;
+}
+
+/** The first server of these listeners whose port is not its listener's targetPort, or undefined. */
+export function firstPortOverride(spec: Spec, listeners: readonly Listener[] = spec.listeners): PortOverride | undefined {
+  for (const listener of listeners) {
+    const nodes = listener.targets === 'workers' ? spec.workers : spec.controlPlane;
+    for (const server of listener.servers) {
+      if (server.port === listener.targetPort) continue;
+      const index = nodes.findIndex((n) => n.name === server.name);
+      return { path: `${listener.targets}[${index}].ports.${listener.name}`, node: server.name, listener, port: server.port };
+    }
+  }
+  return undefined;
+}
