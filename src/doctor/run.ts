@@ -1,4 +1,5 @@
 // doctor's core: parse every file once, run every rule of its kind, collect findings with file:line.
+import { UserError } from '../errors.js';
 import { parseSpec } from '../spec/load.js';
 import type { DoctorContext, DoctorOptions, ParsedFile } from './context.js';
 import { detectKind } from './detect.js';
@@ -75,6 +76,7 @@ async function parse(kind: ParsedFile['kind'], input: DoctorInput, findings: Fin
       try {
         return { kind, path, text, terraform: await parseTerraform(path, text) };
       } catch (error) {
+        if (error instanceof UserError) throw error;
         const message = (error as Error).message;
         const line = Number(/:(\d+),\d+/.exec(message)?.[1] ?? 1);
         findings.push(syntaxFinding(path, line, message.replace(/^parse config: \[?/, '').replace(/\]$/, '').split(';')[0], 'fix the HCL syntax at this line (terraform fmt shows it too)'));

@@ -1,5 +1,6 @@
 // Terraform files: @cdktn/hcl2json gives the structure (it has no line numbers), and the source text gives
 // the lines — found by searching for the block header, then the attribute inside the block's braces.
+import { UserError } from '../../errors.js';
 
 export interface TerraformFile {
   path: string;
@@ -10,7 +11,12 @@ export interface TerraformFile {
 
 /** Parses HCL; throws an Error whose message carries hcl2json's `file:line,col` location. */
 export async function parseTerraform(path: string, text: string): Promise<TerraformFile> {
-  const { parse } = await import('@cdktn/hcl2json');
+  let parse: (file: string, source: string) => Promise<unknown>;
+  try {
+    ({ parse } = await import('@cdktn/hcl2json'));
+  } catch (error) {
+    throw new UserError('USAGE', `cannot check ${path}: the HCL parser @cdktn/hcl2json is not installed`, { hint: 'npm install @cdktn/hcl2json, or leave the Terraform files out', exitCode: 2, cause: error });
+  }
   const json = (await parse(path, text)) as Record<string, unknown>;
   return { path, text, json };
 }
