@@ -88,13 +88,19 @@ export class IpAddrAnnouncer implements Announcer {
   async acquire(): Promise<boolean> {
     this.#cancelAnnouncements();
     // nodad: an IPv6 VIP must answer at once, not after a second of duplicate address detection.
-    const result = await this.#run('ip', ['addr', 'add', this.#cidr, 'dev', this.#o.interface, ...(this.#o.family === 6 ? ['nodad'] : [])]);
-    this.#checkInstalled(result);
-    if (result.code !== 0 && !/file exists/i.test(result.stderr)) throw this.#failure('add', result);
+    const adding = this.#run('ip', ['addr', 'add', this.#cidr, 'dev', this.#o.interface, ...(this.#o.family === 6 ? ['nodad'] : [])]);
+    // Queued right behind the add in the helper shell, the first announcement leaves as soon as the address is up,
+    // without a round trip through this process.
     for (const delay of this.#o.announceDelaysMs ?? DEFAULT_ANNOUNCE_DELAYS_MS) {
       if (delay <= 0) { void this.#announce(); continue; }
       const timer = setTimeout(() => { this.#timers.delete(timer); void this.#announce(); }, delay);
       this.#timers.add(timer);
+    }
+    const result = await adding;
+    if (result.missing || (result.code !== 0 && !/file exists/i.test(result.stderr))) {
+      this.#cancelAnnouncements();
+      this.#checkInstalled(result);
+      throw this.#failure('add', result);
     }
     return result.code === 0;
   }
