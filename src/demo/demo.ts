@@ -16,6 +16,8 @@ export interface DemoOptions {
   dir?: string;
   /** Use free ports instead of 6443, 50000 and 8404 (tests, or a machine that runs a real cluster). */
   freePorts?: boolean;
+  /** Every node on 127.0.0.1 with ports of its own, even where 127.0.0.31-33 exist (what macOS gets by itself). */
+  singleAddress?: boolean;
   logger?: Logger;
 }
 
@@ -38,7 +40,7 @@ export interface Demo {
 const CLOSE_GRACE_MS = 3000;
 
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
-  const layout = await planLayout({ freePorts: options.freePorts });
+  const layout = await planLayout({ freePorts: options.freePorts, singleAddress: options.singleAddress });
   const ownDir = options.dir === undefined;
   const dir = options.dir === undefined ? await mkdtemp(join(tmpdir(), 'cluster-endpoint-demo-')) : resolve(options.dir);
   if (!ownDir) await mkdir(dir, { recursive: true });

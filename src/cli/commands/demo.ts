@@ -6,7 +6,7 @@ import { createLogger } from '../../log.js';
 import { parseDuration } from '../../spec/duration.js';
 import type { Command } from '../command.js';
 
-const HELP = `usage: cluster-endpoint demo [--dir DIR] [--tour] [--duration 30s] [--no-input] [--free-ports] [--verbose]
+const HELP = `usage: cluster-endpoint demo [--dir DIR] [--tour] [--duration 30s] [--no-input] [--free-ports] [--single-address] [--verbose]
 
 Runs the built-in balancer in front of three simulated control-plane nodes (127.0.0.31-33, or distinct
 ports on 127.0.0.1 where those addresses do not exist), in one process and without root. The nodes answer
@@ -20,6 +20,8 @@ options:
   --duration D     stop after D (e.g. 30s, 5m)
   --no-input       do not read commands from stdin (runs until Ctrl-C, SIGTERM, --duration or the tour ends)
   --free-ports     use free ports instead of 6443, 50000 and 8404
+  --single-address put every node on 127.0.0.1 with ports of its own (controlPlane[].ports), as the demo
+                   does by itself where 127.0.0.31-33 cannot be bound
   --verbose        also print the balancer's own log (stderr)
 
 Commands are read from stdin; when stdin is not a terminal, its end stops the demo.`;
@@ -33,6 +35,7 @@ export const command: Command = async (argv, io) => {
       duration: { type: 'string' },
       'no-input': { type: 'boolean' },
       'free-ports': { type: 'boolean' },
+      'single-address': { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -49,7 +52,7 @@ export const command: Command = async (argv, io) => {
     }
   }
   const logger = createLogger({ level: values.verbose ? 'info' : 'warn', destination: io.stderr });
-  const demo = await startDemo({ dir: values.dir, freePorts: values['free-ports'], logger });
+  const demo = await startDemo({ dir: values.dir, freePorts: values['free-ports'], singleAddress: values['single-address'], logger });
   const input = values['no-input'] ? undefined : process.stdin;
   try {
     return await runSession(demo, { out: io.stdout, input, durationMs, tour: values.tour });

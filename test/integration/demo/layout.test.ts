@@ -12,12 +12,11 @@ import { pickPort } from '../../../src/demo/ports.js';
 import { countUp, describeChanges, formatStatus } from '../../../src/demo/report.js';
 import type { ServerSnapshot, StatusSnapshot } from '../../../src/runtime/snapshot.js';
 import { parseSpec } from '../../../src/spec/load.js';
-import { UserError } from '../../../src/errors.js';
 import { runCli } from '../../helpers/cli.js';
 import { freePort } from '../../helpers/net.js';
 
 const LAYOUT: DemoLayout = {
-  endpoint: '127.0.0.1', kubernetesPort: 6443, talosPort: 50000, adminPort: 8404, notes: [],
+  endpoint: '127.0.0.1', kubernetesPort: 6443, talosPort: 50000, adminPort: 8404, singleAddress: false, notes: [],
   nodes: ['cp-01', 'cp-02', 'cp-03'].map((name, i) => ({ name, address: `127.0.0.3${i + 1}`, kubernetesPort: 6443, talosPort: 50000 })),
 };
 
@@ -47,15 +46,17 @@ describe('demo layout', () => {
     }
   });
 
-  it('says how to add the node addresses where they cannot be bound', async () => {
+  it('falls back to distinct ports on 127.0.0.1 where the node addresses cannot be bound, and says how to add them', async () => {
     // 203.0.113.7 (TEST-NET-3) is on no interface here: binding it fails without sending anything.
-    await assert.rejects(planLayout({ freePorts: true, nodeAddresses: [...DEMO_NODE_ADDRESSES.slice(0, 2), '203.0.113.7'] }), (error: unknown) => {
-      assert.ok(error instanceof UserError);
-      assert.equal(error.code, 'LISTEN');
-      assert.match(error.message, /need the loopback addresses 127\.0\.0\.31, 127\.0\.0\.32, 203\.0\.113\.7/);
-      assert.match(error.hint ?? '', process.platform === 'darwin' ? /sudo ifconfig lo0 alias 203\.0\.113\.7 up/ : /sudo ip addr add 203\.0\.113\.7\/32 dev lo/);
-      return true;
-    });
+    const layout = await planLayout({ freePorts: true, nodeAddresses: [...DEMO_NODE_ADDRESSES.slice(0, 2), '203.0.113.7'] });
+    assert.equal(layout.singleAddress, true);
+    assert.deepEqual(layout.nodes.map((n) => n.address), ['127.0.0.1', '127.0.0.1', '127.0.0.1']);
+    const ports = [layout.kubernetesPort, layout.talosPort, layout.adminPort, ...layout.nodes.flatMap((n) => [n.kubernetesPort, n.talosPort])];
+    assert.equal(new Set(ports).size, ports.length, `every port on 127.0.0.1 is distinct: ${ports.join(', ')}`);
+    const note = layout.notes.find((n) => n.includes('cannot bind'));
+    assert.ok(note, layout.notes.join('\n'));
+    assert.match(note, /cannot bind 127\.0\.0\.31, 127\.0\.0\.32, 203\.0\.113\.7, so the nodes share 127\.0\.0\.1 on ports of their own/);
+    assert.match(note, process.platform === 'darwin' ? /sudo ifconfig lo0 alias 203\.0\.113\.7 up/ : /sudo ip addr add 203\.0\.113\.7\/32 dev lo/);
   });
 
   it('writes a spec the validator accepts, with fast https and tls checks', async () => {
