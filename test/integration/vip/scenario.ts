@@ -23,9 +23,7 @@ export function peerMode(): PeerMode {
   const forced = process.env.VIP_E2E_MODE;
   if (forced === 'serve' || forced === 'harness') return forced;
   const serve = join(ROOT, 'src/cli/commands/serve.ts');
-  const daemon = join(ROOT, 'src/runtime/daemon.ts');
-  const wired = existsSync(serve) && !/placeholder/i.test(readFileSync(serve, 'utf8'))
-    && existsSync(daemon) && /VipManager/.test(readFileSync(daemon, 'utf8'));
+  const wired = existsSync(serve) && /vipFactory/.test(readFileSync(serve, 'utf8'));
   return wired ? 'serve' : 'harness';
 }
 
