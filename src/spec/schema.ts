@@ -26,7 +26,7 @@ export const NodeSchema = Type.Object(
     address: Address('Address the balancer connects to.'),
     weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 256, description: 'Relative weight for roundrobin (0 = no new connections). Default 1.' })),
     ports: Type.Optional(Type.Record(Type.String(), Port('Port this node serves the listener on.'), {
-      description: 'Per-listener port overrides, listener name to port (e.g. { kubernetes: 7443 }): this node serves that listener on this port instead of the listener\'s targetPort. For several nodes on one address (tests, the demo). The built-in balancer and HAProxy honour it; render aws, talos and dns refuse it.',
+      description: 'Per-listener port overrides, listener name to port (e.g. { kubernetes: 7443 }): this node serves that listener on this port instead of the listener\'s targetPort. For several nodes on one address (tests, the demo). The built-in balancer and render haproxy use it; render aws, talos and dns refuse it, and render clients refuses it for the talos listener.',
     })),
   },
   { ...closed, description: 'A control-plane or worker node.' },

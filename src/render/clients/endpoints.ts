@@ -1,6 +1,8 @@
 // How clients address the cluster, derived once from the spec (clients, talos and dns use it).
+import { UserError } from '../../errors.js';
 import { joinHostPort } from '../../spec/address.js';
 import type { Listener, Spec } from '../../spec/types.js';
+import { firstPortOverride } from '../node-ports.js';
 
 /** The listener that carries the Kubernetes API: the one named kubernetes, else the first control-plane one on 6443. */
 export function kubernetesListener(spec: Spec): Listener | undefined {
@@ -19,6 +21,13 @@ export function kubernetesApiUrl(spec: Spec): string {
  * needed to repair them; talosctl fails over between the endpoints it is given on its own.
  */
 export function talosEndpoints(spec: Spec): string[] {
+  // The endpoints carry addresses only, so a node that serves talos on a port of its own cannot be listed.
+  const override = firstPortOverride(spec, spec.listeners.filter((l) => l.name === 'talos'));
+  if (override) {
+    throw new UserError('RENDER', `${override.path}: ${override.node} serves talos on ${override.port}, but the talosctl endpoints list node addresses without ports`, {
+      hint: `remove ${override.path} for render clients; talosctl reaches every control-plane node on the same Talos API port`,
+    });
+  }
   return spec.controlPlane.map((n) => n.address);
 }
 

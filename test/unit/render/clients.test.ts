@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { clientsRenderer } from '../../../src/render/clients/index.js';
 import { updateKubeconfig, updateKubeconfigFile, updateTalosconfigFile } from '../../../src/render/clients/update.js';
 import { requireOrSkip, runCli } from '../../helpers/cli.js';
-import { GOLDEN_CONTEXT, GOLDEN_ROOT, assertGolden, caseSpec } from './golden.js';
+import { GOLDEN_CONTEXT, GOLDEN_ROOT, assertGolden, caseSpec, loadSpec, renderError, specText } from './golden.js';
 
 const KUBECONFIG = `# kubeconfig written by talosctl kubeconfig; this comment must survive
 apiVersion: v1
@@ -67,6 +67,17 @@ describe('render clients', () => {
     assert.match(script, /^kubectl config set-cluster dev --server=https:\/\/api\.dev\.example\.com:6443$/m);
     assert.doesNotMatch(script, /talosctl config endpoint .*api\.dev\.example\.com/, 'talosctl never goes through the endpoint');
     assert.equal(spawnSync('sh', ['-n'], { input: script }).status, 0, 'valid sh syntax');
+  });
+
+  it('refuses a node that serves talos on a port of its own (talosctl endpoints carry no ports); a kubernetes override is fine', () => {
+    const text = specText('dns-clients');
+    const error = renderError(() => clientsRenderer.render(loadSpec(text.replace('address: 192.168.40.12', 'address: 192.168.40.12, ports: { talos: 50010 }')), GOLDEN_CONTEXT));
+    assert.equal(error.code, 'RENDER');
+    assert.match(error.message, /^controlPlane\[1\]\.ports\.talos: cp-02 serves talos on 50010, but the talosctl endpoints list node addresses without ports/);
+    assert.match(error.hint ?? '', /remove controlPlane\[1\]\.ports\.talos/);
+    // kubectl goes through the endpoint, so a per-node kubernetes port changes nothing here.
+    const rendered = clientsRenderer.render(loadSpec(text.replace('address: 192.168.40.12', 'address: 192.168.40.12, ports: { kubernetes: 7443 }')), GOLDEN_CONTEXT);
+    assert.equal(rendered[0].contents, files[0].contents);
   });
 
   it('its kubectl command really sets the server (real kubectl, temporary kubeconfig)', (t) => {
