@@ -1,5 +1,6 @@
 // The registry of renderers: `cluster-endpoint render <target>` looks targets up here.
 // Adding a target is one import and one line in RENDERERS; the command needs no change.
+import { builtinRenderer } from './builtin/index.js';
 import { clientsRenderer } from './clients/index.js';
 import { dnsRenderer } from './dns/index.js';
 import { haproxyRenderer } from './haproxy/index.js';
@@ -15,6 +16,7 @@ export const RENDERERS: Record<string, Renderer> = {
   talos: talosRenderer,
   dns: dnsRenderer,
   clients: clientsRenderer,
+  builtin: builtinRenderer,
 };
 
 export type { RenderContext, RenderedFile, Renderer } from './types.js';

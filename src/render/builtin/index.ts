@@ -1,0 +1,1 @@
+export { builtinRenderer, renderUnit, renderUnits, stopTimeoutSeconds, CAPABILITIES, UNIT_NAME, SPEC_PATH, BINARY, ENV_FILE, NICE } from './systemd.js';

@@ -1,0 +1,119 @@
+// `render builtin`: the systemd unit per LB host. Checked by systemd itself (systemd-analyze verify and security)
+// when it is installed, and structurally always.
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { BINARY, CAPABILITIES, renderUnits, stopTimeoutSeconds } from '../../../src/render/builtin/index.js';
+import { RENDERERS } from '../../../src/render/index.js';
+import { parseSpec } from '../../../src/spec/load.js';
+import type { Spec } from '../../../src/spec/types.js';
+import { requireOrSkip, runCli } from '../../helpers/cli.js';
+
+const run = promisify(execFile);
+const CONTEXT = { version: '0.0.0-test', specName: 'endpoint.yaml' };
+const SPEC = `
+cluster: { name: rciis }
+endpoint: 192.168.30.30
+controlPlane:
+  - { name: cp-01, address: 192.168.30.31 }
+deregistrationDelay: 30s
+vip:
+  address: 192.168.30.30
+  prefixLength: 24
+  interface: ens18
+  advertInterval: 100ms
+  peers:
+    - { name: lb-01, address: 192.168.30.11, priority: 100 }
+    - { name: lb-02, address: 192.168.30.12, priority: 90 }
+`;
+
+function spec(text = SPEC): Spec {
+  const result = parseSpec(text, 'endpoint.yaml');
+  assert.ok(result.spec, JSON.stringify(result.problems));
+  return result.spec;
+}
+
+/** The [Service] keys of a unit, in order (a key may repeat). */
+function serviceKeys(unit: string): [string, string][] {
+  const section = unit.split('[Service]')[1].split('[Install]')[0];
+  return section.split('\n').filter((l) => /^[A-Za-z]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]);
+}
+const value = (unit: string, key: string) => serviceKeys(unit).filter(([k]) => k === key).map(([, v]) => v);
+
+async function hasSystemdAnalyze(): Promise<boolean> {
+  try { await run('systemd-analyze', ['--version']); return true; } catch { return false; }
+}
+
+describe('render builtin (systemd unit)', () => {
+  const dirs: string[] = [];
+  after(async () => { for (const dir of dirs) await rm(dir, { recursive: true, force: true }); });
+
+  it('is registered and writes one unit per peer, each running serve --peer NAME', () => {
+    assert.equal(RENDERERS.builtin.target, 'builtin');
+    const files = renderUnits(spec(), CONTEXT);
+    assert.deepEqual(files.map((f) => f.path), ['lb-01/cluster-endpoint.service', 'lb-02/cluster-endpoint.service']);
+    assert.deepEqual(value(files[1].contents, 'ExecStart'), [`${BINARY} serve -c /etc/cluster-endpoint/endpoint.yaml --peer lb-02`]);
+    assert.deepEqual(value(files[0].contents, 'ExecStopPost'), ['-/usr/sbin/ip addr del 192.168.30.30/24 dev ens18']);
+  });
+
+  it('has the required hardening and lifecycle settings', () => {
+    const unit = renderUnits(spec(), CONTEXT)[0].contents;
+    const caps = CAPABILITIES.join(' ');
+    assert.equal(caps, 'CAP_NET_BIND_SERVICE CAP_NET_ADMIN CAP_NET_RAW');
+    const expected: Record<string, string> = {
+      AmbientCapabilities: caps, CapabilityBoundingSet: caps, NoNewPrivileges: 'yes', ProtectSystem: 'strict', ProtectHome: 'yes',
+      PrivateTmp: 'yes', DynamicUser: 'yes', RestrictAddressFamilies: 'AF_INET AF_INET6 AF_NETLINK AF_UNIX AF_PACKET',
+      ExecReload: '/bin/kill -HUP $MAINPID', KillSignal: 'SIGTERM', Restart: 'always',
+    };
+    for (const [key, want] of Object.entries(expected)) assert.deepEqual(value(unit, key), [want], key);
+    // TimeoutStopSec must outlast the deregistration delay plus the VIP handover.
+    const timeout = Number(value(unit, 'TimeoutStopSec')[0]);
+    assert.ok(timeout > 30 + 3 * 0.1, `TimeoutStopSec=${timeout}`);
+    assert.equal(timeout, stopTimeoutSeconds(spec()));
+  });
+
+  it('without vip peers writes one unit without --peer and without the VIP clean-up', () => {
+    const files = renderUnits(spec(SPEC.split('vip:')[0]), CONTEXT);
+    assert.deepEqual(files.map((f) => f.path), ['cluster-endpoint.service']);
+    assert.deepEqual(value(files[0].contents, 'ExecStart'), [`${BINARY} serve -c /etc/cluster-endpoint/endpoint.yaml`]);
+    assert.deepEqual(value(files[0].contents, 'ExecStopPost'), []);
+  });
+
+  it('passes systemd-analyze verify without a warning, and security rates it OK', async (t) => {
+    if (!requireOrSkip(t, await hasSystemdAnalyze(), 'systemd-analyze is not installed')) return;
+    const dir = await mkdtemp(join(tmpdir(), 'ce-unit-'));
+    dirs.push(dir);
+    // verify checks that ExecStart exists: point it at an executable that does (the unit is otherwise unchanged).
+    const unit = renderUnits(spec(), CONTEXT)[0].contents.replace(BINARY, process.execPath);
+    const path = join(dir, 'cluster-endpoint.service');
+    await writeFile(path, unit);
+    const verify = await run('systemd-analyze', ['verify', path]).then((r) => ({ code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => e);
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.equal(verify.stderr.trim(), '', 'no warning about any key or value');
+    // The check can fail: an unknown key and a bad value are reported.
+    const broken = join(dir, 'broken.service');
+    await writeFile(broken, unit.replace('ProtectSystem=strict', 'ProtectSystem=stricter\nCapabilitiesBounding=CAP_NET_ADMIN'));
+    const bad = await run('systemd-analyze', ['verify', broken]).then((r) => r, (e: { stderr: string }) => e);
+    assert.match(bad.stderr, /protect system value/i);
+    assert.match(bad.stderr, /Unknown key 'CapabilitiesBounding'/);
+    const security = await run('systemd-analyze', ['security', '--offline=yes', '--no-pager', path]).then((r) => r, (e: { stdout: string }) => e);
+    const exposure = /Overall exposure level for .*?: ([0-9.]+) (\w+)/.exec(security.stdout);
+    assert.ok(exposure, security.stdout.slice(-500));
+    process.stdout.write(`# systemd-analyze security: exposure ${exposure[1]} ${exposure[2]}\n`);
+    assert.ok(Number(exposure[1]) <= 3, `exposure ${exposure[1]} (${exposure[2]}) <= 3.0`);
+  });
+
+  it('`cluster-endpoint render builtin` writes the files', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ce-render-'));
+    dirs.push(dir);
+    await writeFile(join(dir, 'endpoint.yaml'), SPEC);
+    const result = await runCli(['render', 'builtin', '-c', join(dir, 'endpoint.yaml'), '-o', join(dir, 'out')]);
+    assert.equal(result.code, 0, result.stderr);
+    const unit = await readFile(join(dir, 'out', 'lb-01', 'cluster-endpoint.service'), 'utf8');
+    assert.match(unit, /--peer lb-01/);
+  });
+});
