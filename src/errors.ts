@@ -9,7 +9,7 @@ export const ERROR_CODES = {
   SPEC_DUPLICATE: 'Two entries share a name or a port.',
   SPEC_ADDRESS: 'An address is not a valid IPv4, IPv6 address or DNS name.',
   SPEC_DURATION: 'A duration is malformed or out of range.',
-  SPEC_REFERENCE: 'A listener targets a node group that is empty.',
+  SPEC_REFERENCE: 'A listener targets a node group that is empty, or a node\'s ports: names no listener of its group.',
   SPEC_FILE: 'The spec file cannot be read.',
   USAGE: 'The command line is wrong.',
   ADMIN_UNAUTHORIZED: 'The admin API needs a bearer token.',

@@ -12,7 +12,8 @@ export interface ProbeListener {
   /** Port on the nodes. */
   targetPort: number;
   kind: ListenerKind;
-  nodes: Array<{ name: string; address: string }>;
+  /** `port` overrides targetPort for a node that serves this listener elsewhere (spec `ports:`). */
+  nodes: Array<{ name: string; address: string; port?: number }>;
 }
 
 export interface ProbePlan {
@@ -41,7 +42,7 @@ export function planFromSpec(spec: Spec): ProbePlan {
     endpoint: spec.endpoint,
     listeners: spec.listeners.map((l) => ({
       name: l.name, port: l.port, targetPort: l.targetPort, kind: listenerKind(l.name, l.targetPort),
-      nodes: l.servers.map((s) => ({ name: s.name, address: s.address })),
+      nodes: l.servers.map((s) => ({ name: s.name, address: s.address, ...(s.port !== l.targetPort ? { port: s.port } : {}) })),
     })),
   };
 }
@@ -59,6 +60,6 @@ export function planFromFlags(endpoint: string, nodes: Array<{ name: string; add
 export function targets(plan: ProbePlan): ProbeTarget[] {
   return plan.listeners.flatMap((l) => [
     { role: 'endpoint' as const, name: 'endpoint', address: plan.endpoint, port: l.port, listener: l.name, kind: l.kind },
-    ...l.nodes.map((n) => ({ role: 'node' as const, name: n.name, address: n.address, port: l.targetPort, listener: l.name, kind: l.kind })),
+    ...l.nodes.map((n) => ({ role: 'node' as const, name: n.name, address: n.address, port: n.port ?? l.targetPort, listener: l.name, kind: l.kind })),
   ]);
 }
