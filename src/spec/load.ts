@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { Ajv, type ErrorObject } from 'ajv';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import { UserError } from '../errors.js';
 import { normalize } from './normalize.js';
 import { formatPath, type Problem } from './problem.js';
 import { RULES } from './rules/index.js';
 import { EndpointSpecSchema, type RawSpec } from './schema.js';
+import { positionOf } from './yaml-position.js';
 import type { Spec } from './types.js';
 
 export interface LoadResult {
@@ -170,26 +171,7 @@ function parsePath(path: string): Array<string | number> {
 
 /** Maps a dotted path to the line and column of its key (or value) in the YAML source. */
 function locator(doc: Document, lineCounter: LineCounter) {
-  return (path: string): { line?: number; column?: number } => {
-    let node: unknown = doc.contents;
-    let offset: number | undefined = (doc.contents as YamlNode | null)?.range?.[0];
-    for (const part of parsePath(path)) {
-      if (isMap(node)) {
-        const pair = node.items.find((item) => isScalar(item.key) && item.key.value === part);
-        if (!pair) break;
-        offset = (pair.key as YamlNode).range?.[0] ?? offset;
-        node = pair.value;
-      } else if (isSeq(node) && typeof part === 'number') {
-        const item = node.items[part] as YamlNode | undefined;
-        if (!item) break;
-        offset = item.range?.[0] ?? offset;
-        node = item;
-      } else break;
-    }
-    if (offset === undefined) return {};
-    const pos = lineCounter.linePos(offset);
-    return { line: pos.line, column: pos.col };
-  };
+  return (path: string): { line?: number; column?: number } => positionOf(doc, lineCounter, parsePath(path)) ?? {};
 }
 
 /** The closest known key within edit distance 2 (or a prefix match). */

@@ -1,6 +1,7 @@
 // YAML files (single or multi-document: Talos machine configs, patches, talosconfig) with a way back
 // from a value's path to its line.
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { positionOf } from '../../spec/yaml-position.js';
 
 export interface YamlDocument {
   /** The document as plain data (undefined for an empty document). */
@@ -29,24 +30,7 @@ export function parseYamlDocuments(text: string): YamlFile {
 }
 
 function locate(doc: Document, lineCounter: LineCounter) {
-  return (path: ReadonlyArray<string | number>): number => {
-    let node: unknown = doc.contents;
-    let offset = (doc.contents as YamlNode | null)?.range?.[0] ?? 0;
-    for (const part of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((item) => isScalar(item.key) && item.key.value === part);
-        if (!pair) break;
-        offset = (pair.key as YamlNode).range?.[0] ?? offset;
-        node = pair.value;
-      } else if (isSeq(node) && typeof part === 'number') {
-        const item = node.items[part] as YamlNode | undefined;
-        if (!item) break;
-        offset = item.range?.[0] ?? offset;
-        node = item;
-      } else break;
-    }
-    return lineCounter.linePos(offset).line;
-  };
+  return (path: ReadonlyArray<string | number>): number => positionOf(doc, lineCounter, path)?.line ?? 1;
 }
 
 /** Loose readers for parsed YAML. */
