@@ -89,7 +89,7 @@ export class VipManager {
       holdDownMs: options.holdDownMs ?? 2 * vip.advertIntervalMs,
       handoverGraceMs: options.handoverGraceMs ?? Math.max(2 * vip.advertIntervalMs, 250),
     };
-    this.#announcer = options.announcer ?? defaultAnnouncer(vip, options.logger);
+    this.#announcer = options.announcer ?? defaultAnnouncer(vip, self, options.logger);
     this.#state = initialState(this.#config);
   }
 
@@ -270,12 +270,15 @@ export function selectSelf(vip: Vip, explicit?: string): Peer {
   throw new UserError('VIP', `several vip.peers addresses are on this host (${matches.map((p) => p.name).join(', ')})`, { hint: 'pass --peer NAME to choose one' });
 }
 
-function defaultAnnouncer(vip: Vip, logger: Logger): Announcer {
+function defaultAnnouncer(vip: Vip, self: Peer, logger: Logger): Announcer {
   if (process.platform !== 'linux') {
     logger.warn({ vip: vip.address, platform: process.platform }, 'VIP address operations are implemented for Linux only; the VIP is held in memory');
     return new NopAnnouncer();
   }
-  return new IpAddrAnnouncer({ address: vip.address, prefixLength: vip.prefixLength, interface: vip.interface, family: vip.family, logger });
+  return new IpAddrAnnouncer({
+    address: vip.address, prefixLength: vip.prefixLength, interface: vip.interface, family: vip.family, logger,
+    nudgeTargets: vip.peers.filter((p) => p.name !== self.name).map((p) => p.address),
+  });
 }
 
 /** Text form of an address that compares equal for every spelling ("::ffff:10.0.0.1" = "10.0.0.1", "fe80::1%eth0" = "fe80::1"). */

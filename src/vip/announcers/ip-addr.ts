@@ -3,9 +3,13 @@
 // so the announcement is a short-lived child process.
 import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { createSocket } from 'node:dgram';
 import type { Announcer } from './announcer.js';
 import type { CommandResult, CommandRunner } from './command.js';
+import { IpBatch } from './ip-batch.js';
 import { ShellRunner } from './shell-runner.js';
+
+const BATCH_TIMEOUT_MS = 3000;
 
 export interface IpAddrAnnouncerOptions {
   address: string;
@@ -15,6 +19,13 @@ export interface IpAddrAnnouncerOptions {
   logger: Logger;
   /** When to send the announcement after acquiring, in ms (default 0, 100 and 1000: one may be lost). */
   announceDelaysMs?: number[];
+  /**
+   * IPv4: addresses on the segment (the other peers) used for a kernel ARP announcement right after the takeover:
+   * their neighbour entry is dropped and one datagram from the VIP makes the kernel broadcast "who-has PEER tell
+   * VIP" from this host's MAC — neighbours update an existing entry for the VIP from it within a millisecond, while
+   * arping (the real gratuitous ARP, which always overrides) takes tens of milliseconds to start.
+   */
+  nudgeTargets?: string[];
   /** Default: one long-lived helper shell (see shell-runner.ts). */
   run?: CommandRunner;
   /** Runs the announcement without waiting for it. Default: `run`'s shell, in the background. */
@@ -41,6 +52,7 @@ export class IpAddrAnnouncer implements Announcer {
   readonly #run: CommandRunner;
   readonly #runInBackground: CommandRunner;
   readonly #shell?: ShellRunner;
+  #batch?: IpBatch;
   readonly #timers = new Set<NodeJS.Timeout>();
   #flavour?: Promise<ArpingFlavour | undefined>;
   #ndsend?: Promise<boolean>;
@@ -58,8 +70,20 @@ export class IpAddrAnnouncer implements Announcer {
     }
   }
 
-  /** Starts the helper shell and finds the announcement tool now, so the first takeover does not wait for either. */
+  /**
+   * Checks the interface, starts the helpers (a shell for arping, a long-lived `ip -batch` for the address) and finds
+   * the announcement tool now, so the first takeover waits for none of it.
+   */
   async prepare(): Promise<void> {
+    const link = await this.#run('ip', ['link', 'show', 'dev', this.#o.interface]);
+    this.#checkInstalled(link);
+    if (link.code !== 0) {
+      throw new UserError('VIP', `interface ${this.#o.interface} (vip.interface) does not exist on this host`, { hint: 'set vip.interface to the LB host\'s interface on the VIP\'s segment (see `ip link`)' });
+    }
+    if (this.#shell) {
+      const batch = new IpBatch();
+      if (batch.start()) this.#batch = batch;
+    }
     if (this.#o.family === 6) this.#ndsend ??= this.#run('ndsend', ['--help']).then((r) => !r.missing);
     else this.#flavour ??= this.#detectArping();
     await (this.#o.family === 6 ? this.#ndsend : this.#flavour);
@@ -67,6 +91,8 @@ export class IpAddrAnnouncer implements Announcer {
 
   close(): void {
     this.#cancelAnnouncements();
+    this.#batch?.close();
+    this.#batch = undefined;
     this.#shell?.close();
   }
 
@@ -88,29 +114,78 @@ export class IpAddrAnnouncer implements Announcer {
   async acquire(): Promise<boolean> {
     this.#cancelAnnouncements();
     // nodad: an IPv6 VIP must answer at once, not after a second of duplicate address detection.
-    const adding = this.#run('ip', ['addr', 'add', this.#cidr, 'dev', this.#o.interface, ...(this.#o.family === 6 ? ['nodad'] : [])]);
-    // Queued right behind the add in the helper shell, the first announcement leaves as soon as the address is up,
-    // without a round trip through this process.
+    const args = ['addr', 'add', this.#cidr, 'dev', this.#o.interface, ...(this.#o.family === 6 ? ['nodad'] : [])];
+    const batched = this.#batched(args);
+    // With `ip -batch` the address is up in well under a millisecond, while arping needs ten or more to start: the
+    // first announcement starts alongside. Without it, the announcement is queued behind the add in the helper shell.
+    const adding = batched ?? this.#run('ip', args);
     for (const delay of this.#o.announceDelaysMs ?? DEFAULT_ANNOUNCE_DELAYS_MS) {
       if (delay <= 0) { void this.#announce(); continue; }
       const timer = setTimeout(() => { this.#timers.delete(timer); void this.#announce(); }, delay);
       this.#timers.add(timer);
     }
     const result = await adding;
-    if (result.missing || (result.code !== 0 && !/file exists/i.test(result.stderr))) {
+    if (result.missing || (result.code !== 0 && !/file exists|already assigned/i.test(result.stderr))) {
       this.#cancelAnnouncements();
       this.#checkInstalled(result);
       throw this.#failure('add', result);
     }
+    if (batched) void this.#nudge();
     return result.code === 0;
+  }
+
+  /** The kernel ARP announcement described at `nudgeTargets`; best effort, errors only logged at debug. */
+  async #nudge(): Promise<void> {
+    const batch = this.#batch;
+    const targets = this.#o.family === 4 ? this.#o.nudgeTargets ?? [] : [];
+    if (!batch?.running || targets.length === 0) return;
+    try {
+      for (const target of targets) await batch.apply(`neigh del ${target} dev ${this.#o.interface}`, this.#o.interface, this.#o.address);
+      const socket = createSocket('udp4');
+      await new Promise<void>((resolve, reject) => { socket.once('error', reject); socket.bind({ address: this.#o.address, port: 0 }, () => resolve()); });
+      // Port 9 (discard): nobody needs to receive it; it only makes the kernel resolve the target from the VIP.
+      await Promise.all(targets.map((target) => new Promise<void>((resolve) => socket.send(Buffer.alloc(1), 9, target, () => resolve()))));
+      socket.close();
+    } catch (error) {
+      this.#o.logger.debug({ err: (error as Error).message }, 'kernel ARP announcement failed');
+    }
   }
 
   async release(): Promise<boolean> {
     this.#cancelAnnouncements();
-    const result = await this.#run('ip', ['addr', 'del', this.#cidr, 'dev', this.#o.interface]);
+    const args = ['addr', 'del', this.#cidr, 'dev', this.#o.interface];
+    const result = await (this.#batched(args) ?? this.#run('ip', args));
     this.#checkInstalled(result);
     if (result.code !== 0 && !/cannot assign requested address|address not found/i.test(result.stderr)) throw this.#failure('del', result);
     return result.code === 0;
+  }
+
+  /**
+   * The operation through `ip -batch`, as a CommandResult: code 0 when it changed the address, 2 with iproute2's
+   * message when there was nothing to change. Undefined without the batch; a batch that fails is dropped and the
+   * operation runs as its own `ip` process.
+   */
+  #batched(args: string[]): Promise<CommandResult> | undefined {
+    const batch = this.#batch;
+    if (!batch?.running) return undefined;
+    const adding = args[1] === 'add';
+    const applied = batch.apply(args.join(' '), this.#o.interface, this.#o.address);
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('ip -batch did not answer')), BATCH_TIMEOUT_MS).unref());
+    return Promise.race([applied, timeout]).then(
+      ({ before, after, error }): CommandResult => {
+        if (adding ? after : !after) {
+          const changed = adding ? !before : before;
+          return changed ? { code: 0, stdout: '', stderr: '' } : { code: 2, stdout: '', stderr: adding ? 'File exists' : 'Cannot assign requested address' };
+        }
+        return { code: 2, stdout: '', stderr: error ?? `address ${adding ? 'not added' : 'still present'}` };
+      },
+      (error: Error) => {
+        this.#o.logger.warn({ err: error.message }, 'ip -batch failed; running ip per command');
+        batch.close();
+        this.#batch = undefined;
+        return this.#run('ip', args);
+      },
+    );
   }
 
   #cancelAnnouncements(): void {

@@ -2,9 +2,9 @@
 // stand-ins answering their name, and a client with a continuous prober — every one in its own namespace on
 // one bridge. Used by the integration tests and by bench/vip-failover.ts.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Topology, type Proc } from './topology.js';
 
@@ -16,7 +16,8 @@ export const LISTENER_PORT = 6443;
 /** The rendered systemd unit's Nice= (src/render/builtin). */
 export const PEER_NICE = -10;
 
-export type PeerMode = 'serve' | 'harness';
+/** serve: the real CLI; harness: VipManager alone; keepalived: HAProxy + Keepalived from our renderers (bench). */
+export type PeerMode = 'serve' | 'harness' | 'keepalived';
 
 /** Real `serve` once the daemon runs the VIP manager; the harness before that (or when VIP_E2E_MODE=harness). */
 export function peerMode(): PeerMode {
@@ -41,6 +42,8 @@ export class Scenario {
   readonly vip: string;
   readonly specPath: string;
   readonly peers = new Map<string, Proc>();
+  /** keepalived mode: the HAProxy next to each Keepalived. */
+  readonly haproxies = new Map<string, Proc>();
   readonly mode: PeerMode;
   readonly advertIntervalMs: number;
 
@@ -62,6 +65,7 @@ export class Scenario {
     const scenario = new Scenario(topology, dir, lbs, full);
     try {
       await writeFile(scenario.specPath, scenario.specText(full));
+      if (full.mode === 'keepalived') await scenario.#renderKeepalived(full);
       await Promise.all(['cp-01', 'cp-02', 'cp-03'].map((cp) => scenario.startControlPlane(cp)));
       return scenario;
     } catch (error) {
@@ -103,13 +107,47 @@ export class Scenario {
     return proc;
   }
 
+  /**
+   * The guide's pair, written by our own renderers (`render keepalived`, `render haproxy`) from the same spec minus
+   * authKey (VRRPv3, needed for a sub-second advert_int, has no authentication). HAProxy's global section loses
+   * what would collide between namespaces sharing one filesystem (stats socket, chroot, user, syslog).
+   */
+  async #renderKeepalived(o: Required<ScenarioOptions>): Promise<void> {
+    const { parseSpec } = await import('../../../src/spec/load.js');
+    const { RENDERERS } = await import('../../../src/render/index.js');
+    const text = this.specText(o).split('\n').filter((l) => !l.includes('authKey')).join('\n');
+    const parsed = parseSpec(text, 'endpoint.yaml');
+    if (!parsed.spec) throw new Error(`spec: ${JSON.stringify(parsed.problems)}`);
+    const context = { version: 'bench', specName: 'endpoint.yaml' };
+    for (const file of RENDERERS.keepalived.render(parsed.spec, context)) {
+      await mkdir(join(this.dir, dirname(file.path)), { recursive: true });
+      await writeFile(join(this.dir, file.path), file.contents);
+    }
+    for (const file of RENDERERS.haproxy.render(parsed.spec, context)) {
+      const contents = file.contents.split('\n').filter((l) => !/^\s*(stats socket|chroot|user |group |log \/dev\/log)/.test(l)).join('\n');
+      await writeFile(join(this.dir, 'haproxy.cfg'), contents);
+    }
+  }
+
+  #startKeepalived(name: string): Proc {
+    if (!this.haproxies.has(name)) {
+      this.haproxies.set(name, this.topology.spawn(name, ['nice', '-n', String(PEER_NICE), 'haproxy', '-db', '-f', join(this.dir, 'haproxy.cfg')], { group: true }));
+    }
+    const run = join(this.dir, name);
+    const args = ['nice', '-n', String(PEER_NICE), 'keepalived', '-n', '-l', '-D', '-G', '--vrrp', '-f', join(run, 'keepalived.conf'), '-p', join(run, 'keepalived.pid'), '-r', join(run, 'vrrp.pid')];
+    const proc = this.topology.spawn(name, args, { group: true });
+    this.peers.set(name, proc);
+    return proc;
+  }
+
   startPeer(name: string): Proc {
+    if (this.mode === 'keepalived') return this.#startKeepalived(name);
     const args = this.mode === 'serve'
       ? [process.execPath, '--import', 'tsx', CLI, 'serve', '-c', this.specPath, '--peer', name]
       : [process.execPath, '--import', 'tsx', join(HERE, 'harness.ts'), this.specPath, name];
     // Nice -10, as the rendered systemd unit runs serve (render builtin): on a busy host the VIP's timers and the
     // takeover's `ip`/`arping` must not queue behind other work.
-    const proc = this.topology.spawn(name, ['nice', '-n', String(PEER_NICE), ...args], { cwd: ROOT, env: { CLUSTER_ENDPOINT_LOG_LEVEL: 'info' } });
+    const proc = this.topology.spawn(name, ['nice', '-n', String(PEER_NICE), ...args], { cwd: ROOT, env: { CLUSTER_ENDPOINT_LOG_LEVEL: 'info' }, group: true });
     this.peers.set(name, proc);
     return proc;
   }
@@ -118,7 +156,7 @@ export class Scenario {
   async startPeers(names: string[] = this.lbs): Promise<string> {
     for (const name of names) {
       const proc = this.startPeer(name);
-      await proc.waitForLine((l) => l.json?.msg === 'vip manager started', 20_000);
+      await proc.waitForLine((l) => (this.mode === 'keepalived' ? /Entering (BACKUP|MASTER|FAULT) STATE/.test(l.text) : l.json?.msg === 'vip manager started'), 20_000);
     }
     return this.waitForHolder(undefined, 10_000);
   }

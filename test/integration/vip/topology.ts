@@ -25,6 +25,8 @@ export interface Proc {
   /** Every stderr/stdout line, JSON-parsed when it is JSON (pino logs are). */
   lines: { at: number; text: string; json?: Record<string, unknown> }[];
   exited: Promise<number | null>;
+  /** Leads its own process group (spawned with group: true). */
+  group: boolean;
   waitForLine(predicate: (line: { text: string; json?: Record<string, unknown> }) => boolean, timeoutMs?: number): Promise<{ at: number; text: string; json?: Record<string, unknown> }>;
 }
 
@@ -104,8 +106,9 @@ export class Topology {
   }
 
   /** Starts a process inside a host's namespace (`ip netns exec` execs it, so the PID is the process itself). */
-  spawn(host: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Proc {
-    const child = spawn('ip', ['netns', 'exec', this.host(host).ns, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env }, cwd: options.cwd });
+  spawn(host: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; group?: boolean } = {}): Proc {
+    // group: the process leads its own process group, so killGroup() takes its children down with it.
+    const child = spawn('ip', ['netns', 'exec', this.host(host).ns, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env }, cwd: options.cwd, detached: options.group ?? false });
     const lines: Proc['lines'] = [];
     const waiters = new Set<() => void>();
     const collect = (stream: NodeJS.ReadableStream) => createInterface({ input: stream }).on('line', (text) => {
@@ -118,7 +121,7 @@ export class Topology {
     collect(child.stderr!);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
     const proc: Proc = {
-      child, name: host, lines, exited,
+      child, name: host, lines, exited, group: options.group ?? false,
       waitForLine: (predicate, timeoutMs = 10_000) => new Promise((resolve, reject) => {
         let seen = 0;
         const check = () => {
@@ -161,10 +164,16 @@ export class Topology {
     if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal);
   }
 
+  /** Signals the process and every child in its group at once (a crash of the whole daemon). */
+  killGroup(proc: Proc, signal: NodeJS.Signals): void {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null || !proc.child.pid) return;
+    // Never a negative PID for a process without its own group: that group is ours.
+    if (!proc.group) { proc.child.kill(signal); return; }
+    try { process.kill(-proc.child.pid, signal); } catch { proc.child.kill(signal); }
+  }
+
   async cleanup(): Promise<void> {
-    for (const proc of this.#procs) {
-      if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
-    }
+    for (const proc of this.#procs) this.killGroup(proc, 'SIGKILL');
     await Promise.all([...this.#procs].map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 2000))])));
     for (const host of this.hosts.values()) await ip('netns', 'del', host.ns).catch(() => undefined);
     const all = (await ip('netns', 'list').catch(() => '')).split('\n').map((l) => l.split(' ')[0]);
