@@ -21,6 +21,7 @@ import {
   idleMemory,
   sleep,
   until,
+  waitForQuietMachine,
   withCpu,
   wrk,
   type LoadContext,
@@ -296,12 +297,15 @@ class Bench {
         m[proxy].idleMiBPer10k = idle.opened > 0 ? (m[proxy].idleMiB! * IDLE_TARGET) / idle.opened : Number.NaN;
         log(`  ${proxy.padEnd(7)} idle     ${idle.opened} connections in ${(idle.ms / 1000).toFixed(1)} s, +${m[proxy].idleMiB!.toFixed(1)} MiB (${m[proxy].idleMiBPer10k!.toFixed(1)} MiB per 10k)`);
       }
-      for (const proxy of order) {
-        const bulk = await withCpu(this.ctx, pid(proxy), () => bulkThroughput(this.ctx, t.bind, t.frontends[proxy].bulk, notes[proxy]));
-        others[proxy].bulk = bulk.othersOnProxyCpuPercent ?? Number.NaN;
-        m[proxy].bulkGbps = bulk.value;
-        cpu[proxy].bulk = bulk.cpuPercent;
-        log(`  ${proxy.padEnd(7)} bulk     ${bulk.value.toFixed(2)} Gbit/s (proxy CPU ${bulk.cpuPercent.toFixed(0)} %)`);
+      for (const reverse of [false, true]) {
+        for (const proxy of order) {
+          const bulk = await withCpu(this.ctx, pid(proxy), () => bulkThroughput(this.ctx, t.bind, t.frontends[proxy].bulk, reverse, notes[proxy]));
+          const key = reverse ? 'bulkDown' : 'bulkUp';
+          others[proxy][key] = bulk.othersOnProxyCpuPercent ?? Number.NaN;
+          cpu[proxy][key] = bulk.cpuPercent;
+          m[proxy][reverse ? 'bulkDownGbps' : 'bulkUpGbps'] = bulk.value;
+          log(`  ${proxy.padEnd(7)} bulk ${reverse ? 'dn' : 'up'}  ${bulk.value.toFixed(2)} Gbit/s (proxy CPU ${bulk.cpuPercent.toFixed(0)} %)`);
+        }
       }
       for (const proxy of order) {
         const keepAlive = await withCpu(this.ctx, pid(proxy), () => wrk(this.ctx, this.httpUrl(proxy), ['--latency']));
@@ -344,7 +348,8 @@ class Bench {
     };
     try {
       await this.waitReady('ours', started, notes);
-      await timed('bulk (iperf3)', () => withCpu(this.ctx, started.pid, () => bulkThroughput(this.ctx, t.bind, t.frontends.ours.bulk, notes)), (v) => `${v.toFixed(2)} Gbit/s`);
+      await timed('bulk client → server (iperf3)', () => withCpu(this.ctx, started.pid, () => bulkThroughput(this.ctx, t.bind, t.frontends.ours.bulk, false, notes)), (v) => `${v.toFixed(2)} Gbit/s`);
+      await timed('bulk server → client (iperf3 -R)', () => withCpu(this.ctx, started.pid, () => bulkThroughput(this.ctx, t.bind, t.frontends.ours.bulk, true, notes)), (v) => `${v.toFixed(2)} Gbit/s`);
       await timed('keep-alive (wrk)', () => withCpu(this.ctx, started.pid, () => wrk(this.ctx, this.httpUrl('ours'), ['--latency'])), (v) => `${v.requestsPerSecond.toFixed(0)} req/s, p99 ${v.p99Ms} ms`);
       await timed('new connections (wrk, Connection: close)', () => withCpu(this.ctx, started.pid, () => wrk(this.ctx, this.httpUrl('ours'), ['-H', 'Connection: close'])), (v) => `${v.requestsPerSecond.toFixed(0)} connections/s`);
     } finally {
@@ -407,6 +412,10 @@ async function main(): Promise<number> {
   process.once('exit', () => bench.group.killAllNow());
   try {
     await bench.setUp();
+    const quietWaitStartedAt = Date.now();
+    const busiest = await waitForQuietMachine(cpus().length, 30, options.quick ? 0 : 60_000, bench.ctx.clockTicksPerSecond);
+    const quietNote = `other work used ${busiest.toFixed(0)} % of the busiest CPU in the second before the first round (the bench waited ${((Date.now() - quietWaitStartedAt) / 1000).toFixed(0)} s, at most 60, for it to drop below 30 %)`;
+    if (!options.quick) process.stdout.write(`${quietNote}\n`);
     if (options.profile) {
       await bench.profile();
       ok = true;
@@ -427,7 +436,7 @@ async function main(): Promise<number> {
           date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
           command: process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(' ')}` : 'npm run bench',
           machine: bench.machine(),
-          load: `1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadavg()[0].toFixed(2)} after (includes the bench's own load)`,
+          load: `1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadavg()[0].toFixed(2)} after (includes the bench's own load); ${quietNote}`,
           versions: bench.versions(),
           rounds: options.rounds,
           pinning: bench.pinningText(),

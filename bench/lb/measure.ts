@@ -35,7 +35,7 @@ export async function runTool(ctx: LoadContext, name: string, command: string, a
 }
 
 /** Process time (user + nice + system) spent on one CPU, in clock ticks, from /proc/stat; interrupts excluded. */
-function cpuBusyTicks(cpu: number): number {
+export function cpuBusyTicks(cpu: number): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
   if (!line) return 0;
   const [user, nice, system] = line.trim().split(/\s+/).slice(1).map(Number);
@@ -59,15 +59,17 @@ export async function withCpu<T>(ctx: LoadContext, pid: number, fn: () => Promis
   return { value, cpuPercent, othersOnProxyCpuPercent: (othersTicks / ctx.clockTicksPerSecond / seconds) * 100 };
 }
 
-export async function bulkThroughput(ctx: LoadContext, host: string, port: number, notes: string[]): Promise<number> {
+/** iperf3 through the proxy; reverse: the server sends (iperf3 -R). Gbit/s at the receiver. */
+export async function bulkThroughput(ctx: LoadContext, host: string, port: number, reverse: boolean, notes: string[]): Promise<number> {
   for (let attempt = 1; ; attempt++) {
-    const { stdout } = await runTool(ctx, 'iperf3-client', 'iperf3', ['-c', host, '-p', String(port), '-t', String(ctx.seconds), '-O', '1', '-J'], (ctx.seconds + 15) * 1000);
+    const args = ['-c', host, '-p', String(port), '-t', String(ctx.seconds), '-O', '1', '-J', ...(reverse ? ['-R'] : [])];
+    const { stdout } = await runTool(ctx, 'iperf3-client', 'iperf3', args, (ctx.seconds + 15) * 1000);
     try {
       return parseIperf(stdout).gbitPerSecond;
     } catch (error) {
       // A health check that lands while iperf3 sets up its data stream can abort the test; try once more.
       if (attempt >= 2) throw error;
-      notes.push(`iperf3 attempt ${attempt} failed (${(error as Error).message}); retried`);
+      notes.push(`iperf3${reverse ? ' -R' : ''} attempt ${attempt} failed (${(error as Error).message}); retried`);
       await sleep(1000);
     }
   }
@@ -181,5 +183,19 @@ export function fileContains(path: string, text: string): boolean {
     return readFileSync(path, 'utf8').includes(text);
   } catch {
     return false;
+  }
+}
+
+/**
+ * Waits (at most maxWaitMs) for a second in which other work used less than thresholdPercent of every CPU,
+ * so the run starts on a machine that is as quiet as it gets. Returns the busiest CPU's use in the last second.
+ */
+export async function waitForQuietMachine(cpuCount: number, thresholdPercent: number, maxWaitMs: number, ticksPerSecond: number): Promise<number> {
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    const before = Array.from({ length: cpuCount }, (_, cpu) => cpuBusyTicks(cpu));
+    await sleep(1000);
+    const busiest = Math.max(...before.map((ticks, cpu) => ((cpuBusyTicks(cpu) - ticks) / ticksPerSecond) * 100));
+    if (busiest < thresholdPercent || Date.now() > deadline) return busiest;
   }
 }

@@ -5,7 +5,10 @@ export const PROXIES = ['ours', 'haproxy'] as const;
 export type ProxyName = (typeof PROXIES)[number];
 
 export interface Measurement {
-  bulkGbps: number;
+  /** iperf3 client → server (the client uploads), Gbit/s. */
+  bulkUpGbps: number;
+  /** iperf3 -R: server → client (watches, logs, downloads), Gbit/s. */
+  bulkDownGbps: number;
   newConnectionsPerS: number;
   keepAliveRps: number;
   p50Ms: number;
@@ -16,10 +19,17 @@ export interface Measurement {
   /** idleMiB scaled to 10,000 connections. */
   idleMiBPer10k: number;
   /** Proxy CPU use during each load, percent of one core. */
-  cpu: { bulk: number; newConnections: number; keepAlive: number };
+  cpu: LoadPercents;
   /** CPU time other processes (not the bench's) took on the proxy's CPU during each load, percent. */
-  othersOnProxyCpu: { bulk: number; newConnections: number; keepAlive: number };
+  othersOnProxyCpu: LoadPercents;
   notes: string[];
+}
+
+export interface LoadPercents {
+  bulkUp: number;
+  bulkDown: number;
+  newConnections: number;
+  keepAlive: number;
 }
 
 export interface RoundResult {
@@ -28,7 +38,7 @@ export interface RoundResult {
   haproxy: Measurement;
 }
 
-type MetricKey = 'bulkGbps' | 'newConnectionsPerS' | 'keepAliveRps' | 'p50Ms' | 'p99Ms' | 'idleMiBPer10k';
+type MetricKey = 'bulkUpGbps' | 'bulkDownGbps' | 'newConnectionsPerS' | 'keepAliveRps' | 'p50Ms' | 'p99Ms' | 'idleMiBPer10k';
 
 export interface Metric {
   key: MetricKey;
@@ -40,7 +50,8 @@ export interface Metric {
 
 // The bar of issue 2, section 7.
 export const METRICS: readonly Metric[] = [
-  { key: 'bulkGbps', label: 'Bulk throughput, Gbit/s', digits: 2, bar: { kind: 'min', value: 0.8 } },
+  { key: 'bulkUpGbps', label: 'Bulk throughput client → server, Gbit/s', digits: 2, bar: { kind: 'min', value: 0.8 } },
+  { key: 'bulkDownGbps', label: 'Bulk throughput server → client, Gbit/s', digits: 2, bar: { kind: 'min', value: 0.8 } },
   { key: 'newConnectionsPerS', label: 'New connections/s', digits: 0, bar: { kind: 'min', value: 0.5 } },
   { key: 'keepAliveRps', label: 'Keep-alive requests/s', digits: 0, bar: { kind: 'min', value: 0.75 } },
   { key: 'p50Ms', label: 'Keep-alive latency p50, ms', digits: 3 },
@@ -105,16 +116,18 @@ export function summaryTable(summaries: MetricSummary[]): string {
   return lines.join('\n');
 }
 
+const percents = (p: LoadPercents) => [p.bulkUp, p.bulkDown, p.newConnections, p.keepAlive].map((v) => fmt(v, 0)).join(' / ');
+
 export function roundsTable(rounds: RoundResult[]): string {
   const lines = [
-    '| Round | Proxy | Bulk Gbit/s | New conn/s | Keep-alive req/s | p50 ms | p99 ms | Idle conns | Idle MiB | MiB per 10k | Proxy CPU % (bulk / new / keep-alive) | Others on proxy CPU % (bulk / new / keep-alive) |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    '| Round | Proxy | Bulk up Gbit/s | Bulk down Gbit/s | New conn/s | Keep-alive req/s | p50 ms | p99 ms | Idle conns | Idle MiB | MiB per 10k | Proxy CPU % (up / down / new / keep-alive) | Others on proxy CPU % (up / down / new / keep-alive) |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const round of rounds) {
     for (const proxy of PROXIES) {
       const m = round[proxy];
       lines.push(
-        `| ${round.round} | ${proxy === 'ours' ? 'ours' : 'HAProxy'} | ${fmt(m.bulkGbps, 2)} | ${fmt(m.newConnectionsPerS, 0)} | ${fmt(m.keepAliveRps, 0)} | ${fmt(m.p50Ms, 3)} | ${fmt(m.p99Ms, 3)} | ${m.idleConnections} | ${fmt(m.idleMiB, 1)} | ${fmt(m.idleMiBPer10k, 1)} | ${fmt(m.cpu.bulk, 0)} / ${fmt(m.cpu.newConnections, 0)} / ${fmt(m.cpu.keepAlive, 0)} | ${fmt(m.othersOnProxyCpu.bulk, 0)} / ${fmt(m.othersOnProxyCpu.newConnections, 0)} / ${fmt(m.othersOnProxyCpu.keepAlive, 0)} |`,
+        `| ${round.round} | ${proxy === 'ours' ? 'ours' : 'HAProxy'} | ${fmt(m.bulkUpGbps, 2)} | ${fmt(m.bulkDownGbps, 2)} | ${fmt(m.newConnectionsPerS, 0)} | ${fmt(m.keepAliveRps, 0)} | ${fmt(m.p50Ms, 3)} | ${fmt(m.p99Ms, 3)} | ${m.idleConnections} | ${fmt(m.idleMiB, 1)} | ${fmt(m.idleMiBPer10k, 1)} | ${percents(m.cpu)} | ${percents(m.othersOnProxyCpu)} |`,
       );
     }
   }
@@ -157,14 +170,16 @@ every 2 s (rise 2, fall 2) and long timeouts; HAProxy runs \`nbthread 1\` in tcp
 are written by \`bench/lb/configs.ts\`).
 
 - **Bulk throughput**: \`iperf3 -c … -t 5 -O 1 -J\` through the proxy to one iperf3 server (the worker); the
-  receiver's rate without the first (warm-up) second.
+  receiver's rate without the first (warm-up) second. Both directions: the client sending (up) and, with \`-R\`,
+  the server sending (down, as in watches, \`kubectl logs -f\` and downloads); the proxy reads from a different
+  side in each.
 - **New connections/s**: \`wrk -t1 -c50 -d5s -H 'Connection: close'\` through the proxy to nginx: every request is a
   new client connection and a new server connection.
 - **Keep-alive requests/s, p50, p99**: \`wrk -t1 -c50 -d5s --latency\` through the proxy to nginx (one process,
   \`return 200\`, no access log, keep-alive longer than the test).
 - **Memory**: the proxy's VmRSS (\`/proc/PID/status\`, summed over its processes) while holding ${info.idleConnections.toLocaleString('en-US')} client
   connections, each proxied to a backend that answered one byte, minus its idle RSS just before; scaled to 10,000.${info.idleNote ? ` ${info.idleNote}` : ''}
-- Ratios are ours / HAProxy within a round, then the median over rounds. The bars (issue 2): throughput ≥ 0.8×, new
+- Ratios are ours / HAProxy within a round, then the median over rounds. The bars (issue 2): throughput ≥ 0.8× (each direction), new
   connections ≥ 0.5×, keep-alive requests ≥ 0.75×, p99 latency ≤ 2×. Memory has no bar yet.
 - Proxy CPU % is the proxy's user + system time during the load over wall time (100 = one core saturated). A proxy
   well below 100 % was held back by something else: the load generators and backends on the other core, or other
