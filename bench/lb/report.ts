@@ -111,7 +111,7 @@ export function summaryTable(summaries: MetricSummary[]): string {
     '|---|---:|---:|---:|---|---|',
   ];
   for (const s of summaries) {
-    lines.push(`| ${s.metric.label} | ${fmt(s.oursMedian, s.metric.digits)} | ${fmt(s.haproxyMedian, s.metric.digits)} | ${fmt(s.ratio, 2)} | ${barText(s.metric)} | ${verdict(s)} |`);
+    lines.push(`| ${s.metric.label} | ${fmt(s.oursMedian, s.metric.digits)} | ${fmt(s.haproxyMedian, s.metric.digits)} | ${fmt(s.ratio, 3)} | ${barText(s.metric)} | ${verdict(s)} |`);
   }
   return lines.join('\n');
 }
