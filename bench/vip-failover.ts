@@ -48,12 +48,14 @@ async function settle(s: Scenario): Promise<void> {
 
 async function round(s: Scenario, event: Event): Promise<{ ms: number; detail: string }> {
   const prober = await s.startProber(PROBE_MS, 15_000);
-  await sleep(500);
+  // Clients in steady traffic: longer than the kernel's 1 s neighbour locktime after the prober's first use.
+  await sleep(1500);
   const lb1 = s.topology.host('lb-01');
   const at = Date.now();
   if (event === 'sigkill') {
     // Every process in lb-01's namespace: serve and its helper shell, or HAProxy and Keepalived with its children.
-    const pids = execFileSync('ip', ['netns', 'pids', lb1.ns], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    // Children first (highest PIDs), so no child sees its parent die and shuts down in order (Keepalived's would).
+    const pids = execFileSync('ip', ['netns', 'pids', lb1.ns], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number).sort((a, b) => b - a);
     for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   } else if (event === 'balancer-kill') {
     s.topology.killGroup(s.haproxies.get('lb-01')!, 'SIGKILL');
@@ -92,7 +94,7 @@ async function round(s: Scenario, event: Event): Promise<{ ms: number; detail: s
     const lines = s.peers.get('lb-02')!.lines.filter((l) => Number(l.json?.time) >= at);
     const master = lines.find((l) => l.json?.msg === 'vip transition' && l.json.to === 'master');
     const added = lines.find((l) => l.json?.msg === 'vip added');
-    if (master) steps = `; lb-02 master after ${Number(master.json!.time) - at} ms, VIP added after ${Number(added?.json?.time) - at} ms`;
+    if (master) steps = `; lb-02 master after ${Number(master.json!.time) - at} ms (timer ${String(master.json!.timerLateMs ?? '?')} ms late), VIP added after ${Number(added?.json?.time) - at} ms`;
   }
   return { ms: result.recoveryMs, detail: result.failures === 0 ? `no failed connection; ${timeline(prober.attempts(), at, -20, 300)}` : `${result.failures} failed connections${steps}` };
 }
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
     '',
     `- Topology: one bridge namespace; two LB hosts, three control-plane stand-ins and a client, each in its own namespace (test/integration/vip/scenario.ts). Both pairs are rendered from the same spec: \`render keepalived\` + \`render haproxy\` for Keepalived, the spec itself for \`serve\`.`,
     `- Advertisement interval ${ADVERT_MS} ms for both: Keepalived ${keepalivedVersion.replace(/^Keepalived /, '')} with \`version 3\` and \`advert_int 0.1\` (VRRPv2 only takes whole seconds; VRRPv3 counts in centiseconds), unicast, and its track script (TCP connect to the local HAProxy frontend). Master-down interval of the backup (priority 90): 3 × ${ADVERT_MS} + skew = ${bound.toFixed(1)} ms.`,
-    `- Both daemons run at nice ${-10} (as the rendered systemd unit runs serve). SIGKILL kills the holder's whole daemon (process group); link cut = the holder's bridge port set down. Failover time: from the event to the first successful new connection to VIP:6443 after the last failed one; a client prober opens one every ${PROBE_MS} ms.`,
+    `- Both daemons run at nice ${-10} (as the rendered systemd unit runs serve). SIGKILL kills every process in the holder's namespace at once (children first); link cut = the holder's bridge port set down. Failover time: from the event to the first successful new connection to VIP:6443 after the last failed one; a client prober opens one every ${PROBE_MS} ms.`,
     `- Machine: ${cpus().length} CPUs, Node ${process.version}; 1-minute load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (other work shares this machine).`,
     '',
     '| Event | serve, median ms | Keepalived, median ms | serve rounds | Keepalived rounds | Bar: serve ≤ Keepalived and < 1 s |',

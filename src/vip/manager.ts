@@ -64,6 +64,8 @@ export class VipManager {
   readonly #sending = new Set<Promise<void>>();
   #stopped = false;
   #handoverDone?: () => void;
+  /** How late the timer fired, logged with a transition it caused (a busy event loop shows here). */
+  #tickLateMs?: number;
 
   constructor(options: VipManagerOptions) {
     const { vip, self } = options;
@@ -198,7 +200,7 @@ export class VipManager {
       const record: VipTransition = { at: event.now, ...result.transition };
       this.#transitions.push(record);
       if (this.#transitions.length > KEEP_TRANSITIONS) this.#transitions.shift();
-      this.#o.logger.info({ vip: this.#o.vip.address, self: this.#config.self.name, from: record.from, to: record.to, reason: record.reason, holder: this.#state.holder }, 'vip transition');
+      this.#o.logger.info({ vip: this.#o.vip.address, self: this.#config.self.name, from: record.from, to: record.to, reason: record.reason, holder: this.#state.holder, ...(this.#tickLateMs !== undefined ? { timerLateMs: this.#tickLateMs } : {}) }, 'vip transition');
     }
     for (const action of result.actions) this.#perform(action);
     if (this.#handoverDone && !this.#state.handover) {
@@ -251,7 +253,12 @@ export class VipManager {
     if (!this.#socket) return;
     const deadline = nextDeadline(this.#config, this.#state);
     if (deadline === undefined) return;
-    this.#timer = setTimeout(() => this.#feed({ type: 'tick', now: Date.now() }), Math.max(0, deadline - Date.now()));
+    this.#timer = setTimeout(() => {
+      const now = Date.now();
+      this.#tickLateMs = Math.max(0, Math.round(now - deadline));
+      this.#feed({ type: 'tick', now });
+      this.#tickLateMs = undefined;
+    }, Math.max(0, deadline - Date.now()));
   }
 }
 
