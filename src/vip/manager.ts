@@ -107,8 +107,14 @@ export class VipManager {
       })));
       socket.bind({ address: this.#o.self.address, port: this.#port, exclusive: true }, () => resolve());
     });
+    try {
+      await this.#announcer.prepare?.();
+    } catch (error) {
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+      this.#announcer.close?.();
+      throw error;
+    }
     this.#socket = socket;
-    await this.#announcer.prepare?.();
     this.#o.logger.info({ vip: this.#o.vip.address, self: this.#o.self.name, priority: this.#o.self.priority, advertIntervalMs: this.#o.vip.advertIntervalMs }, 'vip manager started');
     this.#feed({ type: 'start', now: Date.now(), healthy: this.#healthy() });
     const pollMs = this.#o.healthPollMs ?? Math.min(500, Math.max(20, this.#o.vip.advertIntervalMs / 2));

@@ -77,6 +77,12 @@ describe('IpAddrAnnouncer', () => {
     assert.equal(await new IpAddrAnnouncer({ address: '10.9.0.100', prefixLength: 24, interface: 'eth0', family: 4, logger: silentLogger, announceDelaysMs: [0], run: missing.run }).acquire(), true);
   });
 
+  it('prepare() refuses an interface that does not exist, naming vip.interface', async () => {
+    const run = async (file: string, args: string[]): Promise<CommandResult> => (args[0] === 'link' ? { code: 1, stdout: '', stderr: 'Device "eth9" does not exist.' } : { code: 0, stdout: '', stderr: '' });
+    const a = new IpAddrAnnouncer({ address: '10.9.0.100', prefixLength: 24, interface: 'eth9', family: 4, logger: silentLogger, run });
+    await assert.rejects(a.prepare(), (e: unknown) => e instanceof UserError && /interface eth9 \(vip.interface\) does not exist/.test(e.message));
+  });
+
   it('turns an ip failure into a UserError with a hint', async () => {
     const host = fakeHost({ addFails: 'Cannot find device "eth9"' });
     const a = new IpAddrAnnouncer({ address: '10.9.0.100', prefixLength: 24, interface: 'eth9', family: 4, logger: silentLogger, run: host.run });

@@ -11,7 +11,7 @@ import { BINARY, CAPABILITIES, renderUnits, stopTimeoutSeconds } from '../../../
 import { RENDERERS } from '../../../src/render/index.js';
 import { parseSpec } from '../../../src/spec/load.js';
 import type { Spec } from '../../../src/spec/types.js';
-import { requireOrSkip, runCli } from '../../helpers/cli.js';
+import { runCli } from '../../helpers/cli.js';
 
 const run = promisify(execFile);
 const CONTEXT = { version: '0.0.0-test', specName: 'endpoint.yaml' };
@@ -84,7 +84,8 @@ describe('render builtin (systemd unit)', () => {
   });
 
   it('passes systemd-analyze verify without a warning, and security rates it OK', async (t) => {
-    if (!requireOrSkip(t, await hasSystemdAnalyze(), 'systemd-analyze is not installed')) return;
+    // Optional by design (the structural tests above always run): CI images may come without systemd.
+    if (!(await hasSystemdAnalyze())) { t.skip('systemd-analyze is not installed; structural checks only'); return; }
     const dir = await mkdtemp(join(tmpdir(), 'ce-unit-'));
     dirs.push(dir);
     // verify checks that ExecStart exists: point it at an executable that does (the unit is otherwise unchanged).
