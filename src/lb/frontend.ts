@@ -3,7 +3,9 @@ import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { joinHostPort } from '../spec/address.js';
 import type { Backend, ListenerCounters } from './backend.js';
+import { adoptAccepted } from './adopt.js';
 import { ProxyConnection } from './proxy.js';
+import { ReadBuffer } from './read-buffer.js';
 
 /**
  * A listening socket and the backend it feeds. The backend can be swapped on reload while the socket
@@ -17,6 +19,7 @@ export class Frontend {
   readonly connections = new Set<ProxyConnection>();
   readonly #server: NetServer;
   readonly #logger: Logger;
+  readonly #maxConnections: number;
   #closed = false;
 
   constructor(bind: string, port: number, backend: Backend, maxConnections: number, logger: Logger) {
@@ -24,8 +27,9 @@ export class Frontend {
     this.port = port;
     this.backend = backend;
     this.#logger = logger;
-    this.#server = createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 }, (socket) => this.#accept(socket));
-    this.#server.maxConnections = maxConnections;
+    // pauseOnConnect: nothing is read before the socket gets its read buffer (adopt.ts).
+    this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
+    this.#maxConnections = maxConnections;
     this.#server.on('error', (error) => logger.error({ event: 'listener-error', listener: backend.name, error: error.message }, `${backend.name}: ${error.message}`));
   }
 
@@ -63,9 +67,21 @@ export class Frontend {
     for (const connection of [...this.connections]) connection.destroy(reason);
   }
 
-  #accept(socket: Socket): void {
-    const connection = new ProxyConnection(socket, this.backend, this.counters, this.#logger, (c) => this.connections.delete(c));
+  #accept(accepted: Socket): void {
+    if (this.connections.size >= this.#maxConnections) {
+      this.counters.failedConnections++;
+      accepted.destroy();
+      return;
+    }
+    let connection: ProxyConnection | undefined;
+    const reader = new ReadBuffer((chunk) => connection?.onDownstreamRead(chunk) ?? 0);
+    const adopted = adoptAccepted(accepted, reader);
+    const downstream = adopted ?? accepted;
+    downstream.setNoDelay(true);
+    downstream.setKeepAlive(true, 30_000);
+    connection = new ProxyConnection(downstream, adopted === undefined, this.backend, this.counters, this.#logger, (c) => this.connections.delete(c));
     // A connection with no server at all is already closed here.
     if (!connection.closed) this.connections.add(connection);
+    downstream.resume();
   }
 }

@@ -8,18 +8,12 @@
 import { connect, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Backend, ListenerCounters } from './backend.js';
+import { READ_PAUSE, READ_RETAINED, ReadBuffer } from './read-buffer.js';
 import type { Closable, Server } from './server.js';
 
 type Phase = 'connecting' | 'awaiting' | 'streaming' | 'closed';
 
 const KEEPALIVE_DELAY_MS = 30_000;
-
-/**
- * Upstream reads land in one shared buffer and are copied out at once: Node would otherwise allocate a
- * fresh 64 KiB buffer per read, which is most of a proxy's per-byte CPU. Sharing is safe because the copy
- * happens synchronously, before any other socket can read.
- */
-const UPSTREAM_READ_BUFFER = Buffer.allocUnsafe(65_536);
 
 export class ProxyConnection implements Closable {
   readonly #downstream: Socket;
@@ -42,7 +36,11 @@ export class ProxyConnection implements Closable {
   #connectStartedAt = 0;
   #connectTimer: NodeJS.Timeout | undefined;
 
-  constructor(downstream: Socket, backend: Backend, counters: ListenerCounters, logger: Logger, onClose: (connection: ProxyConnection) => void) {
+  /**
+   * `downstream` either reads through a ReadBuffer whose handler calls onDownstreamRead (see
+   * frontend.ts), or, when `dataEvents` is true, emits 'data' as a plain socket does.
+   */
+  constructor(downstream: Socket, dataEvents: boolean, backend: Backend, counters: ListenerCounters, logger: Logger, onClose: (connection: ProxyConnection) => void) {
     this.#downstream = downstream;
     this.#backend = backend;
     this.#counters = counters;
@@ -55,7 +53,11 @@ export class ProxyConnection implements Closable {
 
     downstream.setTimeout(backend.settings.idleTimeoutMs);
     downstream.on('timeout', () => this.destroy('idle timeout'));
-    downstream.on('data', (chunk: Buffer) => this.#onDownstreamData(chunk));
+    if (dataEvents) {
+      downstream.on('data', (chunk: Buffer) => {
+        if ((this.onDownstreamRead(chunk) & READ_PAUSE) !== 0) downstream.pause();
+      });
+    }
     downstream.on('end', () => this.#onDownstreamEnd());
     downstream.on('error', () => this.destroy('downstream error'));
     downstream.on('close', () => this.destroy('downstream closed'));
@@ -86,25 +88,39 @@ export class ProxyConnection implements Closable {
     }
   }
 
-  #onDownstreamData(chunk: Buffer): void {
+  /** One chunk from the client; returns READ_PAUSE / READ_RETAINED flags (read-buffer.ts). */
+  onDownstreamRead(chunk: Buffer): number {
+    if (this.#phase === 'closed') return 0;
     this.#counters.bytesIn += chunk.length;
     if (this.#server) this.#server.bytesIn += chunk.length;
-    if (this.#phase === 'streaming') {
-      if (!this.#upstream!.write(chunk)) this.#pauseUntilDrained(this.#downstream, this.#upstream!);
-      return;
-    }
+    if (this.#phase === 'streaming') return this.#forward(chunk, this.#upstream!, this.#downstream);
+    let flags = 0;
     if (this.#replayable || this.#phase === 'connecting') {
       this.#prelude.push(chunk);
       this.#preludeBytes += chunk.length;
+      flags = READ_RETAINED;
       if (this.#preludeBytes > this.#backend.settings.replayBufferSize) this.#replayable = false;
     }
     if (this.#phase === 'awaiting') {
       if (!this.#replayable) this.#prelude = [];
-      if (!this.#upstream!.write(chunk)) this.#pauseUntilDrained(this.#downstream, this.#upstream!);
-    } else if (this.#phase === 'connecting' && !this.#replayable) {
-      // Keep what must still be delivered, but stop reading more until a server is connected.
-      this.#downstream.pause();
+      return flags | this.#forward(chunk, this.#upstream!, this.#downstream);
     }
+    // Connecting without replay: keep what must still be delivered, but read no more until connected.
+    return this.#replayable ? flags : flags | READ_PAUSE;
+  }
+
+  /** Writes a chunk on; asks the reader to pause until the writer drains when the writer is full. */
+  #forward(chunk: Buffer, writer: Socket, reader: Socket): number {
+    const flushed = writer.write(chunk);
+    // A write the kernel did not take at once still references the chunk.
+    let flags = writer.writableLength > 0 ? READ_RETAINED : 0;
+    if (!flushed) {
+      flags |= READ_PAUSE;
+      writer.once('drain', () => {
+        if (this.#phase !== 'closed') reader.resume();
+      });
+    }
+    return flags;
   }
 
   #onDownstreamEnd(): void {
@@ -132,7 +148,7 @@ export class ProxyConnection implements Closable {
 
     const upstream: Socket = connect({
       host: server.address, port: server.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS,
-      onread: { buffer: UPSTREAM_READ_BUFFER, callback: (size: number, buffer: Uint8Array) => this.#onUpstreamData(upstream, Buffer.from(buffer.subarray(0, size))) },
+      onread: new ReadBuffer((chunk) => this.#onUpstreamData(upstream, chunk)).onread,
     });
     this.#upstream = upstream;
     this.#connectTimer = setTimeout(() => this.#upstreamFailed(upstream, `connect timeout after ${this.#backend.settings.connectTimeoutMs}ms`, true), this.#backend.settings.connectTimeoutMs);
@@ -156,9 +172,9 @@ export class ProxyConnection implements Closable {
     else this.#downstream.resume();
   }
 
-  /** Returns false to stop reading the upstream until the downstream drains. */
-  #onUpstreamData(upstream: Socket, chunk: Buffer): boolean {
-    if (upstream !== this.#upstream || this.#phase === 'closed') return true;
+  /** One chunk from the server; returns READ_PAUSE / READ_RETAINED flags (read-buffer.ts). */
+  #onUpstreamData(upstream: Socket, chunk: Buffer): number {
+    if (upstream !== this.#upstream || this.#phase === 'closed') return 0;
     if (this.#phase !== 'streaming') {
       this.#phase = 'streaming';
       this.#prelude = [];
@@ -166,11 +182,7 @@ export class ProxyConnection implements Closable {
     }
     this.#counters.bytesOut += chunk.length;
     this.#server!.bytesOut += chunk.length;
-    if (this.#downstream.write(chunk)) return true;
-    this.#downstream.once('drain', () => {
-      if (this.#phase !== 'closed') upstream.resume();
-    });
-    return false;
+    return this.#forward(chunk, this.#downstream, upstream);
   }
 
   #onUpstreamEnd(upstream: Socket): void {
@@ -228,13 +240,6 @@ export class ProxyConnection implements Closable {
       return;
     }
     this.#connectNext();
-  }
-
-  #pauseUntilDrained(reader: Socket, writer: Socket): void {
-    reader.pause();
-    writer.once('drain', () => {
-      if (this.#phase !== 'closed') reader.resume();
-    });
   }
 
   #attachServer(server: Server): void {

@@ -28,7 +28,7 @@ export const DEFAULT_BALANCER = {
   replayBufferSize: 65_536,
   onMarkedDown: 'close',
   whenAllDown: 'fail-open',
-  maxConnections: 10_000,
+  maxConnections: 20_000,
   watch: true,
 } as const;
 

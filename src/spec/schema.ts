@@ -90,7 +90,7 @@ export const BalancerSchema = Type.Object(
     replayBufferSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 16_777_216, description: 'Bytes of client data kept for replay. Default 65536.' })),
     onMarkedDown: Type.Optional(StringEnum(ON_MARKED_DOWN, 'close (default): close a server\'s connections when it is marked down, as an AWS NLB does; keep: leave them.')),
     whenAllDown: Type.Optional(StringEnum(WHEN_ALL_DOWN, 'fail-open (default): with no healthy server try every server that is not in maintenance, as an AWS NLB does; reject: close new connections.')),
-    maxConnections: Type.Optional(Type.Integer({ minimum: 1, description: 'Connections per listener before new ones wait in the accept queue. Default 10000.' })),
+    maxConnections: Type.Optional(Type.Integer({ minimum: 1, description: 'Connections per listener; beyond it a new connection is closed at once (counted as failed). Default 20000. Each proxied connection uses two file descriptors: raise LimitNOFILE / ulimit -n to match.' })),
     watch: Type.Optional(Type.Boolean({ description: 'Reload when the spec file changes. Default true.' })),
   },
   { ...closed, description: 'The built-in balancer (`cluster-endpoint serve`).' },
