@@ -39,11 +39,12 @@ export type ArpingFlavour = 'habets' | 'iputils';
 /**
  * The two arpings take different flags: Thomas Habets' (Debian `arping`) and iputils' (`iputils-arping`).
  * Habets' 2.23 keeps the interface's primary address as sender despite -U, which neighbours ignore: -S sets the
- * VIP as sender (a real gratuitous ARP, "who-has VIP tell VIP"); -w 0 returns without waiting for a reply.
+ * VIP as sender (a real gratuitous ARP, "who-has VIP tell VIP"). -w 1 bounds the wait for a reply that never
+ * comes; arping runs in the background, so the wait costs nothing.
  */
 export function arpingArgs(flavour: ArpingFlavour, iface: string, address: string): string[] {
   return flavour === 'habets'
-    ? ['-q', '-U', '-S', address, '-c', '1', '-w', '0', '-i', iface, address]
+    ? ['-q', '-U', '-S', address, '-c', '1', '-w', '1', '-i', iface, address]
     : ['-q', '-U', '-c', '1', '-w', '1', '-I', iface, address];
 }
 

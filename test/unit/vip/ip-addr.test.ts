@@ -45,7 +45,7 @@ describe('IpAddrAnnouncer', () => {
     assert.deepEqual([...host.addresses], ['10.9.0.100']);
     const arps = host.calls.filter((c) => c.startsWith('arping -q'));
     assert.equal(arps.length, 3, 'a second acquire restarts the schedule: 0 ms (first), then 0 and 30 ms (second)');
-    assert.equal(arps[0], 'arping -q -U -S 10.9.0.100 -c 1 -w 0 -i eth0 10.9.0.100');
+    assert.equal(arps[0], 'arping -q -U -S 10.9.0.100 -c 1 -w 1 -i eth0 10.9.0.100');
     assert.equal(await a.present(), true);
     assert.equal(await a.release(), true);
     assert.equal(await a.release(), false);
