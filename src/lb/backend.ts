@@ -1,5 +1,5 @@
 import type { BalancerSettings, Listener } from '../spec/types.js';
-import { BALANCERS, type Balancer } from './balancers/index.js';
+import { BALANCERS, type Balancer, type PickContext } from './balancers/index.js';
 import type { Server } from './server.js';
 
 /** Settings the proxy reads per connection, decided once per config (no branching on the hot path). */
@@ -51,8 +51,7 @@ export class Backend {
    * first; when none is eligible and the policy is fail-open, every server not in maintenance — as an
    * AWS NLB routes to all targets when all are unhealthy.
    */
-  pick(clientAddress: string, tried?: ReadonlySet<Server>): Server | undefined {
-    const context = { clientAddress };
+  pick(context: PickContext, tried?: ReadonlySet<Server>): Server | undefined {
     let candidates = this.servers.filter((s) => s.eligible && !tried?.has(s));
     if (candidates.length === 0) {
       const anyEligible = this.servers.some((s) => s.eligible);

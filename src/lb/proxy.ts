@@ -13,14 +13,11 @@ import type { Closable, Server } from './server.js';
 
 type Phase = 'connecting' | 'awaiting' | 'streaming' | 'closed';
 
-const KEEPALIVE_DELAY_MS = 30_000;
-
 export class ProxyConnection implements Closable {
   readonly #downstream: Socket;
   readonly #backend: Backend;
   readonly #counters: ListenerCounters;
   readonly #logger: Logger;
-  readonly #clientAddress: string;
   readonly #onClose: (connection: ProxyConnection) => void;
 
   #phase: Phase = 'connecting';
@@ -46,7 +43,6 @@ export class ProxyConnection implements Closable {
     this.#counters = counters;
     this.#logger = logger;
     this.#onClose = onClose;
-    this.#clientAddress = downstream.remoteAddress ?? '';
     this.#replayable = backend.settings.replay;
     counters.activeConnections++;
     counters.totalConnections++;
@@ -62,6 +58,11 @@ export class ProxyConnection implements Closable {
     downstream.on('error', () => this.destroy('downstream error'));
     downstream.on('close', () => this.destroy('downstream closed'));
     this.#connectNext();
+  }
+
+  /** Asked only when needed (source balancing, logs): it costs a getpeername call. */
+  get clientAddress(): string {
+    return this.#downstream.remoteAddress ?? '';
   }
 
   get closed(): boolean {
@@ -83,8 +84,8 @@ export class ProxyConnection implements Closable {
     this.#downstream.destroy();
     this.#counters.activeConnections--;
     this.#onClose(this);
-    if (reason !== 'downstream closed' && reason !== 'upstream closed') {
-      this.#logger.debug({ event: 'connection-closed', listener: this.#backend.name, client: this.#clientAddress, reason }, `connection from ${this.#clientAddress} closed: ${reason}`);
+    if (reason !== 'downstream closed' && reason !== 'upstream closed' && this.#logger.isLevelEnabled('debug')) {
+      this.#logger.debug({ event: 'connection-closed', listener: this.#backend.name, client: this.clientAddress, reason }, `connection from ${this.clientAddress} closed: ${reason}`);
     }
   }
 
@@ -130,12 +131,12 @@ export class ProxyConnection implements Closable {
 
   #connectNext(): void {
     if (this.#phase === 'closed') return;
-    const server = this.#backend.pick(this.#clientAddress, this.#tried);
+    const server = this.#backend.pick(this, this.#tried);
     if (!server || this.#attempts > this.#backend.settings.retries) {
       this.#counters.failedConnections++;
       this.#logger.warn(
-        { event: 'no-server', listener: this.#backend.name, client: this.#clientAddress, attempts: this.#attempts },
-        `${this.#backend.name}: no server for ${this.#clientAddress} after ${this.#attempts} attempt(s)`,
+        { event: 'no-server', listener: this.#backend.name, client: this.clientAddress, attempts: this.#attempts },
+        `${this.#backend.name}: no server for ${this.clientAddress} after ${this.#attempts} attempt(s)`,
       );
       this.destroy('no server available');
       return;
@@ -147,7 +148,8 @@ export class ProxyConnection implements Closable {
     this.#connectStartedAt = Date.now();
 
     const upstream: Socket = connect({
-      host: server.address, port: server.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS,
+      // No TCP keepalive upstream: health checks find a dead server, and its connections are closed then.
+      host: server.address, port: server.port, allowHalfOpen: true, noDelay: true,
       onread: new ReadBuffer((chunk) => this.#onUpstreamData(upstream, chunk)).onread,
     });
     this.#upstream = upstream;
