@@ -53,7 +53,7 @@ test('one frontend and one backend per listener, balance explicit, servers are t
   const config = render('');
   for (const [name, port] of [['kubernetes', 6443], ['talos', 50000], ['talos-workers', 50001]] as const) {
     const frontend = section(config, `frontend ${name}`);
-    assert.deepEqual(frontend, [`bind :${port}`, 'maxconn 10000', `default_backend ${name}`]);
+    assert.deepEqual(frontend, [`bind :${port}`, 'maxconn 20000', `default_backend ${name}`]);
     assert.ok(section(config, `backend ${name}`).includes('balance roundrobin'));
   }
   const kubernetes = section(config, 'backend kubernetes');
