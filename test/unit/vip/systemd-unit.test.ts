@@ -1,5 +1,6 @@
 // `render builtin`: the systemd unit per LB host. Checked by systemd itself (systemd-analyze verify and security)
 // when it is installed, and structurally always.
+import { requireOrSkip } from '../../helpers/cli.js';
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -85,7 +86,7 @@ describe('render builtin (systemd unit)', () => {
 
   it('passes systemd-analyze verify without a warning, and security rates it OK', async (t) => {
     // Optional by design (the structural tests above always run): CI images may come without systemd.
-    if (!(await hasSystemdAnalyze())) { t.skip('systemd-analyze is not installed; structural checks only'); return; }
+    if (!requireOrSkip(t, await hasSystemdAnalyze(), 'systemd-analyze is not installed; structural checks only')) return;
     const dir = await mkdtemp(join(tmpdir(), 'ce-unit-'));
     dirs.push(dir);
     // verify checks that ExecStart exists: point it at an executable that does (the unit is otherwise unchanged).
