@@ -71,6 +71,8 @@ export interface VipSnapshot {
   transitions: VipTransition[];
   /** Transitions since start when `transitions` keeps only the latest few; optional. */
   transitionsTotal?: number;
+  /** Advertisements dropped since start, by reason (auth = wrong key, replay, source, unknown-peer, router-id, malformed). */
+  advertsDropped?: Record<string, number>;
 }
 
 export interface ReloadRecord {

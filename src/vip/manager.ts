@@ -57,6 +57,8 @@ export class VipManager {
   readonly #stats: VipStats = { sent: 0, received: 0, dropped: { malformed: 0, auth: 0, 'router-id': 0, 'unknown-peer': 0, source: 0, replay: 0 } };
   readonly #dropLoggedAt = new Map<DropReason, number>();
   #state: ElectionState;
+  /** All transitions since start (#transitions keeps only the last few). */
+  #transitionsTotal = 0;
   #socket?: Socket;
   #timer?: NodeJS.Timeout;
   #healthTimer?: NodeJS.Timeout;
@@ -159,6 +161,8 @@ export class VipManager {
       priority: self.priority,
       effectivePriority: role === 'master' || role === 'backup' ? self.priority : 0,
       transitions: this.#transitions.map((t) => ({ ...t })),
+      transitionsTotal: this.#transitionsTotal,
+      advertsDropped: { ...this.#stats.dropped },
     };
   }
 
@@ -205,6 +209,7 @@ export class VipManager {
     if (result.transition) {
       const record: VipTransition = { at: event.now, ...result.transition };
       this.#transitions.push(record);
+      this.#transitionsTotal++;
       if (this.#transitions.length > KEEP_TRANSITIONS) this.#transitions.shift();
       this.#o.logger.info({ vip: this.#o.vip.address, self: this.#config.self.name, from: record.from, to: record.to, reason: record.reason, holder: this.#state.holder, ...(this.#tickLateMs !== undefined ? { timerLateMs: this.#tickLateMs } : {}) }, 'vip transition');
     }

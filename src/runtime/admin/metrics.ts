@@ -133,6 +133,10 @@ export const METRICS: readonly MetricDefinition[] = [
     },
   },
   { name: 'cluster_endpoint_vip_transitions_total', type: 'counter', labels: ['address'], help: 'VIP role transitions of this peer since start.', values: (s, emit) => { if (s.vip) emit({ address: s.vip.address }, s.vip.transitionsTotal ?? s.vip.transitions.length); } },
+  {
+    name: 'cluster_endpoint_vip_adverts_dropped_total', type: 'counter', labels: ['address', 'reason'], help: 'VIP advertisements this peer dropped, by reason (auth: wrong key; replay; source; unknown-peer; router-id; malformed).',
+    values: (s, emit) => { for (const [reason, count] of Object.entries(s.vip?.advertsDropped ?? {})) emit({ address: s.vip!.address, reason }, count); },
+  },
   { name: 'cluster_endpoint_vip_priority', type: 'gauge', labels: ['address'], help: 'Configured VRRP priority of this peer.', values: (s, emit) => { if (s.vip) emit({ address: s.vip.address }, s.vip.priority); } },
   { name: 'cluster_endpoint_vip_effective_priority', type: 'gauge', labels: ['address'], help: 'Priority this peer advertises now (lowered while unhealthy).', values: (s, emit) => { if (s.vip) emit({ address: s.vip.address }, s.vip.effectivePriority); } },
 ];

@@ -90,7 +90,7 @@ test('a scrape reflects the current snapshot: reload failure, VIP, removed serve
   const snapshot = sampleSnapshot();
   snapshot.lastReload = { at: NOW - 5000, ok: false, message: 'endpoint.yaml is invalid', problems: ['listeners[0].port: 70000 is out of range'] };
   snapshot.reloads = { ok: 3, failed: 1 };
-  snapshot.vip = { address: '127.0.0.10', prefixLength: 24, interface: 'lo', self: 'lb-1', role: 'master', holder: 'lb-1', priority: 150, effectivePriority: 100, transitions: [{ at: NOW - 9000, from: 'backup', to: 'master', reason: 'peer silent' }], transitionsTotal: 7 };
+  snapshot.vip = { address: '127.0.0.10', prefixLength: 24, interface: 'lo', self: 'lb-1', role: 'master', holder: 'lb-1', priority: 150, effectivePriority: 100, transitions: [{ at: NOW - 9000, from: 'backup', to: 'master', reason: 'peer silent' }], transitionsTotal: 7, advertsDropped: { auth: 3, replay: 0 } };
   let { samples } = parseExposition(await metrics.scrape(snapshot));
   assert.equal(samples.get('cluster_endpoint_config_last_reload_successful{}'), 0);
   assert.equal(samples.get('cluster_endpoint_config_last_reload_attempt_timestamp_seconds{}'), (NOW - 5000) / 1000);
@@ -100,6 +100,7 @@ test('a scrape reflects the current snapshot: reload failure, VIP, removed serve
   assert.equal(samples.get('cluster_endpoint_vip_role{address=127.0.0.10,role=backup}'), 0);
   assert.equal(samples.get('cluster_endpoint_vip_transitions_total{address=127.0.0.10}'), 7);
   assert.equal(samples.get('cluster_endpoint_vip_effective_priority{address=127.0.0.10}'), 100);
+  assert.equal(samples.get('cluster_endpoint_vip_adverts_dropped_total{address=127.0.0.10,reason=auth}'), 3);
 
   snapshot.listeners[0].servers.splice(1, 1); // cp-02 left the spec
   snapshot.listeners[0].servers[0].totalConnections = 71;

@@ -109,6 +109,7 @@ describe('VipManager on loopback', () => {
     assert.deepEqual({ auth: stats.dropped.auth, unknown: stats.dropped['unknown-peer'], rid: stats.dropped['router-id'], replay: stats.dropped.replay }, { auth: 1, unknown: 1, rid: 1, replay: 1 });
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(c.nodes[0].manager.snapshot().role, 'master', 'the forged packets changed nothing');
+    assert.equal(c.nodes[0].manager.snapshot().advertsDropped?.auth, 1, 'the snapshot (status page, /metrics) shows the wrong-key drop');
     assert.deepEqual(c.holders(), ['lb-01']);
   });
 
