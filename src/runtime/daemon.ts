@@ -13,7 +13,7 @@ import { Frontend } from '../lb/frontend.js';
 import { Server, serverKey } from '../lb/server.js';
 import { createLogger, type Logger } from '../log.js';
 import { joinHostPort } from '../spec/address.js';
-import { parseSpec } from '../spec/load.js';
+import { parseSpec, SpecInvalidError } from '../spec/load.js';
 import { formatProblem } from '../spec/problem.js';
 import type { Spec } from '../spec/types.js';
 import { VERSION } from '../version.js';
@@ -52,7 +52,6 @@ export async function startDaemon(options: DaemonOptions & { vipFactory?: VipFac
   const text = await readSpecText(options.specPath);
   const result = parseSpec(text, options.specPath);
   if (!result.spec) {
-    const { SpecInvalidError } = await import('../spec/load.js');
     throw new SpecInvalidError(options.specPath, result.problems);
   }
   const daemon = new BalancerDaemon(options.specPath, result.spec, text, logger);
@@ -86,6 +85,8 @@ class BalancerDaemon implements Daemon {
   #watcher: FSWatcher | undefined;
   #watchTimer: NodeJS.Timeout | undefined;
   #reloading: Promise<ReloadRecord> | undefined;
+  /** Digest of a spec file that failed to load: the watcher does not retry the same content. */
+  #failedHash: string | undefined;
   #closing = false;
 
   constructor(specPath: string, spec: Spec, text: string, logger: Logger) {
@@ -119,6 +120,7 @@ class BalancerDaemon implements Daemon {
   }
 
   snapshot(): StatusSnapshot {
+    this.#prune();
     const now = Date.now();
     const listeners: ListenerSnapshot[] = [];
     for (const listener of this.#spec.listeners) {
@@ -305,6 +307,7 @@ class BalancerDaemon implements Daemon {
     }
     this.#servers = servers;
     this.#frontends = frontends;
+    this.#prune();
     for (const server of created) server.start();
   }
 
@@ -315,15 +318,13 @@ class BalancerDaemon implements Daemon {
     if (server.connections.size === 0) return;
     this.#removed.add(server);
     this.#logger.info({ event: 'server-removed', listener: server.listener, server: server.name, connections: server.connections.size }, `${server.name} ${server.listener} removed from the spec: ${server.connections.size} connection(s) drain for up to ${delayMs / 1000}s`);
-    server.drainFor(delayMs, () => this.#removed.delete(server));
-    const poll = setInterval(() => {
-      if (server.connections.size === 0) {
-        server.stop();
-        this.#removed.delete(server);
-        clearInterval(poll);
-      }
-    }, 500);
-    poll.unref();
+    server.drainFor(delayMs);
+  }
+
+  /** Forgets removed servers and retired listeners once their last connection is gone. */
+  #prune(): void {
+    for (const server of this.#removed) if (server.connections.size === 0) this.#removed.delete(server);
+    for (const frontend of this.#retiredFrontends) if (frontend.connections.size === 0) this.#retiredFrontends.delete(frontend);
   }
 
   #onStateChange(server: Server, change: StateChange): void {
@@ -368,8 +369,6 @@ class BalancerDaemon implements Daemon {
     const record = await this.reload();
     this.#failedHash = record.ok ? undefined : digest;
   }
-
-  #failedHash: string | undefined;
 
   #stopWatching(): void {
     clearTimeout(this.#watchTimer);

@@ -1,15 +1,11 @@
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
+import { tryBind } from '../../src/demo/ports.js';
 
 /** A TCP port that was free a moment ago on host (default 127.0.0.1). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const port = await tryBind(host, 0);
+  if (port === undefined) throw new Error(`cannot bind ${host}`);
+  return port;
 }
 
 /** Resolves true when a TCP connect to host:port succeeds within timeoutMs. */

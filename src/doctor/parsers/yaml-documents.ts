@@ -33,15 +33,9 @@ function locate(doc: Document, lineCounter: LineCounter) {
   return (path: ReadonlyArray<string | number>): number => positionOf(doc, lineCounter, path)?.line ?? 1;
 }
 
-/** Loose readers for parsed YAML. */
-export function asRecord(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
+/** Loose readers for parsed YAML: the spec rules' readers, under the names doctor's rules use. */
+export { record as asRecord, text as asString } from '../../spec/rules/rule.js';
 
 export function asList(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
-}
-
-export function asString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }
