@@ -1,11 +1,15 @@
-import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer, type Server as NetServer } from 'node:net';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { joinHostPort } from '../spec/address.js';
 import type { Backend, ListenerCounters } from './backend.js';
-import { adoptAccepted } from './adopt.js';
 import { ProxyConnection } from './proxy.js';
-import { ReadBuffer } from './read-buffer.js';
+import { tcpEngine, type TcpEngine, type TcpStream } from './tcp/index.js';
+
+/** How often idle connections are looked for: a tenth of the idle timeout, between 100 ms and 1 s. */
+export function idleSweepMs(idleTimeoutMs: number): number {
+  return Math.min(1000, Math.max(100, Math.floor(idleTimeoutMs / 10)));
+}
 
 /**
  * A listening socket and the backend it feeds. The backend can be swapped on reload while the socket
@@ -20,6 +24,8 @@ export class Frontend {
   readonly #server: NetServer;
   readonly #logger: Logger;
   readonly #maxConnections: number;
+  readonly #engine: TcpEngine;
+  #idleSweep: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(bind: string, port: number, backend: Backend, maxConnections: number, logger: Logger) {
@@ -27,10 +33,16 @@ export class Frontend {
     this.port = port;
     this.backend = backend;
     this.#logger = logger;
-    // pauseOnConnect: nothing is read before the socket gets its read buffer (adopt.ts).
-    this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
+    this.#engine = tcpEngine();
+    // pauseOnConnect: nothing is read before the proxy starts the stream.
+    this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
     this.#maxConnections = maxConnections;
-    this.#server.on('error', (error) => logger.error({ event: 'listener-error', listener: backend.name, error: error.message }, `${backend.name}: ${error.message}`));
+    this.#server.on('error', (error) => this.#logAcceptError(error.message));
+  }
+
+  /** Which TCP engine carries this frontend's connections (tcp/index.ts). */
+  get engine(): TcpEngine['name'] {
+    return this.#engine.name;
   }
 
   get key(): string {
@@ -47,6 +59,8 @@ export class Frontend {
       this.#server.once('error', onError);
       this.#server.listen({ host: this.bind, port: this.port, backlog: 4096 }, () => {
         this.#server.off('error', onError);
+        this.#engine.accept(this.#server, (stream) => this.#accept(stream), (code) => this.#logAcceptError(`accept ${code}`));
+        this.#scheduleIdleSweep();
         resolve();
       });
     });
@@ -60,29 +74,46 @@ export class Frontend {
     if (this.#closed) return;
     this.#closed = true;
     this.#server.close();
+    this.#scheduleIdleSweep();
   }
 
   /** Closes every established connection now. */
   destroyConnections(reason: string): void {
     for (const connection of [...this.connections]) connection.destroy(reason);
+    if (this.#closed && this.#idleSweep) {
+      clearTimeout(this.#idleSweep);
+      this.#idleSweep = undefined;
+    }
   }
 
-  #accept(accepted: Socket): void {
+  #accept(downstream: TcpStream): void {
     if (this.connections.size >= this.#maxConnections) {
       this.counters.failedConnections++;
-      accepted.destroy();
+      downstream.destroy();
       return;
     }
-    let connection: ProxyConnection | undefined;
-    const reader = new ReadBuffer((chunk) => connection?.onDownstreamRead(chunk) ?? 0);
-    const adopted = adoptAccepted(accepted, reader);
-    const downstream = adopted ?? accepted;
-    // No TCP keepalive (HAProxy's default too): the idle timeout ends connections of vanished clients,
-    // and two setsockopt calls per connection are a measurable share of a new connection's cost.
-    downstream.setNoDelay(true);
-    connection = new ProxyConnection(downstream, adopted === undefined, this.backend, this.counters, this.#logger, (c) => this.connections.delete(c));
+    const connection = new ProxyConnection(downstream, this.#engine, this.backend, this.counters, this.#logger, (c) => this.connections.delete(c), Date.now());
     // A connection with no server at all is already closed here.
     if (!connection.closed) this.connections.add(connection);
-    downstream.resume();
+  }
+
+  /**
+   * One timer per frontend rather than one per connection: every sweep closes connections idle past
+   * the current backend's idle timeout. It runs while connections remain, also after stopAccepting.
+   */
+  #scheduleIdleSweep(): void {
+    if (this.#idleSweep || (this.#closed && this.connections.size === 0)) return;
+    const timeoutMs = this.backend.settings.idleTimeoutMs;
+    this.#idleSweep = setTimeout(() => {
+      this.#idleSweep = undefined;
+      const now = Date.now();
+      for (const connection of this.connections) connection.checkIdle(now, this.backend.settings.idleTimeoutMs);
+      this.#scheduleIdleSweep();
+    }, idleSweepMs(timeoutMs));
+    this.#idleSweep.unref();
+  }
+
+  #logAcceptError(message: string): void {
+    this.#logger.error({ event: 'listener-error', listener: this.backend.name, error: message }, `${this.backend.name}: ${message}`);
   }
 }

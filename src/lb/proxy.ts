@@ -4,24 +4,27 @@
 // replayBufferSize). If the upstream connect fails, times out, or the upstream closes before answering,
 // the same bytes are replayed to another server: the client never sees the failure. A server cannot
 // have acted on a TLS client's data before answering its handshake, so this is safe for the
-// Kubernetes and Talos APIs. After the first upstream byte the two sockets are spliced.
-import { connect, type Socket } from 'node:net';
+// Kubernetes and Talos APIs. After the first upstream byte the two streams are spliced.
 import type { Logger } from '../log.js';
 import type { Backend, ListenerCounters } from './backend.js';
-import { READ_PAUSE, READ_RETAINED, ReadBuffer } from './read-buffer.js';
 import type { Closable, Server } from './server.js';
+import type { StreamHandler, TcpEngine, TcpStream } from './tcp/index.js';
 
 type Phase = 'connecting' | 'awaiting' | 'streaming' | 'closed';
 
+/** Reasons that are the normal end of a connection: not logged. */
+const ORDINARY_CLOSE = 'both sides closed';
+
 export class ProxyConnection implements Closable {
-  readonly #downstream: Socket;
+  readonly #downstream: TcpStream;
+  readonly #engine: TcpEngine;
   readonly #backend: Backend;
   readonly #counters: ListenerCounters;
   readonly #logger: Logger;
   readonly #onClose: (connection: ProxyConnection) => void;
 
   #phase: Phase = 'connecting';
-  #upstream: Socket | undefined;
+  #upstream: TcpStream | undefined;
   #server: Server | undefined;
   #tried: Set<Server> | undefined;
   #attempts = 0;
@@ -29,40 +32,34 @@ export class ProxyConnection implements Closable {
   #prelude: Buffer[] = [];
   #preludeBytes = 0;
   #replayable: boolean;
+  /** FIN received from each side, and our FIN sent to each side (after its queued writes). */
   #downstreamEnded = false;
+  #upstreamEnded = false;
+  #downstreamFinished = false;
+  #upstreamFinished = false;
   #connectStartedAt = 0;
   #connectTimer: NodeJS.Timeout | undefined;
+  /** Set by traffic, cleared by the idle sweep (checkIdle): no clock read per chunk. */
+  #active = true;
+  #idleSince: number;
 
-  /**
-   * `downstream` either reads through a ReadBuffer whose handler calls onDownstreamRead (see
-   * frontend.ts), or, when `dataEvents` is true, emits 'data' as a plain socket does.
-   */
-  constructor(downstream: Socket, dataEvents: boolean, backend: Backend, counters: ListenerCounters, logger: Logger, onClose: (connection: ProxyConnection) => void) {
+  constructor(downstream: TcpStream, engine: TcpEngine, backend: Backend, counters: ListenerCounters, logger: Logger, onClose: (connection: ProxyConnection) => void, now: number) {
     this.#downstream = downstream;
+    this.#engine = engine;
     this.#backend = backend;
     this.#counters = counters;
     this.#logger = logger;
     this.#onClose = onClose;
     this.#replayable = backend.settings.replay;
+    this.#idleSince = now;
     counters.activeConnections++;
     counters.totalConnections++;
-
-    downstream.setTimeout(backend.settings.idleTimeoutMs);
-    downstream.on('timeout', () => this.destroy('idle timeout'));
-    if (dataEvents) {
-      downstream.on('data', (chunk: Buffer) => {
-        if ((this.onDownstreamRead(chunk) & READ_PAUSE) !== 0) downstream.pause();
-      });
-    }
-    downstream.on('end', () => this.#onDownstreamEnd());
-    downstream.on('error', () => this.destroy('downstream error'));
-    downstream.on('close', () => this.destroy('downstream closed'));
+    downstream.start(this.#downstreamHandler());
     this.#connectNext();
   }
 
-  /** Asked only when needed (source balancing, logs): it costs a getpeername call. */
   get clientAddress(): string {
-    return this.#downstream.remoteAddress ?? '';
+    return this.#downstream.remoteAddress;
   }
 
   get closed(): boolean {
@@ -76,6 +73,8 @@ export class ProxyConnection implements Closable {
   /** Closes both sides now. Idempotent. */
   destroy(reason: string): void {
     if (this.#phase === 'closed') return;
+    const logged = reason !== ORDINARY_CLOSE && this.#logger.isLevelEnabled('debug');
+    const client = logged ? this.clientAddress : ''; // while the socket is still open
     this.#phase = 'closed';
     if (this.#connectTimer) clearTimeout(this.#connectTimer);
     this.#prelude = [];
@@ -84,49 +83,66 @@ export class ProxyConnection implements Closable {
     this.#downstream.destroy();
     this.#counters.activeConnections--;
     this.#onClose(this);
-    if (reason !== 'downstream closed' && reason !== 'upstream closed' && this.#logger.isLevelEnabled('debug')) {
-      this.#logger.debug({ event: 'connection-closed', listener: this.#backend.name, client: this.clientAddress, reason }, `connection from ${this.clientAddress} closed: ${reason}`);
+    if (logged) this.#logger.debug({ event: 'connection-closed', listener: this.#backend.name, client, reason }, `connection from ${client} closed: ${reason}`);
+  }
+
+  /**
+   * Called by the frontend's idle sweep: closes the connection when no byte moved either way for
+   * `timeoutMs`. Traffic since the last sweep restarts the count from `now`.
+   */
+  checkIdle(now: number, timeoutMs: number): void {
+    if (this.#active) {
+      this.#active = false;
+      this.#idleSince = now;
+    } else if (now - this.#idleSince >= timeoutMs) {
+      this.destroy('idle timeout');
     }
   }
 
-  /** One chunk from the client; returns READ_PAUSE / READ_RETAINED flags (read-buffer.ts). */
-  onDownstreamRead(chunk: Buffer): number {
-    if (this.#phase === 'closed') return 0;
+  #downstreamHandler(): StreamHandler {
+    return {
+      onData: (chunk) => this.#onDownstreamData(chunk),
+      onEnd: () => this.#onDownstreamEnd(),
+      onFinish: () => {
+        this.#downstreamFinished = true;
+        this.#closeIfDone();
+      },
+      onDrain: () => {
+        if (this.#phase !== 'closed') this.#upstream?.resume();
+      },
+      onError: (code) => this.destroy(`downstream ${code}`),
+    };
+  }
+
+  #onDownstreamData(chunk: Buffer): void {
+    if (this.#phase === 'closed') return;
+    this.#active = true;
     this.#counters.bytesIn += chunk.length;
     if (this.#server) this.#server.bytesIn += chunk.length;
-    if (this.#phase === 'streaming') return this.#forward(chunk, this.#upstream!, this.#downstream);
-    let flags = 0;
+    if (this.#phase === 'streaming') {
+      if (!this.#upstream!.write(chunk)) this.#downstream.pause();
+      return;
+    }
     if (this.#replayable || this.#phase === 'connecting') {
+      // Kept past this call: a copy (stream.ts: the chunk's memory may be reused).
+      chunk = Buffer.from(chunk);
       this.#prelude.push(chunk);
       this.#preludeBytes += chunk.length;
-      flags = READ_RETAINED;
       if (this.#preludeBytes > this.#backend.settings.replayBufferSize) this.#replayable = false;
     }
     if (this.#phase === 'awaiting') {
       if (!this.#replayable) this.#prelude = [];
-      return flags | this.#forward(chunk, this.#upstream!, this.#downstream);
+      if (!this.#upstream!.write(chunk)) this.#downstream.pause();
+      return;
     }
     // Connecting without replay: keep what must still be delivered, but read no more until connected.
-    return this.#replayable ? flags : flags | READ_PAUSE;
-  }
-
-  /** Writes a chunk on; asks the reader to pause until the writer drains when the writer is full. */
-  #forward(chunk: Buffer, writer: Socket, reader: Socket): number {
-    const flushed = writer.write(chunk);
-    // A write the kernel did not take at once still references the chunk.
-    let flags = writer.writableLength > 0 ? READ_RETAINED : 0;
-    if (!flushed) {
-      flags |= READ_PAUSE;
-      writer.once('drain', () => {
-        if (this.#phase !== 'closed') reader.resume();
-      });
-    }
-    return flags;
+    if (!this.#replayable) this.#downstream.pause();
   }
 
   #onDownstreamEnd(): void {
     this.#downstreamEnded = true;
     if (this.#phase === 'streaming' || this.#phase === 'awaiting') this.#upstream!.end();
+    this.#closeIfDone();
   }
 
   #connectNext(): void {
@@ -134,9 +150,10 @@ export class ProxyConnection implements Closable {
     const server = this.#backend.pick(this, this.#tried);
     if (!server || this.#attempts > this.#backend.settings.retries) {
       this.#counters.failedConnections++;
+      const client = this.clientAddress;
       this.#logger.warn(
-        { event: 'no-server', listener: this.#backend.name, client: this.clientAddress, attempts: this.#attempts },
-        `${this.#backend.name}: no server for ${this.clientAddress} after ${this.#attempts} attempt(s)`,
+        { event: 'no-server', listener: this.#backend.name, client, attempts: this.#attempts },
+        `${this.#backend.name}: no server for ${client} after ${this.#attempts} attempt(s)`,
       );
       this.destroy('no server available');
       return;
@@ -146,37 +163,51 @@ export class ProxyConnection implements Closable {
     this.#attachServer(server);
     this.#phase = 'connecting';
     this.#connectStartedAt = Date.now();
-
-    const upstream: Socket = connect({
-      // No TCP keepalive upstream: health checks find a dead server, and its connections are closed then.
-      host: server.address, port: server.port, allowHalfOpen: true, noDelay: true,
-      onread: new ReadBuffer((chunk) => this.#onUpstreamData(upstream, chunk)).onread,
+    // No TCP keepalive upstream: health checks find a dead server, and its connections are closed then.
+    const upstream: TcpStream = this.#engine.connect(server.address, server.port, (error) => {
+      if (error === undefined) this.#onUpstreamConnect(upstream);
+      else this.#upstreamFailed(upstream, `connect ${error}`, true);
     });
     this.#upstream = upstream;
     this.#connectTimer = setTimeout(() => this.#upstreamFailed(upstream, `connect timeout after ${this.#backend.settings.connectTimeoutMs}ms`, true), this.#backend.settings.connectTimeoutMs);
-    upstream.once('connect', () => this.#onUpstreamConnect(upstream));
-    upstream.on('end', () => this.#onUpstreamEnd(upstream));
-    upstream.on('error', (error: NodeJS.ErrnoException) => {
-      const connecting = this.#phase === 'connecting';
-      this.#upstreamFailed(upstream, `${connecting ? 'connect ' : ''}${error.code ?? error.message}`, connecting);
-    });
-    upstream.on('close', () => this.#onUpstreamClose(upstream));
   }
 
-  #onUpstreamConnect(upstream: Socket): void {
+  #onUpstreamConnect(upstream: TcpStream): void {
     if (upstream !== this.#upstream || this.#phase !== 'connecting') return;
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     this.#phase = 'awaiting';
-    for (const chunk of this.#prelude) upstream.write(chunk);
+    upstream.start(this.#upstreamHandler(upstream));
+    let flushed = true;
+    for (const chunk of this.#prelude) flushed = upstream.write(chunk);
     if (!this.#replayable) this.#prelude = [];
     if (this.#downstreamEnded) upstream.end();
-    else this.#downstream.resume();
+    else if (flushed) this.#downstream.resume();
   }
 
-  /** One chunk from the server; returns READ_PAUSE / READ_RETAINED flags (read-buffer.ts). */
-  #onUpstreamData(upstream: Socket, chunk: Buffer): number {
-    if (upstream !== this.#upstream || this.#phase === 'closed') return 0;
+  #upstreamHandler(upstream: TcpStream): StreamHandler {
+    const current = () => upstream === this.#upstream && this.#phase !== 'closed';
+    return {
+      onData: (chunk) => {
+        if (current()) this.#onUpstreamData(chunk);
+      },
+      onEnd: () => {
+        if (current()) this.#onUpstreamEnd(upstream);
+      },
+      onFinish: () => {
+        if (!current()) return;
+        this.#upstreamFinished = true;
+        this.#closeIfDone();
+      },
+      onDrain: () => {
+        if (current()) this.#downstream.resume();
+      },
+      onError: (code) => this.#upstreamFailed(upstream, code, false),
+    };
+  }
+
+  #onUpstreamData(chunk: Buffer): void {
+    this.#active = true;
     if (this.#phase !== 'streaming') {
       this.#phase = 'streaming';
       this.#prelude = [];
@@ -184,40 +215,31 @@ export class ProxyConnection implements Closable {
     }
     this.#counters.bytesOut += chunk.length;
     this.#server!.bytesOut += chunk.length;
-    return this.#forward(chunk, this.#downstream, upstream);
+    if (!this.#downstream.write(chunk)) this.#upstream!.pause();
   }
 
-  #onUpstreamEnd(upstream: Socket): void {
-    if (upstream !== this.#upstream) return;
-    if (this.#phase === 'awaiting') {
-      if (this.#downstreamEnded) {
-        // The client closed first and the server closed in turn: an ordinary close (a port scan, an
-        // upstream LB's TCP check), not a failure of the server.
-        this.#phase = 'streaming';
-        this.#downstream.end();
-        return;
-      }
+  #onUpstreamEnd(upstream: TcpStream): void {
+    if (this.#phase === 'awaiting' && !this.#downstreamEnded) {
       // The server closed before answering while the client waits: replay elsewhere. A graceful close
       // can also be a server's own idle timeout, so it does not count against the server; resets do.
       this.#upstreamFailed(upstream, 'closed before answering', false, false);
       return;
     }
+    // Streaming, or the client closed first and the server closed in turn: an ordinary close (a port
+    // scan, an upstream LB's TCP check), not a failure of the server.
+    this.#phase = 'streaming';
+    this.#upstreamEnded = true;
     this.#downstream.end();
+    this.#closeIfDone();
   }
 
-  #onUpstreamClose(upstream: Socket): void {
-    if (upstream !== this.#upstream || this.#phase === 'closed') return;
-    if (this.#phase === 'connecting' || this.#phase === 'awaiting') {
-      this.#upstreamFailed(upstream, 'closed before answering', this.#phase === 'connecting');
-      return;
-    }
-    // Streaming: the upstream is fully closed; finish the downstream side once its data is flushed.
-    if (!this.#downstream.writableEnded) this.#downstream.end();
-    if (this.#downstreamEnded || this.#downstream.destroyed) this.destroy('upstream closed');
+  /** Both sides sent FIN and received ours after everything queued for them: the connection is done. */
+  #closeIfDone(): void {
+    if (this.#downstreamEnded && this.#upstreamEnded && this.#downstreamFinished && this.#upstreamFinished) this.destroy(ORDINARY_CLOSE);
   }
 
   /** A connect failed, or the upstream went away before its first byte: retry on another server if we may. */
-  #upstreamFailed(upstream: Socket, reason: string, duringConnect: boolean, countAgainstServer = true): void {
+  #upstreamFailed(upstream: TcpStream, reason: string, duringConnect: boolean, countAgainstServer = true): void {
     if (upstream !== this.#upstream || this.#phase === 'closed') return;
     if (this.#phase === 'streaming') {
       this.destroy(`upstream ${reason}`);
@@ -228,6 +250,7 @@ export class ProxyConnection implements Closable {
     const server = this.#server!;
     upstream.destroy();
     this.#upstream = undefined;
+    this.#upstreamFinished = false;
     this.#detachServer();
     if (countAgainstServer) server.observeFailure(duringConnect ? `proxy ${reason}` : `proxy ${reason} before answering`, Date.now() - this.#connectStartedAt);
     const canRetry = duringConnect || this.#replayable;

@@ -9,6 +9,7 @@ import { basename, dirname } from 'node:path';
 import { UserError } from '../errors.js';
 import type { AdminState, StateChange } from '../health/types.js';
 import { Backend } from '../lb/backend.js';
+import { tcpEngine } from '../lb/tcp/index.js';
 import { Frontend } from '../lb/frontend.js';
 import { Server, serverKey } from '../lb/server.js';
 import { createLogger, type Logger } from '../log.js';
@@ -114,7 +115,7 @@ class BalancerDaemon implements Daemon {
     await this.#vip?.start();
     if (watchFile) this.#watch();
     this.#logger.info(
-      { event: 'started', spec: this.#specPath, listeners: this.#spec.listeners.map((l) => `${l.name}:${l.port}`), admin: this.adminUrl },
+      { event: 'started', spec: this.#specPath, listeners: this.#spec.listeners.map((l) => `${l.name}:${l.port}`), admin: this.adminUrl, tcp: tcpEngine().name },
       `serving ${this.#spec.listeners.map((l) => `${l.name} on ${joinHostPort(this.#spec.balancer.bind, l.port)}`).join(', ')}; status page ${this.adminUrl}/`,
     );
   }
