@@ -62,7 +62,7 @@ function parseOptions(argv: string[]): Options {
     strict: true,
   });
   const quick = values.quick ?? false;
-  const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+  const rounds = Number(values.rounds ?? (quick ? 1 : 5));
   const seconds = Number(values.seconds ?? (quick ? 2 : 5));
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error('--rounds must be an integer from 1 to 9');
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > 30) throw new Error('--seconds must be an integer from 1 to 30');

@@ -141,7 +141,10 @@ export class ProxyConnection implements Closable {
 
   #onDownstreamEnd(): void {
     this.#downstreamEnded = true;
-    if (this.#phase === 'streaming' || this.#phase === 'awaiting') this.#upstream!.end();
+    if (this.#phase === 'streaming' || this.#phase === 'awaiting') {
+      if (this.#upstreamEnded && !this.#upstream!.queued) this.#upstreamFinished = true; // closing sends the FIN
+      else this.#upstream!.end();
+    }
     this.#closeIfDone();
   }
 
@@ -229,7 +232,10 @@ export class ProxyConnection implements Closable {
     // scan, an upstream LB's TCP check), not a failure of the server.
     this.#phase = 'streaming';
     this.#upstreamEnded = true;
-    this.#downstream.end();
+    // The client sent its FIN already and has everything: closing sends ours (its socket holds no unread
+    // bytes after its FIN, so the close is graceful), one shutdown call fewer per connection.
+    if (this.#downstreamEnded && !this.#downstream.queued) this.#downstreamFinished = true;
+    else this.#downstream.end();
     this.#closeIfDone();
   }
 

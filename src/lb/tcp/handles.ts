@@ -104,6 +104,7 @@ function createEngine(b: Bindings): TcpEngine {
     #ended = false;
     /** libuv refuses to start reading twice. */
     #reading = false;
+    #readerSet = false;
     #closed = false;
     readonly #onWriteDone = (status: number): void => this.#writeDone(status);
 
@@ -116,18 +117,32 @@ function createEngine(b: Bindings): TcpEngine {
       return this.#closed || this.#handle.getpeername(out) !== 0 ? '' : out.address ?? '';
     }
 
+    get queued(): boolean {
+      return this.#queuedWrites > 0;
+    }
+
     start(handler: StreamHandler): void {
       if (this.#closed) return;
       this.#handler = handler;
-      this.#handle.onread = () => this.#read();
-      this.#handle.useUserBuffer(scratch);
-      this.resume();
+      this.#startReading();
+    }
+
+    #startReading(): void {
+      if (!this.#readerSet) {
+        this.#readerSet = true;
+        this.#handle.onread = () => this.#read();
+        this.#handle.useUserBuffer(scratch);
+      }
+      if (this.#reading || this.#ended) return;
+      this.#reading = true;
+      this.#check(this.#handle.readStart());
     }
 
     #read(): void {
       const size = state[b.readBytesOrError]!;
-      if (this.#closed) return;
-      const handler = this.#handler!;
+      const handler = this.#handler;
+      // Before start(): only a failed connect's leftovers (connectTo reads early); its caller is told.
+      if (this.#closed || !handler) return;
       if (size > 0) {
         if (this.#readBuffer) {
           handler.onData(this.#readBuffer.subarray(0, size));
@@ -189,9 +204,7 @@ function createEngine(b: Bindings): TcpEngine {
     }
 
     resume(): void {
-      if (this.#reading || this.#closed || this.#ended || !this.#handler) return;
-      this.#reading = true;
-      this.#check(this.#handle.readStart());
+      if (!this.#closed && this.#handler) this.#startReading();
     }
 
     end(): void {
@@ -231,7 +244,14 @@ function createEngine(b: Bindings): TcpEngine {
       };
       const status = family === 6 ? this.#handle.connect6(request, address, port) : this.#handle.connect(request, address, port);
       // Reported on a later tick, as an asynchronous failure would be.
-      if (status !== 0) queueMicrotask(() => { if (!this.#closed) onConnect(errorCode(status)); });
+      if (status !== 0) {
+        queueMicrotask(() => { if (!this.#closed) onConnect(errorCode(status)); });
+        return;
+      }
+      // Reading from now on (libuv allows it while connecting) registers the socket for the connect and
+      // for reads at once, which saves libuv a failed EPOLL_CTL_ADD and a MOD after the connect. Nothing
+      // is read before the connect completes.
+      this.#startReading();
     }
 
     /** A failed call: report it once, asynchronously, so the caller's own call returns first. */
@@ -266,12 +286,14 @@ function createEngine(b: Bindings): TcpEngine {
     accept(server: Server, onStream: (stream: TcpStream) => void, onError: (code: string) => void): void {
       const listening = (server as unknown as { _handle: { onconnection?: unknown } | null })._handle;
       if (!listening || typeof listening.onconnection !== 'function') throw new Error('the server is not listening');
+      // Linux copies TCP_NODELAY from the listening socket to every socket it accepts: one call, not one each.
+      const inherited = (listening as unknown as TcpHandle).setNoDelay(true) === 0;
       listening.onconnection = (status: number, handle: TcpHandle | undefined) => {
         if (status !== 0 || !handle) {
           onError(errorCode(status));
           return;
         }
-        handle.setNoDelay(true);
+        if (!inherited) handle.setNoDelay(true);
         onStream(new HandleStream(handle));
       };
     },

@@ -25,6 +25,8 @@ export interface TcpStream {
   write(chunk: Buffer): boolean;
   pause(): void;
   resume(): void;
+  /** True while written bytes wait for the kernel (write() returned false and onDrain has not come). */
+  readonly queued: boolean;
   /** Half-closes: FIN after the queued writes. */
   end(): void;
   /** Closes now, dropping queued writes; no event follows. Idempotent. */
