@@ -106,7 +106,7 @@ function createEngine(b: Bindings): TcpEngine {
     #reading = false;
     #readerSet = false;
     #closed = false;
-    readonly #onWriteDone = (status: number): void => this.#writeDone(status);
+    #onWriteDone: ((status: number) => void) | undefined;
 
     constructor(handle: TcpHandle) {
       this.#handle = handle;
@@ -119,6 +119,10 @@ function createEngine(b: Bindings): TcpEngine {
 
     get queued(): boolean {
       return this.#queuedWrites > 0;
+    }
+
+    get closed(): boolean {
+      return this.#closed;
     }
 
     start(handler: StreamHandler): void {
@@ -169,20 +173,17 @@ function createEngine(b: Bindings): TcpEngine {
     write(chunk: Buffer): boolean {
       if (this.#closed) return true;
       const request = spareWrite;
-      request.handle = this.#handle;
-      request.buffer = chunk;
-      request.oncomplete = this.#onWriteDone;
       const status = this.#handle.writeBuffer(request, chunk);
       if (status !== 0) {
-        request.buffer = null;
         this.#fail(status);
         return true;
       }
-      if (state[b.lastWriteWasAsync] === 0) {
-        request.buffer = null;
-        request.handle = null;
-        return true;
-      }
+      if (state[b.lastWriteWasAsync] === 0) return true;
+      // Queued: libuv completes it later and only then reads these fields, so they are set now, not
+      // for every write. The chunk stays referenced until then.
+      request.handle = this.#handle;
+      request.buffer = chunk;
+      request.oncomplete = this.#onWriteDone ??= (status: number): void => this.#writeDone(status);
       spareWrite = new b.WriteWrap();
       this.#queuedWrites++;
       return false;
@@ -276,6 +277,7 @@ function createEngine(b: Bindings): TcpEngine {
       } else {
         // A server given by DNS name is looked up for every connection, as net.connect does.
         lookup(host, (error, address, resolvedFamily) => {
+          if (stream.closed) return;
           if (error) onConnect(error.code ?? error.message);
           else stream.connectTo(address, resolvedFamily, port, onConnect);
         });
