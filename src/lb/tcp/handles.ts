@@ -1,8 +1,9 @@
 // The fast engine: libuv TCP handles driven directly, without net.Socket. A proxied connection then
 // costs two handle objects instead of two Sockets with their streams, events and ticks — about half the
 // CPU per new connection (BENCHMARKS.md). The bindings are Node internals reached through
-// process.binding('tcp_wrap' / 'stream_wrap'), which Node 20–24 keep for compatibility; this file is the
-// only place that touches them, and index.ts falls back to sockets.ts when they are missing.
+// process.binding('tcp_wrap' / 'stream_wrap'): documented as deprecated (DEP0111) but present in Node 20,
+// the version this project targets. This file is the only place that touches them; where they are
+// missing or incomplete, index.ts falls back to sockets.ts.
 import { lookup } from 'node:dns';
 import { isIP, type Server } from 'node:net';
 import { getSystemErrorName } from 'node:util';
@@ -106,6 +107,7 @@ function createEngine(b: Bindings): TcpEngine {
     #reading = false;
     #readerSet = false;
     #closed = false;
+    #failed = false;
     #onWriteDone: ((status: number) => void) | undefined;
 
     constructor(handle: TcpHandle) {
@@ -255,14 +257,15 @@ function createEngine(b: Bindings): TcpEngine {
       this.#startReading();
     }
 
-    /** A failed call: report it once, asynchronously, so the caller's own call returns first. */
+    /** A failed call: reported once, asynchronously, so the caller's own call returns first. */
     #check(status: number): void {
       if (status !== 0) this.#fail(status);
     }
 
     #fail(status: number): void {
-      const handler = this.#handler;
-      queueMicrotask(() => { if (!this.#closed) handler?.onError(errorCode(status)); });
+      if (this.#failed) return;
+      this.#failed = true;
+      queueMicrotask(() => { if (!this.#closed) this.#handler?.onError(errorCode(status)); });
     }
   }
 

@@ -69,6 +69,14 @@ function renderReload(s: StatusSnapshot): string {
 </section>`;
 }
 
+/** "0", or the total with its reasons: a wrong key or a replay shows up here before it costs a failover. */
+function formatDropped(dropped: Record<string, number> | undefined): string {
+  const reasons = Object.entries(dropped ?? {}).filter(([, count]) => count > 0).sort(([a], [b]) => a.localeCompare(b));
+  if (reasons.length === 0) return '0';
+  const total = reasons.reduce((sum, [, count]) => sum + count, 0);
+  return `${total} (${reasons.map(([reason, count]) => `${reason} ${count}`).join(', ')})`;
+}
+
 function renderVip(vip: VipSnapshot, now: number): string {
   const transitions = [...vip.transitions].sort((a, b) => b.at - a.at).slice(0, 10);
   const total = vip.transitionsTotal ?? vip.transitions.length;
@@ -81,6 +89,7 @@ function renderVip(vip: VipSnapshot, now: number): string {
 <div><dt>holder</dt><dd>${escapeHtml(vip.holder ?? 'unknown')}</dd></div>
 <div><dt>priority</dt><dd>${escapeHtml(vip.effectivePriority === vip.priority ? String(vip.priority) : `${vip.effectivePriority} (configured ${vip.priority})`)}</dd></div>
 <div><dt>transitions</dt><dd>${total}</dd></div>
+<div><dt>adverts dropped</dt><dd data-adverts-dropped>${escapeHtml(formatDropped(vip.advertsDropped))}</dd></div>
 </dl>
 ${rows ? `<table class="transitions"><thead><tr><th>at</th><th>age</th><th>role</th><th>reason</th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="muted">No role transition yet.</p>'}
 </section>`;

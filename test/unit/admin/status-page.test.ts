@@ -78,7 +78,7 @@ test('a failed reload is visible with its problems; a good one is quiet', () => 
   assert.match(good, /Last reload succeeded at 2026-11-24 00:59:56Z: reloaded endpoint\.yaml/);
 });
 
-test('the VIP block shows role, holder, priority and transitions, newest first', () => {
+test('the VIP block shows role, holder, priority, transitions (newest first) and dropped adverts by reason', () => {
   const s = sampleSnapshot();
   s.vip = {
     address: '127.0.0.10', prefixLength: 24, interface: 'br0', self: 'lb-1', role: 'master', holder: 'lb-1', priority: 150, effectivePriority: 140,
@@ -87,8 +87,10 @@ test('the VIP block shows role, holder, priority and transitions, newest first',
       { at: NOW - 10_000, from: 'backup', to: 'master', reason: 'peer lb-2 silent for 3 adverts' },
     ],
     transitionsTotal: 12,
+    advertsDropped: { auth: 3, replay: 1, malformed: 0 },
   };
   const html = renderStatusBody(s);
+  assert.match(html, /<dt>adverts dropped<\/dt><dd data-adverts-dropped>4 \(auth 3, replay 1\)<\/dd>/);
   assert.match(html, /VIP 127\.0\.0\.10\/24 <small>on br0<\/small>/);
   assert.match(html, /<dt>role<\/dt><dd><span class="badge role-master">master<\/span><\/dd>/);
   assert.match(html, /<dt>holder<\/dt><dd>lb-1<\/dd>/);
