@@ -40,10 +40,6 @@ export class Frontend {
     this.#server.on('error', (error) => this.#logAcceptError(error.message));
   }
 
-  /** Which TCP engine carries this frontend's connections (tcp/index.ts). */
-  get engine(): TcpEngine['name'] {
-    return this.#engine.name;
-  }
 
   get key(): string {
     return joinHostPort(this.bind, this.port);
