@@ -11,7 +11,7 @@ export const BINARY = '/usr/local/bin/cluster-endpoint';
 /** Scheduling priority of serve: VIP timers and the takeover's `ip`/`arping` must not queue behind other work. */
 export const NICE = -10;
 
-/** What serve needs and nothing else: bind ports < 1024, add/remove the VIP, raw ARP/NA packets (arping, ndsend). */
+/** What serve needs and nothing else: bind ports < 1024, add/remove the VIP, raw ARP/NA packets (arping, ndptool). */
 export const CAPABILITIES = ['CAP_NET_BIND_SERVICE', 'CAP_NET_ADMIN', 'CAP_NET_RAW'] as const;
 
 export const builtinRenderer: Renderer = {

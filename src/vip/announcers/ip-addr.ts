@@ -1,5 +1,5 @@
 // Linux: the VIP is a secondary address added with iproute2 and announced with gratuitous ARP (arping) or an
-// unsolicited neighbour advertisement (ndisc6's ndsend). Node cannot send raw ARP frames without a native addon,
+// unsolicited neighbour advertisement (ndptool, Debian package libndp-tools). Node cannot send raw ARP frames without a native addon,
 // so the announcement is a short-lived child process.
 import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -48,6 +48,15 @@ export function arpingArgs(flavour: ArpingFlavour, iface: string, address: strin
     : ['-q', '-U', '-c', '1', '-w', '1', '-I', iface, address];
 }
 
+/**
+ * An unsolicited neighbour advertisement for the VIP from this host (override flag and target link-layer address
+ * set): neighbours replace their entry's MAC with this host's. Linux sends none by itself when an address is
+ * added with nodad (measured: `ndisc_notify` does not change that), and Node cannot send ICMPv6.
+ */
+export function ndptoolArgs(iface: string, address: string): string[] {
+  return ['-t', 'na', '-U', '-i', iface, '-T', address, 'send'];
+}
+
 export class IpAddrAnnouncer implements Announcer {
   readonly #o: IpAddrAnnouncerOptions;
   readonly #run: CommandRunner;
@@ -56,7 +65,7 @@ export class IpAddrAnnouncer implements Announcer {
   #batch?: IpBatch;
   readonly #timers = new Set<NodeJS.Timeout>();
   #flavour?: Promise<ArpingFlavour | undefined>;
-  #ndsend?: Promise<boolean>;
+  #ndptool?: Promise<boolean>;
   #warned = false;
 
   constructor(options: IpAddrAnnouncerOptions) {
@@ -85,9 +94,9 @@ export class IpAddrAnnouncer implements Announcer {
       const batch = new IpBatch();
       if (batch.start()) this.#batch = batch;
     }
-    if (this.#o.family === 6) this.#ndsend ??= this.#run('ndsend', ['--help']).then((r) => !r.missing);
+    if (this.#o.family === 6) this.#ndptool ??= this.#detectNdptool();
     else this.#flavour ??= this.#detectArping();
-    await (this.#o.family === 6 ? this.#ndsend : this.#flavour);
+    await (this.#o.family === 6 ? this.#ndptool : this.#flavour);
   }
 
   close(): void {
@@ -207,9 +216,8 @@ export class IpAddrAnnouncer implements Announcer {
 
   async #announce(): Promise<void> {
     if (this.#o.family === 6) {
-      this.#ndsend ??= this.#run('ndsend', ['--help']).then((r) => !r.missing);
-      if (await this.#ndsend) void this.#runInBackground('ndsend', [this.#o.address, this.#o.interface]);
-      else this.#warnOnce('ndsend (Debian package ndisc6) is not installed: neighbours learn the IPv6 VIP\'s new holder only when their cache entry expires');
+      this.#ndptool ??= this.#detectNdptool();
+      if (await this.#ndptool) void this.#runInBackground('ndptool', ndptoolArgs(this.#o.interface, this.#o.address));
       return;
     }
     this.#flavour ??= this.#detectArping();
@@ -217,6 +225,12 @@ export class IpAddrAnnouncer implements Announcer {
     if (!flavour) return;
     // In the background: arping waits for the packet to leave, and the queue must stay free for a release.
     void this.#runInBackground('arping', arpingArgs(flavour, this.#o.interface, this.#o.address));
+  }
+
+  async #detectNdptool(): Promise<boolean> {
+    const result = await this.#run('ndptool', ['--help']);
+    if (result.missing) this.#warnOnce('ndptool is not installed: neighbours learn the IPv6 VIP\'s new holder only when their cache entry goes stale (install Debian package libndp-tools)');
+    return !result.missing;
   }
 
   async #detectArping(): Promise<ArpingFlavour | undefined> {

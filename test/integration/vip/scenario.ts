@@ -33,6 +33,8 @@ export interface ScenarioOptions {
   advertIntervalMs?: number;
   mode?: PeerMode;
   preempt?: boolean;
+  /** 6: every host also gets fd00:ce:<subnet>::<octet>/64, and the VIP, peers and servers use those. */
+  family?: 4 | 6;
 }
 
 export interface Attempt { start: number; end: number; ok: boolean; reply?: string; error?: string }
@@ -46,17 +48,20 @@ export class Scenario {
   readonly haproxies = new Map<string, Proc>();
   readonly mode: PeerMode;
   readonly advertIntervalMs: number;
+  readonly family: 4 | 6;
 
   private constructor(readonly topology: Topology, readonly dir: string, lbs: string[], options: Required<ScenarioOptions>) {
     this.lbs = lbs;
-    this.vip = topology.address(100);
+    this.family = options.family;
+    this.vip = this.#address(100);
     this.specPath = join(dir, 'endpoint.yaml');
     this.mode = options.mode;
     this.advertIntervalMs = options.advertIntervalMs;
   }
 
   static async create(options: ScenarioOptions = {}): Promise<Scenario> {
-    const full: Required<ScenarioOptions> = { lbCount: 2, advertIntervalMs: 100, mode: peerMode(), preempt: true, ...options };
+    const full: Required<ScenarioOptions> = { lbCount: 2, advertIntervalMs: 100, mode: peerMode(), preempt: true, family: 4, ...options };
+    if (full.family === 6 && full.mode === 'keepalived') throw new Error('the keepalived scenario is IPv4 only');
     const lbs = Array.from({ length: full.lbCount }, (_, i) => `lb-0${i + 1}`);
     const hosts: Record<string, number> = { client: 50, 'cp-01': 21, 'cp-02': 22, 'cp-03': 23 };
     lbs.forEach((name, i) => { hosts[name] = 11 + i; });
@@ -64,6 +69,9 @@ export class Scenario {
     const dir = await mkdtemp(join(tmpdir(), 'cevip-'));
     const scenario = new Scenario(topology, dir, lbs, full);
     try {
+      if (full.family === 6) {
+        for (const [name, octet] of Object.entries(hosts)) await topology.exec(name, ['ip', 'addr', 'add', `${scenario.#address(octet)}/64`, 'dev', 'eth0', 'nodad']);
+      }
       await writeFile(scenario.specPath, scenario.specText(full));
       if (full.mode === 'keepalived') await scenario.#renderKeepalived(full);
       await Promise.all(['cp-01', 'cp-02', 'cp-03'].map((cp) => scenario.startControlPlane(cp)));
@@ -74,34 +82,44 @@ export class Scenario {
     }
   }
 
+  /** The address of the host with this last octet (or group, for IPv6) in the scenario's family. */
+  #address(octet: number): string {
+    return this.family === 6 ? `fd00:ce:${this.topology.subnet.split('.')[2]}::${octet}` : this.topology.address(octet);
+  }
+
+  /** A host's address in the scenario's family. */
+  addressOf(name: string): string {
+    const host = this.topology.host(name);
+    return this.family === 6 ? this.#address(Number(host.address.split('.')[3])) : host.address;
+  }
+
   specText(o: Required<ScenarioOptions>): string {
-    const t = this.topology;
     return [
       'cluster: { name: vip-test }',
-      `endpoint: ${this.vip}`,
+      `endpoint: "${this.vip}"`,
       'controlPlane:',
-      ...['cp-01', 'cp-02', 'cp-03'].map((cp) => `  - { name: ${cp}, address: ${t.host(cp).address} }`),
+      ...['cp-01', 'cp-02', 'cp-03'].map((cp) => `  - { name: ${cp}, address: "${this.addressOf(cp)}" }`),
       'listeners:',
       `  - { name: kubernetes, port: ${LISTENER_PORT}, targetPort: ${LISTENER_PORT}, targets: controlPlane }`,
       'healthCheck: { type: tcp, interval: 100ms, timeout: 50ms, healthyThreshold: 1, unhealthyThreshold: 2 }',
       'deregistrationDelay: 1s',
-      'balancer: { bind: 0.0.0.0, admin: 127.0.0.1:8404, watch: false }',
+      `balancer: { bind: "${this.family === 6 ? '::' : '0.0.0.0'}", admin: 127.0.0.1:8404, watch: false }`,
       'vip:',
-      `  address: ${this.vip}`,
-      '  prefixLength: 24',
+      `  address: "${this.vip}"`,
+      `  prefixLength: ${this.family === 6 ? 64 : 24}`,
       '  interface: eth0',
       `  advertInterval: ${o.advertIntervalMs}ms`,
       `  preempt: ${o.preempt}`,
       `  authKey: ${KEY}`,
       '  peers:',
-      ...this.lbs.map((lb, i) => `    - { name: ${lb}, address: ${t.host(lb).address}, priority: ${100 - 10 * i} }`),
+      ...this.lbs.map((lb, i) => `    - { name: ${lb}, address: "${this.addressOf(lb)}", priority: ${100 - 10 * i} }`),
       '',
     ].join('\n');
   }
 
   /** A control-plane stand-in: a TCP server on the listener port answering its name. */
   async startControlPlane(name: string): Promise<Proc> {
-    const code = `require('net').createServer((s) => { s.on('error', () => {}); s.end(${JSON.stringify(`${name}\n`)}); }).listen(${LISTENER_PORT}, '0.0.0.0', () => console.log('listening'));`;
+    const code = `require('net').createServer((s) => { s.on('error', () => {}); s.end(${JSON.stringify(`${name}\n`)}); }).listen(${LISTENER_PORT}, '${this.family === 6 ? '::' : '0.0.0.0'}', () => console.log('listening'));`;
     const proc = this.topology.spawn(name, [process.execPath, '-e', code]);
     await proc.waitForLine((l) => l.text === 'listening', 10_000);
     return proc;

@@ -72,7 +72,7 @@ describe('IpAddrAnnouncer', () => {
     await new IpAddrAnnouncer({ address: 'fd00::100', prefixLength: 64, interface: 'eth0', family: 6, logger: silentLogger, announceDelaysMs: [0], run: v6.run }).acquire();
     await settle();
     assert.ok(v6.calls.includes('ip addr add fd00::100/64 dev eth0 nodad'));
-    assert.ok(v6.calls.includes('ndsend fd00::100 eth0'));
+    assert.ok(v6.calls.includes('ndptool -t na -U -i eth0 -T fd00::100 send'), v6.calls.join('\n'));
     const missing = fakeHost({ arpingMissing: true });
     assert.equal(await new IpAddrAnnouncer({ address: '10.9.0.100', prefixLength: 24, interface: 'eth0', family: 4, logger: silentLogger, announceDelaysMs: [0], run: missing.run }).acquire(), true);
   });
