@@ -88,7 +88,7 @@ export class Frontend {
       downstream.destroy();
       return;
     }
-    const connection = new ProxyConnection(downstream, this.#engine, this.backend, this.counters, this.#logger, (c) => this.connections.delete(c), Date.now());
+    const connection = new ProxyConnection(downstream, this.#engine, this.backend, this.counters, this.#logger, (c) => this.connections.delete(c));
     // A connection with no server at all is already closed here.
     if (!connection.closed) this.connections.add(connection);
   }

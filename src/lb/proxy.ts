@@ -41,9 +41,9 @@ export class ProxyConnection implements Closable {
   #connectTimer: NodeJS.Timeout | undefined;
   /** Set by traffic, cleared by the idle sweep (checkIdle): no clock read per chunk. */
   #active = true;
-  #idleSince: number;
+  #idleSince = 0; // first set by the sweep: #active starts true
 
-  constructor(downstream: TcpStream, engine: TcpEngine, backend: Backend, counters: ListenerCounters, logger: Logger, onClose: (connection: ProxyConnection) => void, now: number) {
+  constructor(downstream: TcpStream, engine: TcpEngine, backend: Backend, counters: ListenerCounters, logger: Logger, onClose: (connection: ProxyConnection) => void) {
     this.#downstream = downstream;
     this.#engine = engine;
     this.#backend = backend;
@@ -51,7 +51,6 @@ export class ProxyConnection implements Closable {
     this.#logger = logger;
     this.#onClose = onClose;
     this.#replayable = backend.settings.replay;
-    this.#idleSince = now;
     counters.activeConnections++;
     counters.totalConnections++;
     downstream.start(this.#downstreamHandler());
@@ -141,10 +140,7 @@ export class ProxyConnection implements Closable {
 
   #onDownstreamEnd(): void {
     this.#downstreamEnded = true;
-    if (this.#phase === 'streaming' || this.#phase === 'awaiting') {
-      if (this.#upstreamEnded && !this.#upstream!.queued) this.#upstreamFinished = true; // closing sends the FIN
-      else this.#upstream!.end();
-    }
+    if (this.#phase === 'streaming' || this.#phase === 'awaiting') this.#upstream!.end();
     this.#closeIfDone();
   }
 
@@ -232,10 +228,7 @@ export class ProxyConnection implements Closable {
     // scan, an upstream LB's TCP check), not a failure of the server.
     this.#phase = 'streaming';
     this.#upstreamEnded = true;
-    // The client sent its FIN already and has everything: closing sends ours (its socket holds no unread
-    // bytes after its FIN, so the close is graceful), one shutdown call fewer per connection.
-    if (this.#downstreamEnded && !this.#downstream.queued) this.#downstreamFinished = true;
-    else this.#downstream.end();
+    this.#downstream.end();
     this.#closeIfDone();
   }
 

@@ -29,10 +29,6 @@ class SocketStream implements TcpStream {
     socket.resume();
   }
 
-  get queued(): boolean {
-    return this.#socket.writableLength > 0;
-  }
-
   write(chunk: Buffer): boolean {
     return this.#socket.write(chunk);
   }

@@ -10,7 +10,10 @@ export interface StreamHandler {
   onData(chunk: Buffer): void;
   /** The peer sent FIN: no more data comes. Reading stops; writing may go on. */
   onEnd(): void;
-  /** Our FIN went out after every queued write (the answer to end()). */
+  /**
+   * Our FIN went out after every queued write (the answer to end()) — or, when the peer had already sent its
+   * FIN and nothing was queued, it goes out with destroy(), which the owner calls once both sides are done.
+   */
   onFinish(): void;
   /** Every queued write reached the kernel. */
   onDrain(): void;
@@ -25,8 +28,6 @@ export interface TcpStream {
   write(chunk: Buffer): boolean;
   pause(): void;
   resume(): void;
-  /** True while written bytes wait for the kernel (write() returned false and onDrain has not come). */
-  readonly queued: boolean;
   /** Half-closes: FIN after the queued writes. */
   end(): void;
   /** Closes now, dropping queued writes; no event follows. Idempotent. */

@@ -2,46 +2,22 @@
 // as controlPlane[].ports. --single-address forces that layout here, so the real balancer, real sockets and
 // the real spec loader are exercised the way a Mac runs them.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { getThroughBalancer } from '../../../src/demo/client.js';
-import type { StatusSnapshot } from '../../../src/runtime/snapshot.js';
 import { loadSpecFile } from '../../../src/spec/load.js';
-import { CLI, ROOT, runCli } from '../../helpers/cli.js';
+import { runCli } from '../../helpers/cli.js';
 import { canConnect, waitFor } from '../../helpers/net.js';
-
-async function status(statusUrl: string): Promise<StatusSnapshot> {
-  const response = await fetch(new URL('api/status', statusUrl));
-  assert.equal(response.status, 200);
-  return (await response.json()) as StatusSnapshot;
-}
-
-function exitWithin(exited: Promise<number | null>, timeoutMs: number): Promise<number | null | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
-  return Promise.race([exited, expired]).finally(() => clearTimeout(timer));
-}
+import { exitCode, startDemoProcess, status } from './demo-process.js';
 
 describe('cluster-endpoint demo on one address (--single-address)', () => {
   it('runs three nodes on distinct ports of 127.0.0.1 behind the balancer, all up and all reached', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'demo-single-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'demo', '--free-ports', '--single-address', '--dir', dir, '--duration', '60s'], { cwd: ROOT, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const expect = async (pattern: RegExp, timeoutMs = 15_000, from = 0) => {
-      const match = await waitFor(() => stdout.slice(from).match(pattern), timeoutMs, 50);
-      assert.ok(match, `no ${pattern} in the demo's output within ${timeoutMs}ms\nstdout:\n${stdout}\nstderr:\n${stderr}`);
-      return match;
-    };
+    const demo = await startDemoProcess(['--single-address', '--dir', dir, '--duration', '60s']);
+    const { expect, statusUrl, kubernetesUrl } = demo;
     try {
-      const [, statusUrl] = await expect(/status page:\s+(\S+)/);
-      const [, kubernetesUrl] = await expect(/kubernetes:\s+(https:\S+)/);
       await expect(/note: --single-address: the nodes share 127\.0\.0\.1 on ports of their own \(controlPlane\[\]\.ports in endpoint\.yaml\)/);
 
       // The spec it wrote is valid, and its servers are three distinct ports on 127.0.0.1.
@@ -86,8 +62,8 @@ describe('cluster-endpoint demo on one address (--single-address)', () => {
       for (const [node, port] of reached) assert.equal(port, servers.get(`kubernetes ${node}`), `${node} answered on its own port`);
 
       // Failover works the same on one address: cp-02 stopped is marked down and skipped.
-      let mark = stdout.length;
-      child.stdin.write('stop cp-02\n');
+      let mark = demo.output().length;
+      demo.send('stop cp-02');
       await expect(/cp-02 kubernetes: up → down \(.+\)/, 10_000, mark);
       for (let i = 0; i < 4; i++) {
         const answer = await getThroughBalancer(`${kubernetesUrl}/readyz`, ca);
@@ -96,13 +72,13 @@ describe('cluster-endpoint demo on one address (--single-address)', () => {
       }
       assert.equal(await canConnect('127.0.0.1', servers.get('kubernetes cp-02')!), false, 'cp-02 really stopped listening');
 
-      mark = stdout.length;
-      child.stdin.write('quit\n');
-      assert.equal(await exitWithin(exited, 10_000), 0, `stdout:\n${stdout}\nstderr:\n${stderr}`);
-      assert.match(stdout.slice(mark), /stopping \(quit\)/);
+      mark = demo.output().length;
+      demo.send('quit');
+      assert.equal(await exitCode(demo, 10_000), 0, `stdout:\n${demo.output()}`);
+      assert.match(demo.output().slice(mark), /stopping \(quit\)/);
       for (const port of servers.values()) assert.equal(await canConnect('127.0.0.1', port), false, `nothing left on ${port}`);
     } finally {
-      child.kill('SIGKILL');
+      demo.child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -47,12 +47,7 @@ describe('VIP failover between LB hosts (namespaces)', { timeout: 120_000 }, () 
     const holder = await s().waitForTakeover('lb-01', 3000);
     assert.equal(holder, 'lb-02');
     // Right after the takeover the client's neighbour entry must already carry lb-02's MAC (gratuitous ARP).
-    const deadline = Date.now() + 1000;
-    let mac = await s().topology.neighbourMac('client', s().vip);
-    while (mac !== s().topology.host('lb-02').mac && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 5));
-      mac = await s().topology.neighbourMac('client', s().vip);
-    }
+    const mac = await s().topology.waitForNeighbourMac('client', s().vip, s().topology.host('lb-02').mac, 1000);
     assert.equal(mac, s().topology.host('lb-02').mac, 'client ARP entry for the VIP is the new holder\'s MAC');
     await new Promise((r) => setTimeout(r, 500));
     await prober.stop();

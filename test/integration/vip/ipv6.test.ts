@@ -58,12 +58,7 @@ describe('IPv6 VIP failover between LB hosts (namespaces)', { timeout: 120_000 }
     const killedAt = Date.now();
     await s().topology.kill(s().peers.get('lb-01')!, 'SIGKILL');
     assert.equal(await s().waitForTakeover('lb-01', 3000), 'lb-02');
-    const deadline = Date.now() + 1500;
-    let mac = await s().topology.neighbourMac('client', s().vip);
-    while (mac !== s().topology.host('lb-02').mac && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 5));
-      mac = await s().topology.neighbourMac('client', s().vip);
-    }
+    const mac = await s().topology.waitForNeighbourMac('client', s().vip, s().topology.host('lb-02').mac, 1500);
     assert.equal(mac, s().topology.host('lb-02').mac, 'the client\'s neighbour entry for the VIP carries the new holder\'s MAC');
     await new Promise((r) => setTimeout(r, 500));
     await prober.stop();
