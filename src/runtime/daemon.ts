@@ -55,6 +55,9 @@ export async function startDaemon(options: DaemonOptions & { vipFactory?: VipFac
   if (!result.spec) {
     throw new SpecInvalidError(options.specPath, result.problems);
   }
+  if (result.spec.balancer.mode === 'kernel') {
+    throw new UserError('SPEC_VALUE', 'balancer.mode: kernel is not available in this version of serve', { hint: 'remove balancer.mode (proxy is the default)', exitCode: 2 });
+  }
   const daemon = new BalancerDaemon(options.specPath, result.spec, text, logger);
   try {
     await daemon.start(options.watch ?? result.spec.balancer.watch, options.vipFactory);

@@ -17,6 +17,9 @@ export const DEFAULT_FAST_INTERVAL_MS = 2000;
 export const DEFAULT_DEREGISTRATION_DELAY_MS = 30_000;
 
 export const DEFAULT_BALANCER = {
+  mode: 'proxy',
+  // Translating the source too works in every topology; preserving it needs the servers' return route.
+  preserveClientIp: false,
   bind: '0.0.0.0',
   admin: '127.0.0.1:8404',
   balance: 'roundrobin',

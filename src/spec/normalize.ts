@@ -45,6 +45,8 @@ export function normalize(raw: RawSpec, source: string): Spec {
     healthCheck,
     deregistrationDelayMs: ms(raw.deregistrationDelay, DEFAULT_DEREGISTRATION_DELAY_MS),
     balancer: {
+      mode: balancerRaw.mode ?? DEFAULT_BALANCER.mode,
+      preserveClientIp: balancerRaw.preserveClientIp ?? DEFAULT_BALANCER.preserveClientIp,
       bind: balancerRaw.bind ?? DEFAULT_BALANCER.bind,
       admin,
       adminToken: balancerRaw.adminToken ?? process.env.CLUSTER_ENDPOINT_ADMIN_TOKEN,

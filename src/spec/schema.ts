@@ -75,10 +75,13 @@ export const ListenerSchema = Type.Object(
 );
 
 export const ON_MARKED_DOWN = ['close', 'keep'] as const;
+export const BALANCER_MODES = ['proxy', 'kernel'] as const;
 export const WHEN_ALL_DOWN = ['fail-open', 'reject'] as const;
 
 export const BalancerSchema = Type.Object(
   {
+    mode: Type.Optional(StringEnum(BALANCER_MODES, 'proxy (default): serve carries every connection itself (retries, replay). kernel: the Linux kernel forwards (nftables NAT and conntrack), serve decides who gets new flows; needs root or CAP_NET_ADMIN, nft and IP forwarding (docs/kernel.md).')),
+    preserveClientIp: Type.Optional(Type.Boolean({ description: 'kernel mode only. true: translate only the destination, so servers see the client\'s address (their replies must route back through the balancer, docs/kernel.md); false (default): also translate the source, so servers see the balancer and it works in any topology.' })),
     bind: Type.Optional(Address('Address the listeners bind. Default 0.0.0.0.')),
     admin: Type.Optional(Type.String({ minLength: 1, description: 'host:port of the status page, JSON API and /metrics. Default 127.0.0.1:8404. A non-loopback address needs adminToken.' })),
     adminToken: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for the admin surface; required when admin is not on loopback. Or set CLUSTER_ENDPOINT_ADMIN_TOKEN.' })),

@@ -47,7 +47,13 @@ export interface Listener {
   servers: ServerTarget[];
 }
 
+export type BalancerMode = 'proxy' | 'kernel';
+
 export interface BalancerSettings {
+  /** Who carries connections: serve itself (proxy) or the kernel (nftables NAT + conntrack). */
+  mode: BalancerMode;
+  /** kernel mode: DNAT only (servers see the client) instead of DNAT + SNAT. Always false in proxy mode. */
+  preserveClientIp: boolean;
   bind: string;
   admin: { host: string; port: number };
   adminToken?: string;

@@ -1,5 +1,6 @@
 import { addresses } from './addresses.js';
 import { adminToken } from './admin-token.js';
+import { balancerMode } from './balancer-mode.js';
 import { durations } from './durations.js';
 import { listenerTargets } from './listener-targets.js';
 import { nodePorts } from './node-ports.js';
@@ -8,5 +9,5 @@ import { uniqueNames } from './unique-names.js';
 import { vip } from './vip.js';
 
 /** Every semantic rule `validate` runs; `doctor` runs the same list. */
-export const RULES: readonly Rule[] = [uniqueNames, addresses, durations, listenerTargets, nodePorts, adminToken, vip];
+export const RULES: readonly Rule[] = [uniqueNames, addresses, durations, listenerTargets, nodePorts, adminToken, balancerMode, vip];
 export type { Rule } from './rule.js';

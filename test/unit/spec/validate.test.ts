@@ -45,6 +45,12 @@ const BAD: Array<{ name: string; text: string; path: string; message: RegExp; li
   { name: 'bad enum', text: `${VALID}healthCheck:\n  type: http\n`, path: 'healthCheck.type', message: /"http" is not allowed/ },
   { name: 'missing required key', text: VALID.replace('endpoint: 192.168.30.30\n', ''), path: 'endpoint', message: /"endpoint" is required/ },
   { name: 'admin off loopback without token', text: `${VALID}balancer:\n  admin: 0.0.0.0:8404\n`, path: 'balancer.admin', message: /no token/ },
+  { name: 'preserveClientIp in proxy mode', text: `${VALID}balancer:\n  preserveClientIp: true\n`, path: 'balancer.preserveClientIp', message: /kernel only/, line: 12 },
+  { name: 'leastconn in kernel mode', text: `${VALID}balancer:\n  mode: kernel\n  balance: leastconn\n`, path: 'balancer.balance', message: /leastconn is not available with balancer.mode: kernel/, line: 13 },
+  { name: 'listener leastconn in kernel mode', text: `${VALID}balancer: { mode: kernel }\nlisteners:\n  - { name: kubernetes, port: 6443, targetPort: 6443, targets: controlPlane, balance: leastconn }\n`, path: 'listeners[0].balance', message: /use roundrobin or source/ },
+  { name: 'DNS name as a server in kernel mode', text: `${VALID.replace('192.168.30.33', 'cp-03.example.com')}balancer: { mode: kernel }\n`, path: 'controlPlane[2].address', message: /kernel forwards to addresses/, line: 8 },
+  { name: 'DNS name as bind in kernel mode', text: `${VALID}balancer: { mode: kernel, bind: lb.example.com }\n`, path: 'balancer.bind', message: /matches packets by address/ },
+  { name: 'unknown balancer mode', text: `${VALID}balancer: { mode: ipvs }\n`, path: 'balancer.mode', message: /"ipvs" is not allowed/ },
   { name: 'VIP equal to a node address', text: `${VALID}vip:\n  address: 192.168.30.31\n`, path: 'vip.address', message: /is the address of controlPlane\[0\]/ },
 ];
 
