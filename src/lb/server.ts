@@ -41,6 +41,9 @@ export class Server {
   bytesOut = 0;
   checksFailed = 0;
   downTransitions = 0;
+  /** Time spent down before the current down period (HAProxy `downtime`). */
+  #downtimeMs = 0;
+  #downSince: number | undefined;
 
   readonly connections = new Set<Closable>();
   readonly #checker: HealthChecker;
@@ -65,6 +68,11 @@ export class Server {
         this.stateSince = change.at;
         this.stateReason = change.reason;
         if (change.to === 'down' && change.from === 'up') this.downTransitions++;
+        if (change.to === 'down') this.#downSince = change.at;
+        else if (this.#downSince !== undefined) {
+          this.#downtimeMs += Math.max(0, change.at - this.#downSince);
+          this.#downSince = undefined;
+        }
         this.#logger.info(
           { event: 'server-state', listener, server: this.name, address: `${this.address}:${this.port}`, from: change.from, to: change.to, reason: change.reason, successes: counters.successes, failures: counters.failures },
           `${this.name} ${listener} ${change.to}: ${change.reason}`,
@@ -76,6 +84,11 @@ export class Server {
 
   get state(): ServerState {
     return this.#checker.state;
+  }
+
+  /** Total time down, the current down period included. */
+  get downtimeMs(): number {
+    return this.#downtimeMs + (this.#downSince === undefined ? 0 : Math.max(0, Date.now() - this.#downSince));
   }
 
   get lastCheck(): CheckResult | undefined {
@@ -165,6 +178,7 @@ export class Server {
       bytesOut: this.bytesOut,
       checksFailed: this.checksFailed,
       downTransitions: this.downTransitions,
+      downtimeMs: this.downtimeMs,
       ...(this.lastCheck ? { lastCheck: this.lastCheck } : {}),
       ...(this.drainDeadline !== undefined ? { drainDeadline: this.drainDeadline } : {}),
       ...(this.removed ? { removed: true } : {}),

@@ -80,6 +80,10 @@ export interface ReloadRecord {
   ok: boolean;
   message: string;
   problems?: string[];
+  /** The watcher held a change that removes most servers: a signal (SIGHUP) applies it. */
+  held?: boolean;
+  /** Nothing was applied because the file is the one already serving (not counted as a reload). */
+  unchanged?: boolean;
 }
 
 export interface StatusSnapshot {
