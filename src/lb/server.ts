@@ -1,5 +1,6 @@
 import { HealthChecker } from '../health/checker.js';
 import type { AdminState, CheckResult, HealthCounters, ServerState, StateChange } from '../health/types.js';
+import type { ExhaustionSink } from '../local-errors.js';
 import type { Logger } from '../log.js';
 import type { ServerSnapshot } from '../runtime/snapshot.js';
 import type { HealthCheck, ServerTarget } from '../spec/types.js';
@@ -12,6 +13,8 @@ export interface Closable {
 export interface ServerEvents {
   /** Called after `state` changed (the backend closes connections of a server marked down). */
   onStateChange(server: Server, change: StateChange): void;
+  /** Where a check that failed for want of local resources is reported instead of counted. */
+  exhaustion?: ExhaustionSink;
 }
 
 /**
@@ -64,6 +67,7 @@ export class Server {
       onResult: (result: CheckResult) => {
         if (!result.ok) this.checksFailed++;
       },
+      onLocalError: (code: string) => events.exhaustion?.report(code, `${listener}: check of ${target.name}`),
       onChange: (change: StateChange, counters: HealthCounters) => {
         this.stateSince = change.at;
         this.stateReason = change.reason;

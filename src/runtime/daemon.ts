@@ -16,6 +16,7 @@ import type { Spec } from '../spec/types.js';
 import { VERSION } from '../version.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import type { ListenerSnapshot, ReloadRecord, StatusSnapshot, VipSnapshot } from './snapshot.js';
+import { descriptorsNeeded, ResourceMonitor } from './resources.js';
 import { SpecSource, type SpecText } from './spec-source.js';
 
 export interface DaemonOptions {
@@ -94,6 +95,7 @@ class BalancerDaemon implements Daemon {
   /** Frontends a reload removed: no longer accepting, connections draining. */
   readonly #retiredFrontends = new Set<Frontend>();
   #admin: AdminServer | undefined;
+  readonly #resources: ResourceMonitor;
   #vip: VipHolder | undefined;
   #reloading: Promise<ReloadRecord> | undefined;
   /** Digest of a spec file that failed to load or was held: the watcher does not retry the same content. */
@@ -106,6 +108,7 @@ class BalancerDaemon implements Daemon {
     this.#spec = spec;
     this.#specDigest = digest;
     this.#logger = logger;
+    this.#resources = new ResourceMonitor(logger);
   }
 
   get adminUrl(): string {
@@ -113,6 +116,7 @@ class BalancerDaemon implements Daemon {
   }
 
   async start(watchFile: boolean, vipFactory: VipFactory | undefined): Promise<void> {
+    await this.#resources.start(descriptorsNeeded(this.#spec.listeners.length, this.#spec.balancer.maxConnections));
     await this.#apply(this.#spec);
     const { host, port } = this.#spec.balancer.admin;
     try {
@@ -160,6 +164,7 @@ class BalancerDaemon implements Daemon {
       ...(this.#lastReload ? { lastReload: this.#lastReload } : {}),
       reloads: { ...this.#reloads },
       listeners,
+      resources: this.#resources.snapshot(),
       ...(this.#vip ? { vip: this.#vip.snapshot() } : {}),
     };
   }
@@ -267,6 +272,7 @@ class BalancerDaemon implements Daemon {
     const left = active();
     for (const frontend of frontends) frontend.destroyConnections('shutting down');
     for (const server of [...this.#servers.values(), ...this.#removed]) server.stop();
+    this.#resources.stop();
     await this.#admin?.close();
     this.#logger.info({ event: 'stopped', closedConnections: left }, `stopped${left > 0 ? ` (closed ${left} connection(s) at the deadline)` : ''}`);
   }
@@ -279,6 +285,7 @@ class BalancerDaemon implements Daemon {
     for (const frontend of frontends) frontend.stopAccepting();
     for (const frontend of frontends) frontend.destroyConnections('shutting down');
     for (const server of [...this.#servers.values(), ...this.#removed]) server.stop();
+    this.#resources.stop();
     await this.#admin?.close();
   }
 
@@ -298,7 +305,7 @@ class BalancerDaemon implements Daemon {
         const key = serverKey(listener.name, target);
         let server = this.#servers.get(key);
         if (!server) {
-          server = new Server(listener.name, target, listener.healthCheck, { onStateChange: (s, change) => this.#onStateChange(s, change) }, this.#logger);
+          server = new Server(listener.name, target, listener.healthCheck, { onStateChange: (s, change) => this.#onStateChange(s, change), exhaustion: this.#resources }, this.#logger);
           created.push(server);
         }
         servers.set(key, server);
@@ -317,7 +324,7 @@ class BalancerDaemon implements Daemon {
           frontends.set(backend.name, existing);
           continue;
         }
-        const frontend = new Frontend(spec.balancer.bind, backend.listener.port, backend, spec.balancer.maxConnections, this.#logger);
+        const frontend = new Frontend(spec.balancer.bind, backend.listener.port, backend, spec.balancer.maxConnections, this.#logger, this.#resources);
         // A port moving between listeners: release the old socket first.
         const holder = [...this.#frontends.values()].find((f) => f.port === frontend.port && f.bind === frontend.bind && !frontends.has(f.backend.name));
         if (holder) throw new UserError('LISTEN', `port ${frontend.port} moves from listener ${holder.backend.name} to ${backend.name}; restart serve for this change`);

@@ -44,6 +44,8 @@ export interface ListenerSnapshot {
   totalConnections: number;
   /** Client connections that got no server at all. */
   failedConnections: number;
+  /** Of those, connections that failed because this process was out of descriptors or buffers (not the servers' fault). */
+  localErrors?: number;
   bytesIn: number;
   bytesOut: number;
   servers: ServerSnapshot[];
@@ -86,6 +88,16 @@ export interface ReloadRecord {
   unchanged?: boolean;
 }
 
+/** This process's own resources: running out of them is never blamed on a server. */
+export interface ResourcesSnapshot {
+  /** RLIMIT_NOFILE (soft, already raised to the hard limit by Node at start). */
+  descriptorLimit?: number;
+  /** Descriptors open at the last count (every 5 s, every second near the limit). */
+  descriptorsInUse?: number;
+  /** Times a connect, check or accept failed for want of resources, by errno code (EMFILE, ENFILE, ENOBUFS, ENOMEM). */
+  exhausted: Record<string, number>;
+}
+
 export interface StatusSnapshot {
   version: string;
   pid: number;
@@ -97,5 +109,6 @@ export interface StatusSnapshot {
   /** Reload attempts since start by outcome; optional. */
   reloads?: { ok: number; failed: number };
   listeners: ListenerSnapshot[];
+  resources?: ResourcesSnapshot;
   vip?: VipSnapshot;
 }
