@@ -37,4 +37,9 @@ export interface DataPlane {
   close(): Promise<void>;
   /** Immediate stop: ends every flow now. */
   destroy(): Promise<void>;
+  /**
+   * Exit for a restart (upgrade): leaves established and new flows running for the next serve, which
+   * adopts them. Only a data plane that outlives the process has it (kernel).
+   */
+  handover?(): Promise<void>;
 }

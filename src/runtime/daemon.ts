@@ -14,6 +14,7 @@ import { joinHostPort } from '../spec/address.js';
 import { SpecInvalidError } from '../spec/load.js';
 import { formatProblem } from '../spec/problem.js';
 import type { Spec } from '../spec/types.js';
+import { KernelDataPlane } from '../dataplane/kernel/index.js';
 import { ProxyDataPlane } from '../dataplane/proxy.js';
 import type { DataPlane } from '../dataplane/types.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
@@ -43,6 +44,12 @@ export interface Daemon {
   setAdminState(target: { server: string; listener?: string }, state: AdminState): number;
   close(): Promise<void>;
   destroy(): Promise<void>;
+  /**
+   * Exit for a restart or an upgrade: the endpoint is handed to peers as in close(), but a data plane that
+   * outlives serve (kernel) is left running for the next serve, so no established flow is cut.
+   * Without such a data plane it is close().
+   */
+  handover(): Promise<void>;
 }
 
 export type ReloadTrigger = 'signal' | 'watch';
@@ -87,10 +94,8 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
   if (!result.spec) {
     throw new SpecInvalidError(options.specPath, result.problems);
   }
-  if (result.spec.balancer.mode === 'kernel') {
-    throw new UserError('SPEC_VALUE', 'balancer.mode: kernel is not available in this version of serve', { hint: 'remove balancer.mode (proxy is the default)', exitCode: 2 });
-  }
-  const daemon = new BalancerDaemon(source, result.spec, digest, logger);
+  const dataPlane = await createDataPlane(result.spec, logger);
+  const daemon = new BalancerDaemon(source, result.spec, digest, logger, dataPlane);
   const factories: AnnouncerFactory[] = [...(options.announcers ?? [])];
   if (options.vipFactory) factories.unshift(vipAnnouncer(options.vipFactory));
   try {
@@ -100,6 +105,14 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     throw error;
   }
   return daemon;
+}
+
+/** The data plane the spec asks for; kernel mode checks what it needs first (a UserError, exit 2). */
+async function createDataPlane(spec: Spec, logger: Logger): Promise<(resources: ResourceMonitor) => DataPlane> {
+  if (spec.balancer.mode === 'proxy') return (resources) => new ProxyDataPlane(logger, resources);
+  const floating = [spec.vip?.address, 'bgp' in spec && spec.bgp ? spec.endpoint : undefined].filter((a): a is string => a !== undefined);
+  await KernelDataPlane.preflight(spec, { floating });
+  return () => new KernelDataPlane(logger);
 }
 
 function vipAnnouncer(factory: VipFactory): AnnouncerFactory {
@@ -128,7 +141,7 @@ class BalancerDaemon implements Daemon {
   #failedDigest: string | undefined;
   #closing = false;
 
-  constructor(source: SpecSource, spec: Spec, digest: string, logger: Logger) {
+  constructor(source: SpecSource, spec: Spec, digest: string, logger: Logger, dataPlane: (resources: ResourceMonitor) => DataPlane) {
     this.#source = source;
     this.#spec = spec;
     this.#specDigest = digest;
@@ -139,7 +152,7 @@ class BalancerDaemon implements Daemon {
       onDeadline: (server) => void this.#closeFlows(server, 'deregistration delay over', 'server-drained'),
       exhaustion: this.#resources,
     }, logger);
-    this.#dataPlane = new ProxyDataPlane(logger, this.#resources);
+    this.#dataPlane = dataPlane(this.#resources);
   }
 
   get adminUrl(): string {
@@ -147,7 +160,9 @@ class BalancerDaemon implements Daemon {
   }
 
   async start(watchFile: boolean, announcers: readonly AnnouncerFactory[]): Promise<void> {
-    await this.#resources.start(descriptorsNeeded(this.#spec.listeners.length, this.#spec.balancer.maxConnections));
+    // The kernel carries no connection on a descriptor of ours.
+    const proxied = this.#dataPlane.mode === 'proxy' ? this.#spec.listeners.length : 0;
+    await this.#resources.start(descriptorsNeeded(proxied, this.#spec.balancer.maxConnections));
     await this.#apply(this.#spec);
     const { host, port } = this.#spec.balancer.admin;
     try {
@@ -221,6 +236,19 @@ class BalancerDaemon implements Daemon {
     this.#resources.stop();
     await this.#admin?.close();
     this.#logger.info({ event: 'stopped', closedConnections: active }, `stopped${active > 0 ? ` (closed ${active} connection(s) at the deadline)` : ''}`);
+  }
+
+  async handover(): Promise<void> {
+    if (!this.#dataPlane.handover) return this.close();
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#source.close();
+    await this.#stopAnnouncers();
+    await this.#dataPlane.handover();
+    this.#registry.stop();
+    this.#resources.stop();
+    await this.#admin?.close();
+    this.#logger.info({ event: 'stopped', handover: true }, 'stopped for a restart: established flows go on through the kernel');
   }
 
   async destroy(): Promise<void> {

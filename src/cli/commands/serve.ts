@@ -1,18 +1,26 @@
 import { parseArgs } from 'node:util';
 import { EXIT } from '../../errors.js';
 import { createLogger } from '../../log.js';
+import { KernelDataPlane } from '../../dataplane/kernel/index.js';
 import { startDaemon } from '../../runtime/daemon.js';
 import { vipFactory } from '../../runtime/vip.js';
 import type { Command } from '../command.js';
 
 const HELP = `usage: cluster-endpoint serve -c FILE [--peer NAME] [--no-watch] [--log-level LEVEL]
+       cluster-endpoint serve --cleanup
 
 Runs the built-in L4 balancer described by the spec: one frontend per listener, health checks,
 the status page, JSON API and /metrics on balancer.admin. With a vip: section and --peer (or a local
 address that matches a peer), it also holds the floating VIP together with the other peers.
 
 Signals: SIGHUP reloads the spec (as does changing the file, unless --no-watch);
-SIGTERM/SIGINT stop accepting, let connections finish for up to the deregistration delay, and exit 0.`;
+SIGTERM/SIGINT stop accepting, let connections finish for up to the deregistration delay, and exit 0
+(balancer.mode: kernel then removes its nftables table); SIGUSR2 exits for a restart or an upgrade:
+in kernel mode the table stays, established flows go on and the next serve adopts it (the unit that
+\`render builtin\` writes sends SIGUSR2 on \`systemctl restart\`).
+
+  --cleanup   remove the nftables table (and its conntrack flows) that a kernel-mode serve left
+              behind, then exit; cuts the flows it carried`;
 
 export const command: Command = async (argv, io) => {
   const { values } = parseArgs({
@@ -21,12 +29,18 @@ export const command: Command = async (argv, io) => {
       config: { type: 'string', short: 'c', default: 'endpoint.yaml' },
       peer: { type: 'string' },
       'no-watch': { type: 'boolean' },
+      cleanup: { type: 'boolean' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     io.stdout.write(`${HELP}\n`);
+    return EXIT.ok;
+  }
+  if (values.cleanup) {
+    const { table, flows } = await KernelDataPlane.cleanup();
+    io.stdout.write(table ? `removed the nftables table inet cluster_endpoint and ${flows} conntrack flow(s)\n` : `no nftables table inet cluster_endpoint here${flows > 0 ? `; removed ${flows} conntrack flow(s)` : ''}\n`);
     return EXIT.ok;
   }
   const logger = createLogger({ level: values['log-level'] });
@@ -50,6 +64,12 @@ export const command: Command = async (argv, io) => {
       logger.info({ event: 'signal', signal }, `${signal}: shutting down gracefully`);
       void daemon.close().then(() => resolve(EXIT.ok));
     };
+    process.on('SIGUSR2', () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ event: 'signal', signal: 'SIGUSR2' }, 'SIGUSR2: exiting for a restart');
+      void daemon.handover().then(() => resolve(EXIT.ok));
+    });
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => void daemon.reload());
