@@ -83,5 +83,5 @@ export function startStream(lab: Lab, from: string, host: string, port: number, 
 /** GET a JSON path of a serve admin surface inside a lab host. */
 export async function adminGet<T>(lab: Lab, host: string, url: string): Promise<T> {
   const text = await lab.exec(host, [process.execPath, '-e', `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(e.message); process.exit(1); })`]);
-  return (url.endsWith('/metrics') ? text : JSON.parse(text)) as T;
+  return (new URL(url).pathname.startsWith('/api/') ? JSON.parse(text) : text) as T;
 }

@@ -56,6 +56,16 @@ export function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
+/** MurmurHash3's finalizer: spreads FNV's output, whose high bits barely move for similar inputs. */
+export function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /**
  * Stable 24-bit ids for server keys (listener|address|port). A collision, which is rare, is resolved by
  * probing in key order, so every host and every restart computes the same ids for the same keys.
@@ -64,7 +74,7 @@ export function serverIds(keys: readonly string[]): Map<string, string> {
   const ids = new Map<string, string>();
   const taken = new Set<number>();
   for (const key of [...new Set(keys)].sort()) {
-    let id = fnv1a(key) & 0xffffff;
+    let id = mix32(fnv1a(key)) & 0xffffff;
     if (id === 0) id = 1;
     while (taken.has(id)) id = (id % 0xffffff) + 1;
     taken.add(id);
@@ -108,7 +118,7 @@ function rendezvousSlots(members: readonly KernelServer[], count: number): strin
     let bestScore = -Infinity;
     for (const m of members) {
       // Weighted rendezvous: -weight / ln(u), u in (0, 1) from the hash of member and slot.
-      const u = (fnv1a(`${m.id}/${slot}`) + 1) / 4294967297;
+      const u = (mix32(fnv1a(`${m.id}/${slot}`)) + 1) / 4294967297;
       const score = -m.weight / Math.log(u);
       if (score > bestScore) { best = m; bestScore = score; }
     }
