@@ -19,13 +19,16 @@ export interface LoadContext {
   clockTicksPerSecond: number;
   /** Seconds per wrk/iperf3 run. */
   seconds: number;
+  /** Prefix for every load generator, e.g. ['ip', 'netns', 'exec', 'client'] to run it in a namespace. */
+  wrap?: string[];
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Runs a command to completion (killed after timeoutMs) and returns its stdout. */
 export async function runTool(ctx: LoadContext, name: string, command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string }> {
-  const started = ctx.group.start(name, command, args, { cpu: ctx.loadCpu, nofile: ctx.nofile, logFile: join(ctx.tempDir, `${name}.log`), pipeStdout: true });
+  const argv = [...(ctx.wrap ?? []), command, ...args];
+  const started = ctx.group.start(name, argv[0], argv.slice(1), { cpu: ctx.loadCpu, nofile: ctx.nofile, logFile: join(ctx.tempDir, `${name}.log`), pipeStdout: true });
   const chunks: Buffer[] = [];
   started.child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
   const timer = setTimeout(() => void ctx.group.stop(started, 1000), timeoutMs);

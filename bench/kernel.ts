@@ -1,0 +1,322 @@
+// The kernel data plane against the direct path, the proxy and HAProxy, in network namespaces, in
+// interleaved rounds; and the client-visible failures across a backend kill in both of our modes.
+//
+//   npm run bench:kernel [-- --quick] [--rounds N] [--seconds S] [--no-write]
+//
+// Topology (test/helpers/lab.ts): client ─ front ─ lb ─ back ─ cp-01, cp-02 (nginx), wk-01 (iperf3 -s).
+// Every variant answers on the balancer's front address; "direct" goes to the backend itself, routed
+// through the balancer's namespace without any NAT: the same hops, no balancer.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { adminGet } from '../test/helpers/lab-peers.js';
+import { Lab } from '../test/helpers/lab.js';
+import { bulkThroughput, sleep, until, withCpu, wrk, type LoadContext } from './lb/measure.js';
+import { ProcessGroup, type Started } from './lb/processes.js';
+import { spliceSection } from './lb/report.js';
+import type { StatusSnapshot } from '../src/runtime/snapshot.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BENCHMARKS_FILE = join(ROOT, 'BENCHMARKS.md');
+const MARKERS = { start: '<!-- bench:kernel:start -->', end: '<!-- bench:kernel:end -->' };
+const WATCHDOG_MS = 25 * 60_000;
+
+const VARIANTS = ['direct', 'kernel (client IP kept)', 'kernel (SNAT)', 'proxy', 'haproxy'] as const;
+type Variant = typeof VARIANTS[number];
+const PORTS = { http1: 7080, http2: 7081, bulk: 7201, nginx: 80, iperf: 5201, admin: 8404 } as const;
+const CHECK = { interval: '2s', timeout: '1s', rise: 2, fall: 2 };
+
+interface Figures { bulkUpGbps: number; bulkDownGbps: number; newPerS: number; keepAliveRps: number; p99Ms: number; ourCpu?: number }
+
+class KernelBench {
+  readonly group: ProcessGroup;
+  readonly dir = mkdtempSync(join(tmpdir(), 'ce-bench-kernel-'));
+  readonly pinned = spawnSync('bash', ['-c', 'command -v taskset'], { stdio: 'ignore' }).status === 0 && availableParallelism() >= 2;
+  lab!: Lab;
+  ctx!: LoadContext;
+
+  constructor(readonly seconds: number) {
+    this.group = new ProcessGroup(this.pinned);
+  }
+
+  ns(host: string): string {
+    return this.lab.host(host).ns;
+  }
+
+  addr(host: string, segment = 'back'): string {
+    return this.lab.addressOf(host, segment);
+  }
+
+  async setUp(): Promise<void> {
+    for (const tool of ['nft', 'conntrack', 'haproxy', 'nginx', 'iperf3', 'wrk']) {
+      if (spawnSync('bash', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0) throw new Error(`${tool} is not installed`);
+    }
+    if (!existsSync(join(ROOT, 'dist/src/cli/main.js'))) throw new Error('run `npm run build` first');
+    this.lab = await Lab.create({
+      segments: { front: 1, back: 2 },
+      hosts: { client: { front: 2 }, lb: { front: 1, back: 1 }, 'cp-01': { back: 11 }, 'cp-02': { back: 12 }, 'wk-01': { back: 41 } },
+    }, 'cebk');
+    await this.lab.sysctl('lb', 'net.ipv4.ip_forward=1');
+    for (const host of ['cp-01', 'cp-02', 'wk-01']) await this.lab.defaultRoute(host, 'lb');
+    await this.lab.defaultRoute('client', 'lb');
+    this.ctx = {
+      group: this.group, loadCpu: this.pinned ? 0 : undefined, proxyCpu: this.pinned ? 1 : undefined, tempDir: this.dir,
+      distBench: fileURLToPath(new URL('.', import.meta.url)), nofile: 20_000, seconds: this.seconds,
+      clockTicksPerSecond: Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100,
+      wrap: ['ip', 'netns', 'exec', this.ns('client')],
+    };
+    for (const host of ['cp-01', 'cp-02', 'wk-01']) this.startNginx(host);
+    this.group.start('iperf3-server', 'ip', ['netns', 'exec', this.ns('wk-01'), 'iperf3', '-s', '-p', String(PORTS.iperf)], { cpu: this.ctx.loadCpu, logFile: join(this.dir, 'iperf3.log') });
+    const ready = await until(() => ['cp-01', 'cp-02', 'wk-01'].every((h) => this.#httpOk(this.addr(h), PORTS.nginx)), 15_000, 200);
+    if (!ready) throw new Error(`nginx did not start; logs in ${this.dir}`);
+    writeFileSync(join(this.dir, 'haproxy.cfg'), this.haproxyConfig());
+  }
+
+  nginx = new Map<string, Started>();
+
+  startNginx(host: string): void {
+    const conf = join(this.dir, `nginx-${host}.conf`);
+    writeFileSync(conf, `daemon off;\nmaster_process off;\nworker_processes 1;\npid ${this.dir}/nginx-${host}.pid;\nerror_log ${this.dir}/nginx-${host}-error.log warn;\nevents { worker_connections 8192; }\nhttp {\n  access_log off;\n  keepalive_requests 1000000;\n  keepalive_timeout 300s;\n  server {\n    listen ${this.addr(host)}:${PORTS.nginx} backlog=4096 reuseport;\n    location / { return 200 '${host}\\n'; }\n  }\n}\n`);
+    this.nginx.set(host, this.group.start(`nginx-${host}`, 'ip', ['netns', 'exec', this.ns(host), 'nginx', '-c', conf, '-p', this.dir], { cpu: this.ctx.loadCpu, logFile: join(this.dir, `nginx-${host}.log`) }));
+  }
+
+  #httpOk(host: string, port: number): boolean {
+    return spawnSync('ip', ['netns', 'exec', this.ns('client'), 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port} && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && head -c 12 <&3`], { encoding: 'utf8', timeout: 2000 }).stdout.startsWith('HTTP/1.1 200');
+  }
+
+  spec(mode: 'kernel' | 'proxy', preserveClientIp: boolean): string {
+    const endpoint = this.addr('lb', 'front');
+    return `cluster: { name: bench }
+endpoint: ${endpoint}
+controlPlane:
+  - { name: cp-01, address: ${this.addr('cp-01')} }
+  - { name: cp-02, address: ${this.addr('cp-02')} }
+workers:
+  - { name: wk-01, address: ${this.addr('wk-01')} }
+listeners:
+  - { name: http1, port: ${PORTS.http1}, targetPort: ${PORTS.nginx}, targets: workers }
+  - { name: http2, port: ${PORTS.http2}, targetPort: ${PORTS.nginx}, targets: controlPlane }
+  - { name: bulk, port: ${PORTS.bulk}, targetPort: ${PORTS.iperf}, targets: workers }
+healthCheck: { type: tcp, interval: ${CHECK.interval}, timeout: ${CHECK.timeout}, healthyThreshold: ${CHECK.rise}, unhealthyThreshold: ${CHECK.fall} }
+deregistrationDelay: 1s
+balancer:
+  mode: ${mode}
+${mode === 'kernel' ? `  preserveClientIp: ${preserveClientIp}\n` : ''}  bind: ${endpoint}
+  admin: 127.0.0.1:${PORTS.admin}
+  watch: false
+`;
+  }
+
+  haproxyConfig(): string {
+    const bind = this.addr('lb', 'front');
+    const check = `check inter ${CHECK.interval} fastinter ${CHECK.interval} rise ${CHECK.rise} fall ${CHECK.fall} on-marked-down shutdown-sessions`;
+    return `global\n    nbthread 1\n    maxconn 8000\ndefaults\n    mode tcp\n    balance roundrobin\n    retries 2\n    option redispatch\n    timeout connect 10s\n    timeout client 1h\n    timeout server 1h\n    timeout check ${CHECK.timeout}\n
+frontend http1\n    bind ${bind}:${PORTS.http1}\n    default_backend http1\nbackend http1\n    server wk-01 ${this.addr('wk-01')}:${PORTS.nginx} ${check}\n
+frontend http2\n    bind ${bind}:${PORTS.http2}\n    default_backend http2\nbackend http2\n    server cp-01 ${this.addr('cp-01')}:${PORTS.nginx} ${check}\n    server cp-02 ${this.addr('cp-02')}:${PORTS.nginx} ${check}\n
+frontend bulk\n    bind ${bind}:${PORTS.bulk}\n    default_backend bulk\nbackend bulk\n    server wk-01 ${this.addr('wk-01')}:${PORTS.iperf} check inter ${CHECK.interval}\n`;
+  }
+
+  /** Starts the balancer of a variant in the lb namespace (none for direct); resolves when it carries traffic. */
+  async start(variant: Variant): Promise<Started | undefined> {
+    if (variant === 'direct') return undefined;
+    const common = { cpu: this.ctx.proxyCpu, logFile: join(this.dir, `${variant.replace(/\W+/g, '-')}.log`), cwd: ROOT };
+    let started: Started;
+    if (variant === 'haproxy') {
+      started = this.group.start('haproxy', 'ip', ['netns', 'exec', this.ns('lb'), 'haproxy', '-db', '-f', join(this.dir, 'haproxy.cfg')], common);
+    } else {
+      const kernel = variant.startsWith('kernel');
+      writeFileSync(join(this.dir, 'endpoint.yaml'), this.spec(kernel ? 'kernel' : 'proxy', variant === 'kernel (client IP kept)'));
+      started = this.group.start('serve', 'ip', ['netns', 'exec', this.ns('lb'), process.execPath, join(ROOT, 'dist/src/cli/main.js'), 'serve', '-c', join(this.dir, 'endpoint.yaml')], common);
+      const up = await until(async () => {
+        if (started.hasExited()) throw new Error(`serve exited; see ${common.logFile}`);
+        const status = await adminGet<StatusSnapshot>(this.lab, 'lb', `http://127.0.0.1:${PORTS.admin}/api/status`).catch(() => undefined);
+        return status?.listeners.every((l) => l.servers.every((s) => s.state === 'up')) ?? false;
+      }, 30_000, 300);
+      if (!up) throw new Error(`serve (${variant}) did not get every server up`);
+    }
+    const front = this.addr('lb', 'front');
+    if (!(await until(() => this.#httpOk(front, PORTS.http1) && this.#httpOk(front, PORTS.http2), 20_000, 200))) throw new Error(`${variant}: no request got through`);
+    return started;
+  }
+
+  target(variant: Variant): { http: string; bulkHost: string; bulkPort: number } {
+    if (variant === 'direct') return { http: `http://${this.addr('wk-01')}:${PORTS.nginx}/`, bulkHost: this.addr('wk-01'), bulkPort: PORTS.iperf };
+    const front = this.addr('lb', 'front');
+    return { http: `http://${front}:${PORTS.http1}/`, bulkHost: front, bulkPort: PORTS.bulk };
+  }
+
+  async measure(variant: Variant, started: Started | undefined, notes: string[]): Promise<Figures> {
+    const t = this.target(variant);
+    const cpuOf = async <T>(fn: () => Promise<T>) => (started ? withCpu(this.ctx, started.pid, fn) : { value: await fn(), cpuPercent: Number.NaN });
+    const up = await cpuOf(() => bulkThroughput(this.ctx, t.bulkHost, t.bulkPort, false, notes));
+    const down = await bulkThroughput(this.ctx, t.bulkHost, t.bulkPort, true, notes);
+    const fresh = await cpuOf(() => wrk(this.ctx, t.http, ['-H', 'Connection: close']));
+    const keep = await wrk(this.ctx, t.http, ['--latency']);
+    if (fresh.value.errors + keep.errors > 0) notes.push(`${variant}: ${fresh.value.errors + keep.errors} wrk errors`);
+    return { bulkUpGbps: up.value, bulkDownGbps: down, newPerS: fresh.value.requestsPerSecond, keepAliveRps: keep.requestsPerSecond, p99Ms: keep.p99Ms ?? Number.NaN, ourCpu: Math.max(up.cpuPercent, fresh.cpuPercent) };
+  }
+
+  /**
+   * Client-visible failures across a backend kill: a new HTTP connection every 10 ms to the two-server
+   * listener; nginx on cp-02 is SIGKILLed (its port refuses at once) and the failed requests are counted
+   * until 8 s later. Then nginx comes back and the balancer is given time to see it.
+   */
+  async killFailures(variant: Variant): Promise<{ failures: number; attempts: number }> {
+    const front = this.addr('lb', 'front');
+    const prober = this.group.start('prober', 'ip', ['netns', 'exec', this.ns('client'), process.execPath, '-e', PROBER, front, String(PORTS.http2), '10', '9000'], { cpu: this.ctx.loadCpu, logFile: join(this.dir, 'prober.log'), pipeStdout: true });
+    let out = '';
+    prober.child.stdout!.on('data', (d: Buffer) => { out += d; });
+    await sleep(1000);
+    this.group.start('kill', 'ip', ['netns', 'exec', this.ns('cp-02'), 'kill', '-9', String(this.nginxPid('cp-02'))], { logFile: join(this.dir, 'kill.log') });
+    await prober.exited;
+    const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { ok: boolean; start: number });
+    this.startNginx('cp-02');
+    await until(() => this.#httpOk(this.addr('cp-02'), PORTS.nginx), 10_000, 100);
+    // Two checks at 2 s for the balancer to take it back.
+    await sleep(variant === 'haproxy' || variant === 'direct' ? 5000 : 5000);
+    return { failures: lines.filter((l) => !l.ok).length, attempts: lines.length };
+  }
+
+  nginxPid(host: string): number {
+    return Number(readFileSync(join(this.dir, `nginx-${host}.pid`), 'utf8').trim());
+  }
+
+  async stop(started: Started | undefined): Promise<void> {
+    if (started) await this.group.stop(started, 10_000);
+  }
+
+  async close(keepLogs = false): Promise<void> {
+    await this.group.stopAll(3000);
+    await this.lab?.cleanup();
+    if (keepLogs) process.stderr.write(`bench: logs kept in ${this.dir}\n`);
+    else rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** node -e: a new connection every INTERVAL ms for DURATION ms, each a GET; one JSON line per attempt. */
+const PROBER = `
+const net = require('node:net');
+const [host, port, interval, duration] = process.argv.slice(1);
+const stopAt = Date.now() + Number(duration);
+const once = () => new Promise((resolve) => {
+  const s = net.connect({ host, port: Number(port) });
+  const t = setTimeout(() => { s.destroy(); resolve(false); }, 1000);
+  let reply = '';
+  s.on('connect', () => s.write('GET / HTTP/1.0\\r\\n\\r\\n'));
+  s.on('data', (d) => { reply += d; });
+  s.on('error', () => { clearTimeout(t); resolve(false); });
+  s.on('close', () => { clearTimeout(t); resolve(reply.startsWith('HTTP/1.1 200')); });
+});
+(async () => {
+  while (Date.now() < stopAt) {
+    const start = Date.now();
+    console.log(JSON.stringify({ start, ok: await once() }));
+    const wait = start + Number(interval) - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+})();
+`;
+
+function median(values: number[]): number {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const fmt = (v: number, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, seconds: { type: 'string' }, 'no-write': { type: 'boolean' } } });
+  const quick = values.quick ?? false;
+  const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+  const seconds = Number(values.seconds ?? (quick ? 2 : 5));
+  const bench = new KernelBench(seconds);
+  const startedAt = Date.now();
+  const loadBefore = loadavg()[0];
+  const watchdog = setTimeout(() => { process.stderr.write('bench: watchdog; stopping\n'); void bench.close().finally(() => process.exit(1)); }, WATCHDOG_MS);
+  process.once('SIGINT', () => void bench.close().finally(() => process.exit(130)));
+  const log = (text: string) => process.stdout.write(`${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)}s ${text}\n`);
+  const results = new Map<Variant, Figures[]>(VARIANTS.map((v) => [v, []]));
+  const kills = new Map<Variant, Array<{ failures: number; attempts: number }>>();
+  const notes: string[] = [];
+  let ok = false;
+  try {
+    await bench.setUp();
+    for (let round = 1; round <= rounds; round++) {
+      // Rotate the order every round, so no variant always runs first or last.
+      const order = VARIANTS.map((_, i) => VARIANTS[(i + round - 1) % VARIANTS.length]);
+      log(`round ${round}/${rounds}: ${order.join(', ')}`);
+      for (const variant of order) {
+        const started = await bench.start(variant);
+        try {
+          const figures = await bench.measure(variant, started, notes);
+          results.get(variant)!.push(figures);
+          log(`  ${variant.padEnd(24)} bulk ${fmt(figures.bulkUpGbps, 2)}/${fmt(figures.bulkDownGbps, 2)} Gbit/s, new ${fmt(figures.newPerS)}/s, keep-alive ${fmt(figures.keepAliveRps)}/s p99 ${fmt(figures.p99Ms, 2)} ms, our CPU ${fmt(figures.ourCpu ?? Number.NaN)} %`);
+          if ((variant === 'proxy' || variant.startsWith('kernel')) && (!quick || round === 1)) {
+            const kill = await bench.killFailures(variant);
+            kills.set(variant, [...(kills.get(variant) ?? []), kill]);
+            log(`  ${variant.padEnd(24)} backend kill: ${kill.failures} of ${kill.attempts} new connections failed`);
+          }
+        } finally {
+          await bench.stop(started);
+        }
+      }
+    }
+    ok = true;
+  } finally {
+    clearTimeout(watchdog);
+    await bench.close(!ok);
+  }
+  const med = (variant: Variant, key: keyof Figures) => median(results.get(variant)!.map((f) => f[key] as number));
+  const ratio = (variant: Variant, key: keyof Figures) => med(variant, key) / med('direct', key);
+  const rows = VARIANTS.map((v) => `| ${v} | ${fmt(med(v, 'bulkUpGbps'), 2)} (${fmt(ratio(v, 'bulkUpGbps'), 3)}×) | ${fmt(med(v, 'bulkDownGbps'), 2)} (${fmt(ratio(v, 'bulkDownGbps'), 3)}×) | ${fmt(med(v, 'newPerS'))} (${fmt(ratio(v, 'newPerS'), 3)}×) | ${fmt(med(v, 'keepAliveRps'))} (${fmt(ratio(v, 'keepAliveRps'), 3)}×) | ${fmt(med(v, 'p99Ms'), 3)} | ${v === 'direct' ? '—' : fmt(med(v, 'ourCpu'))} |`);
+  const perRound = VARIANTS.map((v) => `| ${v} | ${results.get(v)!.map((f) => `${fmt(f.bulkUpGbps, 2)}/${fmt(f.bulkDownGbps, 2)} · ${fmt(f.newPerS)} · ${fmt(f.keepAliveRps)}`).join(' | ')} |`);
+  const killRows = [...kills].map(([v, list]) => `| ${v} | ${list.map((k) => `${k.failures} of ${k.attempts}`).join(', ')} |`);
+  const bars = [
+    ['kernel (client IP kept)', 'kernel (SNAT)'].map((v) => `${v}: throughput ${fmt(ratio(v as Variant, 'bulkUpGbps'), 3)}× / ${fmt(ratio(v as Variant, 'bulkDownGbps'), 3)}×, connection rate ${fmt(ratio(v as Variant, 'newPerS'), 3)}× the direct path (bar 0.9×); vs HAProxy ${fmt(med(v as Variant, 'bulkUpGbps') / med('haproxy', 'bulkUpGbps'), 2)}× throughput, ${fmt(med(v as Variant, 'newPerS') / med('haproxy', 'newPerS'), 2)}× connections/s`).join('\n- '),
+  ];
+  const section = `## Kernel data plane: direct path, kernel mode, proxy mode and HAProxy (issue 10, section 4)
+
+Command: \`${process.argv.length > 2 ? `npm run bench:kernel -- ${process.argv.slice(2).join(' ')}` : 'npm run bench:kernel'}\`, ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, ${rounds} interleaved round(s) of ${seconds} s per measurement, ${((Date.now() - startedAt) / 1000).toFixed(0)} s in all.
+Machine: ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), Linux ${release()}; load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after.
+${bench.pinned ? 'The balancer process (serve, HAProxy) is pinned to CPU 1, load generators and backends to CPU 0. In kernel mode and on the direct path the forwarding runs in the kernel, in softirq on the CPU that sends each packet (mostly CPU 0 with the load generators).' : 'No CPU pinning.'}
+
+Network namespaces (test/helpers/lab.ts): client ─ front segment ─ balancer ─ back segment ─ servers (veth pairs on bridges). The direct path is the client talking to the server's own address, routed by the balancer's namespace without NAT (same hops, no balancer). Bulk: iperf3 to one server (\`-R\`: server to client). New connections: wrk, 1 thread, 50 connections, \`Connection: close\`, to nginx (one worker) behind one server. Keep-alive: the same with keep-alive; p99 from wrk --latency. "Our CPU": serve's own CPU during the bulk and new-connection loads (kernel mode: the control plane only; the kernel does the forwarding).
+
+**Medians** (ratio to the direct path):
+
+| | bulk up, Gbit/s | bulk down, Gbit/s | new connections/s | keep-alive requests/s | p99, ms | our CPU, % |
+|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+- ${bars.join('\n- ')}
+
+Per round (bulk up/down · new/s · keep-alive/s):
+
+| | ${Array.from({ length: rounds }, (_, i) => `round ${i + 1}`).join(' | ')} |
+|---|${Array.from({ length: rounds }, () => '---').join('|')}|
+${perRound.join('\n')}
+
+**Client-visible failures across a backend kill** (same load: a new HTTP connection every 10 ms for 8 s to a listener with two servers; nginx on one of them is SIGKILLed 1 s in; TCP checks every ${CHECK.interval}, fall ${CHECK.fall}, in both modes):
+
+| mode | failed new connections |
+|---|---|
+${killRows.join('\n')}
+
+The proxy retries a refused connect on the other server (\`balancer.retries\`), so clients see nothing; the kernel forwards each new flow by the table, so every SYN sent to the dead server before its checks mark it down is refused (about ${CHECK.fall} × ${CHECK.interval} plus the time to the next check). See docs/kernel.md for what each mode can and cannot do.
+
+What limits the figures: two CPUs shared by load generators, backends and forwarding; veth and bridge forwarding in one kernel (no NIC); nginx with one worker bounds the request rates of every variant, including the direct path; iperf3 one stream.${notes.length ? `\n\nNotes: ${[...new Set(notes)].join('; ')}.` : ''}`;
+  process.stdout.write(`\n${section}\n`);
+  if (!quick && !values['no-write']) {
+    const existing = existsSync(BENCHMARKS_FILE) ? readFileSync(BENCHMARKS_FILE, 'utf8') : '';
+    writeFileSync(BENCHMARKS_FILE, spliceSection(existing, section, MARKERS));
+    process.stdout.write(`wrote ${BENCHMARKS_FILE}\n`);
+  }
+  return 0;
+}
+
+main().then((code) => process.exit(code), (error: unknown) => { process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`); process.exit(1); });
