@@ -73,8 +73,32 @@ export interface VipSnapshot {
   transitions: VipTransition[];
   /** Transitions since start when `transitions` keeps only the latest few; optional. */
   transitionsTotal?: number;
+  /** balancer.mode kernel with vip.sync.flows: this host's flow-state sync. */
+  sync?: SyncSnapshot;
   /** Advertisements dropped since start, by reason (auth = wrong key, replay, source, unknown-peer, router-id, malformed). */
   advertsDropped?: Record<string, number>;
+}
+
+/** Flow-state sync of this host with its peers (conntrackd). */
+export interface SyncSnapshot {
+  engine: 'conntrackd';
+  /** primary: this host holds the VIP and sends its flows; backup: it receives the holder's. */
+  role: 'primary' | 'backup';
+  running: boolean;
+  /** A message from a peer arrived within the last 3 s (conntrackd sends one every second). */
+  peerReachable: boolean;
+  /** Flows this host tracks and sends. */
+  flowsLocal: number;
+  /** Flows received from peers, committed to the kernel on takeover. */
+  flowsFromPeers: number;
+  messagesSent: number;
+  messagesReceived: number;
+  messagesLost: number;
+  /** Takeovers (commits of the peers' flows) since start. */
+  commits: number;
+  /** Times conntrackd was restarted after it exited. */
+  restarts: number;
+  lastCommit?: { at: number; flows: number; ms: number; ok: boolean };
 }
 
 export interface ReloadRecord {

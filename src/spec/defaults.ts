@@ -49,4 +49,7 @@ export const DEFAULT_VIP = {
   unicast: true,
 } as const;
 
+/** conntrackd's own default port for its sync traffic. */
+export const DEFAULT_SYNC_PORT = 3780;
+
 export const DEFAULT_DNS_TTL = 30;

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { splitHostPort } from './address.js';
 import {
   DEFAULT_BALANCER, DEFAULT_DEREGISTRATION_DELAY_MS, DEFAULT_DNS_TTL, DEFAULT_FAST_INTERVAL_MS,
-  DEFAULT_HEALTH_CHECK, DEFAULT_LISTENERS, DEFAULT_VIP,
+  DEFAULT_HEALTH_CHECK, DEFAULT_LISTENERS, DEFAULT_SYNC_PORT, DEFAULT_VIP,
 } from './defaults.js';
 import { parseDuration } from './duration.js';
 import type { RawHealthCheck, RawSpec } from './schema.js';
@@ -70,6 +70,14 @@ export function normalize(raw: RawSpec, source: string): Spec {
       authKey: vipRaw.authKey ?? process.env.CLUSTER_ENDPOINT_VIP_KEY,
       unicast: vipRaw.unicast ?? DEFAULT_VIP.unicast,
       peers: (vipRaw.peers ?? []).map((p) => ({ ...p })),
+      ...((balancerRaw.mode ?? DEFAULT_BALANCER.mode) === 'kernel' ? {
+        sync: {
+          flows: vipRaw.sync?.flows ?? true,
+          consistentHash: vipRaw.sync?.consistentHash ?? true,
+          port: vipRaw.sync?.port ?? DEFAULT_SYNC_PORT,
+          interface: vipRaw.sync?.interface ?? vipRaw.interface ?? DEFAULT_VIP.interface,
+        },
+      } : {}),
     },
     aws: {
       internal: raw.aws?.internal ?? true,

@@ -109,6 +109,16 @@ export const PeerSchema = Type.Object(
   closed,
 );
 
+export const SyncSchema = Type.Object(
+  {
+    flows: Type.Optional(Type.Boolean({ description: 'Keep the flow state of the peers in step with conntrackd, so that established connections survive a move of the VIP (the new holder commits the state it received). Default true in balancer.mode kernel; needs conntrackd (Debian conntrackd).' })),
+    consistentHash: Type.Optional(Type.Boolean({ description: 'Every peer picks the same server for the same flow (a hash of the client\'s address and port instead of round robin), and a peer picks up a flow it has no state for: a second line of defence when state was not synced in time. Default true in balancer.mode kernel.' })),
+    port: Type.Optional(Port('UDP port conntrackd uses between the peers. Default 3780.')),
+    interface: Type.Optional(Type.String({ minLength: 1, maxLength: 15, description: 'Interface the sync traffic uses. Default vip.interface.' })),
+  },
+  { ...closed, description: 'balancer.mode kernel: flow-state sync between the peers that share the VIP (docs/stateful-failover.md).' },
+);
+
 export const VipSchema = Type.Object(
   {
     address: Type.String({ minLength: 1, description: 'The floating address (IPv4 or IPv6).' }),
@@ -120,6 +130,7 @@ export const VipSchema = Type.Object(
     authKey: Type.Optional(Type.String({ minLength: MIN_VIP_KEY_LENGTH, description: 'Shared key authenticating advertisements. Or set CLUSTER_ENDPOINT_VIP_KEY.' })),
     unicast: Type.Optional(Type.Boolean({ description: 'Send advertisements to the peers\' addresses instead of multicast. Default true.' })),
     peers: Type.Optional(Type.Array(PeerSchema, { description: 'The LB hosts that share the VIP (HAProxy + Keepalived hosts, or serve instances).' })),
+    sync: Type.Optional(SyncSchema),
   },
   { ...closed, description: 'A floating virtual IP held by one LB host (keepalived, serve) or one control-plane node (Talos VIP).' },
 );

@@ -84,6 +84,17 @@ export interface Vip {
   authKey?: string;
   unicast: boolean;
   peers: Peer[];
+  /** Flow-state sync between the peers; present only in balancer.mode kernel. */
+  sync?: FlowSync;
+}
+
+export interface FlowSync {
+  /** conntrackd keeps flow state in step between the peers. */
+  flows: boolean;
+  /** Every peer picks the same server for a flow, and picks up flows it has no state for. */
+  consistentHash: boolean;
+  port: number;
+  interface: string;
 }
 
 export interface AwsSettings {

@@ -288,7 +288,7 @@ export function selectSelf(vip: Vip, explicit?: string): Peer {
   throw new UserError('VIP', `several vip.peers addresses are on this host (${matches.map((p) => p.name).join(', ')})`, { hint: 'pass --peer NAME to choose one' });
 }
 
-function defaultAnnouncer(vip: Vip, self: Peer, logger: Logger): Announcer {
+export function defaultAnnouncer(vip: Vip, self: Peer, logger: Logger): Announcer {
   if (process.platform !== 'linux') {
     logger.warn({ vip: vip.address, platform: process.platform }, 'VIP address operations are implemented for Linux only; the VIP is held in memory');
     return new NopAnnouncer();

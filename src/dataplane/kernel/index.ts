@@ -47,6 +47,8 @@ export class KernelDataPlane implements DataPlane {
   #adoptTimer: NodeJS.Timeout | undefined;
   #accepting = true;
   #closed = false;
+  /** This process has applied the table at least once (an adopted table it never changed is not its to delete). */
+  #owned = false;
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -178,6 +180,8 @@ export class KernelDataPlane implements DataPlane {
   }
 
   async destroy(): Promise<void> {
+    // A serve that fails to start after adopting a table leaves it serving, as the crash before it did.
+    if (!this.#owned) return this.handover();
     await this.close();
   }
 
@@ -199,15 +203,22 @@ export class KernelDataPlane implements DataPlane {
     const spec = this.#spec!;
     const failOpen = spec.balancer.whenAllDown === 'fail-open';
     const toKernel = (server: Server): KernelServer => ({ id: this.#ids.get(server.key)!, address: server.address, port: server.port, weight: server.weight });
+    // Stateful failover: every peer hashes a flow to the same server, and picks up flows it never saw.
+    const sync = spec.vip?.sync;
+    const consistent = sync !== undefined && sync.consistentHash && spec.vip!.peers.length > 1;
     const listeners: KernelListener[] = this.#listeners.map(({ listener, servers }) => {
       let members = servers.filter((s) => s.eligible);
       if (members.length === 0 && failOpen) members = servers.filter((s) => s.failOpenCandidate);
-      return { name: listener.name, port: listener.port, balance: listener.balance === 'source' ? 'source' : 'roundrobin', members: this.#accepting ? members.map(toKernel) : [] };
+      const balance = listener.balance === 'source' ? 'source' : consistent ? 'flow' : 'roundrobin';
+      return { name: listener.name, port: listener.port, balance, members: this.#accepting ? members.map(toKernel) : [] };
     });
     const servers = [...new Set([...this.#listeners.flatMap((l) => l.servers), ...this.#retiring])].map(toKernel);
     return {
       bind: spec.balancer.bind,
       preserveClientIp: spec.balancer.preserveClientIp,
+      // The servers answer the VIP, which moves with the flows, instead of one host's own address.
+      ...(sync && (sync.flows || sync.consistentHash) && spec.vip!.peers.length > 1 ? { snatAddress: spec.vip!.address } : {}),
+      ...(consistent ? { pickUp: true } : {}),
       listeners,
       servers,
       ...(existing ? { existing: { chains: existing.chains, counters: [...existing.counters.keys()] } } : {}),
@@ -218,6 +229,7 @@ export class KernelDataPlane implements DataPlane {
     if (this.#closed || !this.#spec) return;
     const existing = await readTable();
     await applyRuleset(renderRuleset(this.#plan(existing)));
+    this.#owned = true;
   }
 
   #adopt(spec: Spec, table: TableState): void {

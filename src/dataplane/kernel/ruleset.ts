@@ -23,7 +23,8 @@ export interface KernelServer {
 export interface KernelListener {
   name: string;
   port: number;
-  balance: 'roundrobin' | 'source';
+  /** flow: a hash of the client's address and port, the same on every host (stateful failover). */
+  balance: 'roundrobin' | 'source' | 'flow';
   /** Servers that get new flows now (eligible, or every fail-open candidate when none is). */
   members: readonly KernelServer[];
 }
@@ -32,6 +33,16 @@ export interface KernelPlan {
   /** Address the listeners answer on: an IP, or 0.0.0.0 (every local IPv4 address) / :: (every local address). */
   bind: string;
   preserveClientIp: boolean;
+  /**
+   * Translated source when it must move with the VIP (stateful failover): the servers' replies then reach
+   * whichever host holds it. Without it, masquerade (this host's address towards the server).
+   */
+  snatAddress?: string;
+  /**
+   * Balance also a packet of a flow this host has no state for (not only a bare SYN), by the listener's
+   * hash: a flow whose state was not synced in time continues on the same server after a failover.
+   */
+  pickUp?: boolean;
   listeners: readonly KernelListener[];
   /** Every server whose flows are counted: the members and those still carrying flows (drained, down, removed). */
   servers: readonly KernelServer[];
@@ -92,7 +103,7 @@ export function serverIds(keys: readonly string[]): Map<string, string> {
 export function slots(listener: KernelListener): string[] {
   const members = listener.members.filter((m) => m.weight > 0);
   if (members.length === 0) return [];
-  if (listener.balance === 'source') return rendezvousSlots(members, SOURCE_SLOTS);
+  if (listener.balance !== 'roundrobin') return rendezvousSlots(members, SOURCE_SLOTS);
   const total = members.reduce((sum, m) => sum + m.weight, 0);
   const current = new Map(members.map((m) => [m.id, 0]));
   const out: string[] = [];
@@ -178,14 +189,17 @@ export function renderRuleset(plan: KernelPlan): string {
       const nfproto = family === 4 ? 'ipv4' : 'ipv6';
       if (ids.length === 0) continue;
       const map = ids.map((id, slot) => `${slot} : jump s_${id}`).join(', ');
-      const key = listener.balance === 'source'
-        ? `jhash ${family === 4 ? 'ip' : 'ip6'} saddr mod ${ids.length} seed ${hex(HASH_SEED)}`
-        : `numgen inc mod ${ids.length}`;
+      const ip = family === 4 ? 'ip' : 'ip6';
+      const key = listener.balance === 'source' ? `jhash ${ip} saddr mod ${ids.length} seed ${hex(HASH_SEED)}`
+        : listener.balance === 'flow' ? `jhash ${ip} saddr . tcp sport mod ${ids.length} seed ${hex(HASH_SEED)}`
+          : `numgen inc mod ${ids.length}`;
       rules.push(`    meta nfproto ${nfproto} ${key} vmap { ${map} }`);
     }
     rules.push(`    counter name ${chain}_rejected`);
     body.push(`  chain ${chain} {\n${rules.join('\n')}\n  }`);
-    for (const family of families) dispatch.push(`    ${daddr(family)} tcp dport ${listener.port} tcp flags & (fin | syn | rst | ack) == syn jump ${chain}`);
+    // Picking up: any packet but a reset of a flow conntrack does not know (its state was not synced).
+    const first = plan.pickUp ? 'tcp flags & rst == 0' : 'tcp flags & (fin | syn | rst | ack) == syn';
+    for (const family of families) dispatch.push(`    ${daddr(family)} tcp dport ${listener.port} ${first} jump ${chain}`);
   }
 
   body.push(
@@ -198,7 +212,10 @@ export function renderRuleset(plan: KernelPlan): string {
   // only flows from a server to the endpoint (the reply would go straight back, bypassing us: hairpin).
   const ours = `ct mark & ${hex(MARK_MASK)} == ${hex(MARK_PREFIX)}`;
   const snat: string[] = [];
-  if (!plan.preserveClientIp) snat.push(`    ${ours} masquerade`);
+  if (!plan.preserveClientIp && plan.snatAddress) {
+    const family = isIP(plan.snatAddress) === 6 ? 'ip6' : 'ip';
+    snat.push(`    ${ours} meta nfproto ${family === 'ip' ? 'ipv4' : 'ipv6'} snat ${family} to ${plan.snatAddress}`, `    ${ours} masquerade`);
+  } else if (!plan.preserveClientIp) snat.push(`    ${ours} masquerade`);
   else {
     const v4 = plan.servers.filter((s) => isIP(s.address) === 4).map((s) => s.address);
     const v6 = plan.servers.filter((s) => isIP(s.address) === 6).map((s) => s.address);

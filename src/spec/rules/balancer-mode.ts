@@ -10,6 +10,13 @@ export const balancerMode: Rule = {
     const balancer = record(raw.balancer);
     const kernel = balancer.mode === 'kernel';
     if (!kernel) {
+      if (record(raw.vip).sync !== undefined) {
+        problems.push({
+          code: 'SPEC_VALUE', severity: 'error', path: 'vip.sync',
+          message: 'vip.sync applies to balancer.mode: kernel only (a proxy\'s connections end with its host; there is no kernel state to sync)',
+          hint: 'set balancer.mode: kernel, or remove vip.sync',
+        });
+      }
       if (balancer.preserveClientIp !== undefined) {
         problems.push({
           code: 'SPEC_VALUE', severity: 'error', path: 'balancer.preserveClientIp',

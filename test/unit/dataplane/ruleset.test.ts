@@ -38,6 +38,12 @@ const CASES: Record<string, KernelPlan> = {
     listeners: [{ name: 'talos-workers', port: 50001, balance: 'source', members: [server('0b0001', 'fd00::11', 1, 50000), server('0b0002', '10.0.2.12', 1, 50000)] }],
     servers: [server('0b0001', 'fd00::11', 1, 50000), server('0b0002', '10.0.2.12', 1, 50000)],
   },
+  'stateful-failover': {
+    // vip.sync: a flow hash every peer shares, flows picked up mid-stream, the source translated to the VIP.
+    bind: '192.0.2.10', preserveClientIp: false, snatAddress: '192.0.2.10', pickUp: true,
+    listeners: [{ name: 'kubernetes', port: 6443, balance: 'flow', members: cp }],
+    servers: cp,
+  },
   'none-in-service': {
     bind: '192.0.2.10', preserveClientIp: true,
     listeners: [{ name: 'kubernetes', port: 6443, balance: 'roundrobin', members: [] }],
