@@ -36,6 +36,9 @@ export interface Demo {
   close(): Promise<void>;
 }
 
+/** Validity of the demo's throw-away certificates (the CA gets a day more than the nodes). */
+export const CERTIFICATE_DAYS = 365;
+
 /** Time close() gives the balancer to drain before it destroys what is left. */
 const CLOSE_GRACE_MS = 3000;
 
@@ -48,7 +51,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const kubeconfigPath = join(dir, 'kubeconfig');
   const caPath = join(dir, 'ca.crt');
 
-  const ca = await createCa('cluster-endpoint demo CA', 30);
+  // Long enough that `probe` against the demo prints no expiry warning (it warns under 30 days left).
+  const ca = await createCa('cluster-endpoint demo CA', CERTIFICATE_DAYS + 1);
   const specText = demoSpecYaml(layout, caPath);
   const parsed = parseSpec(specText, specPath);
   if (!parsed.spec) {
@@ -63,7 +67,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   for (const plan of layout.nodes) {
     // The balancer passes TLS through, so kubectl sees the node's certificate: it must name the endpoint too.
     const sans = [...new Set([layout.endpoint, 'localhost', '::1', plan.address, plan.name, 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'])];
-    const pair = await issueCertificate(ca, { commonName: plan.name, sans, days: 30 });
+    const pair = await issueCertificate(ca, { commonName: plan.name, sans, days: CERTIFICATE_DAYS });
     nodes.push(new SimulatedNode({ ...plan, cert: pair.cert, key: pair.key }));
   }
 

@@ -24,7 +24,8 @@ options:
                    does by itself where 127.0.0.31-33 cannot be bound
   --verbose        also print the balancer's own log (stderr)
 
-Commands are read from stdin; when stdin is not a terminal, its end stops the demo.`;
+Commands are read from stdin. At a terminal Ctrl-D stops the demo; in the background or from a pipe the end
+of input does not: the demo runs until quit, Ctrl-C, SIGTERM or --duration.`;
 
 export const command: Command = async (argv, io) => {
   const { values } = parseArgs({
