@@ -61,7 +61,8 @@ export async function runSession(demo: Demo, options: SessionOptions): Promise<n
   say('');
 
   let finish!: (reason: string, code?: number) => void;
-  const finished = new Promise<{ reason: string; code: number }>((resolve) => { finish = (reason, code = 0) => resolve({ reason, code }); });
+  let ending = false;
+  const finished = new Promise<{ reason: string; code: number }>((resolve) => { finish = (reason, code = 0) => { ending = true; resolve({ reason, code }); }; });
   const tourAbort = new AbortController();
   const cleanups: Array<() => void> = [() => tourAbort.abort()];
 
@@ -109,7 +110,7 @@ export async function runSession(demo: Demo, options: SessionOptions): Promise<n
     lines.on('close', () => {
       void queue.then(() => {
         if (atTerminal) finish('end of input');
-        else say(`${stamp()} end of input: the demo keeps running until quit, Ctrl-C, SIGTERM or --duration`);
+        else if (!ending) say(`${stamp()} end of input: the demo keeps running until quit, Ctrl-C, SIGTERM or --duration`);
       });
     });
     cleanups.push(() => lines.close());

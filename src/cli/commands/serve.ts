@@ -1,41 +1,28 @@
-import { parseArgs } from 'node:util';
 import { EXIT } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { startDaemon } from '../../runtime/daemon.js';
 import { vipFactory } from '../../runtime/vip.js';
-import type { Command } from '../command.js';
+import type { Command, Io } from '../command.js';
+import { runProgram } from '../program.js';
 
-const HELP = `usage: cluster-endpoint serve -c FILE [--peer NAME] [--no-watch] [--log-level LEVEL]
+export interface ServeOptions {
+  config: string;
+  /** Which vip.peers entry this host is; default the peer whose address is local. */
+  peer?: string;
+  /** false: do not reload when the file changes; undefined: the spec's balancer.watch. */
+  watch?: false;
+  logLevel?: string;
+}
 
-Runs the built-in L4 balancer described by the spec: one frontend per listener, health checks,
-the status page, JSON API and /metrics on balancer.admin. With a vip: section and --peer (or a local
-address that matches a peer), it also holds the floating VIP together with the other peers.
-
-Signals: SIGHUP reloads the spec (as does changing the file, unless --no-watch);
-SIGTERM/SIGINT stop accepting, let connections finish for up to the deregistration delay, and exit 0.`;
-
-export const command: Command = async (argv, io) => {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string', short: 'c', default: 'endpoint.yaml' },
-      peer: { type: 'string' },
-      'no-watch': { type: 'boolean' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    io.stdout.write(`${HELP}\n`);
-    return EXIT.ok;
-  }
-  const logger = createLogger({ level: values['log-level'] });
+/** Runs the balancer (and the VIP) until SIGTERM/SIGINT; SIGHUP reloads. */
+export async function serve(options: ServeOptions, _io: Io): Promise<number> {
+  const logger = createLogger({ level: options.logLevel });
   const daemon = await startDaemon({
-    specPath: values.config as string,
+    specPath: options.config,
     logger,
-    peer: values.peer,
-    ...(values['no-watch'] ? { watch: false } : {}),
-    vipFactory: vipFactory(values.peer),
+    peer: options.peer,
+    ...(options.watch === false ? { watch: false } : {}),
+    vipFactory: vipFactory(options.peer),
   });
 
   return new Promise<number>((resolve) => {
@@ -54,4 +41,6 @@ export const command: Command = async (argv, io) => {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => void daemon.reload());
   });
-};
+}
+
+export const command: Command = (argv, io) => runProgram(['serve', ...argv], io);
