@@ -1,0 +1,153 @@
+// `npm run package`, then the Debian package as an operator gets it: installed with dpkg into a scratch root
+// that holds nothing but a shell, rm/rmdir and the C libraries the executable links against (no Node.js
+// anywhere in it), every command run from /usr/bin/cluster-endpoint inside a chroot of that root, the conffile
+// kept across an upgrade, and the package removed and purged again.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { buildPackage } from '../../../packaging/build.js';
+import { CONTROL_RELATIONS } from '../../../packaging/debian.js';
+import { exchange, specFor, startBackends } from '../../helpers/backends.js';
+import { requireOrSkip, ROOT } from '../../helpers/cli.js';
+import { freePort, waitFor } from '../../helpers/net.js';
+
+const run = promisify(execFile);
+
+async function which(command: string): Promise<string | undefined> {
+  try { return (await run('sh', ['-c', `command -v ${command}`])).stdout.trim() || undefined; } catch { return undefined; }
+}
+
+/** A root with /bin/sh, rm, rmdir, the libraries they and `executable` need, /dev/null, /dev/urandom, /tmp and an empty dpkg database. */
+async function scratchRoot(executable: string): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), 'ce-root-'));
+  for (const dir of ['bin', 'tmp', 'dev', 'etc', 'var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers']) mkdirSync(join(root, dir), { recursive: true });
+  await run('chmod', ['1777', join(root, 'tmp')]);
+  writeFileSync(join(root, 'var/lib/dpkg/status'), '');
+  writeFileSync(join(root, 'var/lib/dpkg/available'), '');
+  const tools = ['/bin/sh', '/bin/rm', '/bin/rmdir'];
+  for (const tool of tools) copyFileSync(tool, join(root, 'bin', tool.split('/').pop()!));
+  const libraries = new Set<string>();
+  for (const binary of [...tools, executable]) {
+    for (const match of (await run('ldd', [binary])).stdout.matchAll(/(\/\S+\.so[^\s]*)/g)) libraries.add(match[1]);
+  }
+  for (const library of libraries) {
+    mkdirSync(join(root, dirname(library)), { recursive: true });
+    copyFileSync(library, join(root, library));
+  }
+  await run('mknod', ['-m', '666', join(root, 'dev/null'), 'c', '1', '3']);
+  await run('mknod', ['-m', '666', join(root, 'dev/urandom'), 'c', '1', '9']);
+  return root;
+}
+
+test('the Debian package: installs into a scratch root, every command runs there without Node, the spec survives an upgrade, removal and purge clean up', async (t) => {
+  const chroot = await which('chroot');
+  const ok = process.getuid?.() === 0 && chroot !== undefined && (await which('dpkg-deb')) !== undefined && (await which('dpkg')) !== undefined;
+  if (!requireOrSkip(t, ok, 'needs root, dpkg, dpkg-deb and chroot')) return;
+
+  const out = mkdtempSync(join(tmpdir(), 'ce-package-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
+  const built = await buildPackage({ out });
+  assert.ok(built.deb && existsSync(built.deb), 'npm run package wrote the .deb');
+  const fields = async (field: string) => (await run('dpkg-deb', ['-f', built.deb!, field])).stdout.trim();
+  for (const [field, value] of Object.entries(CONTROL_RELATIONS)) assert.equal(await fields(field), value);
+  for (const tool of ['iproute2', 'arping', 'libndp-tools']) assert.match(await fields('Recommends'), new RegExp(tool));
+  for (const tool of ['nftables', 'conntrack']) assert.match(await fields('Suggests'), new RegExp(tool));
+
+  const root = await scratchRoot(built.executable);
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const dpkg = (...args: string[]) => run('dpkg', [`--root=${root}`, '--force-depends', ...args]);
+  // Inside the root: PATH has only its own /usr/bin and /bin, and no node exists at all.
+  const env = { PATH: '/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8' };
+  const inRoot = (args: string[]) => run(chroot!, [root, ...args], { env }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+  const cli = (...args: string[]) => inRoot(['/usr/bin/cluster-endpoint', ...args]);
+
+  const installed = await dpkg('-i', built.deb!);
+  assert.match(installed.stdout, /Setting up cluster-endpoint \(/);
+  assert.match(installed.stdout, /edit \/etc\/cluster-endpoint\/endpoint\.yaml/, 'a first install starts nothing and says what to do');
+  assert.equal((await inRoot(['/bin/sh', '-c', 'command -v node'])).code, 127, 'no node in the root');
+  const unit = readFileSync(join(root, 'lib/systemd/system/cluster-endpoint.service'), 'utf8');
+  assert.match(unit, /^ExecStartPre=\/usr\/bin\/cluster-endpoint validate -c \/etc\/cluster-endpoint\/endpoint\.yaml$/m, 'the unit validates the spec before serve starts');
+  assert.match(unit, /^ExecStart=\/usr\/bin\/cluster-endpoint serve -c \/etc\/cluster-endpoint\/endpoint\.yaml$/m);
+  assert.match(unit, /^AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_ADMIN CAP_NET_RAW$/m);
+  for (const path of ['usr/share/bash-completion/completions/cluster-endpoint', 'usr/share/zsh/vendor-completions/_cluster-endpoint', 'usr/share/fish/vendor_completions.d/cluster-endpoint.fish']) {
+    assert.match(readFileSync(join(root, path), 'utf8'), /cluster-endpoint complete --/, path);
+  }
+
+  // validate: the example spec is valid, a broken one is exit 2 with the problem.
+  const valid = await cli('validate', '-c', '/etc/cluster-endpoint/endpoint.yaml');
+  assert.equal(valid.code, 0, valid.stderr);
+  assert.match(valid.stdout, /valid — 3 listener\(s\)/);
+  writeFileSync(join(root, 'tmp/bad.yaml'), 'cluster: { name: x }\nendpoint: 10.0.0.1\ncontrolPlane: []\n');
+  const invalid = await cli('validate', '-c', '/tmp/bad.yaml');
+  assert.equal(invalid.code, 2);
+  assert.match(invalid.stderr, /controlPlane: needs at least 1 item/);
+  assert.equal((await cli('--version')).stdout.trim(), built.version);
+  assert.equal((await cli('validate', '--bogus')).code, 2);
+
+  // Commands that need the data files a dependency reads at run time: doctor on Terraform (hcl2json's WebAssembly
+  // parser, an SEA asset), render (every target), completion.
+  copyFileSync(join(ROOT, 'test/fixtures/doctor/bad/preserve-client-ip.tf'), join(root, 'tmp/main.tf'));
+  const doctor = await cli('doctor', '/tmp/main.tf');
+  assert.match(doctor.stdout, /preserve_client_ip/, doctor.stderr);
+  assert.match(doctor.stdout, /\(terraform\)/);
+  const rendered = await cli('render', 'prometheus', '-c', '/etc/cluster-endpoint/endpoint.yaml', '-o', '/tmp/rendered');
+  assert.equal(rendered.code, 0, rendered.stderr);
+  assert.ok(existsSync(join(root, 'tmp/rendered/cluster-endpoint.rules.yml')));
+  assert.match((await cli('completion', 'bash')).stdout, /complete -o default -F __cluster_endpoint_complete cluster-endpoint/);
+
+  // A short serve from the installed binary, in front of two backends on loopback (the chroot shares the network).
+  const backends = await startBackends(['cp-01', 'cp-02']);
+  t.after(() => Promise.all(backends.map((b) => b.close())));
+  const port = await freePort();
+  const adminPort = await freePort();
+  writeFileSync(join(root, 'tmp/endpoint.yaml'), stringify(specFor({ port, adminPort, backends, healthCheck: { type: 'tcp', healthyThreshold: 1 } })));
+  const serve = spawn(chroot!, [root, '/usr/bin/cluster-endpoint', 'serve', '-c', '/tmp/endpoint.yaml'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  serve.stdout.on('data', (d) => { log += d; });
+  serve.stderr.on('data', (d) => { log += d; });
+  const exited = new Promise<number | null>((resolve) => serve.on('exit', (code) => resolve(code)));
+  t.after(() => { if (serve.exitCode === null) serve.kill('SIGKILL'); });
+  assert.ok(await waitFor(() => log.split('"to":"up"').length > 2, 15_000), log);
+  assert.match(log, /"tcp":"handles"/, 'the libuv handles engine works inside the executable');
+  assert.match(await exchange(port, 'hello'), /^cp-0[12]:hello$/);
+  const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  assert.match(metrics, /^haproxy_backend_active_servers\{proxy="kubernetes"\} 2$/m);
+  const status = await cli('status', '-c', '/tmp/endpoint.yaml');
+  assert.match(status.stdout, /^kubernetes\s+cp-01\s+127\.0\.0\.\d+:\d+\s+up/m, status.stderr);
+  // The stand-in backends speak plain TCP, not TLS: probe connects to each and says the endpoint is not usable.
+  const probe = await cli('probe', '-c', '/tmp/endpoint.yaml', '--json');
+  assert.equal(probe.code, 1, probe.stderr);
+  const rows = (JSON.parse(probe.stdout) as { rows: Array<{ name: string; tcp: { ok: boolean } }> }).rows;
+  assert.deepEqual(rows.map((r) => [r.name, r.tcp.ok]), [['endpoint', true], ['cp-01', true], ['cp-02', true]]);
+  serve.kill('SIGTERM');
+  assert.equal(await exited, 0, log);
+
+  // demo: the simulated nodes' certificates come from a library only the demo uses.
+  const demo = await cli('demo', '--free-ports', '--no-input', '--duration', '2s');
+  assert.equal(demo.code, 0, demo.stderr);
+  assert.match(demo.stdout, /ready: 3\/3 kubernetes servers up/);
+
+  // An upgrade (the same package again) keeps the operator's spec: it is a conffile.
+  const spec = join(root, 'etc/cluster-endpoint/endpoint.yaml');
+  const edited = `${readFileSync(spec, 'utf8')}# edited by the operator\n`;
+  writeFileSync(spec, edited);
+  await dpkg('-i', built.deb!);
+  assert.equal(readFileSync(spec, 'utf8'), edited);
+
+  // remove keeps the configuration; purge removes it and the directory.
+  await dpkg('-r', 'cluster-endpoint');
+  assert.equal(existsSync(join(root, 'usr/bin/cluster-endpoint')), false);
+  assert.equal(existsSync(join(root, 'lib/systemd/system/cluster-endpoint.service')), false);
+  assert.equal(readFileSync(spec, 'utf8'), edited);
+  await dpkg('--purge', 'cluster-endpoint');
+  assert.equal(existsSync(join(root, 'etc/cluster-endpoint')), false);
+  assert.doesNotMatch((await run('dpkg', [`--root=${root}`, '-l'])).stdout, /cluster-endpoint/);
+});
