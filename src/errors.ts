@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   SPEC_DURATION: 'A duration is malformed or out of range.',
   SPEC_REFERENCE: 'A listener targets a node group that is empty, or a node\'s ports: names no listener of its group.',
   SPEC_FILE: 'The spec file cannot be read.',
+  SPEC_LIMIT: 'The spec exceeds a safety bound (size, alias expansions, nesting, or the time to parse it).',
   USAGE: 'The command line is wrong.',
   ADMIN_UNAUTHORIZED: 'The admin API needs a bearer token.',
   ADMIN_NOT_FOUND: 'The admin API has no such server or node.',

@@ -2,6 +2,7 @@
 // means (via the pure transition()). Probes just try once.
 import type { HealthCheck } from '../spec/types.js';
 import { formatDuration } from '../spec/duration.js';
+import { localExhaustion } from '../local-errors.js';
 import { PROBES, type Probe, type ProbeTarget } from './probes/index.js';
 import { describeRun, INITIAL_COUNTERS, transition } from './transition.js';
 import type { CheckResult, HealthCounters, ServerState, StateChange, TransitionKind } from './types.js';
@@ -17,6 +18,8 @@ export interface CheckerOptions {
   onChange(change: StateChange, counters: HealthCounters): void;
   /** Called for every result, active or passive. Must not throw. */
   onResult?(result: CheckResult, counters: HealthCounters): void;
+  /** Called instead of counting a result that failed because this process ran out of descriptors or buffers. */
+  onLocalError?(code: string, result: CheckResult): void;
   /** In [0, 1): spreads first checks and jitters every delay. Injectable for tests. */
   random?: () => number;
 }
@@ -143,6 +146,13 @@ export class HealthChecker {
   }
 
   #record(result: CheckResult): TransitionKind {
+    const local = result.ok ? undefined : localExhaustion(result.reason);
+    if (local) {
+      // Our own shortage says nothing about the server: its state and counters stay as they are.
+      this.#lastResult = { ...result, reason: `${result.reason} (not counted: this host is out of resources)` };
+      this.#options.onLocalError?.(local, result);
+      return 'unchanged';
+    }
     const previous = this.#counters;
     const { next, kind } = transition(previous, result.ok, this.#check);
     this.#counters = next;

@@ -15,6 +15,8 @@ export interface ListenerCounters {
   activeConnections: number;
   totalConnections: number;
   failedConnections: number;
+  /** Of those, connections that failed because this process was out of descriptors or buffers. */
+  localErrors: number;
   bytesIn: number;
   bytesOut: number;
 }

@@ -1,5 +1,6 @@
 import { createServer, type Server as NetServer } from 'node:net';
 import { UserError } from '../errors.js';
+import { IGNORE_EXHAUSTION, localExhaustion, type ExhaustionSink } from '../local-errors.js';
 import type { Logger } from '../log.js';
 import { joinHostPort } from '../spec/address.js';
 import type { Backend, ListenerCounters } from './backend.js';
@@ -19,7 +20,7 @@ export class Frontend {
   readonly bind: string;
   readonly port: number;
   backend: Backend;
-  readonly counters: ListenerCounters = { activeConnections: 0, totalConnections: 0, failedConnections: 0, bytesIn: 0, bytesOut: 0 };
+  readonly counters: ListenerCounters = { activeConnections: 0, totalConnections: 0, failedConnections: 0, localErrors: 0, bytesIn: 0, bytesOut: 0 };
   readonly connections = new Set<ProxyConnection>();
   readonly #server: NetServer;
   readonly #logger: Logger;
@@ -28,11 +29,14 @@ export class Frontend {
   #idleSweep: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(bind: string, port: number, backend: Backend, maxConnections: number, logger: Logger) {
+  readonly #exhaustion: ExhaustionSink;
+
+  constructor(bind: string, port: number, backend: Backend, maxConnections: number, logger: Logger, exhaustion: ExhaustionSink = IGNORE_EXHAUSTION) {
     this.bind = bind;
     this.port = port;
     this.backend = backend;
     this.#logger = logger;
+    this.#exhaustion = exhaustion;
     this.#engine = tcpEngine();
     // pauseOnConnect: nothing is read before the proxy starts the stream.
     this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
@@ -88,7 +92,7 @@ export class Frontend {
       downstream.destroy();
       return;
     }
-    const connection = new ProxyConnection(downstream, this.#engine, this.backend, this.counters, this.#logger, (c) => this.connections.delete(c));
+    const connection = new ProxyConnection(downstream, this.#engine, this.backend, this.counters, this.#logger, (c) => this.connections.delete(c), this.#exhaustion);
     // A connection with no server at all is already closed here.
     if (!connection.closed) this.connections.add(connection);
   }
@@ -110,6 +114,12 @@ export class Frontend {
   }
 
   #logAcceptError(message: string): void {
+    const local = localExhaustion(message);
+    if (local) {
+      this.counters.localErrors++;
+      this.#exhaustion.report(local, `${this.backend.name}: accept`);
+      return;
+    }
     this.#logger.error({ event: 'listener-error', listener: this.backend.name, error: message }, `${this.backend.name}: ${message}`);
   }
 }

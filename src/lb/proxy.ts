@@ -5,6 +5,7 @@
 // the same bytes are replayed to another server: the client never sees the failure. A server cannot
 // have acted on a TLS client's data before answering its handshake, so this is safe for the
 // Kubernetes and Talos APIs. After the first upstream byte the two streams are spliced.
+import { localExhaustion, type ExhaustionSink } from '../local-errors.js';
 import type { Logger } from '../log.js';
 import type { Backend, ListenerCounters } from './backend.js';
 import type { Closable, Server } from './server.js';
@@ -22,6 +23,7 @@ export class ProxyConnection implements Closable {
   readonly #counters: ListenerCounters;
   readonly #logger: Logger;
   readonly #onClose: (connection: ProxyConnection) => void;
+  readonly #exhaustion: ExhaustionSink;
 
   #phase: Phase = 'connecting';
   #upstream: TcpStream | undefined;
@@ -43,13 +45,14 @@ export class ProxyConnection implements Closable {
   #active = true;
   #idleSince = 0; // first set by the sweep: #active starts true
 
-  constructor(downstream: TcpStream, engine: TcpEngine, backend: Backend, counters: ListenerCounters, logger: Logger, onClose: (connection: ProxyConnection) => void) {
+  constructor(downstream: TcpStream, engine: TcpEngine, backend: Backend, counters: ListenerCounters, logger: Logger, onClose: (connection: ProxyConnection) => void, exhaustion: ExhaustionSink) {
     this.#downstream = downstream;
     this.#engine = engine;
     this.#backend = backend;
     this.#counters = counters;
     this.#logger = logger;
     this.#onClose = onClose;
+    this.#exhaustion = exhaustion;
     this.#replayable = backend.settings.replay;
     counters.activeConnections++;
     counters.totalConnections++;
@@ -242,6 +245,16 @@ export class ProxyConnection implements Closable {
     if (upstream !== this.#upstream || this.#phase === 'closed') return;
     if (this.#phase === 'streaming') {
       this.destroy(`upstream ${reason}`);
+      return;
+    }
+    const local = localExhaustion(reason);
+    if (local) {
+      // Out of descriptors or buffers here: another server would fail the same way, and this one did
+      // nothing wrong. The client's connection fails; the server's health and counters stay.
+      this.#counters.failedConnections++;
+      this.#counters.localErrors++;
+      this.#exhaustion.report(local, `${this.#backend.name}: connect to ${this.#server?.name ?? 'a server'}`);
+      this.destroy(`local ${local}`);
       return;
     }
     if (this.#connectTimer) clearTimeout(this.#connectTimer);

@@ -1,5 +1,6 @@
 import { HealthChecker } from '../health/checker.js';
 import type { AdminState, CheckResult, HealthCounters, ServerState, StateChange } from '../health/types.js';
+import type { ExhaustionSink } from '../local-errors.js';
 import type { Logger } from '../log.js';
 import type { ServerSnapshot } from '../runtime/snapshot.js';
 import type { HealthCheck, ServerTarget } from '../spec/types.js';
@@ -12,6 +13,8 @@ export interface Closable {
 export interface ServerEvents {
   /** Called after `state` changed (the backend closes connections of a server marked down). */
   onStateChange(server: Server, change: StateChange): void;
+  /** Where a check that failed for want of local resources is reported instead of counted. */
+  exhaustion?: ExhaustionSink;
 }
 
 /**
@@ -41,6 +44,9 @@ export class Server {
   bytesOut = 0;
   checksFailed = 0;
   downTransitions = 0;
+  /** Time spent down before the current down period (HAProxy `downtime`). */
+  #downtimeMs = 0;
+  #downSince: number | undefined;
 
   readonly connections = new Set<Closable>();
   readonly #checker: HealthChecker;
@@ -61,10 +67,16 @@ export class Server {
       onResult: (result: CheckResult) => {
         if (!result.ok) this.checksFailed++;
       },
+      onLocalError: (code: string) => events.exhaustion?.report(code, `${listener}: check of ${target.name}`),
       onChange: (change: StateChange, counters: HealthCounters) => {
         this.stateSince = change.at;
         this.stateReason = change.reason;
         if (change.to === 'down' && change.from === 'up') this.downTransitions++;
+        if (change.to === 'down') this.#downSince = change.at;
+        else if (this.#downSince !== undefined) {
+          this.#downtimeMs += Math.max(0, change.at - this.#downSince);
+          this.#downSince = undefined;
+        }
         this.#logger.info(
           { event: 'server-state', listener, server: this.name, address: `${this.address}:${this.port}`, from: change.from, to: change.to, reason: change.reason, successes: counters.successes, failures: counters.failures },
           `${this.name} ${listener} ${change.to}: ${change.reason}`,
@@ -76,6 +88,11 @@ export class Server {
 
   get state(): ServerState {
     return this.#checker.state;
+  }
+
+  /** Total time down, the current down period included. */
+  get downtimeMs(): number {
+    return this.#downtimeMs + (this.#downSince === undefined ? 0 : Math.max(0, Date.now() - this.#downSince));
   }
 
   get lastCheck(): CheckResult | undefined {
@@ -165,6 +182,7 @@ export class Server {
       bytesOut: this.bytesOut,
       checksFailed: this.checksFailed,
       downTransitions: this.downTransitions,
+      downtimeMs: this.downtimeMs,
       ...(this.lastCheck ? { lastCheck: this.lastCheck } : {}),
       ...(this.drainDeadline !== undefined ? { drainDeadline: this.drainDeadline } : {}),
       ...(this.removed ? { removed: true } : {}),

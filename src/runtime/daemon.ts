@@ -2,10 +2,6 @@
 // answers the admin surface. Server state (health, admin state, counters) lives in a registry keyed by
 // listener + address + port, so a reload keeps it; listeners keep their bound socket, so a reload never
 // refuses a connection. If a new spec is invalid or cannot be applied, the old one keeps serving.
-import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import { UserError } from '../errors.js';
 import type { AdminState, StateChange } from '../health/types.js';
 import { Backend } from '../lb/backend.js';
@@ -14,12 +10,14 @@ import { Frontend } from '../lb/frontend.js';
 import { Server, serverKey } from '../lb/server.js';
 import { createLogger, type Logger } from '../log.js';
 import { joinHostPort } from '../spec/address.js';
-import { parseSpec, SpecInvalidError } from '../spec/load.js';
+import { SpecInvalidError } from '../spec/load.js';
 import { formatProblem } from '../spec/problem.js';
 import type { Spec } from '../spec/types.js';
 import { VERSION } from '../version.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import type { ListenerSnapshot, ReloadRecord, StatusSnapshot, VipSnapshot } from './snapshot.js';
+import { descriptorsNeeded, ResourceMonitor } from './resources.js';
+import { SpecSource, type SpecText } from './spec-source.js';
 
 export interface DaemonOptions {
   specPath: string;
@@ -33,11 +31,20 @@ export interface DaemonOptions {
 export interface Daemon {
   readonly adminUrl: string;
   snapshot(): StatusSnapshot;
-  reload(): Promise<ReloadRecord>;
+  /**
+   * Reads and applies the spec file. `signal` (SIGHUP, tests) applies any change; `watch` (the file
+   * watcher) holds back a change that would remove most servers at once, until a signal confirms it.
+   */
+  reload(trigger?: ReloadTrigger): Promise<ReloadRecord>;
   setAdminState(target: { server: string; listener?: string }, state: AdminState): number;
   close(): Promise<void>;
   destroy(): Promise<void>;
 }
+
+export type ReloadTrigger = 'signal' | 'watch';
+
+/** A reload from the watcher that would remove more than this share of the servers waits for a signal. */
+export const HOLD_REMOVAL_SHARE = 0.5;
 
 /** Something that holds the VIP for this daemon (src/vip); optional. */
 export interface VipHolder {
@@ -50,15 +57,16 @@ export type VipFactory = (spec: Spec, healthy: () => boolean, logger: Logger) =>
 
 export async function startDaemon(options: DaemonOptions & { vipFactory?: VipFactory }): Promise<Daemon> {
   const logger = options.logger ?? createLogger();
-  const text = await readSpecText(options.specPath);
-  const result = parseSpec(text, options.specPath);
+  const source = new SpecSource(options.specPath, logger);
+  const { text, digest } = await source.read();
+  const result = await source.parse(text);
   if (!result.spec) {
     throw new SpecInvalidError(options.specPath, result.problems);
   }
   if (result.spec.balancer.mode === 'kernel') {
     throw new UserError('SPEC_VALUE', 'balancer.mode: kernel is not available in this version of serve', { hint: 'remove balancer.mode (proxy is the default)', exitCode: 2 });
   }
-  const daemon = new BalancerDaemon(options.specPath, result.spec, text, logger);
+  const daemon = new BalancerDaemon(source, result.spec, digest, logger);
   try {
     await daemon.start(options.watch ?? result.spec.balancer.watch, options.vipFactory);
   } catch (error) {
@@ -69,13 +77,15 @@ export async function startDaemon(options: DaemonOptions & { vipFactory?: VipFac
 }
 
 class BalancerDaemon implements Daemon {
+  readonly #source: SpecSource;
   readonly #specPath: string;
   readonly #logger: Logger;
   readonly #startedAt = Date.now();
   #spec: Spec;
-  #specHash: string;
+  #specDigest: string;
   #loadedAt = Date.now();
   #lastReload: ReloadRecord | undefined;
+  readonly #reloads = { ok: 0, failed: 0 };
   /** Servers by listener|address|port: they survive reloads. */
   #servers = new Map<string, Server>();
   /** Servers a reload removed, kept until their connections are gone or the delay is over. */
@@ -85,19 +95,20 @@ class BalancerDaemon implements Daemon {
   /** Frontends a reload removed: no longer accepting, connections draining. */
   readonly #retiredFrontends = new Set<Frontend>();
   #admin: AdminServer | undefined;
+  readonly #resources: ResourceMonitor;
   #vip: VipHolder | undefined;
-  #watcher: FSWatcher | undefined;
-  #watchTimer: NodeJS.Timeout | undefined;
   #reloading: Promise<ReloadRecord> | undefined;
-  /** Digest of a spec file that failed to load: the watcher does not retry the same content. */
-  #failedHash: string | undefined;
+  /** Digest of a spec file that failed to load or was held: the watcher does not retry the same content. */
+  #failedDigest: string | undefined;
   #closing = false;
 
-  constructor(specPath: string, spec: Spec, text: string, logger: Logger) {
-    this.#specPath = specPath;
+  constructor(source: SpecSource, spec: Spec, digest: string, logger: Logger) {
+    this.#source = source;
+    this.#specPath = source.path;
     this.#spec = spec;
-    this.#specHash = hash(text);
+    this.#specDigest = digest;
     this.#logger = logger;
+    this.#resources = new ResourceMonitor(logger);
   }
 
   get adminUrl(): string {
@@ -105,6 +116,7 @@ class BalancerDaemon implements Daemon {
   }
 
   async start(watchFile: boolean, vipFactory: VipFactory | undefined): Promise<void> {
+    await this.#resources.start(descriptorsNeeded(this.#spec.listeners.length, this.#spec.balancer.maxConnections));
     await this.#apply(this.#spec);
     const { host, port } = this.#spec.balancer.admin;
     try {
@@ -116,7 +128,7 @@ class BalancerDaemon implements Daemon {
     }
     this.#vip = vipFactory?.(this.#spec, () => this.#healthy(), this.#logger);
     await this.#vip?.start();
-    if (watchFile) this.#watch();
+    if (watchFile) this.#source.watch(() => void this.reload('watch'));
     this.#logger.info(
       { event: 'started', spec: this.#specPath, listeners: this.#spec.listeners.map((l) => `${l.name}:${l.port}`), admin: this.adminUrl, tcp: tcpEngine().name },
       `serving ${this.#spec.listeners.map((l) => `${l.name} on ${joinHostPort(this.#spec.balancer.bind, l.port)}`).join(', ')}; status page ${this.adminUrl}/`,
@@ -150,7 +162,9 @@ class BalancerDaemon implements Daemon {
       now,
       spec: { source: this.#specPath, cluster: this.#spec.cluster.name, endpoint: this.#spec.endpoint, loadedAt: this.#loadedAt },
       ...(this.#lastReload ? { lastReload: this.#lastReload } : {}),
+      reloads: { ...this.#reloads },
       listeners,
+      resources: this.#resources.snapshot(),
       ...(this.#vip ? { vip: this.#vip.snapshot() } : {}),
     };
   }
@@ -178,42 +192,74 @@ class BalancerDaemon implements Daemon {
     return changed;
   }
 
-  reload(): Promise<ReloadRecord> {
+  reload(trigger: ReloadTrigger = 'signal'): Promise<ReloadRecord> {
     // Reloads run one at a time; a reload requested during another waits for it.
-    const run = async (): Promise<ReloadRecord> => {
-      let text: string;
-      try {
-        text = await readSpecText(this.#specPath);
-      } catch (error) {
-        return this.#recordReload({ at: Date.now(), ok: false, message: `cannot read ${this.#specPath}: ${(error as Error).message}; still serving the previous config` });
-      }
-      const result = parseSpec(text, this.#specPath);
-      if (!result.spec) {
-        const problems = result.problems.filter((p) => p.severity === 'error').map((p) => formatProblem(p, this.#specPath));
-        return this.#recordReload({ at: Date.now(), ok: false, message: `${this.#specPath} is invalid; still serving the previous config`, problems });
-      }
-      try {
-        await this.#apply(result.spec);
-      } catch (error) {
-        return this.#recordReload({ at: Date.now(), ok: false, message: `${(error as Error).message}; still serving the previous config` });
-      }
-      if (JSON.stringify(result.spec.vip) !== JSON.stringify(this.#spec.vip) && this.#vip) {
-        this.#logger.warn({ event: 'reload', vip: 'unchanged' }, 'vip settings changed: they apply after a restart of serve (the VIP is not moved by a reload)');
-      }
-      this.#spec = result.spec;
-      this.#specHash = hash(text);
-      this.#loadedAt = Date.now();
-      return this.#recordReload({ at: Date.now(), ok: true, message: `reloaded ${this.#specPath}` });
-    };
-    const next = (this.#reloading ?? Promise.resolve()).then(run, run);
+    const run = async (): Promise<ReloadRecord> => (await this.#reload(trigger)) ?? { at: Date.now(), ok: true, unchanged: true, message: `${this.#specPath} unchanged; nothing applied` };
+    const next = (this.#reloading ?? Promise.resolve(undefined)).then(run, run);
     this.#reloading = next;
     return next;
+  }
+
+  async #reload(trigger: ReloadTrigger): Promise<ReloadRecord | undefined> {
+    if (this.#closing) return undefined;
+    let file: SpecText;
+    try {
+      file = await this.#source.read();
+    } catch (error) {
+      if (trigger === 'watch') return undefined; // mid-replace, or gone: the next event brings the file
+      return this.#recordReload({ at: Date.now(), ok: false, message: `${(error as Error).message}; still serving the previous config` });
+    }
+    // Once per change: the watcher and a SIGHUP for the same write apply it once.
+    if (file.digest === this.#specDigest) {
+      this.#logger.debug({ event: 'reload', trigger, changed: false }, `${this.#specPath} unchanged; nothing to apply`);
+      return undefined;
+    }
+    if (trigger === 'watch' && file.digest === this.#failedDigest) return undefined;
+    const result = await this.#source.parse(file.text);
+    if (!result.spec) {
+      this.#failedDigest = file.digest;
+      const problems = result.problems.filter((p) => p.severity === 'error').map((p) => formatProblem(p, this.#specPath));
+      return this.#recordReload({ at: Date.now(), ok: false, message: `${this.#specPath} is invalid; still serving the previous config`, problems });
+    }
+    if (result.spec.balancer.mode !== this.#spec.balancer.mode) {
+      this.#failedDigest = file.digest;
+      return this.#recordReload({ at: Date.now(), ok: false, message: `balancer.mode changes from ${this.#spec.balancer.mode} to ${result.spec.balancer.mode}: restart serve for this change; still serving the previous config` });
+    }
+    const removal = this.#removal(result.spec);
+    if (removal.removed.length > 0 && removal.removed.length > removal.total * HOLD_REMOVAL_SHARE) {
+      const what = `this change removes ${removal.removed.length} of ${removal.total} servers (${removal.removed.slice(0, 6).join(', ')}${removal.removed.length > 6 ? ', …' : ''})`;
+      if (trigger === 'watch') {
+        this.#failedDigest = file.digest;
+        return this.#recordReload({ at: Date.now(), ok: false, held: true, message: `${what}: held, not applied; a half-written or truncated file looks like this. If it is intended, send SIGHUP to apply it; still serving the previous config` });
+      }
+      this.#logger.warn({ event: 'reload', removed: removal.removed }, `${what}; applying it because a signal asked for it`);
+    }
+    try {
+      await this.#apply(result.spec);
+    } catch (error) {
+      return this.#recordReload({ at: Date.now(), ok: false, message: `${(error as Error).message}; still serving the previous config` });
+    }
+    if (JSON.stringify(result.spec.vip) !== JSON.stringify(this.#spec.vip) && this.#vip) {
+      this.#logger.warn({ event: 'reload', vip: 'unchanged' }, 'vip settings changed: they apply after a restart of serve (the VIP is not moved by a reload)');
+    }
+    this.#spec = result.spec;
+    this.#specDigest = file.digest;
+    this.#failedDigest = undefined;
+    this.#loadedAt = Date.now();
+    return this.#recordReload({ at: Date.now(), ok: true, message: `reloaded ${this.#specPath}` });
+  }
+
+  /** Servers (listener/name) the running config has and `spec` would not. */
+  #removal(spec: Spec): { removed: string[]; total: number } {
+    const next = new Set(spec.listeners.flatMap((l) => l.servers.map((t) => serverKey(l.name, t))));
+    const removed = [...this.#servers.values()].filter((s) => !next.has(s.key)).map((s) => `${s.listener}/${s.name}`);
+    return { removed, total: this.#servers.size };
   }
 
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    this.#stopWatching();
+    this.#source.close();
     // Hand the VIP to a peer first, so new connections go there while ours finish.
     await this.#vip?.stop().catch((error: Error) => this.#logger.error({ event: 'vip-error', error: error.message }, `releasing the VIP failed: ${error.message}`));
     const frontends = [...this.#frontends.values(), ...this.#retiredFrontends];
@@ -226,18 +272,20 @@ class BalancerDaemon implements Daemon {
     const left = active();
     for (const frontend of frontends) frontend.destroyConnections('shutting down');
     for (const server of [...this.#servers.values(), ...this.#removed]) server.stop();
+    this.#resources.stop();
     await this.#admin?.close();
     this.#logger.info({ event: 'stopped', closedConnections: left }, `stopped${left > 0 ? ` (closed ${left} connection(s) at the deadline)` : ''}`);
   }
 
   async destroy(): Promise<void> {
     this.#closing = true;
-    this.#stopWatching();
+    this.#source.close();
     await this.#vip?.stop().catch(() => undefined);
     const frontends = [...this.#frontends.values(), ...this.#retiredFrontends];
     for (const frontend of frontends) frontend.stopAccepting();
     for (const frontend of frontends) frontend.destroyConnections('shutting down');
     for (const server of [...this.#servers.values(), ...this.#removed]) server.stop();
+    this.#resources.stop();
     await this.#admin?.close();
   }
 
@@ -257,7 +305,7 @@ class BalancerDaemon implements Daemon {
         const key = serverKey(listener.name, target);
         let server = this.#servers.get(key);
         if (!server) {
-          server = new Server(listener.name, target, listener.healthCheck, { onStateChange: (s, change) => this.#onStateChange(s, change) }, this.#logger);
+          server = new Server(listener.name, target, listener.healthCheck, { onStateChange: (s, change) => this.#onStateChange(s, change), exhaustion: this.#resources }, this.#logger);
           created.push(server);
         }
         servers.set(key, server);
@@ -276,7 +324,7 @@ class BalancerDaemon implements Daemon {
           frontends.set(backend.name, existing);
           continue;
         }
-        const frontend = new Frontend(spec.balancer.bind, backend.listener.port, backend, spec.balancer.maxConnections, this.#logger);
+        const frontend = new Frontend(spec.balancer.bind, backend.listener.port, backend, spec.balancer.maxConnections, this.#logger, this.#resources);
         // A port moving between listeners: release the old socket first.
         const holder = [...this.#frontends.values()].find((f) => f.port === frontend.port && f.bind === frontend.bind && !frontends.has(f.backend.name));
         if (holder) throw new UserError('LISTEN', `port ${frontend.port} moves from listener ${holder.backend.name} to ${backend.name}; restart serve for this change`);
@@ -341,57 +389,12 @@ class BalancerDaemon implements Daemon {
 
   #recordReload(record: ReloadRecord): ReloadRecord {
     this.#lastReload = record;
+    this.#reloads[record.ok ? 'ok' : 'failed']++;
     if (record.ok) this.#logger.info({ event: 'reload', ok: true }, record.message);
     else this.#logger.error({ event: 'reload', ok: false, problems: record.problems }, `reload failed: ${record.message}${record.problems ? `\n  ${record.problems.join('\n  ')}` : ''}`);
     return record;
   }
 
-  #watch(): void {
-    // Watch the directory: editors and config managers replace the file rather than write it in place.
-    try {
-      this.#watcher = watch(dirname(this.#specPath), (_event, filename) => {
-        if (filename !== null && filename !== basename(this.#specPath)) return;
-        clearTimeout(this.#watchTimer);
-        this.#watchTimer = setTimeout(() => void this.#reloadIfChanged(), 200);
-      });
-      this.#watcher.on('error', (error) => this.#logger.warn({ event: 'watch-error', error: error.message }, `watching ${this.#specPath} stopped: ${error.message}`));
-    } catch (error) {
-      this.#logger.warn({ event: 'watch-error', error: (error as Error).message }, `cannot watch ${this.#specPath}: ${(error as Error).message}; reload with SIGHUP`);
-    }
-  }
-
-  async #reloadIfChanged(): Promise<void> {
-    if (this.#closing) return;
-    let text: string;
-    try {
-      text = await readSpecText(this.#specPath);
-    } catch {
-      return; // mid-replace; the next event brings the new file
-    }
-    const digest = hash(text);
-    if (digest === this.#specHash || digest === this.#failedHash) return;
-    const record = await this.reload();
-    this.#failedHash = record.ok ? undefined : digest;
-  }
-
-  #stopWatching(): void {
-    clearTimeout(this.#watchTimer);
-    this.#watcher?.close();
-    this.#watcher = undefined;
-  }
-}
-
-async function readSpecText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError('SPEC_FILE', `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { hint: 'pass the spec with -c FILE (see examples/endpoint.yaml)', exitCode: 2 });
-  }
-}
-
-function hash(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 function sleep(ms: number): Promise<void> {

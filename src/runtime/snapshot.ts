@@ -44,6 +44,8 @@ export interface ListenerSnapshot {
   totalConnections: number;
   /** Client connections that got no server at all. */
   failedConnections: number;
+  /** Of those, connections that failed because this process was out of descriptors or buffers (not the servers' fault). */
+  localErrors?: number;
   bytesIn: number;
   bytesOut: number;
   servers: ServerSnapshot[];
@@ -80,6 +82,20 @@ export interface ReloadRecord {
   ok: boolean;
   message: string;
   problems?: string[];
+  /** The watcher held a change that removes most servers: a signal (SIGHUP) applies it. */
+  held?: boolean;
+  /** Nothing was applied because the file is the one already serving (not counted as a reload). */
+  unchanged?: boolean;
+}
+
+/** This process's own resources: running out of them is never blamed on a server. */
+export interface ResourcesSnapshot {
+  /** RLIMIT_NOFILE (soft, already raised to the hard limit by Node at start). */
+  descriptorLimit?: number;
+  /** Descriptors open at the last count (every 5 s, every second near the limit). */
+  descriptorsInUse?: number;
+  /** Times a connect, check or accept failed for want of resources, by errno code (EMFILE, ENFILE, ENOBUFS, ENOMEM). */
+  exhausted: Record<string, number>;
 }
 
 export interface StatusSnapshot {
@@ -93,5 +109,6 @@ export interface StatusSnapshot {
   /** Reload attempts since start by outcome; optional. */
   reloads?: { ok: number; failed: number };
   listeners: ListenerSnapshot[];
+  resources?: ResourcesSnapshot;
   vip?: VipSnapshot;
 }

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 
 export type AddressKind = 'ipv4' | 'ipv6' | 'dns';
 
@@ -32,8 +32,18 @@ export function joinHostPort(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * True for a loopback address (127.0.0.0/8, ::1, and IPv4-mapped ::ffff:127.x) or the name localhost.
+ * Only addresses count: a DNS name that starts with "127." is just a name, and can point anywhere.
+ */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  if (host.toLowerCase() === 'localhost') return true;
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** Parses an IPv4 address to a 32-bit number. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { UserError } from '../errors.js';
 import { normalize } from './normalize.js';
 import { formatPath, type Problem } from './problem.js';
@@ -18,34 +18,116 @@ export interface LoadResult {
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validateSchema = ajv.compile<RawSpec>(EndpointSpecSchema);
 
+/**
+ * Bounds on what a spec may cost to read, so that no file (a "billion laughs", a runaway generator)
+ * can stall or crash a running balancer. A real spec is a few KiB; a thousand nodes fit in 100 KiB.
+ */
+export const SPEC_LIMITS = {
+  bytes: 1024 * 1024,
+  /** Alias expansions (yaml's maxAliasCount): anchors for repeated health checks stay possible. */
+  aliases: 100,
+  /** Problems listed; the rest are counted in one last line. */
+  problems: 50,
+} as const;
+
 /** Parses spec text. Never throws: every problem comes back with a path, a line and a hint. */
 export function parseSpec(text: string, source = '<inline>'): LoadResult {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > SPEC_LIMITS.bytes) {
+    return { problems: [{ code: 'SPEC_LIMIT', severity: 'error', path: '', line: 1, column: 1, message: `the spec is ${formatBytes(bytes)}; at most ${formatBytes(SPEC_LIMITS.bytes)} is read`, hint: 'a spec lists nodes and settings; check that the file is the endpoint spec and not generated output' }] };
+  }
+  try {
+    return parseText(text, source);
+  } catch (error) {
+    // The YAML library and the rules are bounded, but a pathological document (deep nesting) can
+    // still exhaust the stack: that is a bad spec, never a crash.
+    return { problems: [{ code: 'SPEC_LIMIT', severity: 'error', path: '', line: 1, column: 1, message: `the spec cannot be read: ${(error as Error).message}`, hint: 'simplify the document (deeply nested or self-referencing YAML is not a spec)' }] };
+  }
+}
+
+function parseText(text: string, source: string): LoadResult {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys is checked below in one pass: the library compares every key with every other (quadratic).
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const at = (offset: number | undefined) => {
+    const pos = lineCounter.linePos(offset ?? 0);
+    return { line: pos.line, column: pos.col };
+  };
   if (doc.errors.length > 0) {
     return {
-      problems: doc.errors.map((error) => {
-        const pos = lineCounter.linePos(error.pos[0]);
-        return {
-          code: 'SPEC_YAML', severity: 'error', path: '', line: pos.line, column: pos.col,
-          message: error.message.split('\n')[0],
-          hint: error.code === 'DUPLICATE_KEY' ? 'remove or rename the repeated key' : 'fix the YAML syntax at this position (indentation, quotes, colons)',
-        } satisfies Problem;
-      }),
+      problems: capped(doc.errors.map((error) => ({
+        code: 'SPEC_YAML', severity: 'error', path: '', ...at(error.pos[0]),
+        message: error.message.split('\n')[0],
+        hint: 'fix the YAML syntax at this position (indentation, quotes, colons)',
+      } satisfies Problem))),
     };
   }
-  const raw: unknown = doc.toJS();
+  const structural = duplicateKeys(doc, at);
+  if (structural.length > 0) return { problems: capped(structural) };
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: SPEC_LIMITS.aliases });
+  } catch (error) {
+    if (!/alias/i.test((error as Error).message)) throw error;
+    return { problems: [{ code: 'SPEC_LIMIT', severity: 'error', path: '', ...at(firstAliasOffset(doc)), message: `the spec expands YAML aliases (*name) more than ${SPEC_LIMITS.aliases} times`, hint: 'write the repeated values out, or use fewer anchors; this limit protects serve from alias bombs ("billion laughs")' }] };
+  }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { problems: [{ code: 'SPEC_TYPE', severity: 'error', path: '', line: 1, column: 1, message: 'the spec must be a YAML mapping', hint: 'start from examples/endpoint.yaml' }] };
   }
   const locate = locator(doc, lineCounter);
-  const problems: Problem[] = [];
+  let problems: Problem[] = [];
   if (!validateSchema(raw)) problems.push(...schemaProblems(validateSchema.errors ?? []));
+  // Rules read the document defensively, but a schema-invalid one can be huge: locate only what is shown.
   for (const rule of RULES) problems.push(...rule.check(raw as Record<string, unknown>));
-  for (const problem of problems) Object.assign(problem, locate(problem.path));
-  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  const shown = problems.slice(0, SPEC_LIMITS.problems);
+  for (const problem of shown) if (problem.line === undefined) Object.assign(problem, locate(problem.path));
+  shown.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  problems = capped([...shown, ...problems.slice(SPEC_LIMITS.problems)]);
   if (problems.some((p) => p.severity === 'error')) return { problems };
   return { spec: normalize(raw as RawSpec, source), problems };
+}
+
+/** Repeated keys in any mapping, found in one pass with a set per mapping. */
+function duplicateKeys(doc: Document, at: (offset: number | undefined) => { line: number; column: number }): Problem[] {
+  const problems: Problem[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (!seen.has(key)) { seen.add(key); continue; }
+        problems.push({
+          code: 'SPEC_YAML', severity: 'error', path: '', ...at((pair.key as { range?: [number] } | null)?.range?.[0]),
+          message: `map keys must be unique; "${String(key)}" is repeated`,
+          hint: 'remove or rename the repeated key',
+        });
+      }
+    },
+  });
+  return problems;
+}
+
+function firstAliasOffset(doc: Document): number | undefined {
+  let offset: number | undefined;
+  visit(doc, (_key, node) => {
+    if (isAlias(node)) { offset = node.range?.[0]; return visit.BREAK; }
+    return undefined;
+  });
+  return offset;
+}
+
+/** At most SPEC_LIMITS.problems problems, and one line that counts the rest. */
+function capped(problems: Problem[]): Problem[] {
+  if (problems.length <= SPEC_LIMITS.problems) return problems;
+  const shown = problems.slice(0, SPEC_LIMITS.problems);
+  const rest = problems.slice(SPEC_LIMITS.problems);
+  const errors = rest.filter((p) => p.severity === 'error').length;
+  shown.push({ code: rest[0].code, severity: errors > 0 ? 'error' : 'warning', path: '', message: `… and ${rest.length} more problem(s) not shown`, hint: 'fix the ones above first' });
+  return shown;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }
 
 /** Reads and parses a spec file. */

@@ -3,6 +3,7 @@
 // that a JSON Schema cannot express live in rules/.
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { DURATION_PATTERN } from './duration.js';
+import { MIN_ADMIN_TOKEN_LENGTH, MIN_VIP_KEY_LENGTH } from './rules/admin-token.js';
 
 const closed = { additionalProperties: false } as const;
 
@@ -84,7 +85,7 @@ export const BalancerSchema = Type.Object(
     preserveClientIp: Type.Optional(Type.Boolean({ description: 'kernel mode only. true: translate only the destination, so servers see the client\'s address (their replies must route back through the balancer, docs/kernel.md); false (default): also translate the source, so servers see the balancer and it works in any topology.' })),
     bind: Type.Optional(Address('Address the listeners bind. Default 0.0.0.0.')),
     admin: Type.Optional(Type.String({ minLength: 1, description: 'host:port of the status page, JSON API and /metrics. Default 127.0.0.1:8404. A non-loopback address needs adminToken.' })),
-    adminToken: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for the admin surface; required when admin is not on loopback. Or set CLUSTER_ENDPOINT_ADMIN_TOKEN.' })),
+    adminToken: Type.Optional(Type.String({ minLength: MIN_ADMIN_TOKEN_LENGTH, description: 'Bearer token for the admin surface; required when admin is not on loopback. Or set CLUSTER_ENDPOINT_ADMIN_TOKEN.' })),
     balance: Type.Optional(StringEnum(BALANCE_ALGORITHMS, 'Default balancing algorithm. Default roundrobin.')),
     connectTimeout: Type.Optional(Duration('Time to establish a connection to a server. Default 10s.')),
     idleTimeout: Type.Optional(Duration('A connection with no traffic either way for this long is closed. Default 1h (long enough for kubectl logs -f, exec and watches; AWS NLB uses 350s).')),
@@ -116,7 +117,7 @@ export const VipSchema = Type.Object(
     virtualRouterId: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, description: 'VRRP virtual router id; unique per segment. Default 51.' })),
     advertInterval: Type.Optional(Duration('Advertisement interval. Default 1s (keepalived); serve accepts sub-second values.')),
     preempt: Type.Optional(Type.Boolean({ description: 'A higher-priority peer takes the VIP back when it returns. Default true.' })),
-    authKey: Type.Optional(Type.String({ minLength: 8, description: 'Shared key authenticating advertisements. Or set CLUSTER_ENDPOINT_VIP_KEY.' })),
+    authKey: Type.Optional(Type.String({ minLength: MIN_VIP_KEY_LENGTH, description: 'Shared key authenticating advertisements. Or set CLUSTER_ENDPOINT_VIP_KEY.' })),
     unicast: Type.Optional(Type.Boolean({ description: 'Send advertisements to the peers\' addresses instead of multicast. Default true.' })),
     peers: Type.Optional(Type.Array(PeerSchema, { description: 'The LB hosts that share the VIP (HAProxy + Keepalived hosts, or serve instances).' })),
   },

@@ -1,11 +1,14 @@
 // The CLI side of the admin API (drain, undrain, status): find the balancer, call it, and turn every
 // failure into one UserError line with a fix.
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
 import { request } from 'node:http';
 import { UserError, type ErrorCode } from '../../errors.js';
 import type { AdminState } from '../../health/types.js';
-import { joinHostPort } from '../../spec/address.js';
-import { requireSpec } from '../../spec/load.js';
+import { joinHostPort, splitHostPort } from '../../spec/address.js';
+import { DEFAULT_BALANCER } from '../../spec/defaults.js';
+import { loadSpecFile, SPEC_LIMITS, SpecInvalidError } from '../../spec/load.js';
 import type { StatusSnapshot } from '../snapshot.js';
 import { connectHost } from './address.js';
 import type { AdminStateResult } from './server.js';
@@ -34,10 +37,10 @@ export const ADMIN_CLIENT_HELP = `  -c, --config FILE  spec to find the admin ad
  * --admin wins over the spec; without it the spec (-c, default ./endpoint.yaml) gives balancer.admin.
  * The token: --token, else the spec's adminToken, else CLUSTER_ENDPOINT_ADMIN_TOKEN.
  */
-export async function resolveAdminTarget(values: { config?: string; admin?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): Promise<AdminTarget> {
+export async function resolveAdminTarget(values: { config?: string; admin?: string; token?: string }, env: NodeJS.ProcessEnv = process.env, warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<AdminTarget> {
   const envToken = env.CLUSTER_ENDPOINT_ADMIN_TOKEN || undefined;
   if (values.admin !== undefined) {
-    const specToken = values.config !== undefined ? (await requireSpec(values.config)).balancer.adminToken : undefined;
+    const specToken = values.config !== undefined ? (await adminSettings(values.config, warn)).token : undefined;
     return { url: parseAdminUrl(values.admin), token: values.token ?? specToken ?? envToken };
   }
   const file = values.config ?? DEFAULT_SPEC_FILE;
@@ -46,9 +49,34 @@ export async function resolveAdminTarget(values: { config?: string; admin?: stri
       hint: 'pass the spec with -c FILE, or the admin address with --admin http://127.0.0.1:8404',
     });
   }
-  const spec = await requireSpec(file);
-  const { host, port } = spec.balancer.admin;
-  return { url: `http://${joinHostPort(connectHost(host), port)}`, token: values.token ?? spec.balancer.adminToken ?? envToken };
+  const { host, port, token } = await adminSettings(file, warn);
+  return { url: `http://${joinHostPort(connectHost(host), port)}`, token: values.token ?? token ?? envToken };
+}
+
+/**
+ * balancer.admin and adminToken from the spec. The commands that reach a running balancer are what an
+ * operator needs while the file on disk is being fixed, so an invalid spec only warns, as long as
+ * these two settings themselves can be read.
+ */
+async function adminSettings(file: string, warn: (line: string) => void): Promise<{ host: string; port: number; token?: string }> {
+  const result = await loadSpecFile(file);
+  if (result.spec) return { ...result.spec.balancer.admin, token: result.spec.balancer.adminToken };
+  const errors = result.problems.filter((p) => p.severity === 'error');
+  let balancer: { admin?: unknown; adminToken?: unknown } | undefined;
+  try {
+    const text = await readFile(file, 'utf8');
+    if (Buffer.byteLength(text) <= SPEC_LIMITS.bytes) {
+      const raw = parse(text, { maxAliasCount: SPEC_LIMITS.aliases }) as { balancer?: { admin?: unknown; adminToken?: unknown } } | null;
+      balancer = typeof raw?.balancer === 'object' && raw.balancer !== null ? raw.balancer : {};
+    }
+  } catch {
+    balancer = undefined;
+  }
+  const admin = balancer === undefined ? undefined : balancer.admin === undefined ? splitHostPort(DEFAULT_BALANCER.admin) : typeof balancer.admin === 'string' ? splitHostPort(balancer.admin) : undefined;
+  const token = typeof balancer?.adminToken === 'string' ? balancer.adminToken : undefined;
+  if (!admin || errors.some((p) => p.path.startsWith('balancer.admin'))) throw new SpecInvalidError(file, result.problems);
+  warn(`warning: ${file} is not a valid spec (${errors.length} problem(s); run \`cluster-endpoint validate -c ${file}\`); using its balancer.admin ${joinHostPort(admin.host, admin.port)}`);
+  return { ...admin, token };
 }
 
 /** "http://127.0.0.1:8404/", "127.0.0.1:8404" or "[::1]:8404" → "http://127.0.0.1:8404". */

@@ -126,6 +126,10 @@ export const METRICS: readonly MetricDefinition[] = [
     },
   },
   {
+    name: 'cluster_endpoint_resource_exhausted_total', type: 'counter', labels: ['code'], help: 'Connects, checks and accepts that failed because this process ran out of descriptors or buffers, per errno code (EMFILE, ENFILE, ENOBUFS, ENOMEM); never counted against a server.',
+    values: (s, emit) => { for (const [code, count] of Object.entries(s.resources?.exhausted ?? {})) emit({ code }, count); },
+  },
+  {
     name: 'cluster_endpoint_vip_role', type: 'gauge', labels: ['address', 'role'], help: 'VRRP role of this peer for the VIP, per role label value (init, master, backup, fault).',
     values: (s, emit) => {
       if (!s.vip) return;

@@ -63,8 +63,8 @@ function renderReload(s: StatusSnapshot): string {
   if (!r) return `<p class="reload" data-reload="none">No reload since start; the config was loaded at ${escapeHtml(formatTime(s.spec.loadedAt))}.</p>`;
   if (r.ok) return `<p class="reload ok" data-reload="ok">Last reload succeeded at ${escapeHtml(formatTime(r.at))}: ${escapeHtml(r.message)}${escapeHtml(counts)}</p>`;
   const problems = r.problems?.length ? `<ul class="problems">${r.problems.map((p) => `<li>${escapeHtml(p)}</li>`).join('')}</ul>` : '';
-  return `<section class="banner bad" role="alert" data-reload="failed">
-<strong>reload failed at ${escapeHtml(formatTime(r.at))}, still serving the previous config</strong> (loaded ${escapeHtml(formatTime(s.spec.loadedAt))})${escapeHtml(counts)}
+  return `<section class="banner bad" role="alert" data-reload="${r.held ? 'held' : 'failed'}">
+<strong>reload ${r.held ? 'held' : 'failed'} at ${escapeHtml(formatTime(r.at))}, still serving the previous config</strong> (loaded ${escapeHtml(formatTime(s.spec.loadedAt))})${escapeHtml(counts)}
 <p>${escapeHtml(r.message)}</p>${problems}
 </section>`;
 }

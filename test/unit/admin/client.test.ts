@@ -64,3 +64,28 @@ test('a balancer that does not answer in time is reported, not waited on forever
   await assert.rejects(fetchStatus({ url }), userError('ADMIN_UNREACHABLE', /did not answer within 5s/));
   assert.ok(Date.now() - started < 8000);
 });
+
+test('resolveAdminTarget: an invalid spec on disk still gives its admin address, with a warning (drain, undrain and status keep working)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ce-admin-client-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'endpoint.yaml');
+  // Mid-edit: a typo in a node and a listener port out of range, but balancer.admin is fine.
+  await writeFile(file, `cluster: { name: test }
+endpoint: 127.0.0.10
+controlPlane: [{ name: cp-01, adress: 127.0.0.11 }]
+listeners: [{ name: kubernetes, port: 70000, targetPort: 6443, targets: controlPlane }]
+balancer: { admin: "127.0.0.1:18405", adminToken: spec-token-0123456789 }
+`);
+  const warnings: string[] = [];
+  assert.deepEqual(await resolveAdminTarget({ config: file }, {}, (line) => warnings.push(line)), { url: 'http://127.0.0.1:18405', token: 'spec-token-0123456789' });
+  assert.match(warnings.join('\n'), /is not a valid spec \(\d+ problem\(s\); run `cluster-endpoint validate -c .*`\); using its balancer.admin 127.0.0.1:18405/);
+  // Without balancer.admin the default address is used.
+  await writeFile(file, 'cluster: { name: test }\ncontrolPlane: []\n');
+  assert.equal((await resolveAdminTarget({ config: file }, {}, () => undefined)).url, 'http://127.0.0.1:8404');
+  // When balancer.admin itself is what is broken, there is nothing to reach: the spec's problems.
+  await writeFile(file, 'cluster: { name: test }\nendpoint: 127.0.0.10\ncontrolPlane: [{ name: cp-01, address: 127.0.0.11 }]\nbalancer: { admin: "nowhere" }\n');
+  await assert.rejects(resolveAdminTarget({ config: file }, {}, () => undefined), /is not a valid spec/);
+  // Not YAML at all: the same.
+  await writeFile(file, 'cluster: [\n');
+  await assert.rejects(resolveAdminTarget({ config: file }, {}, () => undefined), /is not a valid spec/);
+});

@@ -150,6 +150,16 @@ test('without a token, a Host header that is a DNS name is refused (DNS rebindin
   assert.equal(backend.calls.length, 0);
 });
 
+test('a DNS name that starts with "127." is a name, not loopback: no PUT through it without a token', async (t) => {
+  const { admin, backend } = await startTestAdmin(t);
+  for (const host of ['127.attacker.example', '127.0.0.1.nip.example:8404', '127.1.example:8404']) {
+    const answer = await rawRequest(admin.url, 'PUT', '/api/nodes/cp-01/admin-state', { host, 'content-type': 'application/json' }, '{"adminState":"maint"}');
+    assert.equal(answer.status, 403, host);
+    assert.match(answer.body, /ADMIN_FORBIDDEN_HOST/);
+  }
+  assert.equal(backend.calls.length, 0);
+});
+
 test('GET /?fragment=1 returns only the body the page swaps in; the page has a CSP', async (t) => {
   const { admin } = await startTestAdmin(t);
   const page = await fetch(`${admin.url}/`);
@@ -178,15 +188,19 @@ test('close() is idempotent and frees the port', async (t) => {
 });
 
 function rawGet(base: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return rawRequest(base, 'GET', path, headers);
+}
+
+function rawRequest(base: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string }> {
   const url = new URL(path, base);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, headers }, (res) => {
-      let body = '';
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method, headers }, (res) => {
+      let text = '';
       res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('data', (d: string) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseDuration, formatDuration } from '../../../src/spec/duration.js';
-import { addressKind } from '../../../src/spec/address.js';
+import { addressKind, isLoopback } from '../../../src/spec/address.js';
 import { parseSpec } from '../../../src/spec/load.js';
 import { runCli } from '../../helpers/cli.js';
 
@@ -122,4 +122,38 @@ test('durations and addresses', () => {
   assert.deepEqual([500, 10_000, 90_000].map(formatDuration), ['500ms', '10s', '1m30s']);
   assert.deepEqual(['192.168.30.31', 'fd00::31', 'cp-01.example.com', 'api.rciis.', 'localhost'].map(addressKind), ['ipv4', 'ipv6', 'dns', 'dns', 'dns']);
   assert.deepEqual(['192.168.30.300', 'a b', '-bad.example', '', 'x'.repeat(64)].map(addressKind), [undefined, undefined, undefined, undefined, undefined]);
+});
+
+test('isLoopback accepts loopback addresses only, never a name that starts with 127.', () => {
+  const table: Array<[string, boolean]> = [
+    ['127.0.0.1', true], ['127.255.0.9', true], ['::1', true], ['0:0:0:0:0:0:0:1', true], ['::ffff:127.0.0.1', true], ['localhost', true], ['LOCALHOST', true],
+    ['127.attacker.example', false], ['127.mgmt.example.com', false], ['127.0.0.1.nip.io', false], ['128.0.0.1', false], ['::2', false], ['10.0.0.1', false], ['localhost.example', false],
+  ];
+  for (const [host, expected] of table) assert.equal(isLoopback(host), expected, host);
+});
+
+test('an admin address on a name that starts with 127. needs a token like any other name', () => {
+  const result = parseSpec(`${VALID}balancer:\n  admin: 127.mgmt.example.com:8404\n`);
+  assert.ok(result.problems.some((p) => p.path === 'balancer.admin' && /has no token/.test(p.message)), JSON.stringify(result.problems));
+});
+
+test('a token from the environment needs the same length as one in the spec', () => {
+  const saved = { admin: process.env.CLUSTER_ENDPOINT_ADMIN_TOKEN, vip: process.env.CLUSTER_ENDPOINT_VIP_KEY };
+  try {
+    process.env.CLUSTER_ENDPOINT_ADMIN_TOKEN = 'x';
+    process.env.CLUSTER_ENDPOINT_VIP_KEY = 'short';
+    const result = parseSpec(`${VALID}vip:\n  address: 192.168.30.30\n`);
+    assert.ok(result.problems.some((p) => p.path === 'balancer.adminToken' && /1 character\(s\); an admin token needs at least 16/.test(p.message)), JSON.stringify(result.problems));
+    assert.ok(result.problems.some((p) => p.path === 'vip.authKey' && /at least 8/.test(p.message)));
+    process.env.CLUSTER_ENDPOINT_ADMIN_TOKEN = 'x'.repeat(16);
+    process.env.CLUSTER_ENDPOINT_VIP_KEY = 'k'.repeat(8);
+    assert.deepEqual(parseSpec(`${VALID}vip:\n  address: 192.168.30.30\n`).problems.filter((p) => p.severity === 'error'), []);
+    // The spec's own token wins and is checked by the schema (minLength 16).
+    process.env.CLUSTER_ENDPOINT_ADMIN_TOKEN = 'x';
+    assert.deepEqual(parseSpec(`${VALID}balancer:\n  adminToken: ${'t'.repeat(16)}\n`).problems.filter((p) => p.path === 'balancer.adminToken'), []);
+  } finally {
+    for (const [key, value] of [['CLUSTER_ENDPOINT_ADMIN_TOKEN', saved.admin], ['CLUSTER_ENDPOINT_VIP_KEY', saved.vip]] as const) {
+      if (value === undefined) delete process.env[key]; else process.env[key] = value;
+    }
+  }
 });
