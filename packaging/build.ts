@@ -62,6 +62,7 @@ export async function buildPackage(options: { out?: string; deb?: boolean } = {}
  * executable it comes from the SEA asset).
  */
 async function bundleCli(outfile: string, version: string): Promise<void> {
+  const workerUrl = await specWorkerUrl();
   const versionPlugin: Plugin = {
     name: 'version',
     setup(b) {
@@ -81,6 +82,18 @@ async function bundleCli(outfile: string, version: string): Promise<void> {
       });
     },
   };
+  // serve parses a reloaded spec on a worker thread whose entry is src/spec/worker.ts itself (import.meta.url):
+  // in the executable that module is a data: URL holding its own bundle.
+  const workerPlugin: Plugin = {
+    name: 'spec-worker',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]src[\\/]spec[\\/]worker\.ts$/ }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        if (!source.includes('import.meta.url')) throw new Error(`${args.path} no longer starts its worker from import.meta.url; update packaging/build.ts`);
+        return { contents: source.replaceAll('import.meta.url', JSON.stringify(workerUrl)), loader: 'ts' };
+      });
+    },
+  };
   await build({
     entryPoints: [join(ROOT, 'src/cli/main.ts')],
     outfile,
@@ -90,10 +103,27 @@ async function bundleCli(outfile: string, version: string): Promise<void> {
     target: 'node20',
     // wasm_exec's polyfill for Node < 16, never reached on Node 20.
     external: ['performance'],
-    plugins: [versionPlugin, wasmPlugin],
+    plugins: [versionPlugin, wasmPlugin, workerPlugin],
     logLevel: 'warning',
     legalComments: 'none',
   });
+}
+
+/** src/spec/worker.ts bundled alone as an ES module, as a data: URL a Worker can start from. */
+async function specWorkerUrl(): Promise<string> {
+  const result = await build({
+    entryPoints: [join(ROOT, 'src/spec/worker.ts')],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // CommonJS dependencies bundled into an ES module still call require() for built-in modules.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(process.execPath);" },
+    logLevel: 'warning',
+    legalComments: 'none',
+  });
+  return `data:text/javascript;base64,${Buffer.from(result.outputFiles[0].contents).toString('base64')}`;
 }
 
 async function buildDeb(executable: string, version: string, out: string, work: string): Promise<string> {

@@ -127,6 +127,11 @@ test('the Debian package: installs into a scratch root, every command runs there
   assert.equal(probe.code, 1, probe.stderr);
   const rows = (JSON.parse(probe.stdout) as { rows: Array<{ name: string; tcp: { ok: boolean } }> }).rows;
   assert.deepEqual(rows.map((r) => [r.name, r.tcp.ok]), [['endpoint', true], ['cp-01', true], ['cp-02', true]]);
+  // A reload parses the new spec on a worker thread, which the executable starts from its own code.
+  const spec2 = specFor({ port, adminPort, backends: backends.slice(0, 1), healthCheck: { type: 'tcp', healthyThreshold: 1 } });
+  writeFileSync(join(root, 'tmp/endpoint.yaml'), stringify(spec2));
+  serve.kill('SIGHUP');
+  assert.ok(await waitFor(() => /"event":"reload","ok":true/.test(log), 15_000), log);
   serve.kill('SIGTERM');
   assert.equal(await exited, 0, log);
 
