@@ -15,6 +15,7 @@ import { CONTROL_RELATIONS } from '../../../packaging/debian.js';
 import { exchange, specFor, startBackends } from '../../helpers/backends.js';
 import { requireOrSkip, ROOT } from '../../helpers/cli.js';
 import { freePort, waitFor } from '../../helpers/net.js';
+import { canUseNamespaces, Topology } from '../vip/topology.js';
 
 const run = promisify(execFile);
 
@@ -22,14 +23,17 @@ async function which(command: string): Promise<string | undefined> {
   try { return (await run('sh', ['-c', `command -v ${command}`])).stdout.trim() || undefined; } catch { return undefined; }
 }
 
-/** A root with /bin/sh, rm, rmdir, the libraries they and `executable` need, /dev/null, /dev/urandom, /tmp and an empty dpkg database. */
-async function scratchRoot(executable: string): Promise<string> {
+/**
+ * A root with /bin/sh, rm, rmdir (and `extraTools`), the libraries they and `executable` need, /dev/null,
+ * /dev/urandom, /tmp and an empty dpkg database.
+ */
+async function scratchRoot(executable: string, extraTools: string[] = []): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), 'ce-root-'));
   for (const dir of ['bin', 'tmp', 'dev', 'etc', 'var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers']) mkdirSync(join(root, dir), { recursive: true });
   await run('chmod', ['1777', join(root, 'tmp')]);
   writeFileSync(join(root, 'var/lib/dpkg/status'), '');
   writeFileSync(join(root, 'var/lib/dpkg/available'), '');
-  const tools = ['/bin/sh', '/bin/rm', '/bin/rmdir'];
+  const tools = ['/bin/sh', '/bin/rm', '/bin/rmdir', ...extraTools];
   for (const tool of tools) copyFileSync(tool, join(root, 'bin', tool.split('/').pop()!));
   const libraries = new Set<string>();
   for (const binary of [...tools, executable]) {
@@ -155,4 +159,40 @@ test('the Debian package: installs into a scratch root, every command runs there
   await dpkg('--purge', 'cluster-endpoint');
   assert.equal(existsSync(join(root, 'etc/cluster-endpoint')), false);
   assert.doesNotMatch((await run('dpkg', [`--root=${root}`, '-l'])).stdout, /cluster-endpoint/);
+});
+
+test('the installed executable holds the VIP: serve in a network namespace of its own, ip and arping from the root', async (t) => {
+  const chroot = await which('chroot');
+  const ip = await which('ip');
+  const arping = await which('arping');
+  const ok = (await canUseNamespaces()) && chroot !== undefined && ip !== undefined && arping !== undefined && (await which('dpkg-deb')) !== undefined;
+  if (!requireOrSkip(t, ok, 'needs root, network namespaces, dpkg, chroot, ip and arping')) return;
+  const out = mkdtempSync(join(tmpdir(), 'ce-package-vip-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
+  const built = await buildPackage({ out });
+  // The package's Recommends (iproute2, arping), as apt would install them next to it.
+  const root = await scratchRoot(built.executable, [ip!, arping!]);
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  await run('dpkg', [`--root=${root}`, '--force-depends', '-i', built.deb!]);
+
+  const topology = await Topology.create({ 'lb-01': 11, 'cp-01': 21 });
+  t.after(() => topology.cleanup());
+  const vip = topology.address(100);
+  const cp = topology.spawn('cp-01', [process.execPath, '-e', "require('net').createServer((s) => { s.on('error', () => {}); s.end('cp-01\\n'); }).listen(6443, '0.0.0.0', () => console.log('listening'));"]);
+  await cp.waitForLine((l) => l.text === 'listening');
+  writeFileSync(join(root, 'tmp/vip.yaml'), stringify({
+    cluster: { name: 'package-vip' }, endpoint: vip,
+    controlPlane: [{ name: 'cp-01', address: topology.host('cp-01').address }],
+    healthCheck: { type: 'tcp', interval: '200ms', timeout: '100ms', healthyThreshold: 1, unhealthyThreshold: 2 },
+    deregistrationDelay: '1s',
+    balancer: { bind: '0.0.0.0', admin: '127.0.0.1:8404', watch: false },
+    vip: { address: vip, prefixLength: 24, interface: 'eth0', advertInterval: '100ms', authKey: 'package-vip-test-key', peers: [{ name: 'lb-01', address: topology.host('lb-01').address, priority: 100 }] },
+  }));
+  const serve = topology.spawn('lb-01', [chroot!, root, '/usr/bin/cluster-endpoint', 'serve', '-c', '/tmp/vip.yaml', '--peer', 'lb-01'], { env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+  assert.ok(await waitFor(async () => (await topology.holdersOf(vip, ['lb-01'])).length === 1, 15_000, 100), serve.lines.slice(-10).map((l) => l.text).join('\n'));
+  const reply = await topology.exec('cp-01', [process.execPath, '-e', `const s = require('net').connect(6443, '${vip}'); s.on('data', (d) => { process.stdout.write(d); s.end(); });`]);
+  assert.equal(reply.trim(), 'cp-01', 'a client reaches cp-01 through the VIP');
+  serve.child.kill('SIGTERM');
+  assert.equal(await serve.exited, 0);
+  assert.deepEqual(await topology.holdersOf(vip, ['lb-01']), [], 'a planned stop releases the VIP');
 });
