@@ -63,7 +63,7 @@ async function round(s: Scenario, event: Event): Promise<{ ms: number; detail: s
   } else if (event === 'balancer-kill') {
     s.topology.killGroup(s.haproxies.get('lb-01')!, 'SIGKILL');
   } else {
-    execFileSync('ip', ['-n', s.topology.bridgeNs, 'link', 'set', lb1.bridgePort, 'down']);
+    await s.topology.setLink('lb-01', 'lan', false);
   }
   const deadline = Date.now() + 10_000;
   // Done when connections have worked for 300 ms after at least one failure.
@@ -89,7 +89,7 @@ async function round(s: Scenario, event: Event): Promise<{ ms: number; detail: s
     s.startPeer('lb-01');
     await waitReady(s, 'lb-01');
   } else {
-    execFileSync('ip', ['-n', s.topology.bridgeNs, 'link', 'set', lb1.bridgePort, 'up']);
+    await s.topology.setLink('lb-01', 'lan', true);
   }
   await settle(s);
   let steps = '';

@@ -56,16 +56,20 @@ the status page, JSON API and /metrics on balancer.admin. With a vip: section an
 address that matches a peer), it also holds the floating VIP together with the other peers.
 
 Signals: SIGHUP reloads the spec (as does changing the file, unless --no-watch);
-SIGTERM/SIGINT stop accepting, let connections finish for up to the deregistration delay, and exit 0.`)
+SIGTERM/SIGINT stop accepting, let connections finish for up to the deregistration delay, and exit 0
+(balancer.mode: kernel then removes its nftables table); SIGUSR2 exits for a restart or an upgrade:
+in kernel mode the table stays, established flows go on and the next serve adopts it (the unit that
+\`render builtin\` writes sends SIGUSR2 on \`systemctl restart\`).`)
     .addOption(configOption())
     .option('--peer <name>', 'which vip.peers entry this host is (default: the peer whose address is local)')
     .option('--no-watch', 'do not reload when the spec file changes (SIGHUP still reloads)')
     .addOption(new Option('--log-level <level>', 'log level (default info, or CLUSTER_ENDPOINT_LOG_LEVEL)').choices(LOG_LEVELS))
+    .option('--cleanup', 'remove the nftables table (and its conntrack flows) that a kernel-mode serve left behind, then exit; cuts the flows it carried')
     .action(async (options) => {
       const { serve: run } = await import('./commands/serve.js');
-      done(await run({ config: options.config, peer: options.peer, watch: options.watch ? undefined : false, logLevel: options.logLevel }, io));
+      done(await run({ config: options.config, peer: options.peer, watch: options.watch ? undefined : false, logLevel: options.logLevel, cleanup: options.cleanup }, io));
     });
-  examples(serve, ['sudo cluster-endpoint serve -c /etc/cluster-endpoint/endpoint.yaml', 'cluster-endpoint serve -c endpoint.yaml --peer lb-01 --log-level debug']);
+  examples(serve, ['sudo cluster-endpoint serve -c /etc/cluster-endpoint/endpoint.yaml', 'cluster-endpoint serve -c endpoint.yaml --peer lb-01 --log-level debug', 'sudo cluster-endpoint serve --cleanup']);
 
   const validate = program.command('validate')
     .summary('check a spec and print every problem')

@@ -123,7 +123,7 @@ export class Server {
     this.#checker.observe({ ok: false, reason, latencyMs, at: Date.now() });
   }
 
-  /** Closes established connections now (server marked down, drain deadline reached). */
+  /** Closes this server's proxied connections now (the proxy data plane's closeFlows). */
   closeConnections(reason: string): number {
     const count = this.connections.size;
     for (const connection of [...this.connections]) connection.destroy(reason);
@@ -131,17 +131,15 @@ export class Server {
   }
 
   /**
-   * Stops new connections and closes the established ones after `delayMs` (deregistration delay).
-   * Calling it again keeps the earlier deadline.
+   * Stops new connections and calls onDeadline after `delayMs` (deregistration delay), when the owner
+   * closes the established ones. Calling it again keeps the earlier deadline.
    */
-  drainFor(delayMs: number, onDone?: () => void): void {
+  drainFor(delayMs: number, onDeadline: () => void): void {
     if (this.drainDeadline !== undefined) return;
     this.drainDeadline = Date.now() + delayMs;
     const finish = () => {
       this.#drainTimer = undefined;
-      const closed = this.closeConnections('deregistration delay over');
-      if (closed > 0) this.#logger.info({ event: 'server-drained', listener: this.listener, server: this.name, closed }, `${this.name} ${this.listener} drained: closed ${closed} connection(s) at the deregistration delay`);
-      onDone?.();
+      onDeadline();
     };
     if (delayMs <= 0) finish();
     else {

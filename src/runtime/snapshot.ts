@@ -88,6 +88,14 @@ export interface ReloadRecord {
   unchanged?: boolean;
 }
 
+export interface DataPlaneSnapshot {
+  mode: 'proxy' | 'kernel';
+  /** "proxy, handles engine", "kernel, nftables table inet cluster_endpoint". */
+  description: string;
+  /** kernel: servers see the client's address (DNAT only) or the balancer's (DNAT + SNAT). */
+  preserveClientIp?: boolean;
+}
+
 /** This process's own resources: running out of them is never blamed on a server. */
 export interface ResourcesSnapshot {
   /** RLIMIT_NOFILE (soft, already raised to the hard limit by Node at start). */
@@ -108,6 +116,8 @@ export interface StatusSnapshot {
   lastReload?: ReloadRecord;
   /** Reload attempts since start by outcome; optional. */
   reloads?: { ok: number; failed: number };
+  /** How flows are carried: by serve itself (proxy) or by the kernel; optional for older snapshots. */
+  dataPlane?: DataPlaneSnapshot;
   listeners: ListenerSnapshot[];
   resources?: ResourcesSnapshot;
   vip?: VipSnapshot;

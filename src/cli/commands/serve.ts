@@ -1,3 +1,4 @@
+import { KernelDataPlane } from '../../dataplane/kernel/index.js';
 import { EXIT } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { startDaemon } from '../../runtime/daemon.js';
@@ -12,10 +13,20 @@ export interface ServeOptions {
   /** false: do not reload when the file changes; undefined: the spec's balancer.watch. */
   watch?: false;
   logLevel?: string;
+  /** Remove the nftables table (and its conntrack flows) a kernel-mode serve left behind, then exit. */
+  cleanup?: boolean;
 }
 
-/** Runs the balancer (and the VIP) until SIGTERM/SIGINT; SIGHUP reloads. */
-export async function serve(options: ServeOptions, _io: Io): Promise<number> {
+/**
+ * Runs the balancer (and the VIP) until SIGTERM/SIGINT; SIGHUP reloads; SIGUSR2 exits for a restart (in kernel
+ * mode the table stays for the next serve to adopt).
+ */
+export async function serve(options: ServeOptions, io: Io): Promise<number> {
+  if (options.cleanup) {
+    const { table, flows } = await KernelDataPlane.cleanup();
+    io.stdout.write(table ? `removed the nftables table inet cluster_endpoint and ${flows} conntrack flow(s)\n` : `no nftables table inet cluster_endpoint here${flows > 0 ? `; removed ${flows} conntrack flow(s)` : ''}\n`);
+    return EXIT.ok;
+  }
   const logger = createLogger({ level: options.logLevel });
   const daemon = await startDaemon({
     specPath: options.config,
@@ -37,6 +48,12 @@ export async function serve(options: ServeOptions, _io: Io): Promise<number> {
       logger.info({ event: 'signal', signal }, `${signal}: shutting down gracefully`);
       void daemon.close().then(() => resolve(EXIT.ok));
     };
+    process.on('SIGUSR2', () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ event: 'signal', signal: 'SIGUSR2' }, 'SIGUSR2: exiting for a restart');
+      void daemon.handover().then(() => resolve(EXIT.ok));
+    });
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => void daemon.reload());

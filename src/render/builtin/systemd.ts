@@ -75,6 +75,9 @@ export function renderUnit(spec: Spec, context: RenderContext, peer?: string, op
   lines.push(
     '# SIGTERM: hand the VIP over (priority 0), stop accepting, drain for the deregistration delay, exit 0.',
     'KillSignal=SIGTERM',
+    '# systemctl restart (and package upgrades) send SIGUSR2: with balancer.mode kernel the nftables table stays,',
+    '# established flows go on and the new serve adopts it; in proxy mode it is the same as SIGTERM.',
+    'RestartKillSignal=SIGUSR2',
     `TimeoutStopSec=${stopTimeoutSeconds(spec)}`,
     'Restart=always',
     'RestartSec=1',

@@ -42,9 +42,16 @@ export function renderStatusBody(s: StatusSnapshot): string {
   return [renderHeader(s), renderReload(s), s.vip ? renderVip(s.vip, s.now) : '', ...s.listeners.map((l) => renderListener(l, s.now))].filter(Boolean).join('\n');
 }
 
+/** "kernel (nftables table inet cluster_endpoint), servers see the client's address". */
+export function dataPlaneText(d: NonNullable<StatusSnapshot['dataPlane']>): string {
+  const client = d.mode === 'kernel' ? (d.preserveClientIp ? ', servers see the client\'s address' : ', servers see the balancer\'s address') : '';
+  return `${d.description}${client}`;
+}
+
 function renderHeader(s: StatusSnapshot): string {
   const facts = [
     ['endpoint', s.spec.endpoint],
+    ...(s.dataPlane ? [['mode', dataPlaneText(s.dataPlane)]] : []),
     ['version', s.version],
     ['pid', String(s.pid)],
     ['up', formatAge(s.now - s.startedAt)],

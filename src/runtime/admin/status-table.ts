@@ -1,10 +1,11 @@
 // `cluster-endpoint status` as text: a few summary lines and one row per server. Pure.
 import { formatAge, formatLatency, formatTime } from './format.js';
 import type { StatusSnapshot } from '../snapshot.js';
+import { dataPlaneText } from './status-page.js';
 
 export function formatStatusText(s: StatusSnapshot): string {
   const lines: string[] = [];
-  lines.push(`cluster ${s.spec.cluster} · endpoint ${s.spec.endpoint} · version ${s.version} · pid ${s.pid} · up ${formatAge(s.now - s.startedAt)}`);
+  lines.push(`cluster ${s.spec.cluster} · endpoint ${s.spec.endpoint}${s.dataPlane ? ` · ${dataPlaneText(s.dataPlane)}` : ''} · version ${s.version} · pid ${s.pid} · up ${formatAge(s.now - s.startedAt)}`);
   lines.push(`config ${s.spec.source}, loaded ${formatTime(s.spec.loadedAt)}`);
   const r = s.lastReload;
   if (r && !r.ok) {

@@ -19,6 +19,13 @@ export const balancerMode: Rule = {
       }
       return problems;
     }
+    if (balancer.preserveClientIp === true) {
+      problems.push({
+        code: 'SPEC_VALUE', severity: 'warning', path: 'balancer.preserveClientIp',
+        message: 'servers see the client\'s own address, so their replies must come back through this balancer; if they go out another way, every connection hangs after its first packet',
+        hint: 'on every server, `ip route get <a client address>` must name this balancer as the next hop: make it the servers\' default gateway, or add a policy route for replies from the listener ports (docs/kernel.md); otherwise set preserveClientIp: false',
+      });
+    }
     const leastconn = (value: unknown, path: string) => {
       if (value !== 'leastconn') return;
       problems.push({

@@ -65,7 +65,7 @@ export class Scenario {
     const lbs = Array.from({ length: full.lbCount }, (_, i) => `lb-0${i + 1}`);
     const hosts: Record<string, number> = { client: 50, 'cp-01': 21, 'cp-02': 22, 'cp-03': 23 };
     lbs.forEach((name, i) => { hosts[name] = 11 + i; });
-    const topology = await Topology.create(hosts);
+    const topology = await Topology.withHosts(hosts);
     const dir = await mkdtemp(join(tmpdir(), 'cevip-'));
     const scenario = new Scenario(topology, dir, lbs, full);
     try {

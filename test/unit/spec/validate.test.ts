@@ -157,3 +157,12 @@ test('a token from the environment needs the same length as one in the spec', ()
     }
   }
 });
+
+test('kernel mode with preserveClientIp: a warning that says what the servers\' return route must be', () => {
+  const result = parseSpec(`${VALID}balancer:\n  mode: kernel\n  preserveClientIp: true\n`);
+  assert.ok(result.spec, 'a warning, not an error');
+  const warning = result.problems.find((p) => p.path === 'balancer.preserveClientIp');
+  assert.equal(warning?.severity, 'warning');
+  assert.match(warning?.hint ?? '', /ip route get .* default gateway/);
+  assert.deepEqual(parseSpec(`${VALID}balancer:\n  mode: kernel\n  preserveClientIp: false\n`).problems, []);
+});

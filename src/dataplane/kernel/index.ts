@@ -1,0 +1,303 @@
+// The kernel data plane: nftables NAT forwards, conntrack keeps each flow on its server, and serve
+// only decides who gets new flows. Every change of membership re-renders the table (ruleset.ts) and
+// applies it in one transaction. The table outlives serve: after a crash (or a restart for an
+// upgrade) established flows keep flowing and new ones are still balanced over the last membership;
+// a restarted serve adopts the table and replaces it once its own checks have a verdict.
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { UserError } from '../../errors.js';
+import type { ListenerCounters } from '../../lb/backend.js';
+import type { Server } from '../../lb/server.js';
+import type { Logger } from '../../log.js';
+import type { Spec } from '../../spec/types.js';
+import type { DataPlane, DataPlaneListener } from '../types.js';
+import { applyRuleset, deleteFlows, deleteTable, openFlowsByMark, readTable, run, type TableState } from './engines.js';
+import { FAMILY, markOf, renderRuleset, serverIds, TABLE, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
+
+/** How often counters and flows are read when nobody asks (flowsOf keeps retiring servers honest). */
+const POLL_MS = 5000;
+/** A snapshot older than this asks for fresh counters (they arrive for the next one). */
+const FRESH_MS = 1000;
+
+export interface KernelOptions {
+  /** Addresses this host may not have yet but will answer on (the VIP, a BGP-announced endpoint). */
+  floating?: readonly string[];
+}
+
+export class KernelDataPlane implements DataPlane {
+  readonly mode = 'kernel' as const;
+  readonly description = `kernel, nftables table ${FAMILY} ${TABLE}`;
+  readonly #logger: Logger;
+  #spec: Spec | undefined;
+  #listeners: readonly DataPlaneListener[] = [];
+  /** Servers no longer in any listener whose flows still count (drained past a reload). */
+  readonly #retiring = new Set<Server>();
+  #ids = new Map<string, string>();
+  /** Counters of listeners by name, rebuilt from the table at each poll. */
+  #counters = new Map<string, ListenerCounters>();
+  #flows = new Map<number, number>();
+  #polledAt = 0;
+  #polling: Promise<void> | undefined;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #renderQueued = false;
+  #rendering: Promise<void> = Promise.resolve();
+  /** Until then, an adopted table is left as it is (our checks have no verdict yet). */
+  #adoptedUntil = 0;
+  #adoptTimer: NodeJS.Timeout | undefined;
+  #accepting = true;
+  #closed = false;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  /** Checks what kernel mode needs before anything is changed; every failure is a UserError, exit 2. */
+  static async preflight(spec: Spec, options: KernelOptions = {}): Promise<void> {
+    for (const [program, pkg] of [['nft', 'nftables'], ['conntrack', 'conntrack']] as const) {
+      const version = await run(program, ['--version']);
+      if (version.code !== 0) throw new UserError('KERNEL', `\`${program} --version\` failed: ${version.stderr.trim()}`, { hint: `reinstall ${pkg}`, exitCode: 2 });
+    }
+    const probe = await run('nft', ['list', 'tables']);
+    if (probe.code !== 0) {
+      throw new UserError('KERNEL', /not permitted|denied/i.test(probe.stderr) ? 'balancer.mode: kernel needs root or CAP_NET_ADMIN (nft cannot read the ruleset)' : `nft cannot read the ruleset: ${probe.stderr.trim()}`, {
+        hint: 'run serve as root, or with CAP_NET_ADMIN (the unit `render builtin` writes has it), or use balancer.mode: proxy',
+        exitCode: 2,
+      });
+    }
+    const families = new Set(spec.listeners.flatMap((l) => l.servers.map((s) => (isIP(s.address) === 6 ? 6 : 4))));
+    for (const family of families) {
+      const sysctl = family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding';
+      const value = (await readFile(`/proc/sys/${sysctl.replace(/\./g, '/')}`, 'utf8').catch(() => '0')).trim();
+      if (value !== '1') {
+        throw new UserError('KERNEL', `IP forwarding is off (${sysctl} = ${value}): the kernel will not forward flows to the IPv${family} servers`, {
+          hint: `sysctl -w ${sysctl}=1, and keep it in /etc/sysctl.d/ (e.g. echo ${sysctl}=1 > /etc/sysctl.d/90-cluster-endpoint.conf)`,
+          exitCode: 2,
+        });
+      }
+    }
+    const bind = spec.balancer.bind;
+    if (bind !== '0.0.0.0' && bind !== '::' && !options.floating?.includes(bind) && !localAddresses().has(bind)) {
+      throw new UserError('KERNEL', `balancer.bind ${bind} is not an address of this host`, {
+        hint: 'use an address of this host, the VIP (vip.address), or 0.0.0.0 / :: for every local address',
+        exitCode: 2,
+      });
+    }
+  }
+
+  /** Removes a table a previous serve left behind, and our flows with it; false when there was none. */
+  static async cleanup(): Promise<{ table: boolean; flows: number }> {
+    const table = await deleteTable();
+    const flows = await deleteFlows();
+    return { table, flows };
+  }
+
+  async apply(spec: Spec, listeners: readonly DataPlaneListener[]): Promise<void> {
+    const first = this.#spec === undefined;
+    const previous = { spec: this.#spec, listeners: this.#listeners };
+    this.#spec = spec;
+    this.#listeners = listeners;
+    const current = new Set(listeners.flatMap((l) => l.servers));
+    for (const server of previous.listeners.flatMap((l) => l.servers)) if (!current.has(server) && (this.#flows.get(this.#markOf(server)) ?? 0) > 0) this.#retiring.add(server);
+    for (const server of this.#retiring) if (current.has(server)) this.#retiring.delete(server);
+    this.#ids = serverIds([...current, ...this.#retiring].map((s) => s.key));
+    if (first) {
+      const adopted = await readTable();
+      if (adopted) {
+        this.#adopt(spec, adopted);
+        this.#startPolling();
+        return;
+      }
+    }
+    try {
+      await this.#render();
+    } catch (error) {
+      this.#spec = previous.spec;
+      this.#listeners = previous.listeners;
+      throw error;
+    }
+    if (first) this.#startPolling();
+  }
+
+  membershipChanged(): void {
+    if (this.#renderQueued || this.#closed || Date.now() < this.#adoptedUntil) {
+      if (Date.now() < this.#adoptedUntil && this.#allDecided()) this.#endAdoption();
+      return;
+    }
+    // Coalesce: several servers changing in one tick (a reload, a node going down on every listener) make one transaction.
+    this.#renderQueued = true;
+    queueMicrotask(() => {
+      this.#renderQueued = false;
+      this.#rendering = this.#rendering.then(() => this.#render()).catch((error: Error) => {
+        this.#logger.error({ event: 'kernel-apply', error: error.message }, `the kernel table was not updated: ${error.message}; the previous one stays in place`);
+      });
+    });
+  }
+
+  async closeFlows(server: Server, reason: string): Promise<number> {
+    // Wait for the table that takes the server out of rotation first, so no new flow slips in behind.
+    await this.#rendering;
+    const closed = await deleteFlows(this.#markOf(server));
+    this.#flows.set(this.#markOf(server), 0);
+    if (closed > 0) this.#logger.debug({ event: 'flows-closed', server: server.name, listener: server.listener, closed, reason }, `${server.name} ${server.listener}: removed ${closed} flow(s) from conntrack (${reason})`);
+    return closed;
+  }
+
+  flowsOf(server: Server): number {
+    return this.#flows.get(this.#markOf(server)) ?? 0;
+  }
+
+  counters(listener: string): ListenerCounters | undefined {
+    if (!this.#listeners.some((l) => l.listener.name === listener)) return undefined;
+    if (Date.now() - this.#polledAt > FRESH_MS) void this.#poll();
+    return this.#counters.get(listener) ?? { activeConnections: 0, totalConnections: 0, failedConnections: 0, localErrors: 0, bytesIn: 0, bytesOut: 0 };
+  }
+
+  async activeFlows(): Promise<number> {
+    await this.#poll(true);
+    let total = 0;
+    for (const count of this.#flows.values()) total += count;
+    return total;
+  }
+
+  async stopAccepting(): Promise<void> {
+    this.#accepting = false;
+    this.#adoptedUntil = 0;
+    await this.#rendering;
+    await this.#render();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopTimers();
+    await this.#rendering.catch(() => undefined);
+    const removed = await deleteTable();
+    const flows = await deleteFlows();
+    this.#logger.info({ event: 'kernel-table', removed, flows }, `${removed ? `removed the nftables table ${FAMILY} ${TABLE}` : 'no nftables table to remove'}${flows > 0 ? ` and ${flows} flow(s) left in conntrack` : ''}`);
+  }
+
+  async destroy(): Promise<void> {
+    await this.close();
+  }
+
+  /** Leaves the table and its flows in place for the next serve (restart, upgrade); stops reading it. */
+  async handover(): Promise<void> {
+    this.#closed = true;
+    this.#stopTimers();
+    await this.#rendering.catch(() => undefined);
+    this.#logger.info({ event: 'kernel-table', handover: true }, `left the nftables table ${FAMILY} ${TABLE} in place: established flows go on, new ones are balanced over the current membership until the next serve takes over`);
+  }
+
+  #markOf(server: Server): number {
+    const id = this.#ids.get(server.key);
+    return id === undefined ? -1 : markOf(id);
+  }
+
+  /** The plan for the table: members follow eligibility, or every fail-open candidate when none is eligible. */
+  #plan(existing: TableState | undefined): KernelPlan {
+    const spec = this.#spec!;
+    const failOpen = spec.balancer.whenAllDown === 'fail-open';
+    const toKernel = (server: Server): KernelServer => ({ id: this.#ids.get(server.key)!, address: server.address, port: server.port, weight: server.weight });
+    const listeners: KernelListener[] = this.#listeners.map(({ listener, servers }) => {
+      let members = servers.filter((s) => s.eligible);
+      if (members.length === 0 && failOpen) members = servers.filter((s) => s.failOpenCandidate);
+      return { name: listener.name, port: listener.port, balance: listener.balance === 'source' ? 'source' : 'roundrobin', members: this.#accepting ? members.map(toKernel) : [] };
+    });
+    const servers = [...new Set([...this.#listeners.flatMap((l) => l.servers), ...this.#retiring])].map(toKernel);
+    return {
+      bind: spec.balancer.bind,
+      preserveClientIp: spec.balancer.preserveClientIp,
+      listeners,
+      servers,
+      ...(existing ? { existing: { chains: existing.chains, counters: [...existing.counters.keys()] } } : {}),
+    };
+  }
+
+  async #render(): Promise<void> {
+    if (this.#closed || !this.#spec) return;
+    const existing = await readTable();
+    await applyRuleset(renderRuleset(this.#plan(existing)));
+  }
+
+  #adopt(spec: Spec, table: TableState): void {
+    // Our checks start with no verdict; until they have one, the table from before decides. A server's
+    // verdict takes at most healthyThreshold checks at the fast interval, each up to the timeout.
+    const settleMs = Math.max(...spec.listeners.map((l) => l.healthCheck.healthyThreshold * (l.healthCheck.fastIntervalMs + l.healthCheck.timeoutMs)), 1000);
+    this.#adoptedUntil = Date.now() + settleMs;
+    const members = [...table.members.values()].reduce((sum, m) => sum + m.length, 0);
+    this.#logger.info({ event: 'kernel-table', adopted: true, members, settleMs }, `adopted the nftables table ${FAMILY} ${TABLE} left by a previous serve (${members} server(s) in rotation); it is replaced once the health checks have a verdict (at most ${Math.round(settleMs / 1000)}s)`);
+    this.#adoptTimer = setTimeout(() => this.#endAdoption(), settleMs);
+    this.#adoptTimer.unref();
+  }
+
+  #allDecided(): boolean {
+    return this.#listeners.every((l) => l.servers.every((s) => s.state !== 'checking' || s.adminState === 'maint'));
+  }
+
+  #endAdoption(): void {
+    if (this.#adoptedUntil === 0) return;
+    this.#adoptedUntil = 0;
+    clearTimeout(this.#adoptTimer);
+    this.membershipChanged();
+  }
+
+  #startPolling(): void {
+    const tick = () => {
+      this.#pollTimer = setTimeout(() => { void this.#poll().finally(tick); }, POLL_MS);
+      this.#pollTimer.unref();
+    };
+    void this.#poll();
+    tick();
+  }
+
+  #stopTimers(): void {
+    clearTimeout(this.#pollTimer);
+    clearTimeout(this.#adoptTimer);
+    this.#adoptedUntil = 0;
+  }
+
+  /** Reads counters (nft) and open flows (conntrack) and writes them into the Servers and listeners. */
+  #poll(wait = false): Promise<void> {
+    if (this.#polling) return wait ? this.#polling : Promise.resolve();
+    this.#polling = (async () => {
+      try {
+        const [table, flows] = await Promise.all([readTable(), openFlowsByMark()]);
+        this.#flows = flows;
+        this.#polledAt = Date.now();
+        if (!table) return;
+        const counters = new Map<string, ListenerCounters>();
+        for (const { listener, servers } of this.#listeners) {
+          const total: ListenerCounters = { activeConnections: 0, totalConnections: 0, failedConnections: 0, localErrors: 0, bytesIn: 0, bytesOut: 0 };
+          total.failedConnections = table.counters.get(`l_${listener.name.replace(/-/g, '_')}_rejected`)?.packets ?? 0;
+          for (const server of [...servers, ...[...this.#retiring].filter((s) => s.listener === listener.name)]) {
+            const id = this.#ids.get(server.key);
+            if (id === undefined) continue;
+            server.activeConnections = flows.get(markOf(id)) ?? 0;
+            server.totalConnections = table.counters.get(`s_${id}_new`)?.packets ?? server.totalConnections;
+            server.bytesIn = table.counters.get(`s_${id}_in`)?.bytes ?? server.bytesIn;
+            server.bytesOut = table.counters.get(`s_${id}_out`)?.bytes ?? server.bytesOut;
+            total.activeConnections += server.activeConnections;
+            total.totalConnections += server.totalConnections;
+            total.bytesIn += server.bytesIn;
+            total.bytesOut += server.bytesOut;
+          }
+          counters.set(listener.name, total);
+        }
+        this.#counters = counters;
+        for (const server of this.#retiring) if ((flows.get(this.#markOf(server)) ?? 0) === 0) this.#retiring.delete(server);
+      } catch (error) {
+        this.#logger.warn({ event: 'kernel-counters', error: (error as Error).message }, `reading counters from the kernel failed: ${(error as Error).message}`);
+      } finally {
+        this.#polling = undefined;
+      }
+    })();
+    return this.#polling;
+  }
+}
+
+function localAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) for (const info of list ?? []) out.add(info.address);
+  return out;
+}

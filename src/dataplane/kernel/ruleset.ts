@@ -1,0 +1,236 @@
+// The kernel data plane's nftables table, as a pure function of the listeners and their membership.
+// One table of our own (inet: IPv4 and IPv6), applied in one `nft -f` transaction that flushes its
+// rules and declares everything again: chains and named counters that stay keep their identity (and
+// their counts), the NAT hooks stay registered (so established flows keep their translation), and
+// what is gone is deleted in the same transaction. Nothing outside the table is touched.
+import { isIP } from 'node:net';
+
+export const TABLE = 'cluster_endpoint';
+export const FAMILY = 'inet';
+
+/** Conntrack marks of flows we forwarded: MARK_PREFIX | server id (24 bits). */
+export const MARK_PREFIX = 0xce000000;
+export const MARK_MASK = 0xff000000;
+
+export interface KernelServer {
+  /** 6 hex digits, stable for listener + address + port (serverIds()). */
+  id: string;
+  address: string;
+  port: number;
+  weight: number;
+}
+
+export interface KernelListener {
+  name: string;
+  port: number;
+  balance: 'roundrobin' | 'source';
+  /** Servers that get new flows now (eligible, or every fail-open candidate when none is). */
+  members: readonly KernelServer[];
+}
+
+export interface KernelPlan {
+  /** Address the listeners answer on: an IP, or 0.0.0.0 (every local IPv4 address) / :: (every local address). */
+  bind: string;
+  preserveClientIp: boolean;
+  listeners: readonly KernelListener[];
+  /** Every server whose flows are counted: the members and those still carrying flows (drained, down, removed). */
+  servers: readonly KernelServer[];
+  /** Chains and counters in the table now, so that the ones no longer wanted are deleted. */
+  existing?: { chains: readonly string[]; counters: readonly string[] };
+}
+
+/** The conntrack mark of a server's flows. */
+export function markOf(id: string): number {
+  return (MARK_PREFIX | Number.parseInt(id, 16)) >>> 0;
+}
+
+const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+
+/** 32-bit FNV-1a: small, stable across versions and hosts (ids and hash seeds must not change). */
+export function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash >>> 0;
+}
+
+/** MurmurHash3's finalizer: spreads FNV's output, whose high bits barely move for similar inputs. */
+export function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * Stable 24-bit ids for server keys (listener|address|port). A collision, which is rare, is resolved by
+ * probing in key order, so every host and every restart computes the same ids for the same keys.
+ */
+export function serverIds(keys: readonly string[]): Map<string, string> {
+  const ids = new Map<string, string>();
+  const taken = new Set<number>();
+  for (const key of [...new Set(keys)].sort()) {
+    let id = mix32(fnv1a(key)) & 0xffffff;
+    if (id === 0) id = 1;
+    while (taken.has(id)) id = (id % 0xffffff) + 1;
+    taken.add(id);
+    ids.set(key, id.toString(16).padStart(6, '0'));
+  }
+  return ids;
+}
+
+/**
+ * Slots for a listener's members: each member appears `weight` times, spread out (smooth weighted
+ * round robin), so numgen's rotation follows the weights. For `source`, a fixed number of slots is
+ * filled by rendezvous hashing, so a membership change moves only the flows of the member that changed
+ * and two hosts with the same members choose alike.
+ */
+export function slots(listener: KernelListener): string[] {
+  const members = listener.members.filter((m) => m.weight > 0);
+  if (members.length === 0) return [];
+  if (listener.balance === 'source') return rendezvousSlots(members, SOURCE_SLOTS);
+  const total = members.reduce((sum, m) => sum + m.weight, 0);
+  const current = new Map(members.map((m) => [m.id, 0]));
+  const out: string[] = [];
+  for (let i = 0; i < total; i++) {
+    let best = members[0];
+    for (const m of members) {
+      current.set(m.id, current.get(m.id)! + m.weight);
+      if (current.get(m.id)! > current.get(best.id)!) best = m;
+    }
+    current.set(best.id, current.get(best.id)! - total);
+    out.push(best.id);
+  }
+  return out;
+}
+
+/** Slots of the source-hash table: a prime, several per member, small enough for one map. */
+export const SOURCE_SLOTS = 251;
+
+function rendezvousSlots(members: readonly KernelServer[], count: number): string[] {
+  const out: string[] = [];
+  for (let slot = 0; slot < count; slot++) {
+    let best = members[0];
+    let bestScore = -Infinity;
+    for (const m of members) {
+      // Weighted rendezvous: -weight / ln(u), u in (0, 1) from the hash of member and slot.
+      const u = (mix32(fnv1a(`${m.id}/${slot}`)) + 1) / 4294967297;
+      const score = -m.weight / Math.log(u);
+      if (score > bestScore) { best = m; bestScore = score; }
+    }
+    out.push(best.id);
+  }
+  return out;
+}
+
+/** A fixed seed: every host hashes a client to the same slot. */
+export const HASH_SEED = 0x6365;
+
+export function renderRuleset(plan: KernelPlan): string {
+  const t = `${FAMILY} ${TABLE}`;
+  const wantedChains = new Set<string>(['nat_prerouting', 'nat_output', 'nat_postrouting', 'filter_forward', 'filter_input', 'filter_output', 'count']);
+  const wantedCounters = new Set<string>();
+  const body: string[] = [];
+
+  const bindFamily = isIP(plan.bind);
+  const any = plan.bind === '0.0.0.0' || plan.bind === '::';
+  // Which client families a listener answers: 0.0.0.0 → IPv4; :: → both; an address → its own.
+  const families: Array<4 | 6> = plan.bind === '0.0.0.0' ? [4] : plan.bind === '::' ? [4, 6] : [bindFamily === 6 ? 6 : 4];
+  const daddr = (family: 4 | 6) => {
+    const ip = family === 4 ? 'ip' : 'ip6';
+    // Loopback is left alone: a DNATed packet from 127.0.0.1 would be dropped as a martian.
+    return any ? `fib daddr type local ${ip} daddr != ${family === 4 ? '127.0.0.0/8' : '::1'}` : `${ip} daddr ${plan.bind}`;
+  };
+
+  // Servers: mark the flow, count it, translate it. One chain each, jumped to from a listener's map.
+  for (const server of plan.servers) {
+    const family = isIP(server.address) === 6 ? 6 : 4;
+    const ip = family === 4 ? 'ip' : 'ip6';
+    const target = family === 4 ? `${server.address}:${server.port}` : `[${server.address}]:${server.port}`;
+    wantedChains.add(`s_${server.id}`).add(`c_${server.id}`);
+    for (const c of ['new', 'in', 'out']) wantedCounters.add(`s_${server.id}_${c}`);
+    body.push(
+      `  counter s_${server.id}_new {\n  }`,
+      `  counter s_${server.id}_in {\n  }`,
+      `  counter s_${server.id}_out {\n  }`,
+      `  chain s_${server.id} {\n    ct mark set ${hex(markOf(server.id))}\n    counter name s_${server.id}_new\n    meta l4proto tcp dnat ${ip} to ${target}\n  }`,
+      `  chain c_${server.id} {\n    ct direction original counter name s_${server.id}_in accept\n    counter name s_${server.id}_out accept\n  }`,
+    );
+  }
+
+  // Listeners: only a new connection's first packet (a bare SYN) is balanced. Any other packet of a
+  // flow conntrack no longer knows (its server was closed) is left alone, reaches this host, and is
+  // answered with a reset — the client reconnects instead of hanging.
+  const dispatch: string[] = [];
+  for (const listener of plan.listeners) {
+    const chain = `l_${listener.name.replace(/-/g, '_')}`;
+    wantedChains.add(chain);
+    wantedCounters.add(`${chain}_rejected`);
+    body.push(`  counter ${chain}_rejected {\n  }`);
+    const rules: string[] = [];
+    for (const family of families) {
+      const members = listener.members.filter((m) => (isIP(m.address) === 6 ? 6 : 4) === family);
+      const ids = slots({ ...listener, members });
+      const nfproto = family === 4 ? 'ipv4' : 'ipv6';
+      if (ids.length === 0) continue;
+      const map = ids.map((id, slot) => `${slot} : jump s_${id}`).join(', ');
+      const key = listener.balance === 'source'
+        ? `jhash ${family === 4 ? 'ip' : 'ip6'} saddr mod ${ids.length} seed ${hex(HASH_SEED)}`
+        : `numgen inc mod ${ids.length}`;
+      rules.push(`    meta nfproto ${nfproto} ${key} vmap { ${map} }`);
+    }
+    rules.push(`    counter name ${chain}_rejected`);
+    body.push(`  chain ${chain} {\n${rules.join('\n')}\n  }`);
+    for (const family of families) dispatch.push(`    ${daddr(family)} tcp dport ${listener.port} tcp flags & (fin | syn | rst | ack) == syn jump ${chain}`);
+  }
+
+  body.push(
+    `  chain nat_prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n${dispatch.join('\n')}\n  }`,
+    // Connections from this host to the endpoint (and its own health checks through it).
+    `  chain nat_output {\n    type nat hook output priority -100; policy accept;\n${dispatch.join('\n')}\n  }`,
+  );
+
+  // Source translation: everything we forwarded when the client's address is not kept; with it kept,
+  // only flows from a server to the endpoint (the reply would go straight back, bypassing us: hairpin).
+  const ours = `ct mark & ${hex(MARK_MASK)} == ${hex(MARK_PREFIX)}`;
+  const snat: string[] = [];
+  if (!plan.preserveClientIp) snat.push(`    ${ours} masquerade`);
+  else {
+    const v4 = plan.servers.filter((s) => isIP(s.address) === 4).map((s) => s.address);
+    const v6 = plan.servers.filter((s) => isIP(s.address) === 6).map((s) => s.address);
+    if (v4.length) snat.push(`    ${ours} ip saddr { ${[...new Set(v4)].join(', ')} } masquerade`);
+    if (v6.length) snat.push(`    ${ours} ip6 saddr { ${[...new Set(v6)].join(', ')} } masquerade`);
+  }
+  body.push(`  chain nat_postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n${snat.join('\n')}\n  }`);
+
+  // Bytes per server and direction, for forwarded flows and for this host's own.
+  const countMap = plan.servers.map((s) => `${hex(markOf(s.id))} : jump c_${s.id}`).join(', ');
+  body.push(`  chain count {\n${countMap ? `    ct mark vmap { ${countMap} }\n` : ''}  }`);
+  for (const [chain, hook] of [['filter_forward', 'forward'], ['filter_input', 'input'], ['filter_output', 'output']] as const) {
+    body.push(`  chain ${chain} {\n    type filter hook ${hook} priority filter; policy accept;\n    ${ours} jump count\n  }`);
+  }
+
+  const deletes: string[] = [];
+  for (const chain of plan.existing?.chains ?? []) if (!wantedChains.has(chain)) deletes.push(`delete chain ${t} ${chain}`);
+  for (const counter of plan.existing?.counters ?? []) if (!wantedCounters.has(counter)) deletes.push(`delete counter ${t} ${counter}`);
+
+  return [
+    `# cluster-endpoint kernel data plane: one transaction. Edits are overwritten at the next change.`,
+    `add table ${t}`,
+    `flush table ${t}`,
+    `table ${t} {`,
+    body.join('\n'),
+    '}',
+    ...deletes,
+    '',
+  ].join('\n');
+}
+
+/** The transaction that removes the table (graceful stop, --cleanup). */
+export function renderDelete(): string {
+  return `delete table ${FAMILY} ${TABLE}\n`;
+}

@@ -1,0 +1,111 @@
+// The kernel data plane's table is a pure function of the plan: golden files (UPDATE_GOLDEN=1 rewrites),
+// each also accepted by the real nft in check mode (nft -c) inside a scratch namespace, and the slot
+// tables that carry weights and source hashing.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { markOf, renderRuleset, serverIds, slots, SOURCE_SLOTS, type KernelListener, type KernelPlan, type KernelServer } from '../../../src/dataplane/kernel/ruleset.js';
+import { requireOrSkip } from '../../helpers/cli.js';
+import { canUseNamespaces } from '../../helpers/lab.js';
+import { hasCommand } from '../../integration/render-bare-metal/netns.js';
+
+const run = promisify(execFile);
+const GOLDEN = fileURLToPath(new URL('../../golden/kernel/', import.meta.url));
+
+const server = (id: string, address: string, weight = 1, port = 6443): KernelServer => ({ id, address, port, weight });
+const cp = [server('0a0001', '10.0.2.11'), server('0a0002', '10.0.2.12'), server('0a0003', '10.0.2.13')];
+
+const CASES: Record<string, KernelPlan> = {
+  'roundrobin-preserve': {
+    bind: '192.0.2.10', preserveClientIp: true,
+    listeners: [{ name: 'kubernetes', port: 6443, balance: 'roundrobin', members: cp }, { name: 'talos', port: 50000, balance: 'roundrobin', members: cp.map((s) => ({ ...s, id: `${s.id.slice(0, 5)}f`, port: 50000 })) }],
+    servers: [...cp, ...cp.map((s) => ({ ...s, id: `${s.id.slice(0, 5)}f`, port: 50000 }))],
+  },
+  'weights-snat-drained': {
+    // cp-03 drained: not a member, still counted; a chain and a counter of a removed server are deleted.
+    bind: '0.0.0.0', preserveClientIp: false,
+    listeners: [{ name: 'kubernetes', port: 6443, balance: 'roundrobin', members: [server('0a0001', '10.0.2.11', 3), server('0a0002', '10.0.2.12', 1)] }],
+    servers: [server('0a0001', '10.0.2.11', 3), server('0a0002', '10.0.2.12', 1), cp[2]],
+    existing: { chains: ['nat_prerouting', 's_0a0009', 'c_0a0009', 'l_kubernetes'], counters: ['s_0a0009_new', 's_0a0001_new'] },
+  },
+  'source-dual-stack': {
+    bind: '::', preserveClientIp: true,
+    listeners: [{ name: 'talos-workers', port: 50001, balance: 'source', members: [server('0b0001', 'fd00::11', 1, 50000), server('0b0002', '10.0.2.12', 1, 50000)] }],
+    servers: [server('0b0001', 'fd00::11', 1, 50000), server('0b0002', '10.0.2.12', 1, 50000)],
+  },
+  'none-in-service': {
+    bind: '192.0.2.10', preserveClientIp: true,
+    listeners: [{ name: 'kubernetes', port: 6443, balance: 'roundrobin', members: [] }],
+    servers: cp,
+  },
+};
+
+for (const [name, plan] of Object.entries(CASES)) {
+  test(`kernel ruleset golden: ${name}`, () => {
+    const text = renderRuleset(plan);
+    const file = join(GOLDEN, `${name}.nft`);
+    if (process.env.UPDATE_GOLDEN) {
+      mkdirSync(GOLDEN, { recursive: true });
+      writeFileSync(file, text);
+    }
+    assert.equal(text, readFileSync(file, 'utf8'), `${name}.nft differs from the golden file (UPDATE_GOLDEN=1 rewrites)`);
+  });
+}
+
+test('every golden table is accepted by the real nft (check mode, in a scratch namespace)', async (t) => {
+  if (!requireOrSkip(t, (await canUseNamespaces()) && (await hasCommand('nft')), 'needs root, `ip netns` and nft (nftables)')) return;
+  const ns = `cenftc-${process.pid}x${randomInt(36 ** 3).toString(36)}`;
+  await run('ip', ['netns', 'add', ns]);
+  try {
+    for (const name of Object.keys(CASES)) {
+      // The deletes name chains and counters that do not exist in an empty namespace: check without them.
+      const text = readFileSync(join(GOLDEN, `${name}.nft`), 'utf8').split('\n').filter((l) => !l.startsWith('delete ')).join('\n');
+      const path = join(GOLDEN, `.${name}.check.nft`);
+      writeFileSync(path, text);
+      try {
+        await run('ip', ['netns', 'exec', ns, 'nft', '-c', '-f', path]);
+      } catch (error) {
+        assert.fail(`nft -c refused ${name}.nft: ${(error as { stderr?: string }).stderr ?? error}`);
+      } finally {
+        await run('rm', ['-f', path]);
+      }
+    }
+  } finally {
+    await run('ip', ['netns', 'del', ns]);
+  }
+});
+
+test('roundrobin slots follow the weights, spread out (smooth weighted round robin)', () => {
+  const listener: KernelListener = { name: 'k', port: 1, balance: 'roundrobin', members: [server('a', '10.0.0.1', 3), server('b', '10.0.0.2', 1), server('c', '10.0.0.3', 0)] };
+  assert.deepEqual(slots(listener), ['a', 'a', 'b', 'a']);
+  assert.deepEqual(slots({ ...listener, members: [server('a', '10.0.0.1', 0)] }), [], 'weight 0 takes no slot');
+});
+
+test('source slots: shares follow the weights, and removing a member moves only that member\'s slots', () => {
+  const members = [server('0a0001', '10.0.0.1', 1), server('0a0002', '10.0.0.2', 1), server('0a0003', '10.0.0.3', 2)];
+  const listener: KernelListener = { name: 'k', port: 1, balance: 'source', members };
+  const all = slots(listener);
+  assert.equal(all.length, SOURCE_SLOTS);
+  const share = (id: string) => all.filter((s) => s === id).length / SOURCE_SLOTS;
+  assert.ok(Math.abs(share('0a0003') - 0.5) < 0.1, `weight 2 of 4 → ${share('0a0003')}`);
+  assert.ok(Math.abs(share('0a0001') - 0.25) < 0.1);
+  const without = slots({ ...listener, members: members.filter((m) => m.id !== '0a0002') });
+  for (let i = 0; i < SOURCE_SLOTS; i++) {
+    if (all[i] !== '0a0002') assert.equal(without[i], all[i], `slot ${i} moved although its member stayed`);
+  }
+  assert.deepEqual(slots(listener), all, 'the same on every call (and every host)');
+});
+
+test('server ids: stable, distinct, 6 hex digits; marks carry our prefix', () => {
+  const keys = Array.from({ length: 2000 }, (_, i) => `kubernetes|10.0.${i >> 8}.${i & 255}|6443`);
+  const ids = serverIds(keys);
+  assert.equal(new Set(ids.values()).size, keys.length);
+  for (const id of ids.values()) assert.match(id, /^[0-9a-f]{6}$/);
+  assert.deepEqual(serverIds([...keys].reverse()), ids, 'independent of order');
+  assert.equal(markOf('0a0001'), 0xce0a0001);
+});
