@@ -7,17 +7,28 @@ import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { buildPackage } from '../../../packaging/build.js';
+import { buildPackage, type BuildResult } from '../../../packaging/build.js';
 import { CONTROL_RELATIONS } from '../../../packaging/debian.js';
 import { exchange, specFor, startBackends } from '../../helpers/backends.js';
 import { requireOrSkip, ROOT } from '../../helpers/cli.js';
 import { freePort, waitFor } from '../../helpers/net.js';
+import { batch } from '../../helpers/lab-peers.js';
+import { KernelLab, PORT as KERNEL_PORT } from '../kernel/lab.js';
 import { canUseNamespaces, Topology } from '../vip/topology.js';
 
 const run = promisify(execFile);
+
+/** One `npm run package` for the tests of this file. */
+let packaged: Promise<BuildResult> | undefined;
+const packageDir = mkdtempSync(join(tmpdir(), 'ce-package-'));
+after(() => rmSync(packageDir, { recursive: true, force: true }));
+function buildOnce(): Promise<BuildResult> {
+  packaged ??= buildPackage({ out: packageDir });
+  return packaged;
+}
 
 async function which(command: string): Promise<string | undefined> {
   try { return (await run('sh', ['-c', `command -v ${command}`])).stdout.trim() || undefined; } catch { return undefined; }
@@ -53,9 +64,7 @@ test('the Debian package: installs into a scratch root, every command runs there
   const ok = process.getuid?.() === 0 && chroot !== undefined && (await which('dpkg-deb')) !== undefined && (await which('dpkg')) !== undefined;
   if (!requireOrSkip(t, ok, 'needs root, dpkg, dpkg-deb and chroot')) return;
 
-  const out = mkdtempSync(join(tmpdir(), 'ce-package-'));
-  t.after(() => rmSync(out, { recursive: true, force: true }));
-  const built = await buildPackage({ out });
+  const built = await buildOnce();
   assert.ok(built.deb && existsSync(built.deb), 'npm run package wrote the .deb');
   const fields = async (field: string) => (await run('dpkg-deb', ['-f', built.deb!, field])).stdout.trim();
   for (const [field, value] of Object.entries(CONTROL_RELATIONS)) assert.equal(await fields(field), value);
@@ -120,7 +129,7 @@ test('the Debian package: installs into a scratch root, every command runs there
   const exited = new Promise<number | null>((resolve) => serve.on('exit', (code) => resolve(code)));
   t.after(() => { if (serve.exitCode === null) serve.kill('SIGKILL'); });
   assert.ok(await waitFor(() => log.split('"to":"up"').length > 2, 15_000), log);
-  assert.match(log, /"tcp":"handles"/, 'the libuv handles engine works inside the executable');
+  assert.match(log, /"dataPlane":"proxy, handles engine"/, 'the libuv handles engine works inside the executable');
   assert.match(await exchange(port, 'hello'), /^cp-0[12]:hello$/);
   const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
   assert.match(metrics, /^haproxy_backend_active_servers\{proxy="kubernetes"\} 2$/m);
@@ -167,15 +176,13 @@ test('the installed executable holds the VIP: serve in a network namespace of it
   const arping = await which('arping');
   const ok = (await canUseNamespaces()) && chroot !== undefined && ip !== undefined && arping !== undefined && (await which('dpkg-deb')) !== undefined;
   if (!requireOrSkip(t, ok, 'needs root, network namespaces, dpkg, chroot, ip and arping')) return;
-  const out = mkdtempSync(join(tmpdir(), 'ce-package-vip-'));
-  t.after(() => rmSync(out, { recursive: true, force: true }));
-  const built = await buildPackage({ out });
+  const built = await buildOnce();
   // The package's Recommends (iproute2, arping), as apt would install them next to it.
   const root = await scratchRoot(built.executable, [ip!, arping!]);
   t.after(() => rmSync(root, { recursive: true, force: true }));
   await run('dpkg', [`--root=${root}`, '--force-depends', '-i', built.deb!]);
 
-  const topology = await Topology.create({ 'lb-01': 11, 'cp-01': 21 });
+  const topology = await Topology.withHosts({ 'lb-01': 11, 'cp-01': 21 });
   t.after(() => topology.cleanup());
   const vip = topology.address(100);
   const cp = topology.spawn('cp-01', [process.execPath, '-e', "require('net').createServer((s) => { s.on('error', () => {}); s.end('cp-01\\n'); }).listen(6443, '0.0.0.0', () => console.log('listening'));"]);
@@ -195,4 +202,31 @@ test('the installed executable holds the VIP: serve in a network namespace of it
   serve.child.kill('SIGTERM');
   assert.equal(await serve.exited, 0);
   assert.deepEqual(await topology.holdersOf(vip, ['lb-01']), [], 'a planned stop releases the VIP');
+});
+
+test('the installed executable runs the kernel data plane: nft and conntrack from the root, flows balanced, the table removed at stop', async (t) => {
+  const chroot = await which('chroot');
+  const tools = await Promise.all(['nft', 'conntrack'].map(which));
+  const ok = (await canUseNamespaces()) && chroot !== undefined && tools.every(Boolean) && (await which('dpkg-deb')) !== undefined && (await which('unshare')) !== undefined;
+  if (!requireOrSkip(t, ok, 'needs root, network namespaces, dpkg, chroot, unshare, nft and conntrack')) return;
+  const built = await buildOnce();
+  // The package's Suggests (nftables, conntrack), as apt would install them next to it.
+  const root = await scratchRoot(built.executable, tools as string[]);
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  await run('dpkg', [`--root=${root}`, '--force-depends', '-i', built.deb!]);
+
+  const kernel = await KernelLab.create();
+  t.after(() => kernel.cleanup());
+  writeFileSync(join(root, 'tmp/kernel.yaml'), stringify(kernel.spec({ balancer: { preserveClientIp: false } })));
+  // serve reads net.ipv4.ip_forward from /proc, as on any installed host: a /proc of its own in a private mount namespace.
+  mkdirSync(join(root, 'proc'), { recursive: true });
+  const serve = kernel.lab.spawn('lb', ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t proc proc ${root}/proc && exec ${chroot} ${root} /usr/bin/cluster-endpoint serve -c /tmp/kernel.yaml`], { env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+  await serve.waitForLine((l) => l.json?.event === 'started', 30_000);
+  await kernel.waitForStates({ 'cp-01': 'up', 'cp-02': 'up', 'cp-03': 'up' });
+  assert.match(await kernel.table() ?? '', /table inet cluster_endpoint/);
+  const replies = await batch(kernel.lab, 'client', kernel.endpoint, KERNEL_PORT, 6);
+  assert.deepEqual([...new Set(replies.map((r) => r.split(' ')[0]))].sort(), ['cp-01', 'cp-02', 'cp-03'], replies.join('\n'));
+  serve.child.kill('SIGTERM');
+  assert.equal(await serve.exited, 0);
+  assert.equal(await kernel.table(), undefined, 'a stop removes our table');
 });

@@ -44,7 +44,7 @@ const SAMPLED_WHEN_PRESENT = new Set(['cluster_endpoint_vip_adverts_dropped_tota
 test('Prometheus scrapes serve (with a VIP): dashboard panels have data, rules evaluate, documented metrics are on /metrics', async (t) => {
   const ok = (await canUseNamespaces()) && (await has('prometheus')) && (await has('arping')) && (await has('curl'));
   if (!requireOrSkip(t, ok, 'needs root, network namespaces, prometheus, arping and curl')) return;
-  const topology = await Topology.create({ 'lb-01': 11, 'cp-01': 21, 'cp-02': 22 });
+  const topology = await Topology.withHosts({ 'lb-01': 11, 'cp-01': 21, 'cp-02': 22 });
   const dir = mkdtempSync(join(tmpdir(), 'ce-prom-scrape-'));
   t.after(async () => { await topology.cleanup(); rmSync(dir, { recursive: true, force: true }); });
   const vip = topology.address(100);
