@@ -3,11 +3,11 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { startDaemon, type Daemon } from '../runtime/daemon.js';
 import { parseSpec } from '../spec/load.js';
 import { formatProblem } from '../spec/problem.js';
-import { createCa, issueCertificate } from '../tls/certs.js';
 import { demoKubeconfig, demoSpecYaml, planLayout, type DemoLayout } from './layout.js';
 import { SimulatedNode } from './node.js';
 
@@ -36,6 +36,9 @@ export interface Demo {
   close(): Promise<void>;
 }
 
+/** Validity of the demo's throw-away certificates (the CA gets a day more than the nodes). */
+export const CERTIFICATE_DAYS = 365;
+
 /** Time close() gives the balancer to drain before it destroys what is left. */
 const CLOSE_GRACE_MS = 3000;
 
@@ -48,7 +51,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const kubeconfigPath = join(dir, 'kubeconfig');
   const caPath = join(dir, 'ca.crt');
 
-  const ca = await createCa('cluster-endpoint demo CA', 30);
+  // Long enough that `probe` against the demo prints no expiry warning (it warns under 30 days left).
+  const { createCa, issueCertificate } = await loadCertificates();
+  const ca = await createCa('cluster-endpoint demo CA', CERTIFICATE_DAYS + 1);
   const specText = demoSpecYaml(layout, caPath);
   const parsed = parseSpec(specText, specPath);
   if (!parsed.spec) {
@@ -63,7 +68,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   for (const plan of layout.nodes) {
     // The balancer passes TLS through, so kubectl sees the node's certificate: it must name the endpoint too.
     const sans = [...new Set([layout.endpoint, 'localhost', '::1', plan.address, plan.name, 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'])];
-    const pair = await issueCertificate(ca, { commonName: plan.name, sans, days: 30 });
+    const pair = await issueCertificate(ca, { commonName: plan.name, sans, days: CERTIFICATE_DAYS });
     nodes.push(new SimulatedNode({ ...plan, cert: pair.cert, key: pair.key }));
   }
 
@@ -97,4 +102,20 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       return closing;
     },
   };
+}
+
+/**
+ * The certificate library is an optional dependency: only the demo (and the tests) make certificates, so an LB
+ * host installed with `npm install --omit=optional` does without it.
+ */
+async function loadCertificates(): Promise<typeof import('../tls/certs.js')> {
+  try {
+    return await import('../tls/certs.js');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new UserError('USAGE', 'the demo needs @peculiar/x509 and reflect-metadata to make its certificates, and they are not installed', {
+      hint: 'install them (npm install @peculiar/x509 reflect-metadata), or install cluster-endpoint without --omit=optional',
+      cause: error,
+    });
+  }
 }

@@ -52,7 +52,7 @@ export function banner(demo: Demo): string {
   ].join('\n');
 }
 
-/** Runs until quit, end of input, a signal, the duration or (with --tour and no input) the end of the tour. */
+/** Runs until quit, a signal, the duration, the end of input at a terminal, or (with --tour and no input) the end of the tour. */
 export async function runSession(demo: Demo, options: SessionOptions): Promise<number> {
   const say = (line: string) => options.out.write(`${line}\n`);
   const stamp = () => new Date().toISOString().slice(11, 19);
@@ -61,7 +61,8 @@ export async function runSession(demo: Demo, options: SessionOptions): Promise<n
   say('');
 
   let finish!: (reason: string, code?: number) => void;
-  const finished = new Promise<{ reason: string; code: number }>((resolve) => { finish = (reason, code = 0) => resolve({ reason, code }); });
+  let ending = false;
+  const finished = new Promise<{ reason: string; code: number }>((resolve) => { finish = (reason, code = 0) => { ending = true; resolve({ reason, code }); }; });
   const tourAbort = new AbortController();
   const cleanups: Array<() => void> = [() => tourAbort.abort()];
 
@@ -103,7 +104,15 @@ export async function runSession(demo: Demo, options: SessionOptions): Promise<n
         }
       });
     });
-    lines.on('close', () => { void queue.then(() => finish('end of input')); });
+    // Ctrl-D at a terminal means "done"; a demo started in the background or from a pipe keeps running
+    // after its input ends, until quit, a signal or --duration.
+    const atTerminal = (options.input as { isTTY?: boolean }).isTTY === true;
+    lines.on('close', () => {
+      void queue.then(() => {
+        if (atTerminal) finish('end of input');
+        else if (!ending) say(`${stamp()} end of input: the demo keeps running until quit, Ctrl-C, SIGTERM or --duration`);
+      });
+    });
     cleanups.push(() => lines.close());
   }
 

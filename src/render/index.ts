@@ -5,6 +5,7 @@ import { clientsRenderer } from './clients/index.js';
 import { dnsRenderer } from './dns/index.js';
 import { haproxyRenderer } from './haproxy/index.js';
 import { keepalivedRenderer } from './keepalived/index.js';
+import { prometheusRenderer } from './prometheus/index.js';
 import { talosRenderer } from './talos/index.js';
 import { awsRenderer } from './terraform-aws/index.js';
 import type { Renderer } from './types.js';
@@ -17,6 +18,7 @@ export const RENDERERS: Record<string, Renderer> = {
   dns: dnsRenderer,
   clients: clientsRenderer,
   builtin: builtinRenderer,
+  prometheus: prometheusRenderer,
 };
 
 export type { RenderContext, RenderedFile, Renderer } from './types.js';

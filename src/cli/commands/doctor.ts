@@ -1,56 +1,37 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatFinding, formatSummary } from '../../doctor/format.js';
 import { detectKind } from '../../doctor/detect.js';
 import { runDoctor, type DoctorInput } from '../../doctor/run.js';
 import { EXIT, UserError } from '../../errors.js';
-import type { Command } from '../command.js';
+import type { Command, Io } from '../command.js';
+import { runProgram, usage } from '../program.js';
 
-const HELP = `usage: cluster-endpoint doctor [FILES...] [--json] [--haproxy-version X.Y] [--talos-version X.Y]
+export interface DoctorOptions { files: string[]; json?: boolean; haproxyVersion?: string; talosVersion?: string }
 
-Finds known mistakes in a spec and in hand-written haproxy.cfg, keepalived.conf, Talos machine configs
-and patches, talosconfig, and Terraform .tf/.tfvars files (recognised by name or content).
-A directory stands for the files in it (recursively) that doctor recognises.
-Without FILES it checks ./endpoint.yaml. Several keepalived.conf files are compared with each other
-(priorities of peers); .tfvars values resolve variables used in .tf files.
-
-  --haproxy-version X.Y   HAProxy version the haproxy.cfg targets (else read from a "# haproxy X.Y" comment)
-  --talos-version X.Y     Talos version the machine configs target (else guessed from the documents)
-  --json                  machine-readable report
-
-Exit codes: 0 no finding of severity error, 1 at least one error, 2 usage.`;
-
-export const command: Command = async (argv, io) => {
-  const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
-    options: {
-      json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      'haproxy-version': { type: 'string' }, 'talos-version': { type: 'string' },
-    },
-  });
-  if (values.help) { io.stdout.write(`${HELP}\n`); return EXIT.ok; }
-  for (const flag of ['haproxy-version', 'talos-version'] as const) {
-    const value = values[flag];
-    if (value !== undefined && !/^v?\d+\.\d+(\.\d+)?$/.test(value)) throw new UserError('USAGE', `--${flag} "${value}" is not a version`, { hint: `write it as major.minor, e.g. --${flag} ${flag === 'haproxy-version' ? '3.3' : '1.12'}`, exitCode: EXIT.invalid });
+export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
+  for (const [flag, value, example] of [['--haproxy-version', options.haproxyVersion, '3.3'], ['--talos-version', options.talosVersion, '1.12']] as const) {
+    if (value !== undefined && !/^v?\d+\.\d+(\.\d+)?$/.test(value)) throw usage(`${flag} "${value}" is not a version`, `write it as major.minor, e.g. ${flag} ${example}`);
   }
-  let paths = positionals;
+  let paths = options.files;
   if (paths.length === 0) {
-    if (!existsSync('endpoint.yaml')) throw new UserError('USAGE', 'no files given and ./endpoint.yaml does not exist', { hint: 'run cluster-endpoint doctor endpoint.yaml haproxy.cfg keepalived.conf ...', exitCode: EXIT.invalid });
+    if (!existsSync('endpoint.yaml')) throw usage('no files given and ./endpoint.yaml does not exist', 'run cluster-endpoint doctor endpoint.yaml haproxy.cfg keepalived.conf ...');
     paths = ['endpoint.yaml'];
   }
   const inputs: DoctorInput[] = [];
   for (const path of paths) inputs.push(...(await readInputs(path)));
-  const report = await runDoctor(inputs, { haproxyVersion: values['haproxy-version'], talosVersion: values['talos-version'] });
-  if (values.json) {
+  const report = await runDoctor(inputs, { haproxyVersion: options.haproxyVersion, talosVersion: options.talosVersion });
+  if (options.json) {
     io.stdout.write(`${JSON.stringify({ files: report.files, findings: report.findings, counts: report.counts }, null, 2)}\n`);
   } else {
     for (const finding of report.findings) io.stdout.write(`${formatFinding(finding)}\n`);
     io.stdout.write(`${formatSummary(report)}\n`);
   }
   return report.counts.error > 0 ? EXIT.failure : EXIT.ok;
-};
+}
+
+export const command: Command = (argv, io) => runProgram(['doctor', ...argv], io);
 
 /** A file, or the recognised files under a directory (hidden entries and node_modules/.terraform skipped). */
 async function readInputs(path: string): Promise<DoctorInput[]> {

@@ -1,44 +1,26 @@
-import { parseArgs } from 'node:util';
-import { EXIT, UserError } from '../../errors.js';
+import { EXIT } from '../../errors.js';
 import type { AdminState } from '../../health/types.js';
-import { ADMIN_CLIENT_HELP, ADMIN_CLIENT_OPTIONS, fetchStatus, putAdminState, resolveAdminTarget } from '../../runtime/admin/client.js';
+import { fetchStatus, putAdminState, resolveAdminTarget } from '../../runtime/admin/client.js';
 import { formatTime } from '../../runtime/admin/format.js';
 import type { Command, Io } from '../command.js';
+import { runProgram } from '../program.js';
+import type { AdminClientOptions } from './status.js';
 
-const HELP = `usage: cluster-endpoint drain NODE [--maint] [--listener NAME] [-c FILE | --admin URL] [--token TOKEN] [--json]
+export interface DrainOptions extends AdminClientOptions { node: string; maint?: boolean; listener?: string; json?: boolean }
 
-Stops sending new connections to NODE on every listener of a running balancer (admin state drain).
-Its open connections get the spec's deregistrationDelay to finish, then they are closed. With
---maint the node gets no traffic at all, not even when every other server is down (fail-open),
-until \`cluster-endpoint undrain NODE\`.
+/** Stops new connections to a node (drain), or all traffic (--maint), on every listener or on one. */
+export async function drain(options: DrainOptions, io: Io): Promise<number> {
+  return setAdminState(options, options.maint ? 'maint' : 'drain', io);
+}
 
-  --maint            set admin state maint instead of drain
-  --listener NAME    only this listener's server, not the node on every listener
-${ADMIN_CLIENT_HELP}
-  --json             print the API answer as JSON`;
-
-export const command: Command = async (argv, io) => runAdminStateCommand(argv, io, { name: 'drain', help: HELP, state: 'drain', maintState: 'maint' });
+export const command: Command = (argv, io) => runProgram(['drain', ...argv], io);
 
 /** drain and undrain: one request to the admin API, then a line per changed server. */
-export async function runAdminStateCommand(argv: string[], io: Io, command: { name: string; help: string; state: AdminState; maintState?: AdminState }): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { ...ADMIN_CLIENT_OPTIONS, maint: { type: 'boolean' }, listener: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (values.help) { io.stdout.write(`${command.help}\n`); return EXIT.ok; }
-  if (positionals.length !== 1) {
-    throw new UserError('USAGE', positionals.length === 0 ? `${command.name} needs the node name` : `${command.name} takes one node, got ${positionals.length}: ${positionals.join(' ')}`, {
-      hint: `cluster-endpoint ${command.name} NODE (see \`cluster-endpoint status\` for the names)`,
-      exitCode: EXIT.invalid,
-    });
-  }
-  if (values.maint && !command.maintState) throw new UserError('USAGE', `${command.name} has no --maint`, { hint: `cluster-endpoint ${command.name} NODE`, exitCode: EXIT.invalid });
-  const node = positionals[0];
-  const state = values.maint && command.maintState ? command.maintState : command.state;
-  const target = await resolveAdminTarget(values);
-  const result = await putAdminState(target, node, state, values.listener);
-  if (values.json) {
+export async function setAdminState(options: AdminClientOptions & { node: string; listener?: string; json?: boolean }, state: AdminState, io: Io): Promise<number> {
+  const { node } = options;
+  const target = await resolveAdminTarget(options);
+  const result = await putAdminState(target, node, state, options.listener);
+  if (options.json) {
     io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return EXIT.ok;
   }

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { EXIT, UserError } from '../../errors.js';
 import { loadKubeconfig, loadTalosconfig } from '../../probe/credentials.js';
 import { planFromFlags, planFromSpec, type ProbePlan } from '../../probe/plan.js';
@@ -6,50 +5,33 @@ import { runProbe } from '../../probe/run.js';
 import { formatTable, formatVerdict } from '../../probe/table.js';
 import { verdict } from '../../probe/verdict.js';
 import { addressKind } from '../../spec/address.js';
-import { parseDuration } from '../../spec/duration.js';
 import { requireSpec } from '../../spec/load.js';
-import type { Command } from '../command.js';
+import type { Command, Io } from '../command.js';
+import { runProgram, usage } from '../program.js';
 
-const HELP = `usage: cluster-endpoint probe -c FILE [options]
-       cluster-endpoint probe --endpoint HOST [--node NAME=ADDR ...] [--nodes ADDR,ADDR] [--listener NAME=PORT[:TARGETPORT] ...] [options]
+export interface ProbeOptions {
+  config?: string;
+  endpoint?: string;
+  node?: string[];
+  nodes?: string;
+  listener?: string[];
+  kubeconfig?: string;
+  talosconfig?: string;
+  timeoutMs: number;
+  json?: boolean;
+}
 
-Checks the endpoint and every node on every listener: TCP connect time; TLS protocol, certificate
-subject, whether its SANs name the endpoint, days to expiry; Kubernetes /readyz and /version; Talos API
-reachability, and with --talosconfig an authenticated Version call.
-
-  -c, --config FILE         spec (default endpoint.yaml when --endpoint is not given)
-  --endpoint HOST           endpoint address without a spec (listeners default to kubernetes=6443, talos=50000)
-  --node NAME=ADDR          a node (repeat); --nodes ADDR,ADDR,... names them by address
-  --listener NAME=PORT[:TARGETPORT]   a listener (repeat); kind by name: kubernetes, talos*, else TCP only
-  --kubeconfig FILE         use the current context's client certificate and CA for /readyz and /version
-  --talosconfig FILE        call the Talos API (machine.MachineService/Version) with the context's certificates
-  --timeout DURATION        per check (default 3s)
-  --json                    machine-readable output (stable keys)
-
-Exit codes: 0 the endpoint is usable (node problems are warnings), 1 not usable (reason on stderr), 2 usage.`;
-
-export const command: Command = async (argv, io) => {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string', short: 'c' }, endpoint: { type: 'string' },
-      node: { type: 'string', multiple: true }, nodes: { type: 'string' }, listener: { type: 'string', multiple: true },
-      kubeconfig: { type: 'string' }, talosconfig: { type: 'string' }, timeout: { type: 'string', default: '3s' },
-      json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) { io.stdout.write(`${HELP}\n`); return EXIT.ok; }
-  const timeoutMs = parseDuration(values.timeout as string);
-  if (!timeoutMs) throw usage(`--timeout "${values.timeout as string}" is not a duration`, 'write it like 3s or 500ms');
-  const plan = await buildPlan(values);
-  const options = {
-    timeoutMs,
-    kubeconfig: values.kubeconfig ? await loadKubeconfig(values.kubeconfig) : undefined,
-    talosconfig: values.talosconfig ? await loadTalosconfig(values.talosconfig) : undefined,
+/** Checks the endpoint and every node on every listener; 1 when the endpoint is not usable. */
+export async function probe(options: ProbeOptions, io: Io): Promise<number> {
+  const plan = await buildPlan(options);
+  const checks = {
+    timeoutMs: options.timeoutMs,
+    kubeconfig: options.kubeconfig ? await loadKubeconfig(options.kubeconfig) : undefined,
+    talosconfig: options.talosconfig ? await loadTalosconfig(options.talosconfig) : undefined,
   };
-  const rows = await runProbe(plan, options);
+  const rows = await runProbe(plan, checks);
   const result = verdict(rows);
-  if (values.json) {
+  if (options.json) {
     io.stdout.write(`${JSON.stringify({ endpoint: plan.endpoint, usable: result.usable, failures: result.failures, warnings: result.warnings, rows }, null, 2)}\n`);
   } else {
     io.stdout.write(`${formatTable(rows)}\n`);
@@ -61,7 +43,9 @@ export const command: Command = async (argv, io) => {
     throw new UserError('PROBE_FAILED', `endpoint ${plan.endpoint} is not usable: ${result.failures[0]}${more}`, { exitCode: EXIT.failure });
   }
   return EXIT.ok;
-};
+}
+
+export const command: Command = (argv, io) => runProgram(['probe', ...argv], io);
 
 type Values = { config?: string; endpoint?: string; node?: string[]; nodes?: string; listener?: string[] };
 
@@ -89,8 +73,4 @@ async function buildPlan(values: Values): Promise<ProbePlan> {
     return { name: match[1], port, targetPort };
   });
   return planFromFlags(values.endpoint, nodes, listeners);
-}
-
-function usage(message: string, hint: string): UserError {
-  return new UserError('USAGE', message, { hint, exitCode: EXIT.invalid });
 }

@@ -1,6 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
-import { parseArgs } from 'node:util';
 import { EXIT, UserError } from '../../errors.js';
 import { updateKubeconfigFile, updateTalosconfigFile } from '../../render/clients/update.js';
 import { unifiedDiff } from '../../render/diff.js';
@@ -9,60 +8,36 @@ import { requireSpec } from '../../spec/load.js';
 import type { Spec } from '../../spec/types.js';
 import { VERSION } from '../../version.js';
 import type { Command, Io } from '../command.js';
+import { runProgram, usage } from '../program.js';
 
-const targetList = () => [...Object.keys(RENDERERS), 'all'].join('|');
-
-const help = () => `usage: cluster-endpoint render <${targetList()}> -c FILE -o DIR [--check]
-       cluster-endpoint render clients -c FILE -o DIR [--kubeconfig FILE] [--talosconfig FILE]
-
-Writes configuration for one engine from the spec (all: every target, each in DIR/<target>/).
-Every file starts with a header naming the spec and the tool version.
-
-targets:
-${Object.values(RENDERERS).map((r) => `  ${r.target.padEnd(11)} ${r.description}`).join('\n')}
-  ${'all'.padEnd(11)} every target above, each into its own subfolder
-
-options:
-  -c, --config FILE    spec file (default endpoint.yaml)
-  -o, --output DIR     output directory
-      --check          write nothing; exit 1 and show a diff when DIR differs from what the spec renders
-      --kubeconfig F   clients only: set the server of cluster <cluster.name> in F (backup F.bak-<time>)
-      --talosconfig F  clients only: set endpoints and nodes of the context in F (backup F.bak-<time>)`;
+export interface RenderOptions {
+  /** A registered target (src/render/index.ts) or "all". */
+  target: string;
+  config: string;
+  output?: string;
+  check?: boolean;
+  kubeconfig?: string;
+  talosconfig?: string;
+}
 
 interface Output { target: string; files: RenderedFile[] }
 
-export const command: Command = async (argv, io) => {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c', default: 'endpoint.yaml' },
-      output: { type: 'string', short: 'o' },
-      check: { type: 'boolean' },
-      kubeconfig: { type: 'string' },
-      talosconfig: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) { io.stdout.write(`${help()}\n`); return EXIT.ok; }
-  const [target, ...extra] = positionals;
-  if (!target) throw new UserError('USAGE', 'render needs a target', { hint: `cluster-endpoint render <${targetList()}> -c endpoint.yaml -o DIR`, exitCode: EXIT.invalid });
-  if (extra.length > 0) throw new UserError('USAGE', `unexpected argument "${extra[0]}"`, { hint: 'render takes one target; use "all" for every target', exitCode: EXIT.invalid });
-  if (target !== 'all' && !(target in RENDERERS)) {
-    throw new UserError('USAGE', `unknown render target "${target}"`, { hint: `use one of: ${targetList().replace(/\|/g, ', ')}`, exitCode: EXIT.invalid });
+/** Writes (or with check, compares) the files of one target or of all of them. */
+export async function render(options: RenderOptions, io: Io): Promise<number> {
+  const { target } = options;
+  if (!options.output) throw usage('render needs an output directory', `add -o DIR (e.g. -o rendered/${target})`);
+  if (target !== 'all' && !(target in RENDERERS)) throw usage(`unknown render target "${target}"`, `use one of: ${[...Object.keys(RENDERERS), 'all'].join(', ')}`);
+  if ((options.kubeconfig || options.talosconfig) && target !== 'clients') {
+    throw usage('--kubeconfig and --talosconfig belong to the clients target', 'run cluster-endpoint render clients -c FILE -o DIR --kubeconfig FILE');
   }
-  if (!values.output) throw new UserError('USAGE', 'render needs an output directory', { hint: `add -o DIR (e.g. -o rendered/${target})`, exitCode: EXIT.invalid });
-  if ((values.kubeconfig || values.talosconfig) && target !== 'clients') {
-    throw new UserError('USAGE', '--kubeconfig and --talosconfig belong to the clients target', { hint: 'run cluster-endpoint render clients -c FILE -o DIR --kubeconfig FILE', exitCode: EXIT.invalid });
-  }
-  if ((values.kubeconfig || values.talosconfig) && values.check) {
-    throw new UserError('USAGE', '--check writes nothing, so it cannot update a kubeconfig or talosconfig', { hint: 'drop --kubeconfig/--talosconfig, or drop --check', exitCode: EXIT.invalid });
+  if ((options.kubeconfig || options.talosconfig) && options.check) {
+    throw usage('--check writes nothing, so it cannot update a kubeconfig or talosconfig', 'drop --kubeconfig/--talosconfig, or drop --check');
   }
 
-  const specPath = values.config as string;
+  const specPath = options.config;
   const spec = await requireSpec(specPath);
   const context: RenderContext = { version: VERSION, specName: normalize(specPath) };
-  const dir = values.output;
+  const dir: string = options.output;
 
   const outputs: Output[] = [];
   let failed = 0;
@@ -80,7 +55,7 @@ export const command: Command = async (argv, io) => {
     outputs.push({ target, files: RENDERERS[target].render(spec, context) });
   }
 
-  if (values.check) return (await check(dir, outputs, io)) || failed > 0 ? EXIT.failure : EXIT.ok;
+  if (options.check) return (await check(dir, outputs, io)) || failed > 0 ? EXIT.failure : EXIT.ok;
 
   for (const { files } of outputs) {
     for (const file of files) {
@@ -90,9 +65,11 @@ export const command: Command = async (argv, io) => {
       io.stdout.write(`wrote ${path}\n`);
     }
   }
-  await updateClientConfigs(spec, values, io);
+  await updateClientConfigs(spec, options, io);
   return failed > 0 ? EXIT.failure : EXIT.ok;
-};
+}
+
+export const command: Command = (argv, io) => runProgram(['render', ...argv], io);
 
 /** Prints a diff per drifted file and names missing ones; true when anything differs. */
 async function check(dir: string, outputs: Output[], io: Io): Promise<boolean> {

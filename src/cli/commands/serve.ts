@@ -1,55 +1,39 @@
-import { parseArgs } from 'node:util';
+import { KernelDataPlane } from '../../dataplane/kernel/index.js';
 import { EXIT } from '../../errors.js';
 import { createLogger } from '../../log.js';
-import { KernelDataPlane } from '../../dataplane/kernel/index.js';
 import { startDaemon } from '../../runtime/daemon.js';
 import { vipFactory } from '../../runtime/vip.js';
-import type { Command } from '../command.js';
+import type { Command, Io } from '../command.js';
+import { runProgram } from '../program.js';
 
-const HELP = `usage: cluster-endpoint serve -c FILE [--peer NAME] [--no-watch] [--log-level LEVEL]
-       cluster-endpoint serve --cleanup
+export interface ServeOptions {
+  config: string;
+  /** Which vip.peers entry this host is; default the peer whose address is local. */
+  peer?: string;
+  /** false: do not reload when the file changes; undefined: the spec's balancer.watch. */
+  watch?: false;
+  logLevel?: string;
+  /** Remove the nftables table (and its conntrack flows) a kernel-mode serve left behind, then exit. */
+  cleanup?: boolean;
+}
 
-Runs the built-in L4 balancer described by the spec: one frontend per listener, health checks,
-the status page, JSON API and /metrics on balancer.admin. With a vip: section and --peer (or a local
-address that matches a peer), it also holds the floating VIP together with the other peers.
-
-Signals: SIGHUP reloads the spec (as does changing the file, unless --no-watch);
-SIGTERM/SIGINT stop accepting, let connections finish for up to the deregistration delay, and exit 0
-(balancer.mode: kernel then removes its nftables table); SIGUSR2 exits for a restart or an upgrade:
-in kernel mode the table stays, established flows go on and the next serve adopts it (the unit that
-\`render builtin\` writes sends SIGUSR2 on \`systemctl restart\`).
-
-  --cleanup   remove the nftables table (and its conntrack flows) that a kernel-mode serve left
-              behind, then exit; cuts the flows it carried`;
-
-export const command: Command = async (argv, io) => {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string', short: 'c', default: 'endpoint.yaml' },
-      peer: { type: 'string' },
-      'no-watch': { type: 'boolean' },
-      cleanup: { type: 'boolean' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    io.stdout.write(`${HELP}\n`);
-    return EXIT.ok;
-  }
-  if (values.cleanup) {
+/**
+ * Runs the balancer (and the VIP) until SIGTERM/SIGINT; SIGHUP reloads; SIGUSR2 exits for a restart (in kernel
+ * mode the table stays for the next serve to adopt).
+ */
+export async function serve(options: ServeOptions, io: Io): Promise<number> {
+  if (options.cleanup) {
     const { table, flows } = await KernelDataPlane.cleanup();
     io.stdout.write(table ? `removed the nftables table inet cluster_endpoint and ${flows} conntrack flow(s)\n` : `no nftables table inet cluster_endpoint here${flows > 0 ? `; removed ${flows} conntrack flow(s)` : ''}\n`);
     return EXIT.ok;
   }
-  const logger = createLogger({ level: values['log-level'] });
+  const logger = createLogger({ level: options.logLevel });
   const daemon = await startDaemon({
-    specPath: values.config as string,
+    specPath: options.config,
     logger,
-    peer: values.peer,
-    ...(values['no-watch'] ? { watch: false } : {}),
-    vipFactory: vipFactory(values.peer),
+    peer: options.peer,
+    ...(options.watch === false ? { watch: false } : {}),
+    vipFactory: vipFactory(options.peer),
   });
 
   return new Promise<number>((resolve) => {
@@ -74,4 +58,6 @@ export const command: Command = async (argv, io) => {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => void daemon.reload());
   });
-};
+}
+
+export const command: Command = (argv, io) => runProgram(['serve', ...argv], io);

@@ -1,14 +1,13 @@
-import { ADMIN_CLIENT_HELP } from '../../runtime/admin/client.js';
-import type { Command } from '../command.js';
-import { runAdminStateCommand } from './drain.js';
+import type { Command, Io } from '../command.js';
+import { runProgram } from '../program.js';
+import { setAdminState } from './drain.js';
+import type { AdminClientOptions } from './status.js';
 
-const HELP = `usage: cluster-endpoint undrain NODE [--listener NAME] [-c FILE | --admin URL] [--token TOKEN] [--json]
+export interface UndrainOptions extends AdminClientOptions { node: string; listener?: string; json?: boolean }
 
-Returns NODE to service on every listener of a running balancer (admin state ready), after drain or
-drain --maint. It takes new connections again as soon as its health checks say it is up.
+/** Returns a node to service (admin state ready) on every listener, or on one. */
+export async function undrain(options: UndrainOptions, io: Io): Promise<number> {
+  return setAdminState(options, 'ready', io);
+}
 
-  --listener NAME    only this listener's server, not the node on every listener
-${ADMIN_CLIENT_HELP}
-  --json             print the API answer as JSON`;
-
-export const command: Command = async (argv, io) => runAdminStateCommand(argv, io, { name: 'undrain', help: HELP, state: 'ready' });
+export const command: Command = (argv, io) => runProgram(['undrain', ...argv], io);

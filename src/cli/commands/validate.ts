@@ -1,20 +1,16 @@
-import { parseArgs } from 'node:util';
 import { EXIT } from '../../errors.js';
 import { loadSpecFile } from '../../spec/load.js';
 import { formatProblem } from '../../spec/problem.js';
-import type { Command } from '../command.js';
+import type { Command, Io } from '../command.js';
+import { runProgram } from '../program.js';
 
-const HELP = `usage: cluster-endpoint validate -c FILE [--json]
+export interface ValidateOptions { config: string; json?: boolean }
 
-Checks a spec and prints every problem with its path, line and a fix.
-Exit codes: 0 valid (warnings may be printed), 2 invalid.`;
-
-export const command: Command = async (argv, io) => {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c', default: 'endpoint.yaml' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  if (values.help) { io.stdout.write(`${HELP}\n`); return EXIT.ok; }
-  const file = values.config as string;
+/** Prints every problem of the spec; 0 when valid, 2 when not. */
+export async function validate(options: ValidateOptions, io: Io): Promise<number> {
+  const file = options.config;
   const result = await loadSpecFile(file);
-  if (values.json) {
+  if (options.json) {
     io.stdout.write(`${JSON.stringify({ file, valid: result.spec !== undefined, problems: result.problems }, null, 2)}\n`);
   } else {
     for (const problem of result.problems) io.stderr.write(`${formatProblem(problem, file)}\n`);
@@ -26,4 +22,6 @@ export const command: Command = async (argv, io) => {
     }
   }
   return result.spec ? EXIT.ok : EXIT.invalid;
-};
+}
+
+export const command: Command = (argv, io) => runProgram(['validate', ...argv], io);

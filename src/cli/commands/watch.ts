@@ -1,75 +1,58 @@
-import { parseArgs } from 'node:util';
 import { EXIT, UserError } from '../../errors.js';
 import type { OutageEvent, OutageWindow } from '../../probe/outage.js';
 import { parseRate } from '../../probe/outage.js';
 import { runWatch, type WatchResult } from '../../probe/watch.js';
 import { addressKind, joinHostPort } from '../../spec/address.js';
-import { formatDuration, parseDuration } from '../../spec/duration.js';
+import { formatDuration } from '../../spec/duration.js';
 import { requireSpec } from '../../spec/load.js';
 import type { Command, Io } from '../command.js';
-
-const HELP = `usage: cluster-endpoint watch -c FILE [--listener NAME] [options]
-       cluster-endpoint watch --endpoint HOST --port PORT [options]
-
-Opens new connections to the endpoint at a fixed rate and reports each outage window (start, end, length,
-failed attempts) as it happens and in a summary at the end. Run it during a reboot or failover drill.
-It stops by itself after --duration; Ctrl-C (SIGINT) stops it early and prints the summary.
-
-  -c, --config FILE      spec: watch spec.endpoint on a listener's port (default endpoint.yaml)
-  --listener NAME        which listener (default kubernetes, else the first)
-  --endpoint HOST        watch HOST without a spec (with --port)
-  --port PORT
-  --rate RATE            attempts per second: 20/s (default), 600/m, 5
-  --duration DURATION    how long to watch (default 1m)
-  --timeout DURATION     per attempt (default 2s)
-  --https PATH           send an HTTPS GET for PATH on each new connection instead of a bare TCP connect
-  --expect CODES         with --https: statuses that count as up (default 200), e.g. 200,401
-  --json                 one JSON line per event (start, outage-start, outage-end, summary)
-  --fail-on-outage       exit 1 when any outage was seen (for CI), else exit 0
-
-Exit codes: 0 done (outages are reported, not failures unless --fail-on-outage), 1 outage with --fail-on-outage, 2 usage.`;
+import { runProgram, usage } from '../program.js';
 
 const MAX_RATE = 1000;
 
-export const command: Command = async (argv, io) => {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string', short: 'c' }, listener: { type: 'string' }, endpoint: { type: 'string' }, port: { type: 'string' },
-      rate: { type: 'string', default: '20/s' }, duration: { type: 'string', default: '1m' }, timeout: { type: 'string', default: '2s' },
-      https: { type: 'string' }, expect: { type: 'string', default: '200' }, json: { type: 'boolean' }, 'fail-on-outage': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) { io.stdout.write(`${HELP}\n`); return EXIT.ok; }
-  const rate = parseRate(values.rate as string);
-  if (!rate || rate > MAX_RATE) throw usage(`--rate "${values.rate as string}" is not a rate up to ${MAX_RATE}/s`, 'write it like 20/s, 600/m or 5');
-  const durationMs = parseDuration(values.duration as string);
-  if (!durationMs) throw usage(`--duration "${values.duration as string}" is not a duration`, 'write it like 10m, 30s or 1h');
-  const timeoutMs = parseDuration(values.timeout as string);
-  if (!timeoutMs) throw usage(`--timeout "${values.timeout as string}" is not a duration`, 'write it like 2s or 500ms');
-  const expect = (values.expect as string).split(',').map((s) => Number(s.trim()));
-  if (expect.some((n) => !Number.isInteger(n) || n < 100 || n > 599)) throw usage(`--expect "${values.expect as string}" is not a list of HTTP statuses`, 'write it like 200 or 200,401');
-  if (values.https !== undefined && !values.https.startsWith('/')) throw usage(`--https "${values.https}" is not a path`, 'write it like --https /readyz');
-  const target = await resolveTarget(values);
+export interface WatchOptions {
+  config?: string;
+  listener?: string;
+  endpoint?: string;
+  port?: string;
+  rate: string;
+  durationMs: number;
+  timeoutMs: number;
+  https?: string;
+  expect: string;
+  json?: boolean;
+  failOnOutage?: boolean;
+}
+
+/** Opens connections at a fixed rate until durationMs (or SIGINT) and reports outage windows. */
+export async function watch(options: WatchOptions, io: Io): Promise<number> {
+  const rate = parseRate(options.rate);
+  if (!rate || rate > MAX_RATE) throw usage(`--rate "${options.rate}" is not a rate up to ${MAX_RATE}/s`, 'write it like 20/s, 600/m or 5');
+  const { durationMs, timeoutMs } = options;
+  const expect = options.expect.split(',').map((s) => Number(s.trim()));
+  if (expect.some((n) => !Number.isInteger(n) || n < 100 || n > 599)) throw usage(`--expect "${options.expect}" is not a list of HTTP statuses`, 'write it like 200 or 200,401');
+  if (options.https !== undefined && !options.https.startsWith('/')) throw usage(`--https "${options.https}" is not a path`, 'write it like --https /readyz');
+  const target = await resolveTarget(options);
 
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
-  const print = printer(io, values.json === true);
-  print.start({ host: target.host, port: target.port, rate, durationMs, mode: values.https ? `https ${values.https}` : 'tcp' });
+  const print = printer(io, options.json === true);
+  print.start({ host: target.host, port: target.port, rate, durationMs, mode: options.https ? `https ${options.https}` : 'tcp' });
   let result: WatchResult;
   try {
     result = await runWatch({
       host: target.host, port: target.port, ratePerSecond: rate, durationMs, timeoutMs,
-      ...(values.https ? { https: { path: values.https, expect } } : {}), signal: controller.signal, onEvent: print.event,
+      ...(options.https ? { https: { path: options.https, expect } } : {}), signal: controller.signal, onEvent: print.event,
     });
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
   print.summary(result);
-  return values['fail-on-outage'] && result.windows.length > 0 ? EXIT.failure : EXIT.ok;
-};
+  return options.failOnOutage && result.windows.length > 0 ? EXIT.failure : EXIT.ok;
+}
+
+export const command: Command = (argv, io) => runProgram(['watch', ...argv], io);
 
 async function resolveTarget(values: { config?: string; listener?: string; endpoint?: string; port?: string }): Promise<{ host: string; port: number }> {
   if (values.endpoint) {
@@ -86,9 +69,6 @@ async function resolveTarget(values: { config?: string; listener?: string; endpo
   return { host: spec.endpoint, port: listener.port };
 }
 
-function usage(message: string, hint: string): UserError {
-  return new UserError('USAGE', message, { hint, exitCode: EXIT.invalid });
-}
 
 const time = (ms: number) => new Date(ms).toISOString().slice(11, 23);
 const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`);

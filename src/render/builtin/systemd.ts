@@ -32,13 +32,26 @@ export function stopTimeoutSeconds(spec: Spec): number {
   return Math.ceil((spec.deregistrationDelayMs + handoverMs) / 1000) + 15;
 }
 
-export function renderUnit(spec: Spec, context: RenderContext, peer?: string): string {
+/** How the Debian package differs from `render builtin`: where the binary is, and what the comment says. */
+export interface UnitOptions {
+  /** Path of the executable (default BINARY, where the README's install puts it). */
+  binary?: string;
+  /** Comment lines after the header (default: how to install the rendered unit by hand). */
+  install?: string[];
+  /** Run `validate` before serve, so an invalid spec fails the start with its problems in the journal. */
+  validateFirst?: boolean;
+}
+
+export function renderUnit(spec: Spec, context: RenderContext, peer?: string, options: UnitOptions = {}): string {
   const vip = spec.vip;
+  const binary = options.binary ?? BINARY;
   const what = vip && peer ? `balancer and floating VIP ${vip.address} (peer ${peer})` : 'balancer';
   const lines = [
     header(context, '#').trimEnd(),
-    `# Install: copy the spec to ${SPEC_PATH}${vip ? ` and put CLUSTER_ENDPOINT_VIP_KEY=<shared key> in ${ENV_FILE} (mode 0600)` : ''},`,
-    `# then: cp ${UNIT_NAME} /etc/systemd/system/ && systemctl daemon-reload && systemctl enable --now cluster-endpoint`,
+    ...(options.install ?? [
+      `# Install: copy the spec to ${SPEC_PATH}${vip ? ` and put CLUSTER_ENDPOINT_VIP_KEY=<shared key> in ${ENV_FILE} (mode 0600)` : ''},`,
+      `# then: cp ${UNIT_NAME} /etc/systemd/system/ && systemctl daemon-reload && systemctl enable --now cluster-endpoint`,
+    ]),
     '',
     '[Unit]',
     `Description=cluster-endpoint serve for ${spec.cluster.name}: ${what}`,
@@ -48,7 +61,8 @@ export function renderUnit(spec: Spec, context: RenderContext, peer?: string): s
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${BINARY} serve -c ${SPEC_PATH}${peer ? ` --peer ${peer}` : ''}`,
+    ...(options.validateFirst ? [`ExecStartPre=${binary} validate -c ${SPEC_PATH}`] : []),
+    `ExecStart=${binary} serve -c ${SPEC_PATH}${peer ? ` --peer ${peer}` : ''}`,
     'ExecReload=/bin/kill -HUP $MAINPID',
   ];
   if (vip && peer) {

@@ -108,13 +108,13 @@ describe('unifiedDiff', () => {
     assert.equal(diff, [
       '--- old', '+++ new',
       '@@ -2,3 +2,3 @@', ' 2', '-3', '+three', ' 4',
-      '@@ -13,3 +13,3 @@', ' 13', '-14', '+fourteen', ' 15',
+      '@@ -13,3 +13,3 @@', ' 13', '-14', '+fourteen', ' 15', '\\ No newline at end of file',
       '',
     ].join('\n'));
   });
 
   it('merges nearby changes into one hunk and handles added lines', () => {
     const diff = unifiedDiff('a\nb\nc\n', 'a\nx\nb\nc\nd\n', { before: 'o', after: 'n' });
-    assert.equal(diff, ['--- o', '+++ n', '@@ -1,4 +1,6 @@', ' a', '+x', ' b', ' c', '+d', ' ', ''].join('\n'));
+    assert.equal(diff, ['--- o', '+++ n', '@@ -1,3 +1,5 @@', ' a', '+x', ' b', ' c', '+d', ''].join('\n'));
   });
 });

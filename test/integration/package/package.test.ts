@@ -1,0 +1,232 @@
+// `npm run package`, then the Debian package as an operator gets it: installed with dpkg into a scratch root
+// that holds nothing but a shell, rm/rmdir and the C libraries the executable links against (no Node.js
+// anywhere in it), every command run from /usr/bin/cluster-endpoint inside a chroot of that root, the conffile
+// kept across an upgrade, and the package removed and purged again.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { buildPackage, type BuildResult } from '../../../packaging/build.js';
+import { CONTROL_RELATIONS } from '../../../packaging/debian.js';
+import { exchange, specFor, startBackends } from '../../helpers/backends.js';
+import { requireOrSkip, ROOT } from '../../helpers/cli.js';
+import { freePort, waitFor } from '../../helpers/net.js';
+import { batch } from '../../helpers/lab-peers.js';
+import { KernelLab, PORT as KERNEL_PORT } from '../kernel/lab.js';
+import { canUseNamespaces, Topology } from '../vip/topology.js';
+
+const run = promisify(execFile);
+
+/** One `npm run package` for the tests of this file. */
+let packaged: Promise<BuildResult> | undefined;
+const packageDir = mkdtempSync(join(tmpdir(), 'ce-package-'));
+after(() => rmSync(packageDir, { recursive: true, force: true }));
+function buildOnce(): Promise<BuildResult> {
+  packaged ??= buildPackage({ out: packageDir });
+  return packaged;
+}
+
+async function which(command: string): Promise<string | undefined> {
+  try { return (await run('sh', ['-c', `command -v ${command}`])).stdout.trim() || undefined; } catch { return undefined; }
+}
+
+/**
+ * A root with /bin/sh, rm, rmdir (and `extraTools`), the libraries they and `executable` need, /dev/null,
+ * /dev/urandom, /tmp and an empty dpkg database.
+ */
+async function scratchRoot(executable: string, extraTools: string[] = []): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), 'ce-root-'));
+  for (const dir of ['bin', 'tmp', 'dev', 'etc', 'var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers']) mkdirSync(join(root, dir), { recursive: true });
+  await run('chmod', ['1777', join(root, 'tmp')]);
+  writeFileSync(join(root, 'var/lib/dpkg/status'), '');
+  writeFileSync(join(root, 'var/lib/dpkg/available'), '');
+  const tools = ['/bin/sh', '/bin/rm', '/bin/rmdir', ...extraTools];
+  for (const tool of tools) copyFileSync(tool, join(root, 'bin', tool.split('/').pop()!));
+  const libraries = new Set<string>();
+  for (const binary of [...tools, executable]) {
+    for (const match of (await run('ldd', [binary])).stdout.matchAll(/(\/\S+\.so[^\s]*)/g)) libraries.add(match[1]);
+  }
+  for (const library of libraries) {
+    mkdirSync(join(root, dirname(library)), { recursive: true });
+    copyFileSync(library, join(root, library));
+  }
+  await run('mknod', ['-m', '666', join(root, 'dev/null'), 'c', '1', '3']);
+  await run('mknod', ['-m', '666', join(root, 'dev/urandom'), 'c', '1', '9']);
+  return root;
+}
+
+test('the Debian package: installs into a scratch root, every command runs there without Node, the spec survives an upgrade, removal and purge clean up', async (t) => {
+  const chroot = await which('chroot');
+  const ok = process.getuid?.() === 0 && chroot !== undefined && (await which('dpkg-deb')) !== undefined && (await which('dpkg')) !== undefined;
+  if (!requireOrSkip(t, ok, 'needs root, dpkg, dpkg-deb and chroot')) return;
+
+  const built = await buildOnce();
+  assert.ok(built.deb && existsSync(built.deb), 'npm run package wrote the .deb');
+  const fields = async (field: string) => (await run('dpkg-deb', ['-f', built.deb!, field])).stdout.trim();
+  for (const [field, value] of Object.entries(CONTROL_RELATIONS)) assert.equal(await fields(field), value);
+  for (const tool of ['iproute2', 'arping', 'libndp-tools']) assert.match(await fields('Recommends'), new RegExp(tool));
+  for (const tool of ['nftables', 'conntrack']) assert.match(await fields('Suggests'), new RegExp(tool));
+
+  const root = await scratchRoot(built.executable);
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const dpkg = (...args: string[]) => run('dpkg', [`--root=${root}`, '--force-depends', ...args]);
+  // Inside the root: PATH has only its own /usr/bin and /bin, and no node exists at all.
+  const env = { PATH: '/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8' };
+  const inRoot = (args: string[]) => run(chroot!, [root, ...args], { env }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+  const cli = (...args: string[]) => inRoot(['/usr/bin/cluster-endpoint', ...args]);
+
+  const installed = await dpkg('-i', built.deb!);
+  assert.match(installed.stdout, /Setting up cluster-endpoint \(/);
+  assert.match(installed.stdout, /edit \/etc\/cluster-endpoint\/endpoint\.yaml/, 'a first install starts nothing and says what to do');
+  assert.equal((await inRoot(['/bin/sh', '-c', 'command -v node'])).code, 127, 'no node in the root');
+  const unit = readFileSync(join(root, 'lib/systemd/system/cluster-endpoint.service'), 'utf8');
+  assert.match(unit, /^ExecStartPre=\/usr\/bin\/cluster-endpoint validate -c \/etc\/cluster-endpoint\/endpoint\.yaml$/m, 'the unit validates the spec before serve starts');
+  assert.match(unit, /^ExecStart=\/usr\/bin\/cluster-endpoint serve -c \/etc\/cluster-endpoint\/endpoint\.yaml$/m);
+  assert.match(unit, /^AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_ADMIN CAP_NET_RAW$/m);
+  for (const path of ['usr/share/bash-completion/completions/cluster-endpoint', 'usr/share/zsh/vendor-completions/_cluster-endpoint', 'usr/share/fish/vendor_completions.d/cluster-endpoint.fish']) {
+    assert.match(readFileSync(join(root, path), 'utf8'), /cluster-endpoint complete --/, path);
+  }
+
+  // validate: the example spec is valid, a broken one is exit 2 with the problem.
+  const valid = await cli('validate', '-c', '/etc/cluster-endpoint/endpoint.yaml');
+  assert.equal(valid.code, 0, valid.stderr);
+  assert.match(valid.stdout, /valid — 3 listener\(s\)/);
+  writeFileSync(join(root, 'tmp/bad.yaml'), 'cluster: { name: x }\nendpoint: 10.0.0.1\ncontrolPlane: []\n');
+  const invalid = await cli('validate', '-c', '/tmp/bad.yaml');
+  assert.equal(invalid.code, 2);
+  assert.match(invalid.stderr, /controlPlane: needs at least 1 item/);
+  assert.equal((await cli('--version')).stdout.trim(), built.version);
+  assert.equal((await cli('validate', '--bogus')).code, 2);
+
+  // Commands that need the data files a dependency reads at run time: doctor on Terraform (hcl2json's WebAssembly
+  // parser, an SEA asset), render (every target), completion.
+  copyFileSync(join(ROOT, 'test/fixtures/doctor/bad/preserve-client-ip.tf'), join(root, 'tmp/main.tf'));
+  const doctor = await cli('doctor', '/tmp/main.tf');
+  assert.match(doctor.stdout, /preserve_client_ip/, doctor.stderr);
+  assert.match(doctor.stdout, /\(terraform\)/);
+  const rendered = await cli('render', 'prometheus', '-c', '/etc/cluster-endpoint/endpoint.yaml', '-o', '/tmp/rendered');
+  assert.equal(rendered.code, 0, rendered.stderr);
+  assert.ok(existsSync(join(root, 'tmp/rendered/cluster-endpoint.rules.yml')));
+  assert.match((await cli('completion', 'bash')).stdout, /complete -o default -F __cluster_endpoint_complete cluster-endpoint/);
+
+  // A short serve from the installed binary, in front of two backends on loopback (the chroot shares the network).
+  const backends = await startBackends(['cp-01', 'cp-02']);
+  t.after(() => Promise.all(backends.map((b) => b.close())));
+  const port = await freePort();
+  const adminPort = await freePort();
+  writeFileSync(join(root, 'tmp/endpoint.yaml'), stringify(specFor({ port, adminPort, backends, healthCheck: { type: 'tcp', healthyThreshold: 1 } })));
+  const serve = spawn(chroot!, [root, '/usr/bin/cluster-endpoint', 'serve', '-c', '/tmp/endpoint.yaml'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  serve.stdout.on('data', (d) => { log += d; });
+  serve.stderr.on('data', (d) => { log += d; });
+  const exited = new Promise<number | null>((resolve) => serve.on('exit', (code) => resolve(code)));
+  t.after(() => { if (serve.exitCode === null) serve.kill('SIGKILL'); });
+  assert.ok(await waitFor(() => log.split('"to":"up"').length > 2, 15_000), log);
+  assert.match(log, /"dataPlane":"proxy, handles engine"/, 'the libuv handles engine works inside the executable');
+  assert.match(await exchange(port, 'hello'), /^cp-0[12]:hello$/);
+  const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  assert.match(metrics, /^haproxy_backend_active_servers\{proxy="kubernetes"\} 2$/m);
+  const status = await cli('status', '-c', '/tmp/endpoint.yaml');
+  assert.match(status.stdout, /^kubernetes\s+cp-01\s+127\.0\.0\.\d+:\d+\s+up/m, status.stderr);
+  // The stand-in backends speak plain TCP, not TLS: probe connects to each and says the endpoint is not usable.
+  const probe = await cli('probe', '-c', '/tmp/endpoint.yaml', '--json');
+  assert.equal(probe.code, 1, probe.stderr);
+  const rows = (JSON.parse(probe.stdout) as { rows: Array<{ name: string; tcp: { ok: boolean } }> }).rows;
+  assert.deepEqual(rows.map((r) => [r.name, r.tcp.ok]), [['endpoint', true], ['cp-01', true], ['cp-02', true]]);
+  // A reload parses the new spec on a worker thread, which the executable starts from its own code.
+  const spec2 = specFor({ port, adminPort, backends: backends.slice(0, 1), healthCheck: { type: 'tcp', healthyThreshold: 1 } });
+  writeFileSync(join(root, 'tmp/endpoint.yaml'), stringify(spec2));
+  serve.kill('SIGHUP');
+  assert.ok(await waitFor(() => /"event":"reload","ok":true/.test(log), 15_000), log);
+  serve.kill('SIGTERM');
+  assert.equal(await exited, 0, log);
+
+  // demo: the simulated nodes' certificates come from a library only the demo uses.
+  const demo = await cli('demo', '--free-ports', '--no-input', '--duration', '2s');
+  assert.equal(demo.code, 0, demo.stderr);
+  assert.match(demo.stdout, /ready: 3\/3 kubernetes servers up/);
+
+  // An upgrade (the same package again) keeps the operator's spec: it is a conffile.
+  const spec = join(root, 'etc/cluster-endpoint/endpoint.yaml');
+  const edited = `${readFileSync(spec, 'utf8')}# edited by the operator\n`;
+  writeFileSync(spec, edited);
+  await dpkg('-i', built.deb!);
+  assert.equal(readFileSync(spec, 'utf8'), edited);
+
+  // remove keeps the configuration; purge removes it and the directory.
+  await dpkg('-r', 'cluster-endpoint');
+  assert.equal(existsSync(join(root, 'usr/bin/cluster-endpoint')), false);
+  assert.equal(existsSync(join(root, 'lib/systemd/system/cluster-endpoint.service')), false);
+  assert.equal(readFileSync(spec, 'utf8'), edited);
+  await dpkg('--purge', 'cluster-endpoint');
+  assert.equal(existsSync(join(root, 'etc/cluster-endpoint')), false);
+  assert.doesNotMatch((await run('dpkg', [`--root=${root}`, '-l'])).stdout, /cluster-endpoint/);
+});
+
+test('the installed executable holds the VIP: serve in a network namespace of its own, ip and arping from the root', async (t) => {
+  const chroot = await which('chroot');
+  const ip = await which('ip');
+  const arping = await which('arping');
+  const ok = (await canUseNamespaces()) && chroot !== undefined && ip !== undefined && arping !== undefined && (await which('dpkg-deb')) !== undefined;
+  if (!requireOrSkip(t, ok, 'needs root, network namespaces, dpkg, chroot, ip and arping')) return;
+  const built = await buildOnce();
+  // The package's Recommends (iproute2, arping), as apt would install them next to it.
+  const root = await scratchRoot(built.executable, [ip!, arping!]);
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  await run('dpkg', [`--root=${root}`, '--force-depends', '-i', built.deb!]);
+
+  const topology = await Topology.withHosts({ 'lb-01': 11, 'cp-01': 21 });
+  t.after(() => topology.cleanup());
+  const vip = topology.address(100);
+  const cp = topology.spawn('cp-01', [process.execPath, '-e', "require('net').createServer((s) => { s.on('error', () => {}); s.end('cp-01\\n'); }).listen(6443, '0.0.0.0', () => console.log('listening'));"]);
+  await cp.waitForLine((l) => l.text === 'listening');
+  writeFileSync(join(root, 'tmp/vip.yaml'), stringify({
+    cluster: { name: 'package-vip' }, endpoint: vip,
+    controlPlane: [{ name: 'cp-01', address: topology.host('cp-01').address }],
+    healthCheck: { type: 'tcp', interval: '200ms', timeout: '100ms', healthyThreshold: 1, unhealthyThreshold: 2 },
+    deregistrationDelay: '1s',
+    balancer: { bind: '0.0.0.0', admin: '127.0.0.1:8404', watch: false },
+    vip: { address: vip, prefixLength: 24, interface: 'eth0', advertInterval: '100ms', authKey: 'package-vip-test-key', peers: [{ name: 'lb-01', address: topology.host('lb-01').address, priority: 100 }] },
+  }));
+  const serve = topology.spawn('lb-01', [chroot!, root, '/usr/bin/cluster-endpoint', 'serve', '-c', '/tmp/vip.yaml', '--peer', 'lb-01'], { env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+  assert.ok(await waitFor(async () => (await topology.holdersOf(vip, ['lb-01'])).length === 1, 15_000, 100), serve.lines.slice(-10).map((l) => l.text).join('\n'));
+  const reply = await topology.exec('cp-01', [process.execPath, '-e', `const s = require('net').connect(6443, '${vip}'); s.on('data', (d) => { process.stdout.write(d); s.end(); });`]);
+  assert.equal(reply.trim(), 'cp-01', 'a client reaches cp-01 through the VIP');
+  serve.child.kill('SIGTERM');
+  assert.equal(await serve.exited, 0);
+  assert.deepEqual(await topology.holdersOf(vip, ['lb-01']), [], 'a planned stop releases the VIP');
+});
+
+test('the installed executable runs the kernel data plane: nft and conntrack from the root, flows balanced, the table removed at stop', async (t) => {
+  const chroot = await which('chroot');
+  const tools = await Promise.all(['nft', 'conntrack'].map(which));
+  const ok = (await canUseNamespaces()) && chroot !== undefined && tools.every(Boolean) && (await which('dpkg-deb')) !== undefined && (await which('unshare')) !== undefined;
+  if (!requireOrSkip(t, ok, 'needs root, network namespaces, dpkg, chroot, unshare, nft and conntrack')) return;
+  const built = await buildOnce();
+  // The package's Suggests (nftables, conntrack), as apt would install them next to it.
+  const root = await scratchRoot(built.executable, tools as string[]);
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  await run('dpkg', [`--root=${root}`, '--force-depends', '-i', built.deb!]);
+
+  const kernel = await KernelLab.create();
+  t.after(() => kernel.cleanup());
+  writeFileSync(join(root, 'tmp/kernel.yaml'), stringify(kernel.spec({ balancer: { preserveClientIp: false } })));
+  // serve reads net.ipv4.ip_forward from /proc, as on any installed host: a /proc of its own in a private mount namespace.
+  mkdirSync(join(root, 'proc'), { recursive: true });
+  const serve = kernel.lab.spawn('lb', ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t proc proc ${root}/proc && exec ${chroot} ${root} /usr/bin/cluster-endpoint serve -c /tmp/kernel.yaml`], { env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+  await serve.waitForLine((l) => l.json?.event === 'started', 30_000);
+  await kernel.waitForStates({ 'cp-01': 'up', 'cp-02': 'up', 'cp-03': 'up' });
+  assert.match(await kernel.table() ?? '', /table inet cluster_endpoint/);
+  const replies = await batch(kernel.lab, 'client', kernel.endpoint, KERNEL_PORT, 6);
+  assert.deepEqual([...new Set(replies.map((r) => r.split(' ')[0]))].sort(), ['cp-01', 'cp-02', 'cp-03'], replies.join('\n'));
+  serve.child.kill('SIGTERM');
+  assert.equal(await serve.exited, 0);
+  assert.equal(await kernel.table(), undefined, 'a stop removes our table');
+});

@@ -1,0 +1,35 @@
+// The demo from outside: off a terminal the end of stdin does not stop it, and `probe` against it finds
+// certificates with no expiry warning.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { command as probe } from '../../../src/cli/commands/probe.js';
+import { startDemo } from '../../../src/demo/demo.js';
+import { silentLogger } from '../../../src/log.js';
+import { runCli } from '../../helpers/cli.js';
+import { runCommand } from '../../integration/probe/in-process.js';
+
+test('demo: stdin at its end (not a terminal) keeps the demo running until --duration', async () => {
+  const started = Date.now();
+  const result = await runCli(['demo', '--free-ports', '--duration', '3s'], { input: '', timeoutMs: 30_000 });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /end of input: the demo keeps running until quit, Ctrl-C, SIGTERM or --duration/);
+  assert.match(result.stdout, /stopping \(--duration 3000ms passed\)\n.*stopped\n$/);
+  assert.ok(Date.now() - started >= 3000, 'ran for the whole --duration');
+});
+
+test('demo: commands piped in still run, and quit still stops it', async () => {
+  const result = await runCli(['demo', '--free-ports', '--duration', '60s'], { input: 'status\nquit\n', timeoutMs: 30_000 });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /stopping \(quit\)/);
+});
+
+test('demo: probe against its balancer prints no certificate expiry warning', async (t) => {
+  const demo = await startDemo({ freePorts: true, logger: silentLogger });
+  t.after(() => demo.close());
+  const result = await runCommand(probe, ['-c', demo.specPath, '--json', '--timeout', '2s']);
+  const report = JSON.parse(result.stdout) as { warnings: string[]; rows: Array<{ tls?: { ok: boolean; daysLeft?: number } }> };
+  const tls = report.rows.filter((row) => row.tls?.ok);
+  assert.ok(tls.length > 0, 'probe completed TLS handshakes with the demo');
+  for (const row of tls) assert.ok((row.tls?.daysLeft ?? 0) >= 300, `certificate valid for ${row.tls?.daysLeft} more day(s)`);
+  assert.deepEqual(report.warnings.filter((w) => /expire/.test(w)), []);
+});
