@@ -141,6 +141,19 @@ export const METRICS: readonly MetricDefinition[] = [
     name: 'cluster_endpoint_vip_adverts_dropped_total', type: 'counter', labels: ['address', 'reason'], help: 'VIP advertisements this peer dropped, by reason (auth: wrong key; replay; source; unknown-peer; router-id; malformed).',
     values: (s, emit) => { for (const [reason, count] of Object.entries(s.vip?.advertsDropped ?? {})) emit({ address: s.vip!.address, reason }, count); },
   },
+  { name: 'cluster_endpoint_sync_running', type: 'gauge', labels: ['address'], help: 'Flow sync (vip.sync.flows): 1 while conntrackd runs.', values: (s, emit) => { if (s.vip?.sync) emit({ address: s.vip.address }, s.vip.sync.running ? 1 : 0); } },
+  { name: 'cluster_endpoint_sync_peer_reachable', type: 'gauge', labels: ['address'], help: 'Flow sync: 1 when a peer\'s conntrackd was heard within the last 3 s.', values: (s, emit) => { if (s.vip?.sync) emit({ address: s.vip.address }, s.vip.sync.peerReachable ? 1 : 0); } },
+  {
+    name: 'cluster_endpoint_sync_flows', type: 'gauge', labels: ['address', 'cache'], help: 'Flow sync: flows this host tracks and sends (cache local) and flows received from peers (cache peers).',
+    values: (s, emit) => {
+      if (!s.vip?.sync) return;
+      emit({ address: s.vip.address, cache: 'local' }, s.vip.sync.flowsLocal);
+      emit({ address: s.vip.address, cache: 'peers' }, s.vip.sync.flowsFromPeers);
+    },
+  },
+  { name: 'cluster_endpoint_sync_commits_total', type: 'counter', labels: ['address'], help: 'Flow sync: takeovers that committed the peers\' flows into the kernel.', values: (s, emit) => { if (s.vip?.sync) emit({ address: s.vip.address }, s.vip.sync.commits); } },
+  { name: 'cluster_endpoint_sync_last_commit_timestamp_seconds', type: 'gauge', labels: ['address'], help: 'Flow sync: when the last commit happened (absent before the first).', values: (s, emit) => { if (s.vip?.sync?.lastCommit) emit({ address: s.vip.address }, seconds(s.vip.sync.lastCommit.at)); } },
+  { name: 'cluster_endpoint_sync_messages_lost_total', type: 'counter', labels: ['address'], help: 'Flow sync: messages from peers that conntrackd counted as lost.', values: (s, emit) => { if (s.vip?.sync) emit({ address: s.vip.address }, s.vip.sync.messagesLost); } },
   { name: 'cluster_endpoint_vip_priority', type: 'gauge', labels: ['address'], help: 'Configured VRRP priority of this peer.', values: (s, emit) => { if (s.vip) emit({ address: s.vip.address }, s.vip.priority); } },
   { name: 'cluster_endpoint_vip_effective_priority', type: 'gauge', labels: ['address'], help: 'Priority this peer advertises now (lowered while unhealthy).', values: (s, emit) => { if (s.vip) emit({ address: s.vip.address }, s.vip.effectivePriority); } },
 ];

@@ -76,6 +76,15 @@ function renderReload(s: StatusSnapshot): string {
 </section>`;
 }
 
+/** "conntrackd, primary · peer reachable · 12 flows here, 12 from peers · last commit 3 flows in 6 ms, 2m ago". */
+export function syncText(sync: NonNullable<VipSnapshot['sync']>, now: number): string {
+  const state = !sync.running ? 'conntrackd NOT RUNNING' : `conntrackd, ${sync.role}`;
+  const peer = sync.peerReachable ? 'peer reachable' : 'PEER NOT HEARD (flows are not synced)';
+  const commit = sync.lastCommit ? ` · last commit ${sync.lastCommit.flows} flow(s) in ${sync.lastCommit.ms} ms${sync.lastCommit.ok ? '' : ' (FAILED)'}, ${formatAge(now - sync.lastCommit.at)} ago` : '';
+  const lost = sync.messagesLost > 0 ? ` · ${sync.messagesLost} message(s) lost` : '';
+  return `${state} · ${peer} · ${sync.flowsLocal} flow(s) here, ${sync.flowsFromPeers} from peers${commit}${lost}`;
+}
+
 /** "0", or the total with its reasons: a wrong key or a replay shows up here before it costs a failover. */
 function formatDropped(dropped: Record<string, number> | undefined): string {
   const reasons = Object.entries(dropped ?? {}).filter(([, count]) => count > 0).sort(([a], [b]) => a.localeCompare(b));
@@ -97,6 +106,7 @@ function renderVip(vip: VipSnapshot, now: number): string {
 <div><dt>priority</dt><dd>${escapeHtml(vip.effectivePriority === vip.priority ? String(vip.priority) : `${vip.effectivePriority} (configured ${vip.priority})`)}</dd></div>
 <div><dt>transitions</dt><dd>${total}</dd></div>
 <div><dt>adverts dropped</dt><dd data-adverts-dropped>${escapeHtml(formatDropped(vip.advertsDropped))}</dd></div>
+${vip.sync ? `<div><dt>flow sync</dt><dd data-sync="${vip.sync.peerReachable ? 'ok' : 'down'}">${escapeHtml(syncText(vip.sync, now))}</dd></div>` : ''}
 </dl>
 ${rows ? `<table class="transitions"><thead><tr><th>at</th><th>age</th><th>role</th><th>reason</th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="muted">No role transition yet.</p>'}
 </section>`;

@@ -1,7 +1,7 @@
 // `cluster-endpoint status` as text: a few summary lines and one row per server. Pure.
 import { formatAge, formatLatency, formatTime } from './format.js';
 import type { StatusSnapshot } from '../snapshot.js';
-import { dataPlaneText } from './status-page.js';
+import { dataPlaneText, syncText } from './status-page.js';
 
 export function formatStatusText(s: StatusSnapshot): string {
   const lines: string[] = [];
@@ -17,6 +17,7 @@ export function formatStatusText(s: StatusSnapshot): string {
   if (s.vip) {
     const v = s.vip;
     lines.push(`VIP ${v.address}/${v.prefixLength} on ${v.interface}: ${v.role} (this peer ${v.self}, holder ${v.holder ?? 'unknown'}), priority ${v.effectivePriority}${v.effectivePriority === v.priority ? '' : ` of ${v.priority}`}, ${v.transitionsTotal ?? v.transitions.length} transition(s)`);
+    if (v.sync) lines.push(`flow sync: ${syncText(v.sync, s.now)}`);
   }
   const header = ['LISTENER', 'SERVER', 'ADDRESS', 'STATE', 'IN STATE', 'ADMIN', 'CUR', 'TOTAL', 'LAST CHECK'];
   const rows: string[][] = [];

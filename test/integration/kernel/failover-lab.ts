@@ -79,6 +79,17 @@ export class FailoverLab {
     return proc;
   }
 
+  /** Runs serve once on an LB host (expected to fail at start); its exit code and output. */
+  async serveOnce(lb: string, options: { env?: Record<string, string>; spec?: (spec: Record<string, unknown>) => Record<string, unknown> } = {}): Promise<{ code: number | null; output: string }> {
+    const runDir = join(this.dir, `${lb}-once`);
+    await mkdir(runDir, { recursive: true });
+    const specPath = join(this.dir, 'once.yaml');
+    await writeFile(specPath, stringify((options.spec ?? ((s) => s))(this.spec())));
+    const proc = this.lab.spawn(lb, ['env', ...Object.entries({ RUNTIME_DIRECTORY: runDir, ...options.env }).map(([k, v]) => `${k}=${v}`), process.execPath, '--import', 'tsx', CLI, 'serve', '-c', specPath, '--peer', lb], { cwd: ROOT, group: true });
+    const code = await proc.exited;
+    return { code, output: proc.lines.map((l) => l.text).join('\n') };
+  }
+
   /** Which LB host has the VIP on its interface. */
   async holders(): Promise<string[]> {
     const out: string[] = [];
