@@ -153,7 +153,8 @@ export class FlowSync {
   }
 
   async #spawn(): Promise<void> {
-    const child = spawn('conntrackd', ['-C', this.#paths.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // setpriv --pdeathsig: conntrackd dies with serve, so a killed serve never leaves one holding the port.
+    const child = spawn('setpriv', ['--pdeathsig', 'KILL', 'conntrackd', '-C', this.#paths.config], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     // In console mode conntrackd logs to stdout too: how many flows a commit put into the kernel is said there.
     createInterface({ input: child.stdout! }).on('line', (line) => {
