@@ -86,6 +86,27 @@ export interface Vip {
   peers: Peer[];
 }
 
+export interface BgpPeer {
+  name: string;
+  address: string;
+  asn: number;
+  port: number;
+}
+
+export interface Bgp {
+  localAsn: number;
+  /** 'auto' or an IPv4 address. */
+  routerId: string;
+  peers: BgpPeer[];
+  bfd: boolean;
+  bfdIntervalMs: number;
+  bfdMultiplier: number;
+  /** Whole seconds in ms; keepalive is a third of it. */
+  holdTimeMs: number;
+  withdrawDelayMs: number;
+  runDirectory: string;
+}
+
 export interface AwsSettings {
   internal: boolean;
   deletionProtection: boolean;
@@ -124,6 +145,7 @@ export interface Spec {
   deregistrationDelayMs: number;
   balancer: BalancerSettings;
   vip?: Vip;
+  bgp?: Bgp;
   aws: AwsSettings;
   talos: TalosSettings;
   dns?: DnsSettings;
