@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   RENDER_DRIFT: 'Rendered files differ from the files on disk.',
   PROBE_FAILED: 'The endpoint is not usable.',
   VIP: 'The VIP manager cannot hold or release the address.',
+  BGP: 'The BGP announcer cannot run its speaker (BIRD) or put the endpoint on this host.',
   DOCTOR_FINDINGS: 'doctor found problems of severity error.',
 } as const;
 
