@@ -3,6 +3,7 @@ import { EXIT } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { startDaemon } from '../../runtime/daemon.js';
 import { vipFactory } from '../../runtime/vip.js';
+import { bgpFactory } from '../../runtime/bgp.js';
 import type { Command } from '../command.js';
 
 const HELP = `usage: cluster-endpoint serve -c FILE [--peer NAME] [--no-watch] [--log-level LEVEL]
@@ -36,6 +37,7 @@ export const command: Command = async (argv, io) => {
     peer: values.peer,
     ...(values['no-watch'] ? { watch: false } : {}),
     vipFactory: vipFactory(values.peer),
+    announcers: [bgpFactory()],
   });
 
   return new Promise<number>((resolve) => {
