@@ -2,10 +2,11 @@
 // dummy links; lo is always there). A marker file in the run directory says serve added it: only then does
 // serve remove it at stop. An endpoint that is already on another interface is an address in use.
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import type { CommandRunner } from '../vip/announcers/command.js';
+import { ensureRunDirectory } from './supervisor.js';
 
 export const LOOPBACK = 'lo';
 
@@ -48,6 +49,7 @@ export class EndpointAddress {
       this.#added = ours;
       return;
     }
+    await ensureRunDirectory(dirname(this.#marker));
     const result = await this.#run('ip', ['addr', 'add', `${this.#address}/${this.#prefixLength}`, 'dev', LOOPBACK]);
     if (result.code !== 0 && !/File exists/.test(result.stderr)) {
       throw new UserError('BGP', `bgp: cannot put the endpoint ${this.#address} on ${LOOPBACK}: ${result.stderr.trim() || `exit ${result.code}`}`, { hint: 'serve needs root or CAP_NET_ADMIN for bgp', exitCode: 2 });

@@ -65,11 +65,7 @@ export class BirdSupervisor {
     if (!/BIRD version 2\./.test(version.stderr + version.stdout)) {
       throw new UserError('BGP', `bgp: "${this.#bird}" is not BIRD 2 (${(version.stderr + version.stdout).trim() || `exit ${version.code}`})`, { hint: 'install BIRD 2 (Debian: bird2)', exitCode: 2 });
     }
-    try {
-      await mkdir(this.#o.runDirectory, { recursive: true, mode: 0o700 });
-    } catch (error) {
-      throw new UserError('BGP', `bgp.runDirectory ${this.#o.runDirectory} cannot be created: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { hint: 'run serve as root (it also puts the endpoint on lo), or set bgp.runDirectory to a writable directory', exitCode: 2, cause: error });
-    }
+    await ensureRunDirectory(this.#o.runDirectory);
     await this.#stopLeftover();
     await writeFile(this.configPath, this.#o.config, { mode: 0o600 });
     const check = await this.#run(this.#bird, ['-p', '-c', this.configPath]);
@@ -170,6 +166,15 @@ export class BirdSupervisor {
     }
     await rm(this.socketPath, { force: true });
     await rm(this.pidPath, { force: true });
+  }
+}
+
+/** bgp.runDirectory, created when missing (serve owns it). */
+export async function ensureRunDirectory(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new UserError('BGP', `bgp.runDirectory ${path} cannot be created: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { hint: 'run serve as root (it also puts the endpoint on lo), or set bgp.runDirectory to a writable directory', exitCode: 2, cause: error });
   }
 }
 
