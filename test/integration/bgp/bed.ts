@@ -1,4 +1,4 @@
-// The routed test bed for BGP: a router namespace running BIRD with ECMP (merge paths, L4 multipath hash),
+// The routed test bed for BGP: a router namespace running BIRD with ECMP (merge paths, a 5-tuple multipath hash),
 // two LB hosts on subnets of their own running the real `serve`, three control-plane stand-ins on a bridge
 // behind the router, and a client behind the router. 10.251.0.0/16 lives only inside these namespaces; no host
 // has a default route. Used by test/integration/bgp and bench/bgp-failover.ts.
@@ -95,7 +95,10 @@ export class BgpBed {
       await ip('-n', this.ns(host), 'link', 'set', 'lo', 'up');
     }
     await sysctl(r, 'net.ipv4.ip_forward', '1');
-    await sysctl(r, 'net.ipv4.fib_multipath_hash_policy', '1');
+    // Hash on addresses and ports. Policy 1 would reuse the hash the client's socket put on the packet (random
+    // per socket, kept across veth), which a real router never sees; policy 3 with these fields hashes headers.
+    await sysctl(r, 'net.ipv4.fib_multipath_hash_policy', '3');
+    await sysctl(r, 'net.ipv4.fib_multipath_hash_fields', '0x0037');
     const link = async (host: string, subnet: string) => {
       const veth = `cb${randomInt(36 ** 5).toString(36)}`;
       await ip('link', 'add', `${veth}r`, 'type', 'veth', 'peer', 'name', `${veth}h`);
@@ -155,7 +158,7 @@ export class BgpBed {
     await this.router.waitForLine((l) => /Started|BIRD .* ready/.test(l.text), 10_000);
   }
 
-  specText(lb: Lb): string {
+  specText(lb: Lb, overrides: { peerAsn?: number } = {}): string {
     const { bfd, holdS, bind } = this.options;
     return [
       'cluster: { name: bgp-test }',
@@ -174,17 +177,17 @@ export class BgpBed {
       '  withdrawDelay: 1s',
       `  runDirectory: ${join(this.dir, lb, 'run')}`,
       '  peers:',
-      `    - { name: tor, address: "10.251.${LBS.indexOf(lb) + 1}.1", asn: ${ROUTER_ASN} }`,
+      `    - { name: tor, address: "10.251.${LBS.indexOf(lb) + 1}.1", asn: ${overrides.peerAsn ?? ROUTER_ASN} }`,
       '',
     ].join('\n');
   }
 
   /** Starts the real `serve` on an LB host and waits until it says it announces (or fails). */
-  async startServe(lb: Lb, extraEnv: NodeJS.ProcessEnv = {}): Promise<Proc> {
+  async startServe(lb: Lb, overrides: { peerAsn?: number } = {}): Promise<Proc> {
     await mkdir(join(this.dir, lb), { recursive: true });
     const spec = join(this.dir, lb, 'endpoint.yaml');
-    await writeFile(spec, this.specText(lb));
-    const proc = this.spawn(lb, ['nice', '-n', NICE, process.execPath, '--import', 'tsx', CLI, 'serve', '-c', spec], { CLUSTER_ENDPOINT_LOG_LEVEL: 'info', ...extraEnv });
+    await writeFile(spec, this.specText(lb, overrides));
+    const proc = this.spawn(lb, ['nice', '-n', NICE, process.execPath, '--import', 'tsx', CLI, 'serve', '-c', spec], { CLUSTER_ENDPOINT_LOG_LEVEL: 'info' });
     this.serves.set(lb, proc);
     return proc;
   }
@@ -206,7 +209,8 @@ export class BgpBed {
       if (seen === want) return;
       await sleep(50);
     }
-    throw new Error(`the router's route to ${ENDPOINT} has next hops [${seen}], expected [${want}] within ${timeoutMs} ms`);
+    const logs = [...this.serves].map(([lb, proc]) => `${lb}:\n  ${proc.lines.slice(-8).map((l) => String(l.json?.msg ?? l.text)).join('\n  ')}`).join('\n');
+    throw new Error(`the router's route to ${ENDPOINT} has next hops [${seen}], expected [${want}] within ${timeoutMs} ms\n${logs}`);
   }
 
   /** /api/status of an LB host's serve. */
@@ -229,7 +233,7 @@ export class BgpBed {
   }
 
   /** Local ports of the client whose flows the router sends to `lb` (measured: one attempt per port). */
-  async portsOf(lb: Lb, count: number, from = 40_000): Promise<number[]> {
+  async portsOf(lb: Lb, count: number, from = 20_000): Promise<number[]> {
     const candidates = Array.from({ length: count * 4 }, (_, i) => from + i);
     const probe = await this.prober(5, candidates.length * 5, 1000, candidates);
     const attempts = await probe.done;
@@ -237,9 +241,13 @@ export class BgpBed {
     return mine.slice(0, count);
   }
 
+  async exec(host: string, args: string[]): Promise<string> {
+    return (await run('ip', ['netns', 'exec', this.ns(host), ...args])).stdout;
+  }
+
   /** A silent link failure: every packet in or out of the LB host's uplink is dropped (no carrier loss, no FIN). */
   async cut(lb: Lb): Promise<void> {
-    await nft(this.ns(lb), 'add table inet cebgp_cut { chain in { type filter hook input priority -300; iifname "eth0" drop; } chain out { type filter hook output priority -300; oifname "eth0" drop; } }');
+    await nft(this.ns(lb), 'add table inet cebgp_cut { chain in { type filter hook input priority -300; iifname "eth0" drop; }; chain out { type filter hook output priority -300; oifname "eth0" drop; }; }');
   }
 
   async uncut(lb: Lb): Promise<void> {
@@ -248,7 +256,7 @@ export class BgpBed {
 
   /** The LB host can no longer reach any control-plane node (its health checks fail; BGP stays up). */
   async isolate(lb: Lb): Promise<void> {
-    await nft(this.ns(lb), 'add table inet cebgp_cp { chain out { type filter hook output priority -300; ip daddr 10.251.5.0/24 drop; } }');
+    await nft(this.ns(lb), 'add table inet cebgp_cp { chain out { type filter hook output priority -300; ip daddr 10.251.5.0/24 drop; }; }');
   }
 
   async unisolate(lb: Lb): Promise<void> {
