@@ -137,9 +137,15 @@ test('BGP: a host that loses every control-plane node withdraws; it announces ag
   if (!requireOrSkip(t, ready, 'needs root, network namespaces and bird (Debian bird2)')) return;
   const b = bed!;
   await startBoth(b);
-  const run = await underLoad(b, () => b.isolate('lb-01'), () => b.waitForNextHops(['lb-02'], 15_000));
+  let run;
+  let status;
+  try {
+    run = await underLoad(b, () => b.isolate('lb-01'), () => b.waitForNextHops(['lb-02'], 15_000));
+    status = await b.status('lb-01');
+  } finally {
+    await b.unisolate('lb-01');
+  }
   assert.deepEqual(failuresOn(run.pinned).map((a) => `${a.start - run.at} ms: port ${a.localPort} ${a.error}`), [], 'connections hashed to lb-02 never fail');
-  const status = await b.status('lb-01');
   assert.equal(status.bgp.healthy, false);
   assert.equal(status.bgp.announced, false);
   assert.equal(status.bgp.peers[0].state, 'established', 'the session stays up; only the route goes');
