@@ -47,6 +47,9 @@ export interface BedOptions {
   bind?: 'any' | 'endpoint';
 }
 
+/** Per-start changes to an LB host's spec. */
+export interface Overrides { peerAsn?: number; bind?: 'any' | 'endpoint' }
+
 export async function canUseNamespaces(): Promise<boolean> {
   if (process.getuid?.() !== 0) return false;
   try { await run('ip', ['netns', 'list']); return true; } catch { return false; }
@@ -158,8 +161,9 @@ export class BgpBed {
     await this.router.waitForLine((l) => /Started|BIRD .* ready/.test(l.text), 10_000);
   }
 
-  specText(lb: Lb, overrides: { peerAsn?: number } = {}): string {
-    const { bfd, holdS, bind } = this.options;
+  specText(lb: Lb, overrides: Overrides = {}): string {
+    const { bfd, holdS } = this.options;
+    const bind = overrides.bind ?? this.options.bind;
     return [
       'cluster: { name: bgp-test }',
       `endpoint: "${ENDPOINT}"`,
@@ -183,7 +187,7 @@ export class BgpBed {
   }
 
   /** Starts the real `serve` on an LB host and waits until it says it announces (or fails). */
-  async startServe(lb: Lb, overrides: { peerAsn?: number } = {}): Promise<Proc> {
+  async startServe(lb: Lb, overrides: Overrides = {}): Promise<Proc> {
     await mkdir(join(this.dir, lb), { recursive: true });
     const spec = join(this.dir, lb, 'endpoint.yaml');
     await writeFile(spec, this.specText(lb, overrides));

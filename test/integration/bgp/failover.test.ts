@@ -154,6 +154,21 @@ test('BGP: a host that loses every control-plane node withdraws; it announces ag
   await b.waitForNextHops(['lb-01', 'lb-02'], 15_000);
 });
 
+test('BGP: proxy mode bound to the endpoint itself (serve puts it on lo before binding)', { timeout: 60_000 }, async (t) => {
+  if (!requireOrSkip(t, ready, 'needs root, network namespaces and bird (Debian bird2)')) return;
+  const b = bed!;
+  const serve = b.serves.get('lb-02')!;
+  serve.child.kill('SIGTERM');
+  await serve.exited;
+  await b.startServe('lb-02', { bind: 'endpoint' });
+  await b.waitForNextHops(['lb-01', 'lb-02'], 30_000);
+  const status = await b.status('lb-02');
+  assert.equal(status.listeners[0].bind, '10.251.100.1');
+  const attempts = await (await b.prober(10, 1500, 500)).done;
+  assert.deepEqual(failuresOn(attempts), []);
+  assert.ok((carriers(attempts).get(BgpBed.lbAddress('lb-02')) ?? 0) > 10, 'lb-02 carries connections on the endpoint it bound');
+});
+
 test('BGP: a session that does not come up is shown with BIRD\'s reason; serve keeps serving', { timeout: 60_000 }, async (t) => {
   if (!requireOrSkip(t, ready, 'needs root, network namespaces and bird (Debian bird2)')) return;
   const b = bed!;
