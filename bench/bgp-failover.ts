@@ -7,10 +7,9 @@
 // timeout); cut-off = from the fault to the start of the last failed connection. Needs root and bird2.
 // Writes its section of BENCHMARKS.md. Bounded: every wait has a deadline.
 //   node --import tsx bench/bgp-failover.ts [--rounds N] [--no-write]
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeBenchmarksSection } from './benchmarks-section.js';
 import { BgpBed, canUseNamespaces, cutOff, hasBird, ROOT, sleep } from '../test/integration/bgp/bed.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, 'no-write': { type: 'boolean' } } });
@@ -96,21 +95,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   say(`\n${section}`);
-  if (!values['no-write']) writeSection(section);
-}
-
-/** Replaces only the text between our markers (creating the markers when missing). */
-function writeSection(section: string): void {
-  const path = join(ROOT, 'BENCHMARKS.md');
-  const start = '<!-- bgp:start -->';
-  const end = '<!-- bgp:end -->';
-  const block = `${start}\n${section}${end}`;
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-  const from = current.indexOf(start);
-  const to = current.indexOf(end);
-  const next = from >= 0 && to > from ? current.slice(0, from) + block + current.slice(to + end.length) : `${current.trimEnd()}\n\n${block}\n`;
-  writeFileSync(path, next);
-  say(`wrote ${path} (bgp section)`);
+  if (!values['no-write']) say(`wrote ${writeBenchmarksSection(ROOT, 'bgp', section)} (bgp section)`);
 }
 
 await main();

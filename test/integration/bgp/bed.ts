@@ -5,14 +5,14 @@
 //
 //   client 10.251.9.2 ── r (10.251.9.1, 10.251.1.1, 10.251.2.1, br0 10.251.5.1) ── cp-01..03 10.251.5.21-23
 //                          │ 10.251.1.2 lb-01        │ 10.251.2.2 lb-02     (endpoint 10.251.100.1 on lo of each)
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { spawnInNamespace, type NsProc } from '../../helpers/proc.js';
 
 const run = promisify(execFile);
 
@@ -29,13 +29,7 @@ export type Lb = typeof LBS[number];
 const CPS = ['cp-01', 'cp-02', 'cp-03'] as const;
 const NICE = '-10';
 
-export interface Line { at: number; text: string; json?: Record<string, unknown> }
-export interface Proc {
-  child: ChildProcess;
-  lines: Line[];
-  exited: Promise<number | null>;
-  waitForLine(predicate: (line: Line) => boolean, timeoutMs?: number): Promise<Line>;
-}
+export type Proc = NsProc;
 export interface Attempt { start: number; end: number; ok: boolean; reply?: string; error?: string; localPort?: number }
 
 export interface BedOptions {
@@ -268,33 +262,9 @@ export class BgpBed {
   }
 
   spawn(host: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-    const child = spawn('ip', ['netns', 'exec', this.ns(host), ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd: ROOT, env: { ...process.env, ...env } });
-    const lines: Line[] = [];
-    const waiters = new Set<() => void>();
-    const collect = (stream: NodeJS.ReadableStream) => createInterface({ input: stream }).on('line', (text) => {
-      let json: Record<string, unknown> | undefined;
-      if (text.startsWith('{')) { try { json = JSON.parse(text) as Record<string, unknown>; } catch { /* plain line */ } }
-      lines.push({ at: Date.now(), text, json });
-      for (const wake of waiters) wake();
-    });
-    collect(child.stdout!);
-    collect(child.stderr!);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
-    const proc: Proc = {
-      child, lines, exited,
-      waitForLine: (predicate, timeoutMs = 10_000) => new Promise((resolve, reject) => {
-        let seen = 0;
-        const check = () => {
-          for (; seen < lines.length; seen++) if (predicate(lines[seen])) { done(); resolve(lines[seen]); return; }
-        };
-        const timer = setTimeout(() => { done(); reject(new Error(`${host}: no matching line within ${timeoutMs} ms; last lines:\n${lines.slice(-15).map((l) => l.text).join('\n')}`)); }, timeoutMs);
-        const done = () => { clearTimeout(timer); waiters.delete(check); };
-        waiters.add(check);
-        check();
-      }),
-    };
+    const proc = spawnInNamespace(this.ns(host), args, host, { env, cwd: ROOT });
     this.#procs.add(proc);
-    void exited.then(() => this.#procs.delete(proc));
+    void proc.exited.then(() => this.#procs.delete(proc));
     return proc;
   }
 

@@ -1,10 +1,10 @@
 // A throwaway L2 segment made of network namespaces: one bridge namespace and one namespace per host, each host
 // with a veth named eth0 on the bridge. Private subnet 10.252.<random>.0/24, no default route, unique names,
 // and cleanup() deletes everything (processes we started first, by PID).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { spawnInNamespace } from '../../helpers/proc.js';
 
 const run = promisify(execFile);
 
@@ -108,35 +108,9 @@ export class Topology {
   /** Starts a process inside a host's namespace (`ip netns exec` execs it, so the PID is the process itself). */
   spawn(host: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; group?: boolean } = {}): Proc {
     // group: the process leads its own process group, so killGroup() takes its children down with it.
-    const child = spawn('ip', ['netns', 'exec', this.host(host).ns, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env }, cwd: options.cwd, detached: options.group ?? false });
-    const lines: Proc['lines'] = [];
-    const waiters = new Set<() => void>();
-    const collect = (stream: NodeJS.ReadableStream) => createInterface({ input: stream }).on('line', (text) => {
-      let json: Record<string, unknown> | undefined;
-      if (text.startsWith('{')) { try { json = JSON.parse(text) as Record<string, unknown>; } catch { /* plain line */ } }
-      lines.push({ at: Date.now(), text, json });
-      for (const wake of waiters) wake();
-    });
-    collect(child.stdout!);
-    collect(child.stderr!);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
-    const proc: Proc = {
-      child, name: host, lines, exited, group: options.group ?? false,
-      waitForLine: (predicate, timeoutMs = 10_000) => new Promise((resolve, reject) => {
-        let seen = 0;
-        const check = () => {
-          for (; seen < lines.length; seen++) {
-            if (predicate(lines[seen])) { done(); resolve(lines[seen]); return; }
-          }
-        };
-        const timer = setTimeout(() => { done(); reject(new Error(`${host}: no matching line within ${timeoutMs} ms; last lines:\n${lines.slice(-15).map((l) => l.text).join('\n')}`)); }, timeoutMs);
-        const done = () => { clearTimeout(timer); waiters.delete(check); };
-        waiters.add(check);
-        check();
-      }),
-    };
+    const proc: Proc = { ...spawnInNamespace(this.host(host).ns, args, host, { env: options.env, cwd: options.cwd, detached: options.group ?? false }), name: host, group: options.group ?? false };
     this.#procs.add(proc);
-    void exited.then(() => this.#procs.delete(proc));
+    void proc.exited.then(() => this.#procs.delete(proc));
     return proc;
   }
 
