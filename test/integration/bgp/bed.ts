@@ -42,7 +42,7 @@ export interface BedOptions {
 }
 
 /** Per-start changes to an LB host's spec. */
-export interface Overrides { peerAsn?: number; bind?: 'any' | 'endpoint' }
+export interface Overrides { peerAsn?: number; bind?: 'any' | 'endpoint'; env?: NodeJS.ProcessEnv }
 
 export async function canUseNamespaces(): Promise<boolean> {
   if (process.getuid?.() !== 0) return false;
@@ -185,7 +185,7 @@ export class BgpBed {
     await mkdir(join(this.dir, lb), { recursive: true });
     const spec = join(this.dir, lb, 'endpoint.yaml');
     await writeFile(spec, this.specText(lb, overrides));
-    const proc = this.spawn(lb, ['nice', '-n', NICE, process.execPath, '--import', 'tsx', CLI, 'serve', '-c', spec], { CLUSTER_ENDPOINT_LOG_LEVEL: 'info' });
+    const proc = this.spawn(lb, ['nice', '-n', NICE, process.execPath, '--import', 'tsx', CLI, 'serve', '-c', spec], { CLUSTER_ENDPOINT_LOG_LEVEL: 'info', ...overrides.env });
     this.serves.set(lb, proc);
     return proc;
   }

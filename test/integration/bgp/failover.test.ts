@@ -3,7 +3,9 @@
 // Each fault must move new connections to the other host, and connections the router hashes to the host that
 // stays must never fail. The cut-off figures per fault, with and without BFD, are in bench/bgp-failover.ts.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { requireOrSkip } from '../../helpers/cli.js';
@@ -205,4 +207,23 @@ test('BGP: the endpoint already on another interface is an address in use (exit 
   const text = proc.lines.map((l) => l.text).join('\n');
   assert.match(text, /endpoint 10\.251\.100\.1 is already in use on this host \(on eth0\)/);
   assert.doesNotMatch(text, /\n\s+at /, 'no stack trace');
+});
+
+test('BGP: BIRD missing is a clear error (exit 2, one line, no stack)', { timeout: 30_000 }, async (t) => {
+  if (!requireOrSkip(t, ready, 'needs root, network namespaces and bird (Debian bird2)')) return;
+  const b = bed!;
+  await b.exec('lb-02', ['ip', 'addr', 'flush', 'dev', 'eth0', 'to', '10.251.100.1/32']);
+  // A PATH with ip, nice and setpriv but no bird.
+  const bin = mkdtempSync(join(tmpdir(), 'cebgp-path-'));
+  try {
+    for (const tool of ['ip', 'nice', 'setpriv']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+    const proc = await b.startServe('lb-02', { env: { PATH: bin } });
+    assert.equal(await proc.exited, 2);
+    const text = proc.lines.map((l) => l.text).join('\n');
+    assert.match(text, /the BGP speaker "bird" \(BIRD 2\) is not installed/);
+    assert.match(text, /apt-get install bird2/);
+    assert.doesNotMatch(text, /\n\s+at /, 'no stack trace');
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
 });
