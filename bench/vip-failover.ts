@@ -6,10 +6,11 @@
 // first successful connection after the last failed one. Needs root. Writes its section of BENCHMARKS.md.
 //   node --import tsx bench/vip-failover.ts [--rounds N] [--no-write]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeBenchmarksSection } from './benchmarks-section.js';
 import { masterDownIntervalMs } from '../src/vip/election/machine.js';
 import { canUseNamespaces } from '../test/integration/vip/topology.js';
 import { recoveryMs, ROOT, Scenario, timeline, type PeerMode } from '../test/integration/vip/scenario.js';
@@ -168,21 +169,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   say(`\n${section}`);
-  if (!values['no-write']) writeSection(section);
-}
-
-/** Replaces only the text between our markers (creating the file or the markers when missing). */
-function writeSection(section: string): void {
-  const path = join(ROOT, 'BENCHMARKS.md');
-  const start = '<!-- vip:start -->';
-  const end = '<!-- vip:end -->';
-  const block = `${start}\n${section}${end}`;
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-  const from = current.indexOf(start);
-  const to = current.indexOf(end);
-  const next = from >= 0 && to > from ? current.slice(0, from) + block + current.slice(to + end.length) : `${current.trimEnd()}\n\n${block}\n`;
-  writeFileSync(path, next);
-  say(`wrote ${path} (vip section)`);
+  if (!values['no-write']) say(`wrote ${writeBenchmarksSection(ROOT, 'vip', section)} (vip section)`);
 }
 
 await main();

@@ -3,24 +3,26 @@
 import type { LoadResult } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import type { RuleFinding } from './finding.js';
+import type { BirdConfig } from './parsers/bird.js';
 import type { HaproxyConfig } from './parsers/haproxy.js';
 import type { KeepalivedConfig } from './parsers/keepalived.js';
 import type { TerraformFile, TerraformVariables } from './parsers/terraform.js';
 import type { YamlFile } from './parsers/yaml-documents.js';
 
-export const FILE_KINDS = ['spec', 'haproxy', 'keepalived', 'talos', 'talosconfig', 'terraform'] as const;
+export const FILE_KINDS = ['spec', 'haproxy', 'keepalived', 'talos', 'talosconfig', 'terraform', 'bird'] as const;
 export type FileKind = (typeof FILE_KINDS)[number];
 
 interface Base { path: string; text: string }
 export interface SpecFile extends Base { kind: 'spec'; result: LoadResult; yaml: YamlFile }
 export interface HaproxyFile extends Base { kind: 'haproxy'; config: HaproxyConfig }
 export interface KeepalivedFile extends Base { kind: 'keepalived'; config: KeepalivedConfig }
+export interface BirdFile extends Base { kind: 'bird'; config: BirdConfig }
 export interface TalosFile extends Base { kind: 'talos'; yaml: YamlFile }
 export interface TalosconfigFile extends Base { kind: 'talosconfig'; yaml: YamlFile }
 /** A .tf or .tfvars file. */
 export interface TerraformSource extends Base { kind: 'terraform'; terraform: TerraformFile }
 
-export type ParsedFile = SpecFile | HaproxyFile | KeepalivedFile | TalosFile | TalosconfigFile | TerraformSource;
+export type ParsedFile = SpecFile | HaproxyFile | KeepalivedFile | TalosFile | TalosconfigFile | TerraformSource | BirdFile;
 export type FileOfKind<K extends FileKind> = Extract<ParsedFile, { kind: K }>;
 
 export interface DoctorOptions {

@@ -10,6 +10,8 @@ export function detectKind(path: string, text: string): FileKind | undefined {
   if (/(^|[.-])endpoint\.ya?ml$/.test(name)) return 'spec';
   if (/keepalived/.test(name)) return 'keepalived';
   if (/haproxy/.test(name)) return 'haproxy';
+  if (/^bird.*\.conf$/.test(name)) return 'bird';
+  if (/^\s*protocol\s+(bgp|kernel|device|static|bfd)\b/m.test(text)) return 'bird';
   if (/^\s*(vrrp_instance|vrrp_script|global_defs|virtual_server)\b/m.test(text)) return 'keepalived';
   if (/^\s*(frontend|backend|listen)\s+\S+/m.test(text) && /^\s*(defaults|global|server|bind)\b/m.test(text)) return 'haproxy';
   if (/^\s*(variable|resource|module|provider|terraform)\s+("[^"]*"\s*)*\{/m.test(text)) return 'terraform';

@@ -5,6 +5,7 @@ import type { DoctorContext, DoctorOptions, ParsedFile } from './context.js';
 import { detectKind } from './detect.js';
 import { compareFindings, type Finding } from './finding.js';
 import { parseHaproxy } from './parsers/haproxy.js';
+import { parseBird } from './parsers/bird.js';
 import { parseKeepalived } from './parsers/keepalived.js';
 import { collectVariables, parseTerraform } from './parsers/terraform.js';
 import { parseYamlDocuments } from './parsers/yaml-documents.js';
@@ -29,7 +30,7 @@ export async function runDoctor(inputs: DoctorInput[], options: DoctorOptions = 
       findings.push({
         rule: 'doctor/unknown-file', severity: 'error', file: input.path, line: 1,
         message: 'doctor cannot tell what kind of file this is',
-        why: 'doctor checks a spec, haproxy.cfg, keepalived.conf, Talos machine configs and patches, a talosconfig, and Terraform .tf/.tfvars; it recognises them by name or content',
+        why: 'doctor checks a spec, haproxy.cfg, keepalived.conf, bird.conf, Talos machine configs and patches, a talosconfig, and Terraform .tf/.tfvars; it recognises them by name or content',
         source: 'docs/doctor.md', fix: 'name the file after what it is (haproxy.cfg, keepalived.conf, talosconfig, *.tf) or leave it out',
       });
       continue;
@@ -66,6 +67,8 @@ async function parse(kind: ParsedFile['kind'], input: DoctorInput, findings: Fin
       return { kind, path, text, config: parseHaproxy(text) };
     case 'keepalived':
       return { kind, path, text, config: parseKeepalived(text) };
+    case 'bird':
+      return { kind, path, text, config: parseBird(text) };
     case 'talos':
     case 'talosconfig': {
       const yaml = parseYamlDocuments(text);

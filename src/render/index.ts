@@ -1,5 +1,6 @@
 // The registry of renderers: `cluster-endpoint render <target>` looks targets up here.
 // Adding a target is one import and one line in RENDERERS; the command needs no change.
+import { birdRenderer } from './bird/index.js';
 import { builtinRenderer } from './builtin/index.js';
 import { clientsRenderer } from './clients/index.js';
 import { dnsRenderer } from './dns/index.js';
@@ -19,6 +20,7 @@ export const RENDERERS: Record<string, Renderer> = {
   clients: clientsRenderer,
   builtin: builtinRenderer,
   prometheus: prometheusRenderer,
+  bird: birdRenderer,
 };
 
 export type { RenderContext, RenderedFile, Renderer } from './types.js';

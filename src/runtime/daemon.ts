@@ -63,6 +63,8 @@ export const HOLD_REMOVAL_SHARE = 0.5;
  * are sent elsewhere before this host drains.
  */
 export interface Announcer {
+  /** Optional: runs before the data plane binds (BGP puts the endpoint on lo, so `bind: <endpoint>` works). */
+  prepare?(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Its part of the status snapshot, e.g. `{ vip: … }`. */
@@ -163,6 +165,11 @@ class BalancerDaemon implements Daemon {
     // The kernel carries no connection on a descriptor of ours.
     const proxied = this.#dataPlane.mode === 'proxy' ? this.#spec.listeners.length : 0;
     await this.#resources.start(descriptorsNeeded(proxied, this.#spec.balancer.maxConnections));
+    const created = announcers.map((factory) => factory(this.#spec, () => this.#healthy(), this.#logger)).filter((a) => a !== undefined);
+    for (const announcer of created.filter((a) => a.prepare)) {
+      this.#announcers.push(announcer);
+      await announcer.prepare!();
+    }
     await this.#apply(this.#spec);
     const { host, port } = this.#spec.balancer.admin;
     try {
@@ -172,10 +179,8 @@ class BalancerDaemon implements Daemon {
       const code = (error as NodeJS.ErrnoException).code;
       throw new UserError('LISTEN', `the admin surface cannot bind ${joinHostPort(host, port)}: ${code ?? (error as Error).message}`, { hint: 'change balancer.admin to a free host:port', cause: error });
     }
-    for (const factory of announcers) {
-      const announcer = factory(this.#spec, () => this.#healthy(), this.#logger);
-      if (!announcer) continue;
-      this.#announcers.push(announcer);
+    for (const announcer of created) {
+      if (!announcer.prepare) this.#announcers.push(announcer);
       await announcer.start();
     }
     if (watchFile) this.#source.watch(() => void this.reload('watch'));

@@ -101,6 +101,41 @@ export interface SyncSnapshot {
   lastCommit?: { at: number; flows: number; ms: number; ok: boolean };
 }
 
+export interface BgpPeerSnapshot {
+  name: string;
+  address: string;
+  asn: number;
+  /** The BGP session's state as BIRD reports it, lower-case: idle, connect, active, opensent, openconfirm, established, down. */
+  state: string;
+  /** Epoch ms when serve saw `state` change. */
+  stateSince: number;
+  /** The speaker's last error for this session ("Bad peer AS: 65001", "Socket: Connection refused"). */
+  lastError?: string;
+  /** The endpoint's route is exported on this session now. */
+  routeAnnounced: boolean;
+  /** BFD session state (up, down, init, admindown) when bgp.bfd is on. */
+  bfd?: string;
+  /** Established → anything else since start. */
+  sessionDrops: number;
+}
+
+export interface BgpSnapshot {
+  /** The announced host route, e.g. 10.96.0.10/32. */
+  prefix: string;
+  localAsn: number;
+  routerId?: string;
+  /** The BIRD that serve runs: starting, running, restarting (after it exited), stopped. */
+  speaker: 'starting' | 'running' | 'restarting' | 'stopped';
+  speakerRestarts: number;
+  /** This host's balancer can serve (it announces only then). */
+  healthy: boolean;
+  /** serve asked the speaker to announce the route (it is exported on every established session). */
+  announced: boolean;
+  /** Announce/withdraw transitions since start. */
+  transitions: number;
+  peers: BgpPeerSnapshot[];
+}
+
 export interface ReloadRecord {
   at: number;
   ok: boolean;
@@ -145,4 +180,5 @@ export interface StatusSnapshot {
   listeners: ListenerSnapshot[];
   resources?: ResourcesSnapshot;
   vip?: VipSnapshot;
+  bgp?: BgpSnapshot;
 }

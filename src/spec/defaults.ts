@@ -53,3 +53,15 @@ export const DEFAULT_VIP = {
 export const DEFAULT_SYNC_PORT = 3780;
 
 export const DEFAULT_DNS_TTL = 30;
+
+// BFD 100ms x 3 withdraws a silent host in ~0.3 s; BGP 3/9 s is the data-centre norm (the protocol's 90 s is not).
+export const DEFAULT_BGP = {
+  routerId: 'auto',
+  port: 179,
+  bfd: true,
+  bfdIntervalMs: 100,
+  bfdMultiplier: 3,
+  holdTimeMs: 9000,
+  withdrawDelayMs: 2000,
+  runDirectory: '/run/cluster-endpoint/bgp',
+} as const;

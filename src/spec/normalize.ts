@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { splitHostPort } from './address.js';
 import {
-  DEFAULT_BALANCER, DEFAULT_DEREGISTRATION_DELAY_MS, DEFAULT_DNS_TTL, DEFAULT_FAST_INTERVAL_MS,
+  DEFAULT_BALANCER, DEFAULT_BGP, DEFAULT_DEREGISTRATION_DELAY_MS, DEFAULT_DNS_TTL, DEFAULT_FAST_INTERVAL_MS,
   DEFAULT_HEALTH_CHECK, DEFAULT_LISTENERS, DEFAULT_SYNC_PORT, DEFAULT_VIP,
 } from './defaults.js';
 import { parseDuration } from './duration.js';
@@ -78,6 +78,17 @@ export function normalize(raw: RawSpec, source: string): Spec {
           interface: vipRaw.sync?.interface ?? vipRaw.interface ?? DEFAULT_VIP.interface,
         },
       } : {}),
+    },
+    bgp: raw.bgp && {
+      localAsn: raw.bgp.localAsn,
+      routerId: raw.bgp.routerId ?? DEFAULT_BGP.routerId,
+      peers: raw.bgp.peers.map((p) => ({ name: p.name, address: p.address, asn: p.asn, port: p.port ?? DEFAULT_BGP.port })),
+      bfd: raw.bgp.bfd ?? DEFAULT_BGP.bfd,
+      bfdIntervalMs: ms(raw.bgp.bfdInterval, DEFAULT_BGP.bfdIntervalMs),
+      bfdMultiplier: raw.bgp.bfdMultiplier ?? DEFAULT_BGP.bfdMultiplier,
+      holdTimeMs: ms(raw.bgp.holdTime, DEFAULT_BGP.holdTimeMs),
+      withdrawDelayMs: ms(raw.bgp.withdrawDelay, DEFAULT_BGP.withdrawDelayMs),
+      runDirectory: raw.bgp.runDirectory ?? DEFAULT_BGP.runDirectory,
     },
     aws: {
       internal: raw.aws?.internal ?? true,

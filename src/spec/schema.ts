@@ -135,6 +135,31 @@ export const VipSchema = Type.Object(
   { ...closed, description: 'A floating virtual IP held by one LB host (keepalived, serve) or one control-plane node (Talos VIP).' },
 );
 
+export const BgpPeerSchema = Type.Object(
+  {
+    name: Name('Peer name (a router), used in logs, the status page and metrics.'),
+    address: Type.String({ minLength: 1, description: 'The router\'s address (IPv4 or IPv6, the same family as endpoint); serve opens the BGP session to it.' }),
+    asn: Type.Integer({ minimum: 1, maximum: 4294967294, description: 'The router\'s AS number (a different one from localAsn: eBGP; the same: iBGP).' }),
+    port: Type.Optional(Port('The router\'s BGP port. Default 179.')),
+  },
+  { ...closed, description: 'A router this host announces the endpoint to.' },
+);
+
+export const BgpSchema = Type.Object(
+  {
+    localAsn: Type.Integer({ minimum: 1, maximum: 4294967294, description: 'AS number of the LB hosts (every LB host uses the same one); a private ASN (64512-65534, 4200000000-4294967294) unless yours is assigned.' }),
+    routerId: Type.Optional(Type.String({ minLength: 1, description: 'BGP router id: auto (default: the lowest IPv4 address of this host outside lo, so every host has its own; never the endpoint) or an IPv4 address unique per host.' })),
+    peers: Type.Array(BgpPeerSchema, { minItems: 1, description: 'The routers (ToR switches, the site router) every LB host peers with; each host announces the endpoint to all of them.' }),
+    bfd: Type.Optional(Type.Boolean({ description: 'Run BFD on every session, so a host that dies without a word (power, cut link) is withdrawn in bfdInterval x bfdMultiplier instead of holdTime. Needs BFD enabled for these peers on the router. Default true.' })),
+    bfdInterval: Type.Optional(Duration('BFD transmit and receive interval. Default 100ms.')),
+    bfdMultiplier: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, description: 'BFD packets missed before the session is down. Default 3 (100ms x 3: a silent host is withdrawn in about 0.3 s).' })),
+    holdTime: Type.Optional(Duration('BGP hold time, whole seconds, 3s or more; keepalives every third of it. Without BFD this is how long a silent host keeps its route. Default 9s.')),
+    withdrawDelay: Type.Optional(Duration('On a planned stop: time between withdrawing the route and closing the listeners, for the routers to converge. Default 2s.')),
+    runDirectory: Type.Optional(Type.String({ minLength: 1, pattern: '^/', description: 'Directory for the speaker\'s config, control socket and pidfile (absolute). serve owns it: a speaker left running from an earlier serve is stopped. Default /run/cluster-endpoint/bgp.' })),
+  },
+  { ...closed, description: 'Announce endpoint as a host route (/32, /128) with BGP from every healthy LB host running serve (anycast; the routers spread clients with ECMP). serve runs BIRD 2 (Debian bird2) and puts the address on lo; see docs/bgp.md.' },
+);
+
 export const AwsSchema = Type.Object(
   {
     internal: Type.Optional(Type.Boolean({ description: 'Internal NLB (true) or internet-facing (false). Default true.' })),
@@ -188,6 +213,7 @@ export const EndpointSpecSchema = Type.Object(
     deregistrationDelay: Type.Optional(Duration('Time a removed or drained server keeps its established connections. Default 30s.')),
     balancer: Type.Optional(BalancerSchema),
     vip: Type.Optional(VipSchema),
+    bgp: Type.Optional(BgpSchema),
     aws: Type.Optional(AwsSchema),
     talos: Type.Optional(TalosSchema),
     dns: Type.Optional(DnsSchema),

@@ -97,6 +97,27 @@ export interface FlowSync {
   interface: string;
 }
 
+export interface BgpPeer {
+  name: string;
+  address: string;
+  asn: number;
+  port: number;
+}
+
+export interface Bgp {
+  localAsn: number;
+  /** 'auto' or an IPv4 address. */
+  routerId: string;
+  peers: BgpPeer[];
+  bfd: boolean;
+  bfdIntervalMs: number;
+  bfdMultiplier: number;
+  /** Whole seconds in ms; keepalive is a third of it. */
+  holdTimeMs: number;
+  withdrawDelayMs: number;
+  runDirectory: string;
+}
+
 export interface AwsSettings {
   internal: boolean;
   deletionProtection: boolean;
@@ -135,6 +156,7 @@ export interface Spec {
   deregistrationDelayMs: number;
   balancer: BalancerSettings;
   vip?: Vip;
+  bgp?: Bgp;
   aws: AwsSettings;
   talos: TalosSettings;
   dns?: DnsSettings;

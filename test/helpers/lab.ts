@@ -3,10 +3,10 @@
 // route out unless a test adds one between its own hosts. Unique names per run; cleanup() kills the
 // processes we started (by PID), then deletes every namespace; namespaces of crashed runs are removed
 // at the next create.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { spawnInNamespace, type Line, type NsProc } from './proc.js';
 
 const run = promisify(execFile);
 
@@ -29,17 +29,12 @@ export async function nsExec(ns: string, args: string[], options: { timeoutMs?: 
   return run('ip', ['netns', 'exec', ns, ...args], { timeout: options.timeoutMs ?? 30_000, maxBuffer: 32 * 1024 * 1024 });
 }
 
-export interface Line { at: number; text: string; json?: Record<string, unknown> }
+export type { Line };
 
-export interface Proc {
-  child: ChildProcess;
+export interface Proc extends NsProc {
   name: string;
-  /** Every stderr/stdout line, JSON-parsed when it is JSON (pino logs are). */
-  lines: Line[];
-  exited: Promise<number | null>;
   /** Leads its own process group (spawned with group: true). */
   group: boolean;
-  waitForLine(predicate: (line: Line) => boolean, timeoutMs?: number): Promise<Line>;
 }
 
 export interface Interface {
@@ -174,35 +169,9 @@ export class Lab {
   /** Starts a process inside a host's namespace (`ip netns exec` execs it, so the PID is the process itself). */
   spawn(host: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; group?: boolean } = {}): Proc {
     // group: the process leads its own process group, so killGroup() takes its children down with it.
-    const child = spawn('ip', ['netns', 'exec', this.host(host).ns, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env }, cwd: options.cwd, detached: options.group ?? false });
-    const lines: Line[] = [];
-    const waiters = new Set<() => void>();
-    const collect = (stream: NodeJS.ReadableStream) => createInterface({ input: stream }).on('line', (text) => {
-      let json: Record<string, unknown> | undefined;
-      if (text.startsWith('{')) { try { json = JSON.parse(text) as Record<string, unknown>; } catch { /* plain line */ } }
-      lines.push({ at: Date.now(), text, json });
-      for (const wake of waiters) wake();
-    });
-    collect(child.stdout!);
-    collect(child.stderr!);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
-    const proc: Proc = {
-      child, name: host, lines, exited, group: options.group ?? false,
-      waitForLine: (predicate, timeoutMs = 10_000) => new Promise((resolve, reject) => {
-        let seen = 0;
-        const check = () => {
-          for (; seen < lines.length; seen++) {
-            if (predicate(lines[seen])) { done(); resolve(lines[seen]); return; }
-          }
-        };
-        const timer = setTimeout(() => { done(); reject(new Error(`${host}: no matching line within ${timeoutMs} ms; last lines:\n${lines.slice(-15).map((l) => l.text).join('\n')}`)); }, timeoutMs);
-        const done = () => { clearTimeout(timer); waiters.delete(check); };
-        waiters.add(check);
-        check();
-      }),
-    };
+    const proc: Proc = { ...spawnInNamespace(this.host(host).ns, args, host, { env: options.env, cwd: options.cwd, detached: options.group ?? false }), name: host, group: options.group ?? false };
     this.#procs.add(proc);
-    void exited.then(() => this.#procs.delete(proc));
+    void proc.exited.then(() => this.#procs.delete(proc));
     return proc;
   }
 

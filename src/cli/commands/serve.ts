@@ -3,6 +3,7 @@ import { EXIT } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { startDaemon } from '../../runtime/daemon.js';
 import { vipFactory } from '../../runtime/vip.js';
+import { bgpFactory } from '../../runtime/bgp.js';
 import type { Command, Io } from '../command.js';
 import { runProgram } from '../program.js';
 
@@ -34,6 +35,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     peer: options.peer,
     ...(options.watch === false ? { watch: false } : {}),
     vipFactory: vipFactory(options.peer),
+    announcers: [bgpFactory()],
   });
 
   return new Promise<number>((resolve) => {

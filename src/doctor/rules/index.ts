@@ -1,5 +1,8 @@
 // Every doctor rule, one per file, grouped by the kind of file it reads.
 import type { AnyRule } from '../context.js';
+import { birdBgpWithoutBfd } from './bird/bgp-without-bfd.js';
+import { birdNoMergePaths } from './bird/no-merge-paths.js';
+import { birdUnconditionalAnnounce } from './bird/unconditional-announce.js';
 import { haproxyBalanceDefault } from './haproxy/balance-default.js';
 import { haproxyNoShutdownSessions } from './haproxy/no-shutdown-sessions.js';
 import { haproxyServerWithoutCheck } from './haproxy/server-without-check.js';
@@ -34,4 +37,5 @@ export const RULES: readonly AnyRule[] = [
   keepalivedScriptAfterInstance, keepalivedUnknownTrackScript, keepalivedWeightGap, keepalivedPidofCheck, keepalivedNopreemptNegativeWeight, keepalivedScriptSecurity,
   talosVipSubnet, talosconfigEndpointVip, talosCertSansEndpoint, talosLegacyVip,
   terraformTcpHealthCheckProtocol, terraformPreserveClientIp, terraformCrossZone, terraformNameLength,
+  birdBgpWithoutBfd, birdUnconditionalAnnounce, birdNoMergePaths,
 ];

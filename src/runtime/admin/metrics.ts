@@ -155,6 +155,18 @@ export const METRICS: readonly MetricDefinition[] = [
   { name: 'cluster_endpoint_sync_last_commit_timestamp_seconds', type: 'gauge', labels: ['address'], help: 'Flow sync: when the last commit happened (absent before the first).', values: (s, emit) => { if (s.vip?.sync?.lastCommit) emit({ address: s.vip.address }, seconds(s.vip.sync.lastCommit.at)); } },
   { name: 'cluster_endpoint_sync_messages_lost_total', type: 'counter', labels: ['address'], help: 'Flow sync: messages from peers that conntrackd counted as lost.', values: (s, emit) => { if (s.vip?.sync) emit({ address: s.vip.address }, s.vip.sync.messagesLost); } },
   { name: 'cluster_endpoint_vip_priority', type: 'gauge', labels: ['address'], help: 'Configured VRRP priority of this peer.', values: (s, emit) => { if (s.vip) emit({ address: s.vip.address }, s.vip.priority); } },
+  {
+    name: 'cluster_endpoint_bgp_session_up', type: 'gauge', labels: ['peer', 'address'], help: 'BGP: 1 while the session with this router is established.',
+    values: (s, emit) => { for (const p of s.bgp?.peers ?? []) emit({ peer: p.name, address: p.address }, p.state === 'established' ? 1 : 0); },
+  },
+  {
+    name: 'cluster_endpoint_bgp_route_announced', type: 'gauge', labels: ['peer', 'prefix'], help: 'BGP: 1 while the endpoint\'s route is exported to this router (0 while withdrawn: unhealthy, stopping, or no session).',
+    values: (s, emit) => { for (const p of s.bgp?.peers ?? []) emit({ peer: p.name, prefix: s.bgp!.prefix }, p.routeAnnounced ? 1 : 0); },
+  },
+  {
+    name: 'cluster_endpoint_bgp_session_drops_total', type: 'counter', labels: ['peer', 'address'], help: 'BGP: times the established session with this router was lost since start.',
+    values: (s, emit) => { for (const p of s.bgp?.peers ?? []) emit({ peer: p.name, address: p.address }, p.sessionDrops); },
+  },
   { name: 'cluster_endpoint_vip_effective_priority', type: 'gauge', labels: ['address'], help: 'Priority this peer advertises now (lowered while unhealthy).', values: (s, emit) => { if (s.vip) emit({ address: s.vip.address }, s.vip.effectivePriority); } },
 ];
 

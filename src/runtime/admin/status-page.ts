@@ -3,7 +3,7 @@
 // renderer and one place that escapes text — this file — instead of a second one in browser code.
 import { createHash } from 'node:crypto';
 import { formatAge, formatBytes, formatLatency, formatTime } from './format.js';
-import type { ListenerSnapshot, ServerSnapshot, StatusSnapshot, VipSnapshot } from '../snapshot.js';
+import type { BgpSnapshot, ListenerSnapshot, ServerSnapshot, StatusSnapshot, VipSnapshot } from '../snapshot.js';
 
 export const REFRESH_MS = 1500;
 
@@ -39,7 +39,7 @@ ${renderStatusBody(snapshot)}
 
 /** The part of the page that changes: everything inside <main>. */
 export function renderStatusBody(s: StatusSnapshot): string {
-  return [renderHeader(s), renderReload(s), s.vip ? renderVip(s.vip, s.now) : '', ...s.listeners.map((l) => renderListener(l, s.now))].filter(Boolean).join('\n');
+  return [renderHeader(s), renderReload(s), s.vip ? renderVip(s.vip, s.now) : '', s.bgp ? renderBgp(s.bgp, s.now) : '', ...s.listeners.map((l) => renderListener(l, s.now))].filter(Boolean).join('\n');
 }
 
 /** "kernel (nftables table inet cluster_endpoint), servers see the client's address". */
@@ -109,6 +109,20 @@ function renderVip(vip: VipSnapshot, now: number): string {
 ${vip.sync ? `<div><dt>flow sync</dt><dd data-sync="${vip.sync.peerReachable ? 'ok' : 'down'}">${escapeHtml(syncText(vip.sync, now))}</dd></div>` : ''}
 </dl>
 ${rows ? `<table class="transitions"><thead><tr><th>at</th><th>age</th><th>role</th><th>reason</th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="muted">No role transition yet.</p>'}
+</section>`;
+}
+
+function renderBgp(bgp: BgpSnapshot, now: number): string {
+  const rows = bgp.peers.map((p) => `<tr data-peer="${escapeHtml(p.name)}"><td>${escapeHtml(p.name)}</td><td>${escapeHtml(`${p.address} AS${p.asn}`)}</td><td>${badge('session', p.state)}</td><td>${escapeHtml(formatAge(now - p.stateSince))}</td><td>${p.bfd ? badge('bfd', p.bfd) : '-'}</td><td data-announced="${p.routeAnnounced}">${p.routeAnnounced ? 'announced' : 'withdrawn'}</td><td>${escapeHtml(p.lastError ?? '')}</td></tr>`).join('');
+  return `<section class="vip bgp" data-bgp="${escapeHtml(bgp.prefix)}">
+<h2>BGP ${escapeHtml(bgp.prefix)} <small>AS${bgp.localAsn}${bgp.routerId ? `, router id ${escapeHtml(bgp.routerId)}` : ''}</small></h2>
+<dl class="facts">
+<div><dt>balancer</dt><dd>${bgp.healthy ? 'healthy' : 'unhealthy'}</dd></div>
+<div><dt>route</dt><dd data-route="${bgp.announced ? 'announced' : 'withdrawn'}">${bgp.announced ? 'announced' : 'withdrawn'}</dd></div>
+<div><dt>speaker</dt><dd>${escapeHtml(`bird ${bgp.speaker}${bgp.speakerRestarts ? `, ${bgp.speakerRestarts} restart(s)` : ''}`)}</dd></div>
+<div><dt>transitions</dt><dd>${bgp.transitions}</dd></div>
+</dl>
+<table class="transitions"><thead><tr><th>peer</th><th>router</th><th>session</th><th>in state</th><th>BFD</th><th>route</th><th>last error</th></tr></thead><tbody>${rows}</tbody></table>
 </section>`;
 }
 
@@ -184,8 +198,8 @@ tr.state-checking td:first-child { border-left: 4px solid var(--checking); }
 tr.state-down { background: var(--down-bg); } tr.state-checking { background: var(--checking-bg); }
 tr.admin-drain { background: var(--drain-bg); } tr.admin-maint { background: var(--maint-bg); }
 .badge { display: inline-block; padding: 0 7px; border-radius: 9px; font-weight: 600; font-size: 12px; border: 1px solid transparent; }
-.state-up.badge, .role-master.badge { color: #fff; background: var(--up); }
-.state-down.badge, .role-fault.badge { color: #fff; background: var(--down); }
+.state-up.badge, .role-master.badge, .session-established.badge, .bfd-up.badge { color: #fff; background: var(--up); }
+.state-down.badge, .role-fault.badge, .bfd-down.badge { color: #fff; background: var(--down); }
 .state-checking.badge, .role-init.badge { color: #3d3000; background: #f5d35c; }
 .role-backup.badge { color: var(--drain); border-color: var(--drain); }
 .admin-ready.badge { color: var(--muted); border-color: var(--line); }

@@ -19,6 +19,10 @@ export function formatStatusText(s: StatusSnapshot): string {
     lines.push(`VIP ${v.address}/${v.prefixLength} on ${v.interface}: ${v.role} (this peer ${v.self}, holder ${v.holder ?? 'unknown'}), priority ${v.effectivePriority}${v.effectivePriority === v.priority ? '' : ` of ${v.priority}`}, ${v.transitionsTotal ?? v.transitions.length} transition(s)`);
     if (v.sync) lines.push(`flow sync: ${syncText(v.sync, s.now)}`);
   }
+  if (s.bgp) {
+    const b = s.bgp;
+    lines.push(`BGP ${b.prefix} AS${b.localAsn}: ${b.announced ? 'announced' : 'withdrawn'} (balancer ${b.healthy ? 'healthy' : 'unhealthy'}, bird ${b.speaker}); ${b.peers.map((p) => `${p.name} ${p.address} ${p.state}${p.bfd ? ` bfd ${p.bfd}` : ''}${p.routeAnnounced ? ' route announced' : ''}${p.lastError && p.state !== 'established' ? ` (${p.lastError})` : ''}`).join('; ')}`);
+  }
   const header = ['LISTENER', 'SERVER', 'ADDRESS', 'STATE', 'IN STATE', 'ADMIN', 'CUR', 'TOTAL', 'LAST CHECK'];
   const rows: string[][] = [];
   for (const l of s.listeners) {

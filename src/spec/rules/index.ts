@@ -1,6 +1,7 @@
 import { addresses } from './addresses.js';
 import { adminToken } from './admin-token.js';
 import { balancerMode } from './balancer-mode.js';
+import { bgp } from './bgp.js';
 import { durations } from './durations.js';
 import { listenerTargets } from './listener-targets.js';
 import { nodePorts } from './node-ports.js';
@@ -9,5 +10,5 @@ import { uniqueNames } from './unique-names.js';
 import { vip } from './vip.js';
 
 /** Every semantic rule `validate` runs; `doctor` runs the same list. */
-export const RULES: readonly Rule[] = [uniqueNames, addresses, durations, listenerTargets, nodePorts, adminToken, balancerMode, vip];
+export const RULES: readonly Rule[] = [uniqueNames, addresses, durations, listenerTargets, nodePorts, adminToken, balancerMode, vip, bgp];
 export type { Rule } from './rule.js';

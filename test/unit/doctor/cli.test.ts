@@ -55,7 +55,7 @@ test('a directory stands for the files in it that doctor recognises', async () =
   const good = await runCommand(command, ['--json', 'test/fixtures/doctor/good']);
   assert.equal(good.code, 0, good.stderr);
   const report = JSON.parse(good.stdout) as { files: Array<{ path: string; kind: string }>; counts: Record<string, number> };
-  assert.equal(report.files.length, 8);
+  assert.equal(report.files.length, 9);
   assert.deepEqual(report.counts, { error: 0, warning: 0, info: 0 });
   const bad = await runCommand(command, ['test/fixtures/doctor/bad/weight-gap-peers']);
   assert.equal(bad.code, 1);

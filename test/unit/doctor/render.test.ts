@@ -17,6 +17,7 @@ const SPECS = [
   'test/fixtures/doctor/render/lb-pair.endpoint.yaml',
   'test/fixtures/doctor/render/talos-vip.endpoint.yaml',
   'test/fixtures/doctor/render/dns-aws.endpoint.yaml',
+  'test/fixtures/doctor/render/bgp.endpoint.yaml',
 ];
 
 /** Findings on rendered files that only repeat a choice the spec made (and doctor already reports on the spec). */

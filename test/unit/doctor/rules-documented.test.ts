@@ -10,7 +10,7 @@ test('every doctor rule is documented in docs/doctor.md, ids are unique and name
   const ids = RULES.map((r) => r.id);
   assert.equal(new Set(ids).size, ids.length);
   for (const id of ids) {
-    assert.match(id, /^(spec|haproxy|keepalived|talos|terraform)\/[a-z0-9-]+$/);
+    assert.match(id, /^(spec|haproxy|keepalived|talos|terraform|bird)\/[a-z0-9-]+$/);
     assert.ok(docs.includes(`\`${id}\``), `${id} is missing from docs/doctor.md`);
   }
 });

@@ -1,0 +1,224 @@
+// Announces the endpoint with BGP while this host's balancer can serve: the endpoint on lo, BIRD run by the
+// supervisor, and a poll of healthy() that enables or disables the endpoint's static protocol (announce or
+// withdraw on every session at once). Session state is read back from BIRD's control socket every second.
+// A planned stop withdraws first, waits withdrawDelay for the routers, then stops BIRD (the daemon drains after).
+import { isIP } from 'node:net';
+import type { Logger } from '../log.js';
+import type { BgpPeerSnapshot, BgpSnapshot } from '../runtime/snapshot.js';
+import type { Bgp } from '../spec/types.js';
+import { runCommand, type CommandRunner } from '../vip/announcers/command.js';
+import { EndpointAddress } from './address.js';
+import { birdConfig, ENDPOINT_PROTOCOL, peerProtocol } from './config.js';
+import { parseBfdSessions, parseProtocols, parseRouterId } from './state.js';
+import { BirdSupervisor } from './supervisor.js';
+
+export interface BgpAnnouncerOptions {
+  endpoint: string;
+  bgp: Bgp;
+  healthy: () => boolean;
+  logger: Logger;
+  /** The spec file, named in the rendered config's header. */
+  source: string;
+  bird?: string;
+  run?: CommandRunner;
+}
+
+/** healthy() is a cheap in-process read: polling it often bounds the time to withdraw. */
+export const HEALTH_POLL_MS = 100;
+export const STATE_POLL_MS = 1000;
+/** After a withdrawal, how long to wait for BIRD to have sent it on every established session. */
+const WITHDRAW_SENT_TIMEOUT_MS = 1000;
+
+export class BgpAnnouncer {
+  readonly #o: BgpAnnouncerOptions;
+  readonly #prefix: string;
+  readonly #address: EndpointAddress;
+  readonly #speaker: BirdSupervisor;
+  readonly #peers: Map<string, BgpPeerSnapshot>;
+  #routerId: string | undefined;
+  #healthy = false;
+  /** What serve last told BIRD; undefined = not told since BIRD started (its config starts withdrawn). */
+  #announced: boolean | undefined;
+  #transitions = 0;
+  #queue: Promise<void> = Promise.resolve();
+  #healthTimer: NodeJS.Timeout | undefined;
+  #stateTimer: NodeJS.Timeout | undefined;
+  #startedAt = 0;
+  #warnedNoSession = false;
+  #stopped = false;
+
+  constructor(options: BgpAnnouncerOptions) {
+    this.#o = options;
+    const run = options.run ?? runCommand;
+    this.#prefix = `${options.endpoint}/${isIP(options.endpoint) === 6 ? 128 : 32}`;
+    this.#address = new EndpointAddress(options.endpoint, options.bgp.runDirectory, run);
+    const config = birdConfig({ endpoint: options.endpoint, bgp: options.bgp, log: 'stderr', header: [`Written by cluster-endpoint serve from ${options.source}; rewritten at every start.`] });
+    this.#speaker = new BirdSupervisor({
+      runDirectory: options.bgp.runDirectory, config, logger: options.logger, bird: options.bird, run,
+      onRunning: () => { this.#announced = undefined; this.#sync(); void this.#readRouterId(); },
+    });
+    const now = Date.now();
+    this.#peers = new Map(options.bgp.peers.map((p) => [p.name, { name: p.name, address: p.address, asn: p.asn, state: 'idle', stateSince: now, routeAnnounced: false, sessionDrops: 0 }]));
+  }
+
+  /** Puts the endpoint on lo (call before the balancer binds it). Idempotent. */
+  prepare(): Promise<void> {
+    return this.#address.ensure();
+  }
+
+  async start(): Promise<void> {
+    await this.prepare();
+    this.#startedAt = Date.now();
+    await this.#speaker.start();
+    this.#healthTimer = setInterval(() => this.#sync(), HEALTH_POLL_MS);
+    this.#stateTimer = setInterval(() => void this.#refresh(), STATE_POLL_MS);
+    this.#healthTimer.unref();
+    this.#stateTimer.unref();
+    await this.#refresh();
+    const peers = this.#o.bgp.peers.map((p) => `${p.name} ${p.address} AS${p.asn}`).join(', ');
+    this.#o.logger.info({ event: 'bgp-started', prefix: this.#prefix, peers: this.#o.bgp.peers.map((p) => p.name) }, `bgp: announcing ${this.#prefix} from AS${this.#o.bgp.localAsn} to ${peers} while the balancer is healthy`);
+  }
+
+  /** Withdraw, let the routers converge, stop the speaker, take the endpoint off lo. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#healthTimer);
+    clearInterval(this.#stateTimer);
+    const wasAnnounced = this.#announced === true;
+    if (this.#speaker.state === 'running') {
+      await this.#enqueue(() => this.#tell(false, 'stopping'));
+      if (wasAnnounced) {
+        await this.#waitWithdrawn();
+        this.#o.logger.info({ event: 'bgp-withdrawn', waitMs: this.#o.bgp.withdrawDelayMs }, `bgp: withdrawn; waiting ${this.#o.bgp.withdrawDelayMs / 1000}s for the routers before closing`);
+        await sleep(this.#o.bgp.withdrawDelayMs);
+      }
+    }
+    await this.#speaker.stop();
+    await this.#address.release();
+  }
+
+  snapshot(): { bgp: BgpSnapshot } {
+    return {
+      bgp: {
+        prefix: this.#prefix,
+        localAsn: this.#o.bgp.localAsn,
+        ...(this.#routerId ? { routerId: this.#routerId } : {}),
+        speaker: this.#speaker.state,
+        speakerRestarts: this.#speaker.restarts,
+        healthy: this.#healthy,
+        announced: this.#announced === true,
+        transitions: this.#transitions,
+        peers: [...this.#peers.values()].map((p) => ({ ...p })),
+      },
+    };
+  }
+
+  /** Tells BIRD what health asks for, when that differs from what it was told. */
+  #sync(): void {
+    if (this.#stopped) return;
+    this.#healthy = this.#o.healthy();
+    if (this.#speaker.state !== 'running' || this.#healthy === this.#announced) return;
+    const want = this.#healthy;
+    void this.#enqueue(() => (this.#announced === want || this.#stopped ? Promise.resolve() : this.#tell(want, want ? 'the balancer is healthy' : 'no healthy server on the kubernetes listener')));
+  }
+
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    this.#queue = this.#queue.then(task, task);
+    return this.#queue;
+  }
+
+  async #tell(announce: boolean, why: string): Promise<void> {
+    let reply;
+    try {
+      reply = await this.#speaker.command(`${announce ? 'enable' : 'disable'} ${ENDPOINT_PROTOCOL}`);
+    } catch (error) {
+      this.#o.logger.error({ event: 'bgp-error', error: (error as Error).message }, `bgp: cannot tell bird to ${announce ? 'announce' : 'withdraw'}: ${(error as Error).message}`);
+      return;
+    }
+    if (reply.code >= 8000) {
+      this.#o.logger.error({ event: 'bgp-error', reply: reply.lines.map((l) => l.text) }, `bgp: bird refused to ${announce ? 'enable' : 'disable'} ${ENDPOINT_PROTOCOL}: ${reply.lines.map((l) => l.text).join('; ')}`);
+      return;
+    }
+    const changed = this.#announced !== undefined || announce;
+    this.#announced = announce;
+    if (!changed) return;
+    this.#transitions++;
+    this.#o.logger[announce ? 'info' : 'warn']({ event: announce ? 'bgp-announce' : 'bgp-withdraw', prefix: this.#prefix, reason: why }, `bgp: ${announce ? 'announcing' : 'withdrawing'} ${this.#prefix}: ${why}`);
+  }
+
+  /** Until BIRD exports the route on no established session (it has sent the withdrawals), bounded. */
+  async #waitWithdrawn(): Promise<void> {
+    const deadline = Date.now() + WITHDRAW_SENT_TIMEOUT_MS;
+    do {
+      await this.#refresh();
+      if (![...this.#peers.values()].some((p) => p.routeAnnounced)) return;
+      await sleep(20);
+    } while (Date.now() < deadline);
+  }
+
+  async #readRouterId(): Promise<void> {
+    try {
+      this.#routerId = parseRouterId(await this.#speaker.command('show status')) ?? this.#routerId;
+    } catch { /* the next start reads it */ }
+  }
+
+  async #refresh(): Promise<void> {
+    if (this.#speaker.state !== 'running') {
+      for (const peer of this.#peers.values()) this.#setState(peer, 'down', undefined);
+      return;
+    }
+    let protocols;
+    let bfd = new Map<string, string>();
+    try {
+      protocols = parseProtocols(await this.#speaker.command('show protocols all'));
+      if (this.#o.bgp.bfd) bfd = parseBfdSessions(await this.#speaker.command('show bfd sessions'));
+    } catch {
+      return; // BIRD is restarting: the supervisor says so
+    }
+    const byName = new Map(protocols.map((p) => [p.name, p]));
+    for (const spec of this.#o.bgp.peers) {
+      const peer = this.#peers.get(spec.name)!;
+      const protocol = byName.get(peerProtocol(spec));
+      const state = (protocol?.fields['BGP state'] ?? 'down').toLowerCase();
+      this.#setState(peer, state, protocol?.fields['Last error']);
+      peer.routeAnnounced = state === 'established' && (protocol?.exported ?? 0) > 0;
+      const session = bfd.get(spec.address);
+      if (session) peer.bfd = session.toLowerCase();
+      else delete peer.bfd;
+    }
+    this.#warnIfNoSession();
+  }
+
+  #setState(peer: BgpPeerSnapshot, state: string, lastError: string | undefined): void {
+    if (lastError) peer.lastError = lastError;
+    if (state === peer.state) return;
+    const was = peer.state;
+    if (was === 'established') peer.sessionDrops++;
+    peer.state = state;
+    peer.stateSince = Date.now();
+    if (state === 'established') {
+      this.#o.logger.info({ event: 'bgp-session', peer: peer.name, state }, `bgp: session with ${peer.name} (${peer.address}) established`);
+    } else if (was === 'established') {
+      this.#o.logger.warn({ event: 'bgp-session', peer: peer.name, state, lastError: peer.lastError }, `bgp: session with ${peer.name} (${peer.address}) lost (${state}${peer.lastError ? `: ${peer.lastError}` : ''})`);
+    }
+  }
+
+  /**
+   * serve waits for sessions instead of failing: a router that is rebooting must not keep a healthy balancer
+   * from starting (and clients reach the other hosts meanwhile). It says so once, with BIRD's reason.
+   */
+  #warnIfNoSession(): void {
+    if (this.#warnedNoSession || Date.now() - this.#startedAt < this.#o.bgp.holdTimeMs) return;
+    const peers = [...this.#peers.values()];
+    if (peers.some((p) => p.state === 'established')) return;
+    this.#warnedNoSession = true;
+    const detail = peers.map((p) => `${p.name} ${p.address}: ${p.state}${p.lastError ? ` (${p.lastError})` : ''}`).join('; ');
+    this.#o.logger.warn({ event: 'bgp-no-session', peers: peers.map((p) => ({ name: p.name, state: p.state, lastError: p.lastError })) },
+      `bgp: no BGP session is up after ${this.#o.bgp.holdTimeMs / 1000}s, so no router sends clients here; serve keeps retrying. ${detail}. Check the peer addresses and ASNs, and that the routers list this host as a neighbor`);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
