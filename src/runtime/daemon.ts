@@ -306,8 +306,9 @@ class BalancerDaemon implements Daemon {
     } catch (error) {
       return this.#recordReload({ at: Date.now(), ok: false, message: `${(error as Error).message}; still serving the previous config` });
     }
-    if (JSON.stringify(result.spec.vip) !== JSON.stringify(this.#spec.vip) && this.#announcers.length > 0) {
-      this.#logger.warn({ event: 'reload', vip: 'unchanged' }, 'vip settings changed: they apply after a restart of serve (the VIP is not moved by a reload)');
+    for (const section of ['vip', 'bgp'] as const) {
+      if (JSON.stringify(result.spec[section]) === JSON.stringify(this.#spec[section]) || this.#announcers.length === 0) continue;
+      this.#logger.warn({ event: 'reload', [section]: 'unchanged' }, `${section} settings changed: they apply after a restart of serve (a reload does not move the endpoint's announcement)`);
     }
     this.#spec = result.spec;
     this.#specDigest = file.digest;
