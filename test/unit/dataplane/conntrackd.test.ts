@@ -2,14 +2,14 @@
 // rewrites; the namespace tests run them); its statistics are read from `conntrackd -s`;
 // the announcer lets the sync act once per change of role.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { conntrackdPaths, parseConntrackdStats, renderConntrackd } from '../../../src/dataplane/kernel/conntrackd.js';
 import { SyncedAnnouncer } from '../../../src/vip/announcers/synced.js';
+import { assertGoldenText } from './golden.js';
 
-const GOLDEN = fileURLToPath(new URL('../../golden/kernel/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const peers = [
   { name: 'lb-01', address: '192.168.30.11', priority: 150 },
@@ -24,15 +24,7 @@ const CASES = {
 };
 
 for (const [name, plan] of Object.entries(CASES)) {
-  test(`conntrackd golden: ${name}`, () => {
-    const text = renderConntrackd(plan);
-    const file = join(GOLDEN, `${name}.conf`);
-    if (process.env.UPDATE_GOLDEN) {
-      mkdirSync(GOLDEN, { recursive: true });
-      writeFileSync(file, text);
-    }
-    assert.equal(text, readFileSync(file, 'utf8'), `${name}.conf differs from the golden file (UPDATE_GOLDEN=1 rewrites)`);
-  });
+  test(`conntrackd golden: ${name}`, () => assertGoldenText(`${name}.conf`, renderConntrackd(plan)));
 }
 
 test('two peers sync over UDP unicast to each other; more use multicast; only forwarded flows (own addresses ignored)', () => {

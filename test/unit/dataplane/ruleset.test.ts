@@ -4,18 +4,17 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { markOf, renderRuleset, serverIds, slots, SOURCE_SLOTS, type KernelListener, type KernelPlan, type KernelServer } from '../../../src/dataplane/kernel/ruleset.js';
 import { requireOrSkip } from '../../helpers/cli.js';
 import { canUseNamespaces } from '../../helpers/lab.js';
 import { hasCommand } from '../../integration/render-bare-metal/netns.js';
+import { assertGoldenText, GOLDEN } from './golden.js';
 
 const run = promisify(execFile);
-const GOLDEN = fileURLToPath(new URL('../../golden/kernel/', import.meta.url));
 
 const server = (id: string, address: string, weight = 1, port = 6443): KernelServer => ({ id, address, port, weight });
 const cp = [server('0a0001', '10.0.2.11'), server('0a0002', '10.0.2.12'), server('0a0003', '10.0.2.13')];
@@ -52,15 +51,7 @@ const CASES: Record<string, KernelPlan> = {
 };
 
 for (const [name, plan] of Object.entries(CASES)) {
-  test(`kernel ruleset golden: ${name}`, () => {
-    const text = renderRuleset(plan);
-    const file = join(GOLDEN, `${name}.nft`);
-    if (process.env.UPDATE_GOLDEN) {
-      mkdirSync(GOLDEN, { recursive: true });
-      writeFileSync(file, text);
-    }
-    assert.equal(text, readFileSync(file, 'utf8'), `${name}.nft differs from the golden file (UPDATE_GOLDEN=1 rewrites)`);
-  });
+  test(`kernel ruleset golden: ${name}`, () => assertGoldenText(`${name}.nft`, renderRuleset(plan)));
 }
 
 test('every golden table is accepted by the real nft (check mode, in a scratch namespace)', async (t) => {
