@@ -287,7 +287,7 @@ function report(r: { oursPct: number; theirsPct?: number; ours: CpuSample[]; the
   const lines = [
     '## Health checks at scale: 1,000 servers every second (issue 9, item 9)',
     '',
-    `Measured ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} with \`node --import tsx bench/health-scale.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\` (took ${r.durationS.toFixed(0)} s).`,
+    `Measured ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} with \`npm run bench:health${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` as root (took ${r.durationS.toFixed(0)} s).`,
     '',
     `- ${SERVERS.toLocaleString('en-US')} servers on loopback (127.10.x.y, one listening process that accepts and closes), one listener; tcp checks every 1 s (timeout 500 ms, rise 2, fall 2). HAProxy runs the config \`render haproxy\` writes from the same spec (minus stats socket, chroot, user and syslog): \`inter 1s\`, one thread.`,
     `- Each proxy alone on its CPU (${PINNED ? 'taskset: the proxy on CPU 1, the servers and the bench on CPU 0' : 'no pinning available'}), idle but for the checks, for ${SECONDS} s per round after every server is up; ${ROUNDS} round(s), the order alternating. CPU = user + system time of the process over wall time (100 % = one core).`,
@@ -316,8 +316,9 @@ function report(r: { oursPct: number; theirsPct?: number; ours: CpuSample[]; the
     '',
     'What limits the numbers: every check opens and closes one TCP connection, and on loopback the kernel does both',
     'ends of the handshake in the checking process\'s own system time (HAProxy\'s system time above is almost all',
-    'of its CPU). The rest of serve\'s share is the probe\'s JavaScript: a `net.Socket` per check (streams, events,',
-    'an AbortSignal listener). See the notes under the table for what is left.',
+    'of its CPU). Most of serve\'s share is JavaScript: the checker itself (timing, timeout, rise/fall) is the first',
+    'row; the tcp probe adds a `net.Socket` per check (stream state, events, an abort listener) — the second row',
+    'minus the first.',
   ];
   return `${lines.join('\n')}\n`;
 }
