@@ -5,8 +5,8 @@
 //
 // What a connection gets depends on its first bytes (the client speaks first, as in TLS):
 //   WATCH\n             "<name> tick <n>\n" every `tickMs` (default 100) until either side closes
-//   DOWNLOAD <n> <s>\n  n bytes of payload(s) (payload.ts), then FIN
-//   UPLOAD <n>\n        reads n bytes, answers "<name> <sha256>\n", then FIN
+//   DOWNLOAD <n> <s>\n  "<name>\n", then n bytes of payload(s) (payload.ts), then FIN
+//   UPLOAD <n>\n        "<name>\n" at once, then reads n bytes and answers "<sha256>\n", then FIN
 //   anything else       echo: "<name>:<chunk>" for every chunk
 // With "greetMs", every connection is first sent "<name> hello\n" after that delay (a server that speaks first).
 // Prints "listening <port>" once bound. SIGTERM: stop accepting, FIN every connection, exit.
@@ -33,7 +33,7 @@ const server = createServer({ allowHalfOpen: true }, (socket) => {
   const upload = (chunk: Buffer) => {
     received += chunk.length;
     hash.update(chunk);
-    if (received >= expected) { mode = 'done'; socket.end(`${options.name} ${hash.digest('hex')}\n`); }
+    if (received >= expected) { mode = 'done'; socket.end(`${hash.digest('hex')}\n`); }
   };
   socket.on('data', (chunk: Buffer) => {
     if (mode === 'echo') { socket.write(`${options.name}:${chunk.toString('latin1')}`); return; }
@@ -60,6 +60,7 @@ const server = createServer({ allowHalfOpen: true }, (socket) => {
       void send(socket, Number(args[1]), Number(args[0]));
     } else {
       mode = 'upload';
+      socket.write(`${options.name}\n`);
       expected = Number(args[0]);
       if (rest.length > 0 || expected === 0) upload(rest);
     }
@@ -68,6 +69,7 @@ const server = createServer({ allowHalfOpen: true }, (socket) => {
 });
 
 async function send(socket: Socket, seed: number, bytes: number): Promise<void> {
+  socket.write(`${options.name}\n`);
   for (const block of payload(seed, bytes)) {
     if (socket.destroyed) return;
     if (!socket.write(block)) await new Promise((resolve) => { socket.once('drain', resolve); socket.once('close', resolve); });
