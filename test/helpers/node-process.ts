@@ -5,7 +5,7 @@ import { ROOT } from './cli.js';
 
 const PROGRAM = fileURLToPath(new URL('./node-program.ts', import.meta.url));
 
-export interface NodeProcessOptions { name: string; host: string; port: number; tickMs?: number; greetMs?: number }
+export interface NodeProcessOptions { name: string; host: string; port: number; tickMs?: number; greetMs?: number; https?: { port: number; certFile: string; keyFile: string } }
 
 export interface NodeProcess {
   readonly options: NodeProcessOptions;
@@ -41,6 +41,8 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
         started.stdout!.on('data', (d: Buffer) => {
           out += d.toString();
           const match = /listening (\d+)/.exec(out);
+          const https = /https (\d+)/.exec(out);
+          if (https && options.https) options.https.port = Number(https[1]);
           if (match) { clearTimeout(timer); options.port = Number(match[1]); resolve(); }
         });
         started.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${options.name} exited at start (${code})`)); });
@@ -62,14 +64,16 @@ let nextBlock = 1 + Math.floor(Math.random() * 200);
  * Stand-in nodes as processes on distinct loopback addresses (127.9.<block>.1, .2, …) sharing one port,
  * like nodes sharing 6443. The first picks a free port; the others take the same one.
  */
-export async function startNodeProcesses(names: string[], options: { tickMs?: number; greetMs?: number } = {}): Promise<NodeProcess[]> {
+export async function startNodeProcesses(names: string[], options: { tickMs?: number; greetMs?: number; tls?: { certFile: string; keyFile: string } } = {}): Promise<NodeProcess[]> {
   for (let attempt = 0; attempt < 10; attempt++) {
     const block = nextBlock;
     nextBlock = nextBlock >= 250 ? 1 : nextBlock + 1;
     const started: NodeProcess[] = [];
     try {
       for (const [index, name] of names.entries()) {
-        started.push(await startNodeProcess({ name, host: `127.9.${block}.${index + 1}`, port: started[0]?.options.port ?? 0, ...options }));
+        const { tls, ...rest } = options;
+        const https = tls && { ...tls, port: started[0]?.options.https?.port ?? 0 };
+        started.push(await startNodeProcess({ name, host: `127.9.${block}.${index + 1}`, port: started[0]?.options.port ?? 0, ...rest, ...(https ? { https } : {}) }));
       }
       return started;
     } catch {

@@ -9,12 +9,15 @@
 //   UPLOAD <n>\n        "<name>\n" at once, then reads n bytes and answers "<sha256>\n", then FIN
 //   anything else       echo: "<name>:<chunk>" for every chunk
 // With "greetMs", every connection is first sent "<name> hello\n" after that delay (a server that speaks first).
-// Prints "listening <port>" once bound. SIGTERM: stop accepting, FIN every connection, exit.
+// With "https", it also answers HTTPS on that port (any path: 200 "<name> ok"), like kube-apiserver's /readyz.
+// Prints "listening <port>" (and "https <port>") once bound. SIGTERM: stop accepting, FIN every connection, exit.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Socket } from 'node:net';
 import { payload } from './payload.js';
 
-interface Options { name: string; host: string; port: number; tickMs?: number; greetMs?: number }
+interface Options { name: string; host: string; port: number; tickMs?: number; greetMs?: number; https?: { port: number; certFile: string; keyFile: string } }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as Options;
 const sockets = new Set<Socket>();
@@ -77,10 +80,22 @@ async function send(socket: Socket, seed: number, bytes: number): Promise<void> 
   socket.end();
 }
 
+const https = options.https && createHttpsServer({ cert: readFileSync(options.https.certFile), key: readFileSync(options.https.keyFile), keepAliveTimeout: 30_000 }, (request, response) => {
+  response.writeHead(200, { 'content-type': 'text/plain', 'x-node': options.name });
+  response.end(`${options.name} ok\n`);
+});
+https?.on('connection', (socket: Socket) => { sockets.add(socket); socket.on('close', () => sockets.delete(socket)); });
+
 server.listen(options.port, options.host, () => {
-  process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`);
+  const announce = () => process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`);
+  if (!https) return announce();
+  https.listen(options.https!.port, options.host, () => {
+    process.stdout.write(`https ${(https.address() as { port: number }).port}\n`);
+    announce();
+  });
 });
 process.on('SIGTERM', () => {
+  https?.close();
   server.close();
   for (const socket of sockets) socket.end();
   setTimeout(() => process.exit(0), 200).unref();

@@ -108,7 +108,9 @@ export class Load {
         reply += d.toString('latin1');
         if (reply.endsWith(tag)) socket.end();
       });
-      socket.once('error', (e: NodeJS.ErrnoException) => { error ||= e.code ?? e.message; });
+      let ended = '';
+      socket.once('end', () => { ended = reply ? 'FIN after a partial reply' : 'FIN before any reply'; });
+      socket.once('error', (e: NodeJS.ErrnoException) => { error ||= `${e.code ?? e.message}${ended ? ` (${ended})` : ''} on local port ${socket.localPort}`; });
       await closed;
       clearTimeout(timer);
       const match = /^(cp-\d+):(.*)$/.exec(reply);

@@ -11,7 +11,7 @@ import { soakProblems } from './verdict.js';
 test('soak: every event once under mixed load — no crash, no unexplained failure or loss, flat resources, exact counters', { timeout: 240_000 }, async (t) => {
   if (!requireOrSkip(t, await hasCommand('prlimit'), 'prlimit (util-linux) is not installed')) return;
   const report = await runSoak({ durationMs: 0, nofile: 512, log: () => undefined });
-  process.stdout.write(`${formatSoak(report).split('\n').map((l) => `# ${l}`).join('\n')}\n`);
+  process.stdout.write(`${formatSoak(report)}\n`);
   const problems = soakProblems(report);
   assert.deepEqual(problems, [], `${problems.join('\n')}\n${nearFailures(report)}`);
   assert.ok(report.exhaustion && report.exhaustion.held > 100, 'the descriptor table really filled');
