@@ -55,11 +55,10 @@ const section = [
   ...engines.map(row),
   '',
   'Streams are cut only when their node stops: a drained node keeps its established connections (the',
-  'deregistration delay, 30 s, is longer than a step), and stopping it ends them. With a drain first, neither',
-  'balancer sends a new connection to a node that is going away, so no client sees the stop; without the drain,',
-  'connections opened between the stop and the next failed check would be refused by HAProxy (it retries',
-  'a refused connect on another server only with `option redispatch`, which the rendered config has) or',
-  'replayed by serve.',
+  'deregistration delay, 30 s, is longer than a step), and stopping it ends them; the clients reconnect at once',
+  'and the balancer sends them to the other nodes. With the drain first, no new connection goes to a node that is',
+  'going away, so `watch` sees no failure through either balancer: the drill shows the procedure works with both,',
+  'not a difference between them.',
 ].join('\n');
 say(`\n${section}`);
 if (!values['no-write']) {
