@@ -117,7 +117,7 @@ export class Load {
       if (match && match[2] === tag) {
         this.shortOk++;
         this.#served(match[1]);
-      } else {
+      } else if (this.#running) { // not one that stop() ended half-way
         this.failures.push({ at: Date.now(), kind: 'short', reason: error || (reply ? `bad reply ${JSON.stringify(reply.slice(0, 80))}` : 'closed without a reply') });
       }
       await new Promise((r) => setTimeout(r, 5));
