@@ -51,6 +51,8 @@ export interface SoakReport {
   counters: { statusConnections: number; clientConnections: number; statusBytesIn: number; clientBytesWritten: number; statusBytesOut: number; clientBytesRead: number; failedConnections: number };
   exhaustion?: { held: number; refusedAfter: number; exhaustedCodes: Record<string, number> };
   reloads: Array<{ kind: string; outcome: string }>;
+  /** What the servers went through, for explaining losses. */
+  episodes: Array<{ server: string; kind: string; from: number; to: number }>;
   /** serve's whole log (JSON lines). */
   serveLog: string;
 }
@@ -144,8 +146,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const k8s = status.listeners.find((l) => l.name === 'kubernetes')!;
     const crashedBeforeStop = !serve.running;
     const exit = await serve.stop();
+    // Running out of descriptors may refuse new connections, never cut established ones: it explains failures only.
     const explain = (server: string | undefined, at: number): string | undefined => {
-      const hit = episodes.find((e) => (e.server === server || e.kind === 'exhaustion') && at >= e.from - 500 && at <= e.to + 2000);
+      const hit = episodes.find((e) => e.server === server && e.kind !== 'exhaustion' && at >= e.from - 500 && at <= e.to + 2000);
       return hit && `${hit.server} ${hit.kind}`;
     };
     const report: SoakReport = {
@@ -173,6 +176,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       },
       ...(exhaustion ? { exhaustion } : {}),
       reloads,
+      episodes,
       serveLog: serve.output,
     };
     return report;
@@ -319,7 +323,7 @@ export function formatSoak(r: SoakReport): string {
     `counters (kubernetes listener): connections ${r.counters.statusConnections} on /api/status, ${r.counters.clientConnections} by the clients; bytes in ${r.counters.statusBytesIn} / ${r.counters.clientBytesWritten} written; bytes out ${r.counters.statusBytesOut} / ${r.counters.clientBytesRead} read; no-server ${r.counters.failedConnections}`,
     r.exhaustion ? `descriptor exhaustion: ${r.exhaustion.held} streams held before new ones were refused; counted ${JSON.stringify(r.exhaustion.exhaustedCodes)}` : 'descriptor exhaustion: skipped',
     `reloads: ${r.reloads.map((x) => `${x.kind} → ${x.outcome}`).join('; ')}`,
-    ...unexplained.map((l) => `  unexplained loss: ${new Date(l.at).toISOString()} ${l.kind} ${l.server ?? '?'} ${l.reason}`),
+    ...unexplained.map((l) => `  unexplained loss: ${new Date(l.at).toISOString()} ${l.kind} ${l.server ?? '?'} ${l.reason} (episodes then: ${r.episodes.filter((e) => l.at >= e.from - 3000 && l.at <= e.to + 3000).map((e) => `${e.server} ${e.kind} ${new Date(e.from).toISOString().slice(11, 23)}–${new Date(e.to).toISOString().slice(11, 23)}`).join(', ') || 'none'})`),
     ...failed.map((f) => `  failed: ${new Date(f.at).toISOString()} ${f.kind} ${f.reason}`),
     ...r.failures.filter((f) => f.explainedBy).map((f) => `  failed (${f.explainedBy}): ${new Date(f.at).toISOString()} ${f.kind} ${f.reason}`),
     ...r.integrityErrors.map((e) => `  integrity: ${e}`),
