@@ -110,3 +110,22 @@ test('TLS clients: the handshake answer comes in milliseconds and nothing is cut
   }
   assert.equal((server('cp-01').firstByteTimeouts ?? 0) + (server('cp-02').firstByteTimeouts ?? 0), 0);
 });
+
+test('a connection still waiting for its first byte when its server is drained past its delay moves to another server', async (t) => {
+  const list = await startNodeProcesses(['cp-01', 'cp-02']);
+  t.after(() => Promise.all(list.map((n) => n.kill())));
+  const port = await freePort();
+  const spec = await tempSpec(specFor({ port, adminPort: await freePort(), backends: nodes(list), deregistrationDelay: '0s', balancer: { firstByteTimeout: '0s' } }));
+  t.after(() => spec.cleanup());
+  const daemon = await startDaemon({ specPath: spec.path, logger: silentLogger });
+  t.after(() => daemon.destroy());
+  assert.ok(await waitFor(() => daemon.snapshot().listeners[0].servers.every((s) => s.state === 'up'), 10_000));
+  daemon.setAdminState({ server: 'cp-02' }, 'maint');
+  list[0].freeze();
+  const reply = exchange(port, 'moved', { timeoutMs: 8000 });
+  assert.ok(await waitFor(() => daemon.snapshot().listeners[0].servers[0].activeConnections === 1, 3000), 'the connection waits on frozen cp-01');
+  daemon.setAdminState({ server: 'cp-02' }, 'ready');
+  daemon.setAdminState({ server: 'cp-01' }, 'drain'); // deregistration delay 0: its connections are closed now
+  assert.equal(await reply, 'cp-02:moved');
+  list[0].thaw();
+});
