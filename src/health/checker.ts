@@ -4,6 +4,7 @@ import type { HealthCheck } from '../spec/types.js';
 import { formatDuration } from '../spec/duration.js';
 import { localExhaustion } from '../local-errors.js';
 import { PROBES, type Probe, type ProbeTarget } from './probes/index.js';
+import { CHECK_SLOTS } from './slots.js';
 import { describeRun, INITIAL_COUNTERS, transition } from './transition.js';
 import type { CheckResult, HealthCounters, ServerState, StateChange, TransitionKind } from './types.js';
 
@@ -24,8 +25,30 @@ export interface CheckerOptions {
   random?: () => number;
 }
 
+interface InFlight {
+  controller: AbortController;
+  timeout: NodeJS.Timeout;
+  /** performance.now() when the run started. */
+  started: number;
+  /** Ends the run with this result (a timeout or a stop). */
+  give(result: CheckResult): void;
+}
+
+function failedResult(reason: string, started: number): CheckResult {
+  return { ok: false, reason, latencyMs: Math.round(performance.now() - started), at: Date.now() };
+}
+
 /** Every delay is stretched or shrunk by up to this fraction, so checks of many servers drift apart. */
 export const JITTER = 0.1;
+
+/**
+ * Jittered delays take one of this many values (0.9×, 0.925×, … 1.1× for JITTER 0.1), and first checks one of
+ * FIRST_CHECK_SLOTS points of their spread. Node keeps one timer list per distinct delay: a thousand servers
+ * with a thousand distinct delays cost five times the CPU of the checks themselves; a few values spread the
+ * checks as well, since each server's phase is its own.
+ */
+const JITTER_STEPS = 9;
+const FIRST_CHECK_SLOTS = 100;
 
 export class HealthChecker {
   readonly #options: CheckerOptions;
@@ -36,9 +59,18 @@ export class HealthChecker {
   #lastResult: CheckResult | undefined;
   #lastKind: TransitionKind = 'unchanged';
   #running = false;
-  #timer: NodeJS.Timeout | undefined;
+  /** The slot (slots.ts) the next run waits in; undefined when none is scheduled. */
+  #timer: number | undefined;
   #dueAt = 0;
-  #inFlight: { controller: AbortController; timeout: NodeJS.Timeout } | undefined;
+  #inFlight: InFlight | undefined;
+  /**
+   * One controller serves run after run until a run is aborted (timeout or stop): in Node 20 creating an
+   * AbortSignal costs more than the rest of a check together, and a probe removes its abort listener when
+   * it settles, so an unaborted signal can be handed to the next probe.
+   */
+  #controller: AbortController | undefined;
+  /** The slot callback, made once rather than a closure per check. */
+  readonly #due = () => { this.#timer = undefined; void this.#run(); };
 
   constructor(options: CheckerOptions) {
     this.#options = options;
@@ -58,7 +90,7 @@ export class HealthChecker {
     if (this.#running) return;
     this.#running = true;
     const spread = Math.min(this.#check.fastIntervalMs, this.#check.intervalMs);
-    this.#schedule(Math.floor(this.#random() * spread));
+    this.#schedule(Math.floor((Math.floor(this.#random() * FIRST_CHECK_SLOTS) / FIRST_CHECK_SLOTS) * spread));
   }
 
   /** Idempotent: clears every timer and aborts the probe in flight. Counters are kept. */
@@ -67,10 +99,7 @@ export class HealthChecker {
     this.#clearTimer();
     const inFlight = this.#inFlight;
     this.#inFlight = undefined;
-    if (inFlight) {
-      clearTimeout(inFlight.timeout);
-      inFlight.controller.abort(new DOMException('health checker stopped', 'AbortError'));
-    }
+    if (inFlight) this.#abort(inFlight, new DOMException('health checker stopped', 'AbortError'));
   }
 
   /**
@@ -98,11 +127,11 @@ export class HealthChecker {
   #schedule(delayMs: number): void {
     this.#clearTimer();
     this.#dueAt = Date.now() + delayMs;
-    this.#timer = setTimeout(() => { this.#timer = undefined; void this.#run(); }, delayMs);
+    this.#timer = CHECK_SLOTS.add(this.#dueAt, this.#due);
   }
 
   #clearTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) CHECK_SLOTS.cancel(this.#timer, this.#due);
     this.#timer = undefined;
   }
 
@@ -113,36 +142,49 @@ export class HealthChecker {
   }
 
   #jitter(ms: number): number {
-    return Math.max(1, Math.round(ms * (1 + (this.#random() * 2 - 1) * JITTER)));
+    const step = Math.min(JITTER_STEPS - 1, Math.floor(this.#random() * JITTER_STEPS));
+    return Math.max(1, Math.round(ms * (1 + ((2 * step) / (JITTER_STEPS - 1) - 1) * JITTER)));
   }
 
   async #run(): Promise<void> {
     if (!this.#running) return;
     const check = this.#check;
-    const controller = new AbortController();
+    const controller = (this.#controller ??= new AbortController());
+    const started = performance.now();
+    let give!: (result: CheckResult) => void;
+    const abandoned = new Promise<CheckResult>((resolve) => { give = resolve; });
     // Our own timer rather than AbortSignal.timeout(): it can be cleared, so nothing lingers after a fast answer.
-    const timeout = setTimeout(() => controller.abort(new DOMException(`timeout after ${formatDuration(check.timeoutMs)}`, 'TimeoutError')), check.timeoutMs);
-    const inFlight = { controller, timeout };
+    const inFlight: InFlight = {
+      controller,
+      started,
+      give,
+      timeout: setTimeout(() => this.#abort(inFlight, new DOMException(`timeout after ${formatDuration(check.timeoutMs)}`, 'TimeoutError')), check.timeoutMs),
+    };
     this.#inFlight = inFlight;
-    const result = await this.#attempt(check, controller.signal);
-    clearTimeout(timeout);
+    // The probe's answer, or the timeout's when it fires first: a probe that ignores the signal cannot hang us.
+    const result = await Promise.race([this.#attempt(check, controller.signal, started), abandoned]);
+    clearTimeout(inFlight.timeout);
     if (this.#inFlight !== inFlight) return; // stopped (or superseded) while probing
     this.#inFlight = undefined;
     this.#record(result);
     if (this.#running) this.#schedule(this.#nextDelay());
   }
 
-  /** The probe's answer, or a timeout result when the signal fires first (a probe that ignores it cannot hang us). */
-  #attempt(check: HealthCheck, signal: AbortSignal): Promise<CheckResult> {
-    const started = performance.now();
-    const failed = (reason: string): CheckResult => ({ ok: false, reason, latencyMs: Math.round(performance.now() - started), at: Date.now() });
-    const aborted = new Promise<CheckResult>((resolve) => {
-      signal.addEventListener('abort', () => resolve(failed((signal.reason as Error).message)), { once: true });
-    });
-    const probed = Promise.resolve()
-      .then(() => this.#probe(this.#options.target, check, signal))
-      .catch((error: unknown) => failed(`probe error ${error instanceof Error ? error.message : String(error)}`));
-    return Promise.race([probed, aborted]);
+  /** Aborts a run: its probe is told through the signal, and the run ends now with `reason` as its result. */
+  #abort(inFlight: InFlight, reason: DOMException): void {
+    clearTimeout(inFlight.timeout);
+    if (this.#controller === inFlight.controller) this.#controller = undefined; // an aborted signal is spent
+    inFlight.controller.abort(reason);
+    inFlight.give(failedResult(reason.message, inFlight.started));
+  }
+
+  /** One probe attempt; a probe that throws instead of answering is a failed check, not a crash. */
+  #attempt(check: HealthCheck, signal: AbortSignal, started: number): Promise<CheckResult> {
+    try {
+      return this.#probe(this.#options.target, check, signal).catch((error: unknown) => failedResult(`probe error ${error instanceof Error ? error.message : String(error)}`, started));
+    } catch (error) {
+      return Promise.resolve(failedResult(`probe error ${error instanceof Error ? error.message : String(error)}`, started));
+    }
   }
 
   #record(result: CheckResult): TransitionKind {

@@ -1,5 +1,6 @@
 import type { BalancerSettings, Listener } from '../spec/types.js';
 import { BALANCERS, type Balancer, type PickContext } from './balancers/index.js';
+import { preferNotEjected } from './outlier.js';
 import type { Server } from './server.js';
 
 /** Settings the proxy reads per connection, decided once per config (no branching on the hot path). */
@@ -9,6 +10,8 @@ export interface ProxySettings {
   retries: number;
   replay: boolean;
   replayBufferSize: number;
+  /** 0 when off: turned off with replay too, since a connection that cannot be replayed is never cut. */
+  firstByteTimeoutMs: number;
 }
 
 export interface ListenerCounters {
@@ -45,13 +48,15 @@ export class Backend {
       retries: balancer.retries,
       replay: listener.replay,
       replayBufferSize: balancer.replayBufferSize,
+      firstByteTimeoutMs: listener.replay ? balancer.firstByteTimeoutMs : 0,
     };
   }
 
   /**
    * Picks a server for a new connection, skipping those already tried. Eligible servers (up and ready)
    * first; when none is eligible and the policy is fail-open, every server not in maintenance — as an
-   * AWS NLB routes to all targets when all are unhealthy.
+   * AWS NLB routes to all targets when all are unhealthy. Among them, servers that passive health ejected
+   * (outlier.ts) only when there is no other.
    */
   pick(context: PickContext, tried?: ReadonlySet<Server>): Server | undefined {
     let candidates = this.servers.filter((s) => s.eligible && !tried?.has(s));
@@ -60,7 +65,7 @@ export class Backend {
       if (anyEligible || !this.#failOpen) return undefined;
       candidates = this.servers.filter((s) => s.failOpenCandidate && !tried?.has(s));
     }
-    return this.#balancer.pick(candidates, context);
+    return this.#balancer.pick(preferNotEjected(candidates), context);
   }
 
   /** True when at least one server is up and ready. */

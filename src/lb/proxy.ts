@@ -5,9 +5,16 @@
 // the same bytes are replayed to another server: the client never sees the failure. A server cannot
 // have acted on a TLS client's data before answering its handshake, so this is safe for the
 // Kubernetes and Talos APIs. After the first upstream byte the two streams are spliced.
+//
+// A server that has the client's bytes and sends nothing back within firstByteTimeout is treated the same
+// way, while a retry is left and another server can take the connection: a frozen process whose kernel
+// still accepts is found by the traffic itself, and ejected (outlier.ts). The clock starts when the client
+// has sent something, never at connect: a server that speaks first (a greeting) waits for nobody.
 import { localExhaustion, type ExhaustionSink } from '../local-errors.js';
 import type { Logger } from '../log.js';
+import { formatDuration } from '../spec/duration.js';
 import type { Backend, ListenerCounters } from './backend.js';
+import { answered, eject } from './outlier.js';
 import type { Closable, Server } from './server.js';
 import type { StreamHandler, TcpEngine, TcpStream } from './tcp/index.js';
 
@@ -15,6 +22,13 @@ type Phase = 'connecting' | 'awaiting' | 'streaming' | 'closed';
 
 /** Reasons that are the normal end of a connection: not logged. */
 const ORDINARY_CLOSE = 'both sides closed';
+
+/**
+ * Why a Server closes its connections (server.ts closeConnections, called when it is marked down and when
+ * its deregistration delay is over). A connection that has had no answer yet is moved to another server
+ * instead: the client has seen nothing, so nothing needs to be lost.
+ */
+const SERVER_CLOSES: ReadonlySet<string> = new Set(['server marked down', 'deregistration delay over']);
 
 export class ProxyConnection implements Closable {
   readonly #downstream: TcpStream;
@@ -41,6 +55,8 @@ export class ProxyConnection implements Closable {
   #upstreamFinished = false;
   #connectStartedAt = 0;
   #connectTimer: NodeJS.Timeout | undefined;
+  /** Epoch ms by which the upstream must send its first byte (0: no deadline); checked by the sweep. */
+  #firstByteDue = 0;
   /** Set by traffic, cleared by the idle sweep (checkIdle): no clock read per chunk. */
   #active = true;
   #idleSince = 0; // first set by the sweep: #active starts true
@@ -72,9 +88,13 @@ export class ProxyConnection implements Closable {
     return this.#server;
   }
 
-  /** Closes both sides now. Idempotent. */
+  /** Closes both sides now — or, when its server is taken out before it answered, moves to another. Idempotent. */
   destroy(reason: string): void {
     if (this.#phase === 'closed') return;
+    if (SERVER_CLOSES.has(reason) && this.#upstream && (this.#phase === 'connecting' || (this.#phase === 'awaiting' && this.#replayable))) {
+      this.#upstreamFailed(this.#upstream, reason, this.#phase === 'connecting', false);
+      return;
+    }
     const logged = reason !== ORDINARY_CLOSE && this.#logger.isLevelEnabled('debug');
     const client = logged ? this.clientAddress : ''; // while the socket is still open
     this.#phase = 'closed';
@@ -93,6 +113,7 @@ export class ProxyConnection implements Closable {
    * `timeoutMs`. Traffic since the last sweep restarts the count from `now`.
    */
   checkIdle(now: number, timeoutMs: number): void {
+    if (this.#firstByteDue !== 0 && now >= this.#firstByteDue) this.#firstByteOverdue(now);
     if (this.#active) {
       this.#active = false;
       this.#idleSince = now;
@@ -133,7 +154,12 @@ export class ProxyConnection implements Closable {
       if (this.#preludeBytes > this.#backend.settings.replayBufferSize) this.#replayable = false;
     }
     if (this.#phase === 'awaiting') {
-      if (!this.#replayable) this.#prelude = [];
+      if (!this.#replayable) {
+        this.#prelude = [];
+        this.#firstByteDue = 0; // past the replay buffer: this server is the only one that can answer
+      } else if (this.#firstByteDue === 0) {
+        this.#armFirstByte();
+      }
       if (!this.#upstream!.write(chunk)) this.#downstream.pause();
       return;
     }
@@ -147,9 +173,10 @@ export class ProxyConnection implements Closable {
     this.#closeIfDone();
   }
 
-  #connectNext(): void {
+  /** Connects to `preselected`, or to the server the backend picks among those not tried yet. */
+  #connectNext(preselected?: Server): void {
     if (this.#phase === 'closed') return;
-    const server = this.#backend.pick(this, this.#tried);
+    const server = preselected ?? this.#backend.pick(this, this.#tried);
     if (!server || this.#attempts > this.#backend.settings.retries) {
       this.#counters.failedConnections++;
       const client = this.clientAddress;
@@ -183,6 +210,7 @@ export class ProxyConnection implements Closable {
     let flushed = true;
     for (const chunk of this.#prelude) flushed = upstream.write(chunk);
     if (!this.#replayable) this.#prelude = [];
+    else if (this.#preludeBytes > 0) this.#armFirstByte();
     if (this.#downstreamEnded) upstream.end();
     else if (flushed) this.#downstream.resume();
   }
@@ -214,6 +242,8 @@ export class ProxyConnection implements Closable {
       this.#phase = 'streaming';
       this.#prelude = [];
       this.#preludeBytes = 0;
+      this.#firstByteDue = 0;
+      answered(this.#server!);
     }
     this.#counters.bytesOut += chunk.length;
     this.#server!.bytesOut += chunk.length;
@@ -240,9 +270,39 @@ export class ProxyConnection implements Closable {
     if (this.#downstreamEnded && this.#upstreamEnded && this.#downstreamFinished && this.#upstreamFinished) this.destroy(ORDINARY_CLOSE);
   }
 
+  /**
+   * The upstream has the client's bytes and no retry is pending: from now it has firstByteTimeout to answer.
+   * Only while a retry is left: the last server tried may take as long as it needs.
+   */
+  #armFirstByte(): void {
+    const { firstByteTimeoutMs, retries } = this.#backend.settings;
+    if (firstByteTimeoutMs > 0 && this.#replayable && this.#attempts <= retries) this.#firstByteDue = Date.now() + firstByteTimeoutMs;
+  }
+
+  /** The upstream kept the client's bytes past firstByteTimeout without a word: replay them elsewhere. */
+  #firstByteOverdue(now: number): void {
+    this.#firstByteDue = 0;
+    if (this.#phase !== 'awaiting' || !this.#replayable) return;
+    // Nowhere else to go: waiting for this server is the client's best chance, and proves nothing against it.
+    const next = this.#backend.pick(this, this.#tried);
+    if (!next) return;
+    const server = this.#server!;
+    const waited = formatDuration(this.#backend.settings.firstByteTimeoutMs);
+    server.firstByteTimeouts++;
+    const ejectedMs = eject(server, now);
+    if (ejectedMs > 0) {
+      this.#logger.warn(
+        { event: 'server-ejected', listener: this.#backend.name, server: server.name, reason: `no answer within ${waited}`, ejectedMs },
+        `${server.name} ${this.#backend.name}: sent nothing back within ${waited} of the client's first bytes (frozen?); new connections avoid it for ${formatDuration(ejectedMs)}, this one is replayed elsewhere`,
+      );
+    }
+    this.#upstreamFailed(this.#upstream!, `silent for ${waited}`, false, true, next);
+  }
+
   /** A connect failed, or the upstream went away before its first byte: retry on another server if we may. */
-  #upstreamFailed(upstream: TcpStream, reason: string, duringConnect: boolean, countAgainstServer = true): void {
+  #upstreamFailed(upstream: TcpStream, reason: string, duringConnect: boolean, countAgainstServer = true, next?: Server): void {
     if (upstream !== this.#upstream || this.#phase === 'closed') return;
+    this.#firstByteDue = 0;
     if (this.#phase === 'streaming') {
       this.destroy(`upstream ${reason}`);
       return;
@@ -276,7 +336,7 @@ export class ProxyConnection implements Closable {
       this.destroy(`upstream ${reason}`);
       return;
     }
-    this.#connectNext();
+    this.#connectNext(next);
   }
 
   #attachServer(server: Server): void {

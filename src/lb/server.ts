@@ -44,6 +44,12 @@ export class Server {
   bytesOut = 0;
   checksFailed = 0;
   downTransitions = 0;
+  /** Passive health (outlier.ts): connections this server took and never answered in time. */
+  firstByteTimeouts = 0;
+  /** Epoch ms until which new connections avoid this server (0: not ejected); see outlier.ts. */
+  ejectedUntil = 0;
+  /** Ejections in a row without an answer in between: each doubles the next ejection. */
+  ejections = 0;
   /** Time spent down before the current down period (HAProxy `downtime`). */
   #downtimeMs = 0;
   #downSince: number | undefined;
@@ -181,6 +187,8 @@ export class Server {
       checksFailed: this.checksFailed,
       downTransitions: this.downTransitions,
       downtimeMs: this.downtimeMs,
+      firstByteTimeouts: this.firstByteTimeouts,
+      ...(this.ejectedUntil > Date.now() ? { ejectedUntil: this.ejectedUntil } : {}),
       ...(this.lastCheck ? { lastCheck: this.lastCheck } : {}),
       ...(this.drainDeadline !== undefined ? { drainDeadline: this.drainDeadline } : {}),
       ...(this.removed ? { removed: true } : {}),

@@ -4,6 +4,8 @@ import type { Spec } from '../spec/types.js';
 export interface RenderedFile {
   path: string;
   contents: string;
+  /** The file holds a secret (keepalived's auth_pass): whoever writes it makes it readable by its owner only (0600). */
+  secret?: boolean;
 }
 
 export interface RenderContext {

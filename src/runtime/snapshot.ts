@@ -26,6 +26,10 @@ export interface ServerSnapshot {
   downTransitions: number;
   /** Total time spent down, current down period included (HAProxy `downtime`); optional. */
   downtimeMs?: number;
+  /** Connections this server took and did not answer within balancer.firstByteTimeout (replayed elsewhere); optional. */
+  firstByteTimeouts?: number;
+  /** Set while passive health keeps new connections away from the server: epoch ms when that ends. */
+  ejectedUntil?: number;
   lastCheck?: CheckResult;
   /** Set while draining after a reload removed the server: epoch ms when its connections are closed. */
   drainDeadline?: number;

@@ -29,6 +29,9 @@ export const DEFAULT_BALANCER = {
   retries: 2,
   replay: true,
   replayBufferSize: 65_536,
+  // A TLS server answers a ClientHello in milliseconds; client-go gives up on the handshake after 10 s, so a
+  // replay after 3 s (+ up to 1 s, the sweep) still lands in time.
+  firstByteTimeoutMs: 3000,
   onMarkedDown: 'close',
   whenAllDown: 'fail-open',
   maxConnections: 20_000,

@@ -185,7 +185,8 @@ function schemaProblems(errors: ErrorObject[]): Problem[] {
         });
         break;
       case 'type':
-        problems.push({ code: 'SPEC_TYPE', severity: 'error', path, message: `must be ${article(String(error.params.type))}, got ${typeName(error.data)}`, hint: describe(error) });
+        // A secret written as a number is still a secret: problems reach logs, /api/status and the status page.
+        problems.push({ code: 'SPEC_TYPE', severity: 'error', path, message: `must be ${article(String(error.params.type))}, got ${SECRET_PATHS.has(path) ? typeof error.data : typeName(error.data)}`, hint: describe(error) });
         break;
       case 'enum':
         problems.push({ code: 'SPEC_VALUE', severity: 'error', path, message: `"${String(error.data)}" is not allowed`, hint: `use one of: ${(error.params.allowedValues as unknown[]).join(', ')}` });
@@ -223,6 +224,9 @@ function patternProblem(path: string, error: ErrorObject): Problem {
   }
   return { code: 'SPEC_VALUE', severity: 'error', path, message: `"${String(error.data)}" does not match ${pattern}`, hint: describe(error) };
 }
+
+/** Fields whose value is never repeated in a problem (docs/security.md). */
+const SECRET_PATHS: ReadonlySet<string> = new Set(['balancer.adminToken', 'vip.authKey']);
 
 function describe(error: ErrorObject): string {
   const schema = error.parentSchema as { description?: string } | undefined;

@@ -54,6 +54,7 @@ export function normalize(raw: RawSpec, source: string): Spec {
       idleTimeoutMs: ms(balancerRaw.idleTimeout, DEFAULT_BALANCER.idleTimeoutMs),
       retries: balancerRaw.retries ?? DEFAULT_BALANCER.retries,
       replayBufferSize: balancerRaw.replayBufferSize ?? DEFAULT_BALANCER.replayBufferSize,
+      firstByteTimeoutMs: ms(balancerRaw.firstByteTimeout, DEFAULT_BALANCER.firstByteTimeoutMs),
       onMarkedDown: balancerRaw.onMarkedDown ?? DEFAULT_BALANCER.onMarkedDown,
       whenAllDown: balancerRaw.whenAllDown ?? DEFAULT_BALANCER.whenAllDown,
       maxConnections: balancerRaw.maxConnections ?? DEFAULT_BALANCER.maxConnections,

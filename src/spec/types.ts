@@ -61,6 +61,8 @@ export interface BalancerSettings {
   idleTimeoutMs: number;
   retries: number;
   replayBufferSize: number;
+  /** No first byte from a server this long after it got the client's bytes: replay elsewhere, eject it. 0 = off. */
+  firstByteTimeoutMs: number;
   onMarkedDown: 'close' | 'keep';
   whenAllDown: 'fail-open' | 'reject';
   maxConnections: number;

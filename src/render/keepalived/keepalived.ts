@@ -22,6 +22,7 @@ export const keepalivedRenderer: Renderer = {
     return vip.peers.map((peer) => ({
       path: `${peer.name}/keepalived.conf`,
       contents: renderKeepalivedConfig(spec, vip, plan, peer, context),
+      ...(plan.authPass !== undefined ? { secret: true } : {}),
     }));
   },
 };

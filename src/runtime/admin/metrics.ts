@@ -1,11 +1,17 @@
 // Prometheus metrics for /metrics. Every metric is declared once in METRICS and reads ONE snapshot
-// per scrape through prom-client collect callbacks: nothing is counted on the connection path.
+// per scrape: nothing is counted on the connection path.
+//
+// The snapshot's metrics are written straight into the text format (formatMetrics): at 1,000 servers
+// they are 50,000 series, and going through prom-client's metric objects (a label hash and a map entry
+// per series, then serializing them again) took 75 ms and 2 MB of garbage per scrape; writing the
+// lines takes a tenth of that. prom-client still provides the process metrics (CPU, memory, event-loop
+// lag, handles) and the content type.
 //
 // Names: where the meaning is the same as HAProxy's built-in exporter (addons/promex), we reuse its
 // exact name and labels (proxy = listener name, server = node name), so HAProxy dashboards and alerts
 // work unchanged. Everything HAProxy has no word for lives under `cluster_endpoint_`.
 // docs/metrics.md documents every name (a test checks it).
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { ServerSnapshot, StatusSnapshot, VipRole } from '../snapshot.js';
 
 type Labels = Record<string, string>;
@@ -113,6 +119,8 @@ export const METRICS: readonly MetricDefinition[] = [
   { name: 'cluster_endpoint_frontend_no_server_total', type: 'counter', labels: ['proxy'], help: 'Client connections closed because no server could take them.', values: perListener((l) => l.failedConnections) },
   { name: 'cluster_endpoint_server_state', type: 'gauge', labels: ['proxy', 'server', 'state'], help: 'Health state of the server set by checks, per state label value (checking, up, down).', values: oneHot(SERVER_STATES, (v) => v.state) },
   { name: 'cluster_endpoint_server_admin_state', type: 'gauge', labels: ['proxy', 'server', 'state'], help: 'Admin state of the server set by the operator, per state label value (ready, drain, maint).', values: oneHot(ADMIN_STATES, (v) => v.adminState) },
+  { name: 'cluster_endpoint_server_first_byte_timeouts_total', type: 'counter', labels: ['proxy', 'server'], help: 'Connections the server took and did not answer within balancer.firstByteTimeout (replayed to another server).', values: perServer((v) => v.firstByteTimeouts) },
+  { name: 'cluster_endpoint_server_ejected', type: 'gauge', labels: ['proxy', 'server'], help: '1 while passive health keeps new connections away from the server (it did not answer in time), else 0.', values: perServer((v, s) => ((v.ejectedUntil ?? 0) > s.now ? 1 : 0)) },
   { name: 'cluster_endpoint_server_check_success', type: 'gauge', labels: ['proxy', 'server'], help: '1 when the latest health check succeeded, 0 when it failed (absent before the first check).', values: perServer((v) => (v.lastCheck ? (v.lastCheck.ok ? 1 : 0) : undefined)) },
   { name: 'cluster_endpoint_config_last_reload_successful', type: 'gauge', labels: [], help: '1 when the last reload succeeded (or none was tried), 0 when it failed and the previous config still serves.', values: (s, emit) => emit({}, s.lastReload && !s.lastReload.ok ? 0 : 1) },
   { name: 'cluster_endpoint_config_last_reload_success_timestamp_seconds', type: 'gauge', labels: [], help: 'When the config now serving was loaded, in seconds since the epoch.', values: (s, emit) => emit({}, seconds(s.spec.loadedAt)) },
@@ -171,40 +179,63 @@ export const METRICS: readonly MetricDefinition[] = [
 ];
 
 export interface AdminMetrics {
+  /** prom-client's registry: the process metrics (none with processMetrics: false). */
   readonly registry: Registry;
   readonly contentType: string;
-  /** Prometheus text for one snapshot. Scrapes are serialized so each sees only its own snapshot. */
+  /** Prometheus text for one snapshot: METRICS, then the process metrics. */
   scrape(snapshot: StatusSnapshot): Promise<string>;
 }
 
-/** A private registry (never prom-client's global one) with METRICS and, by default, process metrics. */
+/** A private registry (never prom-client's global one) for the process metrics; METRICS are written by formatMetrics. */
 export function createAdminMetrics(options: { processMetrics?: boolean } = {}): AdminMetrics {
   const registry = new Registry();
-  let current: StatusSnapshot | undefined;
-  for (const definition of METRICS) {
-    const common = { name: definition.name, help: definition.help, labelNames: [...definition.labels], registers: [registry] };
-    if (definition.type === 'gauge') {
-      new Gauge({ ...common, collect() { this.reset(); if (current) definition.values(current, (labels, value) => this.set(labels, value)); } });
-    } else {
-      new Counter({ ...common, collect() { this.reset(); if (current) definition.values(current, (labels, value) => this.inc(labels, Math.max(0, value))); } });
-    }
-  }
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
-  let queue: Promise<unknown> = Promise.resolve();
   return {
     registry,
     contentType: registry.contentType,
-    scrape(snapshot) {
-      const run = queue.then(async () => {
-        current = snapshot;
-        try {
-          return await registry.metrics();
-        } finally {
-          current = undefined;
-        }
-      });
-      queue = run.catch(() => undefined);
-      return run;
+    async scrape(snapshot) {
+      const text = formatMetrics(snapshot);
+      return options.processMetrics === false ? text : text + (await registry.metrics());
     },
   };
+}
+
+/** The text exposition format (version 0.0.4) of every metric in METRICS for one snapshot. */
+export function formatMetrics(snapshot: StatusSnapshot): string {
+  const parts: string[] = [];
+  for (const definition of METRICS) {
+    const lines: string[] = [`# HELP ${definition.name} ${escapeHelp(definition.help)}`, `# TYPE ${definition.name} ${definition.type}`];
+    const prefix = `${definition.name}{`;
+    const counter = definition.type === 'counter';
+    definition.values(snapshot, (labels, value) => {
+      let text = '';
+      for (const name of definition.labels) {
+        const v = labels[name];
+        if (v === undefined) continue;
+        text += `${text === '' ? '' : ','}${name}="${escapeLabel(v)}"`;
+      }
+      lines.push(`${text === '' ? definition.name : `${prefix}${text}}`} ${formatValue(counter ? Math.max(0, value) : value)}`);
+    });
+    parts.push(lines.join('\n'));
+  }
+  return `${parts.join('\n\n')}\n\n`;
+}
+
+const LABEL_SPECIAL = /[\\"\n]/;
+
+/** Label values escape backslash, double quote and newline. */
+function escapeLabel(value: string): string {
+  return LABEL_SPECIAL.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
+}
+
+/** HELP text escapes backslash and newline. */
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Number.POSITIVE_INFINITY) return '+Inf';
+  if (value === Number.NEGATIVE_INFINITY) return '-Inf';
+  return String(value);
 }

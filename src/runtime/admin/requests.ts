@@ -42,8 +42,15 @@ export function parseAdminStateBody(text: string): AdminState {
   if (unknown.length) throw new HttpError(400, 'ADMIN_BAD_REQUEST', `unknown key "${unknown[0]}" in the body`, { hint: example });
   const { adminState } = body as { adminState?: unknown };
   if (adminState === undefined) throw new HttpError(400, 'ADMIN_BAD_REQUEST', '"adminState" is missing', { hint: example });
-  if (!isAdminState(adminState)) throw new HttpError(400, 'ADMIN_BAD_REQUEST', `"${String(adminState)}" is not an admin state`, { hint: 'use one of: ready, drain, maint' });
+  // JSON.stringify, never String(): an object such as {"toString":1} cannot be turned into a string.
+  if (!isAdminState(adminState)) throw new HttpError(400, 'ADMIN_BAD_REQUEST', `${describeValue(adminState)} is not an admin state`, { hint: 'use one of: ready, drain, maint' });
   return adminState;
+}
+
+/** A JSON value as it was sent, cut short: `"paused"`, `{"toString":1}`, `12`. */
+function describeValue(value: unknown): string {
+  const text = JSON.stringify(value) ?? typeof value;
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 export type Route =

@@ -26,7 +26,38 @@ export interface AdminServerOptions {
   token?: string;
   backend: AdminBackend;
   logger: Logger;
+  /** ADMIN_LIMITS unless a test needs shorter ones. */
+  limits?: AdminLimits;
 }
+
+export interface AdminLimits {
+  /** Connections open at once; a connection beyond it is closed as soon as it is accepted. */
+  maxConnections: number;
+  /** From the connection's first byte (or its previous request) until every header has arrived. */
+  headersTimeoutMs: number;
+  /** From the first byte of a request until the whole request, body included, has arrived. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** How often the timeouts above are enforced (node's connectionsCheckingInterval: 30 s by default). */
+  checkEveryMs: number;
+}
+
+/**
+ * The admin surface answers a handful of operators and one Prometheus: a few connections, small requests.
+ * A client that sends nothing, or trickles its headers or body, is cut after 5 s / 10 s (+ up to 1 s), so a
+ * slowloris can hold at most maxConnections sockets for that long each. docs/admin-api.md#limits.
+ */
+export const ADMIN_LIMITS: AdminLimits = Object.freeze({
+  maxConnections: 64,
+  headersTimeoutMs: 5000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5000,
+  checkEveryMs: 1000,
+});
+
+/** A dropped-connection line at most this often: a flood of connections is one line, not thousands. */
+const DROP_LOG_EVERY_MS = 10_000;
 
 export interface AdminServer {
   readonly url: string;
@@ -47,7 +78,23 @@ const MAX_BODY_BYTES = 4096;
 
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const handler = createAdminHandler(options);
-  const server = createServer({ requestTimeout: 10_000, headersTimeout: 10_000 }, (req, res) => { void handler(req, res); });
+  const limits = options.limits ?? ADMIN_LIMITS;
+  const server = createServer({
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: limits.checkEveryMs,
+  }, (req, res) => { void handler(req, res); });
+  server.maxConnections = limits.maxConnections;
+  let dropped = 0;
+  let droppedLoggedAt = 0;
+  server.on('drop', () => {
+    dropped++;
+    if (Date.now() - droppedLoggedAt < DROP_LOG_EVERY_MS) return;
+    droppedLoggedAt = Date.now();
+    options.logger.warn({ event: 'admin-connections-full', maxConnections: limits.maxConnections, dropped }, `admin surface: ${limits.maxConnections} connections open, new ones are closed (${dropped} so far)`);
+  });
+  // Malformed requests and timeouts before a request is complete: node answers them (400, 408, 431) and logs nothing.
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(new UserError('LISTEN', `cannot bind the admin surface on ${joinHostPort(options.host, options.port)}: ${error.code ?? error.message}`, {
@@ -92,7 +139,7 @@ export function createAdminHandler(options: AdminServerOptions): (req: IncomingM
       } else {
         checkHost(req.headers.host, options.host);
       }
-      const url = new URL(req.url ?? '/', 'http://admin.invalid');
+      const url = parseTarget(req.url);
       const route = matchRoute(url.pathname);
       if (!route) throw new HttpError(404, 'ADMIN_NOT_FOUND', `no such page: ${url.pathname}`, { hint: `the admin API has ${ROUTE_LIST}` });
       const allowed = ROUTE_METHODS[route.kind];
@@ -102,6 +149,12 @@ export function createAdminHandler(options: AdminServerOptions): (req: IncomingM
       }
       await answer(route, url, req, res);
     } catch (error) {
+      if (error instanceof ClientGone || res.destroyed) {
+        // The client went away (aborted upload, closed tab, timeout): nobody is left to answer.
+        logger.debug({ event: 'admin-client-gone', method: req.method, path: req.url, reason: error instanceof Error ? error.message : String(error) }, `admin surface: client left during ${req.method} ${req.url}`);
+        res.destroy();
+        return;
+      }
       sendError(res, toHttpError(error, logger));
     }
   };
@@ -182,6 +235,23 @@ function checkHost(hostHeader: string | undefined, bindHost: string): void {
   });
 }
 
+/** The request target as a URL; a target no URL parser accepts (`//[`, `http://x:99999/`) is a 400. */
+function parseTarget(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://admin.invalid');
+  } catch {
+    throw new HttpError(400, 'ADMIN_BAD_REQUEST', 'the request target is not a valid path', { hint: `the admin API has ${ROUTE_LIST}` });
+  }
+}
+
+/** The client closed or reset its connection before the request was complete. */
+class ClientGone extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'ClientGone';
+  }
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   const tooLarge = () => new HttpError(413, 'ADMIN_BAD_REQUEST', `the body is larger than ${MAX_BODY_BYTES} bytes`, { hint: 'send only {"adminState":"..."}' });
   if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
@@ -197,7 +267,9 @@ function readBody(req: IncomingMessage): Promise<string> {
     };
     req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.once('error', reject);
+    req.once('error', (error: NodeJS.ErrnoException) => reject(new ClientGone(error.code ?? error.message)));
+    // 'close' without 'end': the connection went away mid-body (after 'end' this is a no-op).
+    req.once('close', () => { if (!req.complete) reject(new ClientGone('closed before the body was complete')); });
   });
 }
 

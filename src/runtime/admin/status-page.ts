@@ -148,7 +148,8 @@ function renderServer(l: ListenerSnapshot, s: ServerSnapshot, now: number): stri
     ? `<span class="${s.lastCheck.ok ? 'ok' : 'bad'}">${s.lastCheck.ok ? 'ok' : 'fail'}</span> ${escapeHtml(s.lastCheck.reason)}<div class="reason">in ${escapeHtml(formatLatency(s.lastCheck.latencyMs))}, ${escapeHtml(formatAge(now - s.lastCheck.at))} ago</div>`
     : '<span class="muted">none yet</span>';
   const closing = s.drainDeadline !== undefined && s.drainDeadline > now && s.activeConnections > 0 ? `connections close in ${formatAge(s.drainDeadline - now)}` : '';
-  const tag = [s.removed ? 'removed' : '', closing].filter(Boolean).join(', ');
+  const ejected = s.ejectedUntil !== undefined && s.ejectedUntil > now ? `ejected ${formatAge(s.ejectedUntil - now)}: did not answer` : '';
+  const tag = [s.removed ? 'removed' : '', closing, ejected].filter(Boolean).join(', ');
   const removed = tag ? ` <span class="tag">${escapeHtml(tag)}</span>` : '';
   const actions = (['ready', 'drain', 'maint'] as const)
     .map((state) => `<button type="button" data-admin-state="${state}"${state === s.adminState ? ' disabled' : ''}>${state}</button>`).join('');

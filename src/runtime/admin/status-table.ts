@@ -28,7 +28,8 @@ export function formatStatusText(s: StatusSnapshot): string {
   for (const l of s.listeners) {
     for (const v of l.servers) {
       const check = v.lastCheck ? `${v.lastCheck.ok ? 'ok' : 'fail'} ${v.lastCheck.reason} in ${formatLatency(v.lastCheck.latencyMs)}` : '-';
-      rows.push([l.name, `${v.name}${v.removed ? ' (removed)' : ''}`, `${v.address}:${v.port}`, v.state, formatAge(s.now - v.stateSince), v.adminState, String(v.activeConnections), String(v.totalConnections), check]);
+      const ejected = v.ejectedUntil !== undefined && v.ejectedUntil > s.now ? ` (ejected ${formatAge(v.ejectedUntil - s.now)})` : '';
+      rows.push([l.name, `${v.name}${v.removed ? ' (removed)' : ''}${ejected}`, `${v.address}:${v.port}`, v.state, formatAge(s.now - v.stateSince), v.adminState, String(v.activeConnections), String(v.totalConnections), check]);
     }
     const eligible = l.servers.filter((v) => v.state === 'up' && v.adminState === 'ready').length;
     rows.push([l.name, '(frontend)', `${l.bind}:${l.port}`, `${eligible}/${l.servers.length} eligible`, '', '', String(l.activeConnections), String(l.totalConnections), l.failedConnections ? `${l.failedConnections} found no server` : '']);

@@ -17,6 +17,7 @@ const TOP_RANGES: Record<string, Range> = {
 const BALANCER_RANGES: Record<string, Range> = {
   connectTimeout: { minMs: 10, maxMs: 300_000 },
   idleTimeout: { minMs: 1000, maxMs: 7 * 24 * 3_600_000 },
+  firstByteTimeout: { minMs: 0, maxMs: 60_000 },
 };
 
 const VIP_RANGES: Record<string, Range> = {

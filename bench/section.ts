@@ -1,0 +1,23 @@
+// BENCHMARKS.md belongs to several benches: each one replaces only the text between its own markers.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+/** Writes `section` between `<!-- name:start -->` and `<!-- name:end -->` in `path` (appending the markers when missing). */
+export function writeBenchmarkSection(path: string, name: string, section: string): void {
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const block = `${start}\n${section.trimEnd()}\n${end}`;
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
+  const from = current.indexOf(start);
+  const to = current.indexOf(end);
+  const next = from >= 0 && to > from ? current.slice(0, from) + block + current.slice(to + end.length) : `${current.trimEnd()}\n\n${block}\n`;
+  writeFileSync(path, next);
+}
+
+/** CPU time of one process in clock ticks, from /proc/PID/stat: user, system, and their sum. */
+export function processTicks(pid: number): { user: number; system: number; total: number } {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const user = Number(fields[11]);
+  const system = Number(fields[12]);
+  return { user, system, total: user + system };
+}
