@@ -273,7 +273,8 @@ class BalancerDaemon implements Daemon {
     try {
       file = await this.#source.read();
     } catch (error) {
-      if (trigger === 'watch') return undefined; // mid-replace, or gone: the next event brings the file
+      // Mid-replace, or gone: the next event brings the file. A file over the size bound is a real answer.
+      if (trigger === 'watch' && !(error instanceof UserError && error.code === 'SPEC_LIMIT')) return undefined;
       return this.#recordReload({ at: Date.now(), ok: false, message: `${(error as Error).message}; still serving the previous config` });
     }
     // Once per change: the watcher and a SIGHUP for the same write apply it once.

@@ -7,7 +7,7 @@ import { basename, dirname } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { SPEC_LIMITS, type LoadResult } from '../spec/load.js';
-import { parseSpecOffThread } from '../spec/worker.js';
+import { SpecParser } from '../spec/worker.js';
 
 /** One read of the spec file. */
 export interface SpecText {
@@ -29,6 +29,7 @@ export class SpecSource {
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #sample: string | undefined;
+  readonly #parser = new SpecParser();
 
   constructor(path: string, logger: Logger) {
     this.path = path;
@@ -65,7 +66,7 @@ export class SpecSource {
 
   /** Parses on a worker thread with a deadline: the caller's event loop keeps carrying connections. */
   parse(text: string): Promise<LoadResult> {
-    return parseSpecOffThread(text, this.path);
+    return this.#parser.parse(text, this.path);
   }
 
   /** Calls onSettled after the file changed and then stopped changing (see SETTLE_MS). */
@@ -84,6 +85,7 @@ export class SpecSource {
   }
 
   close(): void {
+    this.#parser.close();
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#watcher?.close();

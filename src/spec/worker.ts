@@ -8,29 +8,70 @@ const ROLE = 'cluster-endpoint-spec-parser';
 /** Long enough for a spec at the size limit on a slow host (about 3 s here), short enough to notice. */
 export const PARSE_DEADLINE_MS = 10_000;
 
-/** parseSpec on a fresh worker thread, resolved with its result or a SPEC_LIMIT problem at the deadline. */
+/**
+ * A worker thread that parses specs, kept between reloads (starting one and loading the parser costs more
+ * than most parses). A parse that overruns its deadline ends the worker; the next parse starts a new one.
+ * The worker never keeps the process alive.
+ */
+export class SpecParser {
+  #worker: Worker | undefined;
+  #next = 0;
+  readonly #pending = new Map<number, (result: LoadResult) => void>();
+
+  parse(text: string, source: string, deadlineMs = PARSE_DEADLINE_MS): Promise<LoadResult> {
+    return new Promise((resolve) => {
+      let worker: Worker;
+      try {
+        worker = this.#worker ?? this.#start();
+      } catch (error) {
+        resolve(failed(`no worker thread to parse it on: ${(error as Error).message}`));
+        return;
+      }
+      const id = this.#next++;
+      const timer = setTimeout(() => this.#abandon(worker, `parsing took longer than ${deadlineMs / 1000}s`), deadlineMs);
+      this.#pending.set(id, (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      });
+      worker.postMessage({ id, text, source });
+    });
+  }
+
+  close(): void {
+    if (this.#worker) this.#abandon(this.#worker, 'the parser was closed');
+  }
+
+  #start(): Worker {
+    const worker = startWorker({ role: ROLE });
+    worker.unref();
+    worker.on('message', ({ id, result }: { id: number; result: LoadResult }) => {
+      const settle = this.#pending.get(id);
+      this.#pending.delete(id);
+      settle?.(result);
+    });
+    worker.once('error', (error) => this.#abandon(worker, `the parser failed: ${error.message}`));
+    worker.once('exit', (code) => this.#abandon(worker, `the parser exited (code ${code})`));
+    this.#worker = worker;
+    return worker;
+  }
+
+  /** Ends the worker and answers every parse still waiting on it. */
+  #abandon(worker: Worker, why: string): void {
+    if (this.#worker !== worker) return;
+    this.#worker = undefined;
+    void worker.terminate();
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const settle of pending) settle(failed(why));
+  }
+}
+
+let shared: SpecParser | undefined;
+
+/** parseSpec on a worker thread (one shared by the process), resolved with its result or a SPEC_LIMIT problem at the deadline. */
 export function parseSpecOffThread(text: string, source: string, deadlineMs = PARSE_DEADLINE_MS): Promise<LoadResult> {
-  return new Promise((resolve) => {
-    let worker: Worker;
-    try {
-      worker = startWorker({ role: ROLE, text, source });
-    } catch (error) {
-      resolve(failed(`no worker thread to parse it on: ${(error as Error).message}`));
-      return;
-    }
-    let settled = false;
-    const settle = (result: LoadResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      void worker.terminate();
-      resolve(result);
-    };
-    const timer = setTimeout(() => settle(failed(`parsing took longer than ${deadlineMs / 1000}s`)), deadlineMs);
-    worker.once('message', (result: LoadResult) => settle(result));
-    worker.once('error', (error) => settle(failed(`the parser failed: ${error.message}`)));
-    worker.once('exit', (code) => settle(failed(`the parser exited (code ${code})`)));
-  });
+  shared ??= new SpecParser();
+  return shared.parse(text, source, deadlineMs);
 }
 
 /**
@@ -49,6 +90,7 @@ function failed(why: string): LoadResult {
 }
 
 if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
-  const { text, source } = workerData as { text: string; source: string };
-  parentPort!.postMessage(parseSpec(text, source));
+  parentPort!.on('message', ({ id, text, source }: { id: number; text: string; source: string }) => {
+    parentPort!.postMessage({ id, result: parseSpec(text, source) });
+  });
 }

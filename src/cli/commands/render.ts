@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import { EXIT, UserError } from '../../errors.js';
 import { updateKubeconfigFile, updateTalosconfigFile } from '../../render/clients/update.js';
@@ -61,7 +61,10 @@ export async function render(options: RenderOptions, io: Io): Promise<number> {
     for (const file of files) {
       const path = join(dir, file.path);
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, file.contents, { mode: file.path.endsWith('.sh') ? 0o755 : 0o644 });
+      // A file with a secret (keepalived's auth_pass) is its owner's alone, also when it existed before.
+      const mode = file.secret ? 0o600 : file.path.endsWith('.sh') ? 0o755 : 0o644;
+      await writeFile(path, file.contents, { mode });
+      await chmod(path, mode);
       io.stdout.write(`wrote ${path}\n`);
     }
   }

@@ -66,10 +66,13 @@ test('a large spec is parsed off the event loop: connections are carried while i
   assert.ok(longest < 30_000, `a log line of ${longest} bytes`);
 });
 
-test('a file over the size limit is refused without reading it whole', async (t) => {
+test('a file over the size limit is refused without reading it whole, by the watcher as by SIGHUP', async (t) => {
   const stack = await watchedStack(['cp-01']);
   t.after(() => stack.close());
   await writeFile(stack.spec.path, `${stringify(stack.specValue)}# ${'x'.repeat(1_100_000)}\n`);
+  const watched = await waitFor(() => stack.daemon.snapshot().lastReload, 10_000);
+  assert.equal(watched?.ok, false, 'the watcher reports it');
+  assert.match(watched?.message ?? '', /larger than 1 MiB/);
   const record = await stack.daemon.reload();
   assert.equal(record.ok, false);
   assert.match(record.message, /larger than 1 MiB/);
