@@ -23,12 +23,6 @@ type Phase = 'connecting' | 'awaiting' | 'streaming' | 'closed';
 /** Reasons that are the normal end of a connection: not logged. */
 const ORDINARY_CLOSE = 'both sides closed';
 
-/**
- * Why a Server closes its connections (server.ts closeConnections, called when it is marked down and when
- * its deregistration delay is over). A connection that has had no answer yet is moved to another server
- * instead: the client has seen nothing, so nothing needs to be lost.
- */
-const SERVER_CLOSES: ReadonlySet<string> = new Set(['server marked down', 'deregistration delay over']);
 
 export class ProxyConnection implements Closable {
   readonly #downstream: TcpStream;
@@ -88,13 +82,18 @@ export class ProxyConnection implements Closable {
     return this.#server;
   }
 
-  /** Closes both sides now — or, when its server is taken out before it answered, moves to another. Idempotent. */
-  destroy(reason: string): void {
-    if (this.#phase === 'closed') return;
-    if (SERVER_CLOSES.has(reason) && this.#upstream && (this.#phase === 'connecting' || (this.#phase === 'awaiting' && this.#replayable))) {
+  /** Its server is taken out: before the server answered, move to another (nothing is lost); after, close. */
+  evict(reason: string): void {
+    if (this.#upstream && (this.#phase === 'connecting' || (this.#phase === 'awaiting' && this.#replayable))) {
       this.#upstreamFailed(this.#upstream, reason, this.#phase === 'connecting', false);
       return;
     }
+    this.destroy(reason);
+  }
+
+  /** Closes both sides now. Idempotent. */
+  destroy(reason: string): void {
+    if (this.#phase === 'closed') return;
     const logged = reason !== ORDINARY_CLOSE && this.#logger.isLevelEnabled('debug');
     const client = logged ? this.clientAddress : ''; // while the socket is still open
     this.#phase = 'closed';

@@ -8,6 +8,11 @@ import type { HealthCheck, ServerTarget } from '../spec/types.js';
 /** Something the proxy can close: one downstream/upstream pair. */
 export interface Closable {
   destroy(reason: string): void;
+  /**
+   * Its server is taken out (marked down, drained past its delay): a connection the server has not
+   * answered yet moves to another server (the client has seen nothing), any other closes.
+   */
+  evict(reason: string): void;
 }
 
 export interface ServerEvents {
@@ -132,7 +137,7 @@ export class Server {
   /** Closes this server's proxied connections now (the proxy data plane's closeFlows). */
   closeConnections(reason: string): number {
     const count = this.connections.size;
-    for (const connection of [...this.connections]) connection.destroy(reason);
+    for (const connection of [...this.connections]) connection.evict(reason);
     return count;
   }
 
