@@ -8,8 +8,9 @@
 // Writes its section of BENCHMARKS.md. Bounded: every wait has a deadline.
 //   node --import tsx bench/bgp-failover.ts [--rounds N] [--no-write]
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeBenchmarksSection } from './benchmarks-section.js';
+import { writeBenchmarkSection } from './section.js';
 import { BgpBed, canUseNamespaces, cutOff, hasBird, ROOT, sleep } from '../test/integration/bgp/bed.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, 'no-write': { type: 'boolean' } } });
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   say(`\n${section}`);
-  if (!values['no-write']) say(`wrote ${writeBenchmarksSection(ROOT, 'bgp', section)} (bgp section)`);
+  if (!values['no-write']) say(`wrote ${writeBenchmarkSection(join(ROOT, 'BENCHMARKS.md'), 'bgp', section)} (bgp section)`);
 }
 
 await main();

@@ -3,18 +3,16 @@
 // (test/integration/kernel/failover-lab.ts), three faults per round, interleaved rounds.
 //
 //   npm run bench:failover [-- --rounds N] [--no-write]
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FailoverLab, type FaultResult } from '../test/integration/kernel/failover-lab.js';
-import { spliceSection } from './lb/report.js';
+import { writeBenchmarkSection } from './section.js';
 
 // Run from the sources with tsx (the lab starts serve from src/, as the tests do).
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const BENCHMARKS_FILE = join(ROOT, 'BENCHMARKS.md');
-const MARKERS = { start: '<!-- bench:failover:start -->', end: '<!-- bench:failover:end -->' };
 const STREAMS = 8;
 const WATCHDOG_MS = 30 * 60_000;
 
@@ -140,8 +138,7 @@ What limits the figures: one machine with two CPUs runs every host; the VIP's de
 conntrackd's commit took under 50 ms in these runs.`;
   process.stdout.write(`\n${section}\n`);
   if (!values['no-write']) {
-    const existing = existsSync(BENCHMARKS_FILE) ? readFileSync(BENCHMARKS_FILE, 'utf8') : '';
-    writeFileSync(BENCHMARKS_FILE, spliceSection(existing, section, MARKERS));
+    writeBenchmarkSection(BENCHMARKS_FILE, 'bench:failover', section);
     process.stdout.write(`wrote ${BENCHMARKS_FILE}\n`);
   }
   return 0;

@@ -16,12 +16,11 @@ import { adminGet } from '../test/helpers/lab-peers.js';
 import { Lab } from '../test/helpers/lab.js';
 import { bulkThroughput, sleep, until, withCpu, wrk, type LoadContext } from './lb/measure.js';
 import { ProcessGroup, type Started } from './lb/processes.js';
-import { spliceSection } from './lb/report.js';
+import { writeBenchmarkSection } from './section.js';
 import type { StatusSnapshot } from '../src/runtime/snapshot.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BENCHMARKS_FILE = join(ROOT, 'BENCHMARKS.md');
-const MARKERS = { start: '<!-- bench:kernel:start -->', end: '<!-- bench:kernel:end -->' };
 const WATCHDOG_MS = 25 * 60_000;
 
 const VARIANTS = ['direct', 'kernel (client IP kept)', 'kernel (SNAT)', 'proxy', 'haproxy'] as const;
@@ -312,8 +311,7 @@ The proxy retries a refused connect on the other server (\`balancer.retries\`), 
 What limits the figures: two CPUs shared by load generators, backends and forwarding; veth and bridge forwarding in one kernel (no NIC); nginx with one worker bounds the request rates of every variant, including the direct path; iperf3 one stream.${notes.length ? `\n\nNotes: ${[...new Set(notes)].join('; ')}.` : ''}`;
   process.stdout.write(`\n${section}\n`);
   if (!quick && !values['no-write']) {
-    const existing = existsSync(BENCHMARKS_FILE) ? readFileSync(BENCHMARKS_FILE, 'utf8') : '';
-    writeFileSync(BENCHMARKS_FILE, spliceSection(existing, section, MARKERS));
+    writeBenchmarkSection(BENCHMARKS_FILE, 'bench:kernel', section);
     process.stdout.write(`wrote ${BENCHMARKS_FILE}\n`);
   }
   return 0;

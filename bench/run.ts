@@ -1,4 +1,4 @@
-// `npm run bench`: our balancer and HAProxy side by side on loopback, in interleaved rounds, in front of
+// `npm run bench:lb` (a section of `npm run bench`): our balancer and HAProxy side by side on loopback, in interleaved rounds, in front of
 // the same backends; writes the comparison to BENCHMARKS.md (between the lb markers).
 //
 //   node dist/bench/run.js [--quick] [--rounds N] [--seconds S] [--ours serve|stand-in] [--no-write] [--profile]
@@ -27,8 +27,9 @@ import {
   type LoadContext,
 } from './lb/measure.js';
 import { ProcessGroup, type Started } from './lb/processes.js';
+import { writeBenchmarkSection } from './section.js';
 import { hotFunctions, hotFunctionsTable } from './lb/profile-summary.js';
-import { markdownSection, notesList, roundsTable, spliceSection, summarize, summaryTable, type Measurement, type ProxyName, type RoundResult } from './lb/report.js';
+import { markdownSection, notesList, roundsTable, summarize, summaryTable, type Measurement, type ProxyName, type RoundResult } from './lb/report.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIST_BENCH = fileURLToPath(new URL('.', import.meta.url));
@@ -434,7 +435,7 @@ async function main(): Promise<number> {
       const section = markdownSection(
         {
           date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-          command: process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(' ')}` : 'npm run bench',
+          command: process.argv.length > 2 ? `npm run bench:lb -- ${process.argv.slice(2).join(' ')}` : 'npm run bench:lb',
           machine: bench.machine(),
           load: `1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadavg()[0].toFixed(2)} after (includes the bench's own load); ${quietNote}`,
           versions: bench.versions(),
@@ -447,8 +448,7 @@ async function main(): Promise<number> {
         },
         rounds,
       );
-      const existing = existsSync(BENCHMARKS_FILE) ? readFileSync(BENCHMARKS_FILE, 'utf8') : undefined;
-      writeFileSync(BENCHMARKS_FILE, spliceSection(existing, section));
+      writeBenchmarkSection(BENCHMARKS_FILE, 'lb', section);
       process.stdout.write(`\nwrote ${BENCHMARKS_FILE}\n`);
     }
     ok = true;

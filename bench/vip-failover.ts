@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeBenchmarksSection } from './benchmarks-section.js';
+import { writeBenchmarkSection } from './section.js';
 import { masterDownIntervalMs } from '../src/vip/election/machine.js';
 import { canUseNamespaces } from '../test/integration/vip/topology.js';
 import { recoveryMs, ROOT, Scenario, timeline, type PeerMode } from '../test/integration/vip/scenario.js';
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   say(`\n${section}`);
-  if (!values['no-write']) say(`wrote ${writeBenchmarksSection(ROOT, 'vip', section)} (vip section)`);
+  if (!values['no-write']) say(`wrote ${writeBenchmarkSection(join(ROOT, 'BENCHMARKS.md'), 'vip', section)} (vip section)`);
 }
 
 await main();

@@ -188,23 +188,3 @@ are written by \`bench/lb/configs.ts\`).
   of numbers says more about the machine than about the proxies.
 `;
 }
-
-export const LB_START = '<!-- lb:start -->';
-export const LB_END = '<!-- lb:end -->';
-const VIP_START = '<!-- vip:start -->';
-const VIP_END = '<!-- vip:end -->';
-
-/**
- * Puts section between a bench's markers in BENCHMARKS.md text (default: the lb markers), touching nothing
- * else; appends the markers when they are not there yet.
- */
-export function spliceSection(existing: string | undefined, section: string, markers = { start: LB_START, end: LB_END }): string {
-  const block = `${markers.start}\n${section.trimEnd()}\n${markers.end}`;
-  if (existing === undefined) {
-    return `# Benchmarks\n\nWritten by the benchmarks themselves; each section belongs to one bench.\n\n${block}\n\n${VIP_START}\n${VIP_END}\n`;
-  }
-  const start = existing.indexOf(markers.start);
-  const end = existing.indexOf(markers.end);
-  if (start === -1 || end === -1 || end < start) return `${existing.trimEnd()}\n\n${block}\n`;
-  return existing.slice(0, start) + block + existing.slice(end + markers.end.length);
-}
