@@ -13,6 +13,8 @@ export interface RegistryPlan {
   /** Servers per listener, in the spec's order. */
   readonly listeners: ReadonlyArray<{ listener: Listener; servers: readonly Server[] }>;
   readonly created: readonly Server[];
+  /** Servers a reload removed and this one brings back while they still drain: the same object again. */
+  readonly revived: readonly Server[];
   readonly servers: ReadonlyMap<string, Server>;
 }
 
@@ -46,11 +48,17 @@ export class ServerRegistry {
   plan(spec: Spec): RegistryPlan {
     const servers = new Map<string, Server>();
     const created: Server[] = [];
+    const revived: Server[] = [];
+    const draining = new Map([...this.#removed].map((s) => [s.key, s]));
     const listeners = spec.listeners.map((listener) => ({
       listener,
       servers: listener.servers.map((target) => {
         const key = serverKey(listener.name, target);
         let server = this.#servers.get(key);
+        if (!server && draining.has(key)) {
+          server = draining.get(key)!;
+          revived.push(server);
+        }
         if (!server) {
           server = new Server(listener.name, target, listener.healthCheck, this.#events, this.#logger);
           created.push(server);
@@ -59,7 +67,7 @@ export class ServerRegistry {
         return server;
       }),
     }));
-    return { spec, listeners, created, servers };
+    return { spec, listeners, created, revived, servers };
   }
 
   /** Servers (listener/name) the registry has and `spec` would not. */
@@ -83,6 +91,13 @@ export class ServerRegistry {
     }
     this.#servers = new Map(plan.servers);
     this.#byListener = new Map(plan.listeners.map(({ listener, servers }) => [listener.name, servers]));
+    for (const server of plan.revived) {
+      // Back in the spec before its drain ended: it keeps its flows, counters and state.
+      this.#removed.delete(server);
+      server.removed = false;
+      server.cancelDrain();
+      server.start();
+    }
     for (const server of plan.created) server.start();
   }
 

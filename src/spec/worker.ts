@@ -43,7 +43,6 @@ export class SpecParser {
 
   #start(): Worker {
     const worker = startWorker({ role: ROLE });
-    worker.unref();
     worker.on('message', ({ id, result }: { id: number; result: LoadResult }) => {
       const settle = this.#pending.get(id);
       this.#pending.delete(id);
@@ -51,6 +50,8 @@ export class SpecParser {
     });
     worker.once('error', (error) => this.#abandon(worker, `the parser failed: ${error.message}`));
     worker.once('exit', (code) => this.#abandon(worker, `the parser exited (code ${code})`));
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
     this.#worker = worker;
     return worker;
   }

@@ -36,6 +36,13 @@ export class KernelDataPlane implements DataPlane {
   #ids = new Map<string, string>();
   /** Counters of listeners by name, rebuilt from the table at each poll. */
   #counters = new Map<string, ListenerCounters>();
+  /**
+   * A listener's counters are the sum of its servers'; a server's counters leave the table with it. What
+   * servers that are gone had counted is kept here, so a listener's totals never go down.
+   */
+  readonly #gone = new Map<string, ListenerCounters>();
+  /** Last counts read per server key (and its listener), to know what a server that went had counted. */
+  #lastSeen = new Map<string, { listener: string; totalConnections: number; bytesIn: number; bytesOut: number }>();
   #flows = new Map<number, number>();
   #polledAt = 0;
   #polling: Promise<void> | undefined;
@@ -102,6 +109,7 @@ export class KernelDataPlane implements DataPlane {
     const current = new Set(listeners.flatMap((l) => l.servers));
     for (const server of previous.listeners.flatMap((l) => l.servers)) if (!current.has(server) && (this.#flows.get(this.#markOf(server)) ?? 0) > 0) this.#retiring.add(server);
     for (const server of this.#retiring) if (current.has(server)) this.#retiring.delete(server);
+    // One flow mark per key: a server removed and added again is one server (the registry revives it).
     this.#ids = serverIds([...current, ...this.#retiring].map((s) => s.key));
     if (first) {
       const adopted = await readTable();
@@ -193,6 +201,14 @@ export class KernelDataPlane implements DataPlane {
     this.#logger.info({ event: 'kernel-table', handover: true }, `left the nftables table ${FAMILY} ${TABLE} in place: established flows go on, new ones are balanced over the current membership until the next serve takes over`);
   }
 
+  #addGone(last: { listener: string; totalConnections: number; bytesIn: number; bytesOut: number }): void {
+    const gone = this.#gone.get(last.listener) ?? { activeConnections: 0, totalConnections: 0, failedConnections: 0, localErrors: 0, bytesIn: 0, bytesOut: 0 };
+    gone.totalConnections += last.totalConnections;
+    gone.bytesIn += last.bytesIn;
+    gone.bytesOut += last.bytesOut;
+    this.#gone.set(last.listener, gone);
+  }
+
   #markOf(server: Server): number {
     const id = this.#ids.get(server.key);
     return id === undefined ? -1 : markOf(id);
@@ -279,6 +295,7 @@ export class KernelDataPlane implements DataPlane {
         this.#polledAt = Date.now();
         if (!table) return;
         const counters = new Map<string, ListenerCounters>();
+        const seen = new Map<string, { listener: string; totalConnections: number; bytesIn: number; bytesOut: number }>();
         for (const { listener, servers } of this.#listeners) {
           const total: ListenerCounters = { activeConnections: 0, totalConnections: 0, failedConnections: 0, localErrors: 0, bytesIn: 0, bytesOut: 0 };
           total.failedConnections = table.counters.get(`l_${listener.name.replace(/-/g, '_')}_rejected`)?.packets ?? 0;
@@ -289,6 +306,10 @@ export class KernelDataPlane implements DataPlane {
             server.totalConnections = table.counters.get(`s_${id}_new`)?.packets ?? server.totalConnections;
             server.bytesIn = table.counters.get(`s_${id}_in`)?.bytes ?? server.bytesIn;
             server.bytesOut = table.counters.get(`s_${id}_out`)?.bytes ?? server.bytesOut;
+            const before = this.#lastSeen.get(server.key);
+            // Fewer than last time: its counters were deleted and made again (removed, then added back).
+            if (before && server.totalConnections < before.totalConnections) this.#addGone(before);
+            seen.set(server.key, { listener: listener.name, totalConnections: server.totalConnections, bytesIn: server.bytesIn, bytesOut: server.bytesOut });
             total.activeConnections += server.activeConnections;
             total.totalConnections += server.totalConnections;
             total.bytesIn += server.bytesIn;
@@ -296,6 +317,15 @@ export class KernelDataPlane implements DataPlane {
           }
           counters.set(listener.name, total);
         }
+        for (const [key, last] of this.#lastSeen) if (!seen.has(key)) this.#addGone(last);
+        for (const [name, total] of counters) {
+          const gone = this.#gone.get(name);
+          if (!gone) continue;
+          total.totalConnections += gone.totalConnections;
+          total.bytesIn += gone.bytesIn;
+          total.bytesOut += gone.bytesOut;
+        }
+        this.#lastSeen = seen;
         this.#counters = counters;
         for (const server of this.#retiring) if ((flows.get(this.#markOf(server)) ?? 0) === 0) this.#retiring.delete(server);
       } catch (error) {

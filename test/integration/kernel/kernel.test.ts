@@ -118,6 +118,33 @@ describe('kernel data plane (namespaces, nft, conntrack)', { timeout: 300_000 },
     assert.ok(tally(await batch(k!.lab, 'client', k!.endpoint, PORT, 9)).has('cp-01'));
   });
 
+  it('whenAllDown: fail-open keeps sending to every server when all checks fail; reject refuses', async (t) => {
+    if (!need(t)) return;
+    // The servers drop the balancer's own checks (from its back address); clients (their own address) still get through.
+    const lb = k!.lab.addressOf('lb', 'back');
+    for (const node of NODES) {
+      await k!.lab.exec(node, ['nft', 'add', 'table', 'ip', 'blockchecks']);
+      await k!.lab.exec(node, ['nft', 'add', 'chain', 'ip', 'blockchecks', 'in', '{ type filter hook input priority 0; }']);
+      await k!.lab.exec(node, ['nft', 'add', 'rule', 'ip', 'blockchecks', 'in', 'ip', 'saddr', lb, 'tcp', 'dport', String(PORT), 'drop']);
+    }
+    try {
+      await k!.waitForStates({ 'cp-01': 'down', 'cp-02': 'down', 'cp-03': 'down' }, 10_000);
+      assert.equal(tally(await batch(k!.lab, 'client', k!.endpoint, PORT, 6)).size, 3, 'fail-open (the default): every server still gets flows');
+      await k!.writeSpec(k!.spec({ balancer: { whenAllDown: 'reject' } }));
+      k!.serve!.child.kill('SIGHUP');
+      await k!.serve!.waitForLine((l) => l.json?.event === 'reload' && l.json.ok === true, 10_000);
+      const refused = await batch(k!.lab, 'client', k!.endpoint, PORT, 4);
+      for (const reply of refused) assert.match(reply, /^ERR ECONNREFUSED/);
+      const status = await pollStatus(k!, (st) => st.listeners[0].failedConnections >= 4);
+      assert.ok(status.listeners[0].failedConnections >= 4, 'counted as failed');
+    } finally {
+      for (const node of NODES) await k!.lab.exec(node, ['nft', 'delete', 'table', 'ip', 'blockchecks']).catch(() => undefined);
+      await k!.writeSpec(k!.spec());
+      k!.serve!.child.kill('SIGHUP');
+    }
+    await k!.waitForStates({ 'cp-01': 'up', 'cp-02': 'up', 'cp-03': 'up' }, 10_000);
+  });
+
   it('connections from the balancer host itself to the endpoint are balanced too', async (t) => {
     if (!need(t)) return;
     const replies = await batch(k!.lab, 'lb', k!.endpoint, PORT, 9);
