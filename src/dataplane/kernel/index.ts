@@ -13,7 +13,7 @@ import type { Logger } from '../../log.js';
 import type { Spec } from '../../spec/types.js';
 import type { DataPlane, DataPlaneListener } from '../types.js';
 import { applyRuleset, deleteFlows, deleteTable, openFlowsByMark, readTable, run, type TableState } from './engines.js';
-import { FAMILY, markOf, renderRuleset, serverIds, TABLE, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
+import { FAMILY, listenerChain, markOf, renderRuleset, serverIds, TABLE, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
 
 /** How often counters and flows are read when nobody asks (flowsOf keeps retiring servers honest). */
 const POLL_MS = 5000;
@@ -36,13 +36,7 @@ export class KernelDataPlane implements DataPlane {
   #ids = new Map<string, string>();
   /** Counters of listeners by name, rebuilt from the table at each poll. */
   #counters = new Map<string, ListenerCounters>();
-  /**
-   * A listener's counters are the sum of its servers'; a server's counters leave the table with it. What
-   * servers that are gone had counted is kept here, so a listener's totals never go down.
-   */
-  readonly #gone = new Map<string, ListenerCounters>();
-  /** Last counts read per server key (and its listener), to know what a server that went had counted. */
-  #lastSeen = new Map<string, { listener: string; totalConnections: number; bytesIn: number; bytesOut: number }>();
+
   #flows = new Map<number, number>();
   #polledAt = 0;
   #polling: Promise<void> | undefined;
@@ -201,14 +195,6 @@ export class KernelDataPlane implements DataPlane {
     this.#logger.info({ event: 'kernel-table', handover: true }, `left the nftables table ${FAMILY} ${TABLE} in place: established flows go on, new ones are balanced over the current membership until the next serve takes over`);
   }
 
-  #addGone(last: { listener: string; totalConnections: number; bytesIn: number; bytesOut: number }): void {
-    const gone = this.#gone.get(last.listener) ?? { activeConnections: 0, totalConnections: 0, failedConnections: 0, localErrors: 0, bytesIn: 0, bytesOut: 0 };
-    gone.totalConnections += last.totalConnections;
-    gone.bytesIn += last.bytesIn;
-    gone.bytesOut += last.bytesOut;
-    this.#gone.set(last.listener, gone);
-  }
-
   #markOf(server: Server): number {
     const id = this.#ids.get(server.key);
     return id === undefined ? -1 : markOf(id);
@@ -218,7 +204,7 @@ export class KernelDataPlane implements DataPlane {
   #plan(existing: TableState | undefined): KernelPlan {
     const spec = this.#spec!;
     const failOpen = spec.balancer.whenAllDown === 'fail-open';
-    const toKernel = (server: Server): KernelServer => ({ id: this.#ids.get(server.key)!, address: server.address, port: server.port, weight: server.weight });
+    const toKernel = (server: Server): KernelServer => ({ id: this.#ids.get(server.key)!, listener: listenerChain(server.listener), address: server.address, port: server.port, weight: server.weight });
     // Stateful failover: every peer hashes a flow to the same server, and picks up flows it never saw.
     const sync = spec.vip?.sync;
     const consistent = sync !== undefined && sync.consistentHash && spec.vip!.peers.length > 1;
@@ -294,11 +280,14 @@ export class KernelDataPlane implements DataPlane {
         this.#flows = flows;
         this.#polledAt = Date.now();
         if (!table) return;
+        // A listener's connections and bytes come from its own counters (they outlast its servers and serve);
+        // its open flows are its servers'.
         const counters = new Map<string, ListenerCounters>();
-        const seen = new Map<string, { listener: string; totalConnections: number; bytesIn: number; bytesOut: number }>();
+        const value = (name: string, field: 'packets' | 'bytes') => table.counters.get(name)?.[field] ?? 0;
         for (const { listener, servers } of this.#listeners) {
-          const total: ListenerCounters = { activeConnections: 0, totalConnections: 0, failedConnections: 0, localErrors: 0, bytesIn: 0, bytesOut: 0 };
-          total.failedConnections = table.counters.get(`l_${listener.name.replace(/-/g, '_')}_rejected`)?.packets ?? 0;
+          const chain = listenerChain(listener.name);
+          const rejected = value(`${chain}_rejected`, 'packets');
+          const total: ListenerCounters = { activeConnections: 0, totalConnections: value(`${chain}_new`, 'packets'), failedConnections: rejected, localErrors: 0, bytesIn: value(`${chain}_in`, 'bytes'), bytesOut: value(`${chain}_out`, 'bytes') };
           for (const server of [...servers, ...[...this.#retiring].filter((s) => s.listener === listener.name)]) {
             const id = this.#ids.get(server.key);
             if (id === undefined) continue;
@@ -306,26 +295,10 @@ export class KernelDataPlane implements DataPlane {
             server.totalConnections = table.counters.get(`s_${id}_new`)?.packets ?? server.totalConnections;
             server.bytesIn = table.counters.get(`s_${id}_in`)?.bytes ?? server.bytesIn;
             server.bytesOut = table.counters.get(`s_${id}_out`)?.bytes ?? server.bytesOut;
-            const before = this.#lastSeen.get(server.key);
-            // Fewer than last time: its counters were deleted and made again (removed, then added back).
-            if (before && server.totalConnections < before.totalConnections) this.#addGone(before);
-            seen.set(server.key, { listener: listener.name, totalConnections: server.totalConnections, bytesIn: server.bytesIn, bytesOut: server.bytesOut });
             total.activeConnections += server.activeConnections;
-            total.totalConnections += server.totalConnections;
-            total.bytesIn += server.bytesIn;
-            total.bytesOut += server.bytesOut;
           }
           counters.set(listener.name, total);
         }
-        for (const [key, last] of this.#lastSeen) if (!seen.has(key)) this.#addGone(last);
-        for (const [name, total] of counters) {
-          const gone = this.#gone.get(name);
-          if (!gone) continue;
-          total.totalConnections += gone.totalConnections;
-          total.bytesIn += gone.bytesIn;
-          total.bytesOut += gone.bytesOut;
-        }
-        this.#lastSeen = seen;
         this.#counters = counters;
         for (const server of this.#retiring) if ((flows.get(this.#markOf(server)) ?? 0) === 0) this.#retiring.delete(server);
       } catch (error) {

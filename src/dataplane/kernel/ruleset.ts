@@ -15,6 +15,8 @@ export const MARK_MASK = 0xff000000;
 export interface KernelServer {
   /** 6 hex digits, stable for listener + address + port (serverIds()). */
   id: string;
+  /** Chain-name form of its listener's name (listenerChain()): its bytes count for the listener too. */
+  listener: string;
   address: string;
   port: number;
   weight: number;
@@ -48,6 +50,11 @@ export interface KernelPlan {
   servers: readonly KernelServer[];
   /** Chains and counters in the table now, so that the ones no longer wanted are deleted. */
   existing?: { chains: readonly string[]; counters: readonly string[] };
+}
+
+/** The chain of a listener (and the prefix of its counters): names may hold '-', nft identifiers use '_'. */
+export function listenerChain(name: string): string {
+  return `l_${name.replace(/-/g, '_')}`;
 }
 
 /** The conntrack mark of a server's flows. */
@@ -169,7 +176,8 @@ export function renderRuleset(plan: KernelPlan): string {
       `  counter s_${server.id}_in {\n  }`,
       `  counter s_${server.id}_out {\n  }`,
       `  chain s_${server.id} {\n    ct mark set ${hex(markOf(server.id))}\n    counter name s_${server.id}_new\n    meta l4proto tcp dnat ${ip} to ${target}\n  }`,
-      `  chain c_${server.id} {\n    ct direction original counter name s_${server.id}_in accept\n    counter name s_${server.id}_out accept\n  }`,
+      // The listener's counters live in the table too: they outlast the servers (and serve) that fed them.
+      `  chain c_${server.id} {\n    ct direction original counter name ${server.listener}_in\n    ct direction original counter name s_${server.id}_in accept\n    counter name ${server.listener}_out\n    counter name s_${server.id}_out accept\n  }`,
     );
   }
 
@@ -178,11 +186,13 @@ export function renderRuleset(plan: KernelPlan): string {
   // answered with a reset — the client reconnects instead of hanging.
   const dispatch: string[] = [];
   for (const listener of plan.listeners) {
-    const chain = `l_${listener.name.replace(/-/g, '_')}`;
+    const chain = listenerChain(listener.name);
     wantedChains.add(chain);
-    wantedCounters.add(`${chain}_rejected`);
-    body.push(`  counter ${chain}_rejected {\n  }`);
-    const rules: string[] = [];
+    for (const c of ['new', 'in', 'out', 'rejected']) {
+      wantedCounters.add(`${chain}_${c}`);
+      body.push(`  counter ${chain}_${c} {\n  }`);
+    }
+    const rules: string[] = [`    counter name ${chain}_new`];
     for (const family of families) {
       const members = listener.members.filter((m) => (isIP(m.address) === 6 ? 6 : 4) === family);
       const ids = slots({ ...listener, members });

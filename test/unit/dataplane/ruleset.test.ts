@@ -16,14 +16,14 @@ import { assertGoldenText, GOLDEN } from './golden.js';
 
 const run = promisify(execFile);
 
-const server = (id: string, address: string, weight = 1, port = 6443): KernelServer => ({ id, address, port, weight });
+const server = (id: string, address: string, weight = 1, port = 6443, listener = 'l_kubernetes'): KernelServer => ({ id, listener, address, port, weight });
 const cp = [server('0a0001', '10.0.2.11'), server('0a0002', '10.0.2.12'), server('0a0003', '10.0.2.13')];
 
 const CASES: Record<string, KernelPlan> = {
   'roundrobin-preserve': {
     bind: '192.0.2.10', preserveClientIp: true,
-    listeners: [{ name: 'kubernetes', port: 6443, balance: 'roundrobin', members: cp }, { name: 'talos', port: 50000, balance: 'roundrobin', members: cp.map((s) => ({ ...s, id: `${s.id.slice(0, 5)}f`, port: 50000 })) }],
-    servers: [...cp, ...cp.map((s) => ({ ...s, id: `${s.id.slice(0, 5)}f`, port: 50000 }))],
+    listeners: [{ name: 'kubernetes', port: 6443, balance: 'roundrobin', members: cp }, { name: 'talos', port: 50000, balance: 'roundrobin', members: cp.map((s) => ({ ...s, id: `${s.id.slice(0, 5)}f`, port: 50000, listener: 'l_talos' })) }],
+    servers: [...cp, ...cp.map((s) => ({ ...s, id: `${s.id.slice(0, 5)}f`, port: 50000, listener: 'l_talos' }))],
   },
   'weights-snat-drained': {
     // cp-03 drained: not a member, still counted; a chain and a counter of a removed server are deleted.
@@ -34,8 +34,8 @@ const CASES: Record<string, KernelPlan> = {
   },
   'source-dual-stack': {
     bind: '::', preserveClientIp: true,
-    listeners: [{ name: 'talos-workers', port: 50001, balance: 'source', members: [server('0b0001', 'fd00::11', 1, 50000), server('0b0002', '10.0.2.12', 1, 50000)] }],
-    servers: [server('0b0001', 'fd00::11', 1, 50000), server('0b0002', '10.0.2.12', 1, 50000)],
+    listeners: [{ name: 'talos-workers', port: 50001, balance: 'source', members: [server('0b0001', 'fd00::11', 1, 50000, 'l_talos_workers'), server('0b0002', '10.0.2.12', 1, 50000, 'l_talos_workers')] }],
+    servers: [server('0b0001', 'fd00::11', 1, 50000, 'l_talos_workers'), server('0b0002', '10.0.2.12', 1, 50000, 'l_talos_workers')],
   },
   'stateful-failover': {
     // vip.sync: a flow hash every peer shares, flows picked up mid-stream, the source translated to the VIP.
