@@ -206,13 +206,16 @@ Exit codes: 0 done (outages are reported, not failures unless --fail-on-outage),
 and patches, talosconfig, and Terraform .tf/.tfvars files (recognised by name or content).
 A directory stands for the files in it (recursively) that doctor recognises.
 Without FILES it checks ./endpoint.yaml. Several keepalived.conf files are compared with each other
-(priorities of peers); .tfvars values resolve variables used in .tf files.
+(priorities of peers); .tfvars values resolve variables used in .tf files. When haproxy, keepalived or
+terraform is on the PATH, their own checks run too (haproxy -c, keepalived -t in a scratch network
+namespace when run as root, terraform fmt -check); their errors are findings with file and line.
 
 Exit codes: 0 no finding of severity error, 1 at least one error, 2 usage.`)
     .addArgument(new Argument('[files...]', 'files or directories to check'))
     .option('--json', 'machine-readable report')
     .option('--haproxy-version <x.y>', 'HAProxy version the haproxy.cfg targets (else read from a "# haproxy X.Y" comment)')
     .option('--talos-version <x.y>', 'Talos version the machine configs target (else guessed from the documents)')
+    .option('--no-engines', 'do not run haproxy -c, keepalived -t or terraform fmt -check')
     .action(async (files, options) => done(await (await import('./commands/doctor.js')).doctor({ ...options, files }, io)));
   examples(doctor, ['cluster-endpoint doctor endpoint.yaml /etc/haproxy/haproxy.cfg /etc/keepalived/keepalived.conf', 'cluster-endpoint doctor infra/terraform/']);
 

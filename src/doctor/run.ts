@@ -3,6 +3,9 @@ import { UserError } from '../errors.js';
 import { parseSpec } from '../spec/load.js';
 import type { DoctorContext, DoctorOptions, ParsedFile } from './context.js';
 import { detectKind } from './detect.js';
+import type { EngineRun } from './engines/engine.js';
+import { runEngines } from './engines/engine.js';
+import { ENGINES } from './engines/index.js';
 import { compareFindings, type Finding } from './finding.js';
 import { parseHaproxy } from './parsers/haproxy.js';
 import { parseBird } from './parsers/bird.js';
@@ -17,6 +20,8 @@ export interface DoctorReport {
   files: Array<{ path: string; kind: ParsedFile['kind'] | 'unknown' }>;
   findings: Finding[];
   counts: { error: number; warning: number; info: number };
+  /** Which engines ran (or why not); empty when engines were not asked for. */
+  engines: EngineRun[];
 }
 
 export async function runDoctor(inputs: DoctorInput[], options: DoctorOptions = {}): Promise<DoctorReport> {
@@ -52,10 +57,16 @@ export async function runDoctor(inputs: DoctorInput[], options: DoctorOptions = 
       }
     }
   }
+  let engines: EngineRun[] = [];
+  if (options.engines) {
+    const ran = await runEngines(ENGINES, files);
+    findings.push(...ran.findings);
+    engines = ran.runs;
+  }
   findings.sort(compareFindings);
   const counts = { error: 0, warning: 0, info: 0 };
   for (const f of findings) counts[f.severity]++;
-  return { files: listed, findings, counts };
+  return { files: listed, findings, counts, engines };
 }
 
 async function parse(kind: ParsedFile['kind'], input: DoctorInput, findings: Finding[]): Promise<ParsedFile | undefined> {
