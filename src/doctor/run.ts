@@ -11,7 +11,8 @@ import { parseHaproxy } from './parsers/haproxy.js';
 import { parseBird } from './parsers/bird.js';
 import { parseKeepalived } from './parsers/keepalived.js';
 import { collectVariables, parseTerraform } from './parsers/terraform.js';
-import { parseYamlDocuments } from './parsers/yaml-documents.js';
+import { isJsonPatch, patchedDocument } from './parsers/json-patch.js';
+import { parseYamlDocuments, type YamlFile } from './parsers/yaml-documents.js';
 import { RULES } from './rules/index.js';
 
 export interface DoctorInput { path: string; text: string }
@@ -60,7 +61,7 @@ export async function runDoctor(inputs: DoctorInput[], options: DoctorOptions = 
   let engines: EngineRun[] = [];
   if (options.engines) {
     const ran = await runEngines(ENGINES, files);
-    findings.push(...ran.findings);
+    findings.push(...mergeEngineFindings(findings, ran.findings));
     engines = ran.runs;
   }
   findings.sort(compareFindings);
@@ -82,8 +83,10 @@ async function parse(kind: ParsedFile['kind'], input: DoctorInput, findings: Fin
       return { kind, path, text, config: parseBird(text) };
     case 'talos':
     case 'talosconfig': {
-      const yaml = parseYamlDocuments(text);
-      for (const error of yaml.errors) findings.push(syntaxFinding(path, error.line, error.message, 'fix the YAML syntax at this line'));
+      const parsed = parseYamlDocuments(text);
+      for (const error of parsed.errors) findings.push(syntaxFinding(path, error.line, error.message, 'fix the YAML syntax at this line'));
+      // A JSON 6902 patch is checked for what it adds.
+      const yaml: YamlFile = { ...parsed, documents: parsed.documents.map((d) => (isJsonPatch(d.data) ? patchedDocument({ ...d, data: d.data }) : d)) };
       return { kind, path, text, yaml };
     }
     case 'terraform':
@@ -97,6 +100,19 @@ async function parse(kind: ParsedFile['kind'], input: DoctorInput, findings: Fin
         return undefined;
       }
   }
+}
+
+/**
+ * An engine finding on a line where a rule already found something of the same severity is the same
+ * problem said twice: the rule's finding keeps its fix and cites the engine's words; the rest are new.
+ */
+function mergeEngineFindings(found: Finding[], fromEngines: Finding[]): Finding[] {
+  return fromEngines.filter((e) => {
+    const same = found.find((f) => f.file === e.file && f.line === e.line && f.severity === e.severity && !f.rule.startsWith('doctor/'));
+    if (!same) return true;
+    same.why = `${same.why} (${e.message})`;
+    return false;
+  });
 }
 
 function syntaxFinding(file: string, line: number, message: string, fix: string): Finding {

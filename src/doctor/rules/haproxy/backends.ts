@@ -55,6 +55,15 @@ export function kubernetesBackends(config: HaproxyConfig): HaproxySection[] {
   return apiBackends(config, 'kubernetes');
 }
 
+/** How many servers a line stands for: 1, or a server-template's count ("3" or "1-3"). */
+export function serverCount(server: ServerLine): number {
+  const words = server.directive.words;
+  if (words[0] !== 'server-template') return 1;
+  const range = /^(\d+)(?:-(\d+))?$/.exec(words[2] ?? '');
+  if (!range) return 1;
+  return range[2] === undefined ? Number(range[1]) : Number(range[2]) - Number(range[1]) + 1;
+}
+
 /** The check option in effect for a backend (the last one in the section, else in the defaults it inherits). */
 export function checkOption(config: HaproxyConfig, section: HaproxySection): HaproxyDirective | undefined {
   for (const s of [section, ...defaultsChain(config, section)]) {
