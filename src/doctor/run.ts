@@ -97,7 +97,8 @@ async function parse(kind: ParsedFile['kind'], input: DoctorInput, findings: Fin
         const message = (error as Error).message;
         const line = Number(/:(\d+),\d+/.exec(message)?.[1] ?? 1);
         findings.push(syntaxFinding(path, line, message.replace(/^parse config: \[?/, '').replace(/\]$/, '').split(';')[0], 'fix the HCL syntax at this line (terraform fmt shows it too)'));
-        return undefined;
+        // No rule can read it, but terraform fmt -check still gives its own verdict.
+        return { kind, path, text, terraform: { path, text, json: {} } };
       }
   }
 }
@@ -108,7 +109,7 @@ async function parse(kind: ParsedFile['kind'], input: DoctorInput, findings: Fin
  */
 function mergeEngineFindings(found: Finding[], fromEngines: Finding[]): Finding[] {
   return fromEngines.filter((e) => {
-    const same = found.find((f) => f.file === e.file && f.line === e.line && f.severity === e.severity && !f.rule.startsWith('doctor/'));
+    const same = found.find((f) => f.file === e.file && f.line === e.line && f.severity === e.severity);
     if (!same) return true;
     same.why = `${same.why} (${e.message})`;
     return false;
