@@ -82,7 +82,7 @@ export function engineFinding(engine: string, severity: Severity, line: number, 
   if (environment) {
     return {
       severity: 'info', line, message: `${engine} here: ${message}`,
-      why: `this depends on the machine doctor runs on (a file, user, script or name that exists only where the config is deployed), not on the file itself; ${engine} stops at it, so later errors may be unreported`,
+      why: `this depends on the machine doctor runs on (a file, user, script or name that exists only where the config is deployed), not on the file itself; ${engine} may not have checked what depends on it`,
       source, fix: `run ${engine} on the host the file is deployed to`,
     };
   }

@@ -81,11 +81,13 @@ export function parseKeepalivedCheck(output: string, file: KeepalivedFile): Rule
   return found;
 }
 
-/** "VI_1 and VI_2 both use VRID 51 ..." → the second instance; "(VI_1) ..." → VI_1; else line 1. */
+/** "VI_1 and VI_2 both use VRID 51 ..." → the second instance; "(VI_1) ..." → VI_1; "track script chk ..." → vrrp_script chk; else line 1. */
 function lineOfInstanceNamed(file: KeepalivedFile, message: string): number {
-  const instances = topLevel(file.config, 'vrrp_instance');
+  const scripts = topLevel(file.config, 'vrrp_script');
+  if (/SECURITY VIOLATION/.test(message)) return scripts[0]?.line ?? 1;
+  const script = /track script (\S+)/.exec(message)?.[1];
+  if (script && !/^\(/.test(message)) return scripts.find((s) => s.args[0] === script)?.line ?? 1;
   const both = /^(\S+) and (\S+) both use VRID/.exec(message);
   const name = both ? both[2] : /^\(([^)]+)\)/.exec(message)?.[1];
-  if (/SECURITY VIOLATION/.test(message)) return topLevel(file.config, 'vrrp_script')[0]?.line ?? 1;
-  return instances.find((i) => i.args[0] === name)?.line ?? 1;
+  return topLevel(file.config, 'vrrp_instance').find((i) => i.args[0] === name)?.line ?? 1;
 }
