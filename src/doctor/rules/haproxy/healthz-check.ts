@@ -1,6 +1,6 @@
 import { defineRule } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
-import { HEALTH_CHECKS_DOCS } from '../../sources.js';
+import { HEALTH_CHECKS_DOCS, healthzWhy, isHealthz } from '../../sources.js';
 
 /** /healthz is deprecated; /readyz is what says whether kube-apiserver should get traffic. */
 export const haproxyHealthzCheck = defineRule({
@@ -14,11 +14,11 @@ export const haproxyHealthzCheck = defineRule({
         const send = d.words[0] === 'http-check' && d.words[1] === 'send';
         if (!httpchk && !send) continue;
         const uri = httpchk ? d.words.slice(2).find((w) => w.startsWith('/')) : d.words[d.words.indexOf('uri') + 1];
-        if (!uri || !/^\/healthz(\?|$)/.test(uri)) continue;
+        if (!uri || !isHealthz(uri)) continue;
         found.push({
           severity: 'warning', line: d.line,
           message: `${[section.kind, section.name].filter(Boolean).join(' ')} checks ${uri}, which is deprecated`,
-          why: 'kube-apiserver deprecated /healthz (since 1.16) in favour of /livez and /readyz; only /readyz turns unhealthy while the server starts, loses etcd or shuts down gracefully, so a balancer checking /healthz keeps sending requests it cannot serve',
+          why: healthzWhy('HAProxy'),
           source: HEALTH_CHECKS_DOCS,
           fix: `check /readyz instead (${httpchk ? 'option httpchk GET /readyz' : 'http-check send meth GET uri /readyz'})`,
         });

@@ -81,6 +81,12 @@ export function sharesVip(a: Instance, b: Instance): boolean {
   return a.vips.some((v) => b.vips.some((w) => w.address === v.address));
 }
 
+/** Each instance of this file with each of its peers in the other files. */
+export function peerPairs(file: KeepalivedFile, files: ReadonlyArray<{ kind: string }>): Array<[Instance, Instance]> {
+  const all = allInstances(files);
+  return instances(file).flatMap((instance) => peersOf(instance, all).map((peer): [Instance, Instance] => [instance, peer]));
+}
+
 /** Every instance of every keepalived file doctor was given. */
 export function allInstances(files: ReadonlyArray<{ kind: string }>): Instance[] {
   return files.filter((f): f is KeepalivedFile => f.kind === 'keepalived').flatMap((f) => instances(f));

@@ -1,5 +1,5 @@
 import { defineRule } from '../../context.js';
-import { HEALTH_CHECKS_DOCS } from '../../sources.js';
+import { HEALTH_CHECKS_DOCS, healthzWhy, isHealthz } from '../../sources.js';
 import { checkSetting, specLine } from './where.js';
 
 /** An https check of kube-apiserver's deprecated /healthz instead of /readyz. */
@@ -12,7 +12,7 @@ export const specHealthzCheck = defineRule({
     const lines = new Map<number, string>();
     spec.listeners.forEach((listener, index) => {
       const check = listener.healthCheck;
-      if (check.type !== 'https' || !/^\/healthz(\?|$)/.test(check.path)) return;
+      if (check.type !== 'https' || !isHealthz(check.path)) return;
       const from = checkSetting(file, index, 'path');
       lines.set(from ? specLine(file, from.path) : specLine(file, ['listeners', index]), check.path);
     });
@@ -20,7 +20,7 @@ export const specHealthzCheck = defineRule({
       severity: 'warning' as const,
       line,
       message: `the https health check GETs ${path}, which is deprecated`,
-      why: 'kube-apiserver deprecated /healthz (since 1.16); only /readyz turns unhealthy while the server starts, loses etcd or shuts down gracefully, so the balancer keeps sending requests it cannot serve',
+      why: healthzWhy('the balancer'),
       source: HEALTH_CHECKS_DOCS,
       fix: 'set path: /readyz (the default)',
     }));

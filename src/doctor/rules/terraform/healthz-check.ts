@@ -1,6 +1,6 @@
 import { defineRule } from '../../context.js';
 import { nestedBlock, resolve, resources } from '../../parsers/terraform.js';
-import { HEALTH_CHECKS_DOCS } from '../../sources.js';
+import { HEALTH_CHECKS_DOCS, healthzWhy, isHealthz } from '../../sources.js';
 import { resourceLine } from './where.js';
 
 /** A target group that checks kube-apiserver's deprecated /healthz instead of /readyz. */
@@ -10,12 +10,12 @@ export const terraformHealthzCheck = defineRule({
   check(file, context) {
     return resources(file.terraform, 'aws_lb_target_group').flatMap(({ name, body }) => {
       const path = resolve(nestedBlock(body, 'health_check')?.path, context.variables);
-      if (typeof path !== 'string' || !/^\/healthz(\?|$)/.test(path)) return [];
+      if (typeof path !== 'string' || !isHealthz(path)) return [];
       return [{
         severity: 'warning' as const,
         line: resourceLine(file, 'aws_lb_target_group', name, 'health_check'),
         message: `aws_lb_target_group.${name} checks ${path}, which is deprecated`,
-        why: 'kube-apiserver deprecated /healthz (since 1.16); only /readyz turns unhealthy while the server starts, loses etcd or shuts down gracefully, so the NLB keeps sending requests it cannot serve',
+        why: healthzWhy('the NLB'),
         source: HEALTH_CHECKS_DOCS,
         fix: 'set path = "/readyz"',
       }];
