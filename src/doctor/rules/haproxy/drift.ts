@@ -43,7 +43,7 @@ export const haproxyDrift = defineRule({
         const ms = haproxyTimeMs(directive?.words[2]);
         if (!directive || ms === undefined || ms === expected || seen.has(directive.line)) continue;
         seen.add(directive.line);
-        found.push(driftFinding(directive.line, `timeout ${which}`, `${duration(expected)} (balancer.${field})`, `has ${directive.words[2]}`));
+        found.push(driftFinding(directive.line, `timeout ${which}`, `${duration(expected)} (balancer.${field})`, `has ${duration(ms)}`));
       }
     }
     return found;
@@ -56,7 +56,7 @@ function checkTiming(config: HaproxyConfig, backend: HaproxySection, server: Ser
     const setting = serverSetting(config, backend, server, keyword);
     const value = setting ? (keyword === 'inter' ? haproxyTimeMs(setting.value) : Number(setting.value)) : HAPROXY_CHECK_DEFAULTS[keyword];
     if (value === undefined || value === expected) return;
-    found.push(driftFinding(setting?.line ?? server.line, `${backend.kind} ${backend.name} check ${keyword}`, show(expected), setting ? `has ${setting.value}` : `sets none (HAProxy's default ${show(HAPROXY_CHECK_DEFAULTS[keyword])})`));
+    found.push(driftFinding(setting?.line ?? server.line, `${backend.kind} ${backend.name} check ${keyword}`, show(expected), setting ? `has ${show(value)}` : `sets none (HAProxy's default ${show(HAPROXY_CHECK_DEFAULTS[keyword])})`));
   };
   compare('inter', check.intervalMs, duration);
   compare('rise', check.healthyThreshold, String);
