@@ -66,7 +66,7 @@ export const TRAPS: Trap[] = [
       { path: 'bad-defaults.cfg', syntax: 'mode http in defaults, inherited by frontend and backend', expect: [['haproxy/mode-http-api', 6, 'error']] },
       { path: 'bad-listen.cfg', syntax: 'mode http in a listen section (Talos API)', expect: [['haproxy/mode-http-api', 8, 'error']] },
     ],
-    good: ['good.cfg'],
+    good: ['good.cfg', 'good-other-services.cfg'],
   },
   {
     dir: 'duplicate-vrid', rules: ['keepalived/duplicate-vrid'],

@@ -24,7 +24,8 @@ function targetsOf(section: HaproxySection): string[] {
 
 /**
  * The API a proxy carries: its servers' port (6443 → Kubernetes, 50000 → Talos), else the port a
- * frontend sending to it binds (or a listen section's own bind), else its name (kube, k8s, apiserver /
+ * frontend sending to it binds (or a listen section's own bind), else — only when no server line states
+ * a port, so a "kube-dashboard" on 8443 is not taken for the API — its name (kube, k8s, apiserver /
  * talos, apid). Undefined for anything else (a stats page, another service).
  */
 export function apiOf(config: HaproxyConfig, section: HaproxySection): Api | undefined {
@@ -40,6 +41,7 @@ export function apiOf(config: HaproxyConfig, section: HaproxySection): Api | und
     if (api) return api;
   }
   if (section.kind === 'frontend') return targetsOf(section).map((name) => proxies(config).find((p) => p.kind === 'backend' && p.name === name)).map((b) => (b ? apiOf(config, b) : undefined)).find(Boolean);
+  if (servers(section).some((s) => s.port !== undefined)) return undefined;
   if (/kube|k8s|apiserver/i.test(section.name)) return 'kubernetes';
   if (/talos|apid/i.test(section.name)) return 'talos';
   return undefined;

@@ -1,7 +1,7 @@
 import { formatDuration } from '../../../spec/duration.js';
 import { defineRule } from '../../context.js';
 import { effective, haproxyTimeMs, proxies, type HaproxyDirective } from '../../parsers/haproxy.js';
-import { apiOf, modeOf } from './backends.js';
+import { apiOf } from './backends.js';
 
 /** Below this, idle kubectl logs -f / exec / watches are cut (client-go pings idle HTTP/2 connections after 30 s). */
 export const MIN_IDLE_TIMEOUT_MS = 35_000;
@@ -13,8 +13,8 @@ export const haproxyShortTimeouts = defineRule({
   check(file) {
     const reported = new Map<number, { directive: HaproxyDirective; ms: number }>();
     for (const section of proxies(file.config)) {
-      // An HTTP-mode proxy (a stats page) is not in the API path unless it carries an API (mode-http-api reports that).
-      if (modeOf(file.config, section).mode === 'http' && !apiOf(file.config, section)) continue;
+      // Only the proxies that carry the Kubernetes or Talos API: an ingress or a stats page may time out as it likes.
+      if (!apiOf(file.config, section)) continue;
       const tunnel = effective(file.config, section, 'timeout', 'tunnel');
       if (tunnel && (haproxyTimeMs(tunnel.words[2]) ?? 0) >= MIN_IDLE_TIMEOUT_MS) continue;
       const sides = section.kind === 'frontend' ? ['client'] : section.kind === 'backend' ? ['server'] : ['client', 'server'];
