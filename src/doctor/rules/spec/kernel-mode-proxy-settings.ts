@@ -24,7 +24,7 @@ export const specKernelModeProxySettings = defineRule({
       severity: 'warning', line: specLine(file, path),
       message: `${label} has no effect in balancer.mode: kernel`,
       why: `in kernel mode the Linux kernel forwards the packets (nftables NAT and conntrack) and serve only decides who gets new flows: ${instead}`,
-      source: 'docs/spec.md (balancer.mode: "kernel: the Linux kernel forwards (nftables NAT and conntrack)") ; https://docs.kernel.org/networking/nf_conntrack-sysctl.html',
+      source: 'docs/kernel.md ("Proxy mode and kernel mode side by side") ; https://docs.kernel.org/networking/nf_conntrack-sysctl.html',
       fix: `remove ${label}, or use balancer.mode: proxy`,
     });
     for (const { key, instead } of PROXY_ONLY) {
