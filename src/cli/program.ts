@@ -171,7 +171,7 @@ Exit codes: 0 the endpoint is usable (node problems are warnings), 1 not usable 
     .addOption(new Option('--endpoint <host>', 'endpoint address without a spec (listeners default to kubernetes=6443, talos=50000)').conflicts('config'))
     .addOption(new Option('--node <name=addr>', 'a node (repeat)').argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]))
     .option('--nodes <addr,addr>', 'nodes named by their addresses')
-    .addOption(new Option('--listener <name=port[:targetport]>', 'a listener (repeat); kind by name: kubernetes, talos*, else TCP only').argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]))
+    .addOption(new Option('--listener <name=port[:targetport]>', 'a listener (repeat); checked as a spec listener of that name and target port would be (docs/probe.md)').argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]))
     .addOption(pathOption(new Option('--kubeconfig <file>', "use the current context's client certificate and CA for /readyz and /version")))
     .addOption(pathOption(new Option('--talosconfig <file>', "call the Talos API (machine.MachineService/Version) with the context's certificates")))
     .addOption(new Option('--timeout <duration>', 'per check').default(3000, '3s').argParser(durationArgument('--timeout', '3s')))
@@ -187,7 +187,7 @@ It stops by itself after --duration; Ctrl-C (SIGINT) stops it early and prints t
 
 Exit codes: 0 done (outages are reported, not failures unless --fail-on-outage), 1 outage with --fail-on-outage, 2 usage.`)
     .addOption(pathOption(new Option('-c, --config <file>', "spec: watch spec.endpoint on a listener's port (default endpoint.yaml)")))
-    .option('--listener <name>', 'which listener (default kubernetes, else the first)')
+    .option('--listener <name>', 'which listener (default the Kubernetes API listener, else the first)')
     .addOption(new Option('--endpoint <host>', 'watch HOST without a spec (with --port)').conflicts(['config', 'listener']))
     .option('--port <port>', 'port to watch with --endpoint')
     .option('--rate <rate>', 'attempts per second: 20/s, 600/m, 5', '20/s')
@@ -206,13 +206,16 @@ Exit codes: 0 done (outages are reported, not failures unless --fail-on-outage),
 and patches, talosconfig, and Terraform .tf/.tfvars files (recognised by name or content).
 A directory stands for the files in it (recursively) that doctor recognises.
 Without FILES it checks ./endpoint.yaml. Several keepalived.conf files are compared with each other
-(priorities of peers); .tfvars values resolve variables used in .tf files.
+(priorities of peers); .tfvars values resolve variables used in .tf files. When haproxy, keepalived or
+terraform is on the PATH, their own checks run too (haproxy -c, keepalived -t in a scratch network
+namespace when run as root, terraform fmt -check); their errors are findings with file and line.
 
 Exit codes: 0 no finding of severity error, 1 at least one error, 2 usage.`)
     .addArgument(new Argument('[files...]', 'files or directories to check'))
     .option('--json', 'machine-readable report')
     .option('--haproxy-version <x.y>', 'HAProxy version the haproxy.cfg targets (else read from a "# haproxy X.Y" comment)')
     .option('--talos-version <x.y>', 'Talos version the machine configs target (else guessed from the documents)')
+    .option('--no-engines', 'do not run haproxy -c, keepalived -t or terraform fmt -check')
     .action(async (files, options) => done(await (await import('./commands/doctor.js')).doctor({ ...options, files }, io)));
   examples(doctor, ['cluster-endpoint doctor endpoint.yaml /etc/haproxy/haproxy.cfg /etc/keepalived/keepalived.conf', 'cluster-endpoint doctor infra/terraform/']);
 

@@ -30,6 +30,8 @@ export interface DoctorOptions {
   haproxyVersion?: string;
   /** Talos version the machine configs target (e.g. "1.12"). */
   talosVersion?: string;
+  /** Also run the engines' own checks (haproxy -c, keepalived -t, terraform fmt -check) when installed. */
+  engines?: boolean;
 }
 
 export interface DoctorContext {

@@ -2,6 +2,7 @@
 import { basename } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { FileKind } from './context.js';
+import { isJsonPatch } from './parsers/json-patch.js';
 
 export function detectKind(path: string, text: string): FileKind | undefined {
   const name = basename(path).toLowerCase();
@@ -25,6 +26,8 @@ function detectYaml(text: string): FileKind | undefined {
   } catch {
     return undefined;
   }
+  // A JSON 6902 patch (talosctl patch --patch @file): the only lists doctor reads.
+  if (documents.some(isJsonPatch)) return 'talos';
   const records = documents.filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null && !Array.isArray(d));
   if (records.some((d) => 'contexts' in d && 'context' in d)) return 'talosconfig';
   if (records.some((d) => 'controlPlane' in d && 'endpoint' in d)) return 'spec';

@@ -9,5 +9,6 @@ export function formatFinding(f: Finding): string {
 export function formatSummary(report: DoctorReport): string {
   const { error, warning, info } = report.counts;
   const files = report.files.map((f) => `${f.path} (${f.kind})`).join(', ');
-  return `doctor: ${report.files.length} file(s) checked [${files}]: ${error} error(s), ${warning} warning(s), ${info} info`;
+  const engines = report.engines.map((e) => (e.skipped ? `${e.engine} skipped: ${e.skipped}` : `${e.engine} on ${e.files} file(s)`)).join('; ');
+  return `doctor: ${report.files.length} file(s) checked [${files}]: ${error} error(s), ${warning} warning(s), ${info} info${engines ? `\nengines: ${engines}` : ''}`;
 }

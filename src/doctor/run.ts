@@ -3,12 +3,16 @@ import { UserError } from '../errors.js';
 import { parseSpec } from '../spec/load.js';
 import type { DoctorContext, DoctorOptions, ParsedFile } from './context.js';
 import { detectKind } from './detect.js';
+import type { EngineRun } from './engines/engine.js';
+import { runEngines } from './engines/engine.js';
+import { ENGINES } from './engines/index.js';
 import { compareFindings, type Finding } from './finding.js';
 import { parseHaproxy } from './parsers/haproxy.js';
 import { parseBird } from './parsers/bird.js';
 import { parseKeepalived } from './parsers/keepalived.js';
 import { collectVariables, parseTerraform } from './parsers/terraform.js';
-import { parseYamlDocuments } from './parsers/yaml-documents.js';
+import { isJsonPatch, patchedDocument } from './parsers/json-patch.js';
+import { parseYamlDocuments, type YamlFile } from './parsers/yaml-documents.js';
 import { RULES } from './rules/index.js';
 
 export interface DoctorInput { path: string; text: string }
@@ -17,6 +21,8 @@ export interface DoctorReport {
   files: Array<{ path: string; kind: ParsedFile['kind'] | 'unknown' }>;
   findings: Finding[];
   counts: { error: number; warning: number; info: number };
+  /** Which engines ran (or why not); empty when engines were not asked for. */
+  engines: EngineRun[];
 }
 
 export async function runDoctor(inputs: DoctorInput[], options: DoctorOptions = {}): Promise<DoctorReport> {
@@ -52,10 +58,16 @@ export async function runDoctor(inputs: DoctorInput[], options: DoctorOptions = 
       }
     }
   }
+  let engines: EngineRun[] = [];
+  if (options.engines) {
+    const ran = await runEngines(ENGINES, files);
+    findings.push(...mergeEngineFindings(findings, ran.findings));
+    engines = ran.runs;
+  }
   findings.sort(compareFindings);
   const counts = { error: 0, warning: 0, info: 0 };
   for (const f of findings) counts[f.severity]++;
-  return { files: listed, findings, counts };
+  return { files: listed, findings, counts, engines };
 }
 
 async function parse(kind: ParsedFile['kind'], input: DoctorInput, findings: Finding[]): Promise<ParsedFile | undefined> {
@@ -71,8 +83,10 @@ async function parse(kind: ParsedFile['kind'], input: DoctorInput, findings: Fin
       return { kind, path, text, config: parseBird(text) };
     case 'talos':
     case 'talosconfig': {
-      const yaml = parseYamlDocuments(text);
-      for (const error of yaml.errors) findings.push(syntaxFinding(path, error.line, error.message, 'fix the YAML syntax at this line'));
+      const parsed = parseYamlDocuments(text);
+      for (const error of parsed.errors) findings.push(syntaxFinding(path, error.line, error.message, 'fix the YAML syntax at this line'));
+      // A JSON 6902 patch is checked for what it adds.
+      const yaml: YamlFile = { ...parsed, documents: parsed.documents.map((d) => (isJsonPatch(d.data) ? patchedDocument({ ...d, data: d.data }) : d)) };
       return { kind, path, text, yaml };
     }
     case 'terraform':
@@ -83,9 +97,23 @@ async function parse(kind: ParsedFile['kind'], input: DoctorInput, findings: Fin
         const message = (error as Error).message;
         const line = Number(/:(\d+),\d+/.exec(message)?.[1] ?? 1);
         findings.push(syntaxFinding(path, line, message.replace(/^parse config: \[?/, '').replace(/\]$/, '').split(';')[0], 'fix the HCL syntax at this line (terraform fmt shows it too)'));
-        return undefined;
+        // No rule can read it, but terraform fmt -check still gives its own verdict.
+        return { kind, path, text, terraform: { path, text, json: {} } };
       }
   }
+}
+
+/**
+ * An engine finding on a line where a rule already found something of the same severity is the same
+ * problem said twice: the rule's finding keeps its fix and cites the engine's words; the rest are new.
+ */
+function mergeEngineFindings(found: Finding[], fromEngines: Finding[]): Finding[] {
+  return fromEngines.filter((e) => {
+    const same = found.find((f) => f.file === e.file && f.line === e.line && f.severity === e.severity);
+    if (!same) return true;
+    same.why = `${same.why} (${e.message})`;
+    return false;
+  });
 }
 
 function syntaxFinding(file: string, line: number, message: string, fix: string): Finding {

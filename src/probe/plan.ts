@@ -1,5 +1,6 @@
 // What probe checks: the endpoint and every node, on every listener. Pure: built from a spec or from
 // the command line.
+import { listenerRole, type ListenerRole } from '../spec/listener-role.js';
 import type { Spec } from '../spec/types.js';
 
 export const LISTENER_KINDS = ['kubernetes', 'talos', 'tcp'] as const;
@@ -31,17 +32,14 @@ export interface ProbeTarget {
   kind: ListenerKind;
 }
 
-export function listenerKind(name: string, targetPort: number): ListenerKind {
-  if (name === 'kubernetes' || targetPort === 6443) return 'kubernetes';
-  if (name.startsWith('talos') || targetPort === 50000) return 'talos';
-  return 'tcp';
-}
+/** What probe checks on a listener of each role: /readyz and /version, the Talos API, or a TCP connect. */
+const KIND_OF_ROLE: Record<ListenerRole, ListenerKind> = { kubernetes: 'kubernetes', talos: 'talos', 'talos-workers': 'talos', other: 'tcp' };
 
 export function planFromSpec(spec: Spec): ProbePlan {
   return {
     endpoint: spec.endpoint,
     listeners: spec.listeners.map((l) => ({
-      name: l.name, port: l.port, targetPort: l.targetPort, kind: listenerKind(l.name, l.targetPort),
+      name: l.name, port: l.port, targetPort: l.targetPort, kind: KIND_OF_ROLE[l.role],
       nodes: l.servers.map((s) => ({ name: s.name, address: s.address, ...(s.port !== l.targetPort ? { port: s.port } : {}) })),
     })),
   };
@@ -53,7 +51,12 @@ export const DEFAULT_PROBE_LISTENERS = [
 ] as const;
 
 export function planFromFlags(endpoint: string, nodes: Array<{ name: string; address: string }>, listeners: ReadonlyArray<{ name: string; port: number; targetPort: number }> = DEFAULT_PROBE_LISTENERS): ProbePlan {
-  return { endpoint, listeners: listeners.map((l) => ({ ...l, kind: listenerKind(l.name, l.targetPort), nodes })) };
+  // Flags name no target group: the nodes given are the ones that serve the listener, as a spec listener
+  // of the same name and ports would be decided (talos-workers targets workers, every other name the control plane).
+  return {
+    endpoint,
+    listeners: listeners.map((l) => ({ ...l, kind: KIND_OF_ROLE[listenerRole({ ...l, targets: l.name === 'talos-workers' ? 'workers' : 'controlPlane' })], nodes })),
+  };
 }
 
 /** The endpoint first, then each node, per listener. */

@@ -5,6 +5,7 @@ import {
   DEFAULT_HEALTH_CHECK, DEFAULT_LISTENERS, DEFAULT_SYNC_PORT, DEFAULT_VIP,
 } from './defaults.js';
 import { parseDuration } from './duration.js';
+import { listenerRole } from './listener-role.js';
 import type { RawHealthCheck, RawSpec } from './schema.js';
 import type { HealthCheck, Listener, Node, Spec } from './types.js';
 
@@ -22,6 +23,7 @@ export function normalize(raw: RawSpec, source: string): Spec {
     const own = 'healthCheck' in l ? l.healthCheck : undefined;
     return {
       name: l.name,
+      role: listenerRole(l),
       port: l.port,
       targetPort: l.targetPort,
       targets: l.targets,

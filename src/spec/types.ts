@@ -1,5 +1,6 @@
 // The normalized spec every consumer reads: defaults applied, durations in milliseconds,
 // listener health checks merged, servers resolved from target groups.
+import type { ListenerRole } from './listener-role.js';
 
 export type HealthCheckType = 'tcp' | 'tls' | 'https';
 export type BalanceAlgorithm = 'roundrobin' | 'leastconn' | 'source';
@@ -38,6 +39,8 @@ export interface ServerTarget {
 
 export interface Listener {
   name: string;
+  /** What it carries, decided once from name, targetPort and targets (src/spec/listener-role.ts). */
+  role: ListenerRole;
   port: number;
   targetPort: number;
   targets: TargetGroup;

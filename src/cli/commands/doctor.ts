@@ -8,7 +8,8 @@ import { EXIT, UserError } from '../../errors.js';
 import type { Command, Io } from '../command.js';
 import { runProgram, usage } from '../program.js';
 
-export interface DoctorOptions { files: string[]; json?: boolean; haproxyVersion?: string; talosVersion?: string }
+/** `engines` is false with --no-engines (commander's negatable flag); the engines run when installed otherwise. */
+export interface DoctorOptions { files: string[]; json?: boolean; haproxyVersion?: string; talosVersion?: string; engines?: boolean }
 
 export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
   for (const [flag, value, example] of [['--haproxy-version', options.haproxyVersion, '3.3'], ['--talos-version', options.talosVersion, '1.12']] as const) {
@@ -21,9 +22,9 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
   }
   const inputs: DoctorInput[] = [];
   for (const path of paths) inputs.push(...(await readInputs(path)));
-  const report = await runDoctor(inputs, { haproxyVersion: options.haproxyVersion, talosVersion: options.talosVersion });
+  const report = await runDoctor(inputs, { haproxyVersion: options.haproxyVersion, talosVersion: options.talosVersion, engines: options.engines !== false });
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ files: report.files, findings: report.findings, counts: report.counts }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ files: report.files, findings: report.findings, counts: report.counts, engines: report.engines }, null, 2)}\n`);
   } else {
     for (const finding of report.findings) io.stdout.write(`${formatFinding(finding)}\n`);
     io.stdout.write(`${formatSummary(report)}\n`);

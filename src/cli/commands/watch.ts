@@ -4,6 +4,7 @@ import { parseRate } from '../../probe/outage.js';
 import { runWatch, type WatchResult } from '../../probe/watch.js';
 import { addressKind, joinHostPort } from '../../spec/address.js';
 import { formatDuration } from '../../spec/duration.js';
+import { listenerOf } from '../../spec/listener-role.js';
 import { requireSpec } from '../../spec/load.js';
 import type { Command, Io } from '../command.js';
 import { runProgram, usage } from '../program.js';
@@ -64,7 +65,7 @@ async function resolveTarget(values: { config?: string; listener?: string; endpo
   }
   if (values.port) throw usage('--port goes with --endpoint', 'with a spec, choose the port with --listener NAME');
   const spec = await requireSpec(values.config ?? 'endpoint.yaml');
-  const listener = values.listener ? spec.listeners.find((l) => l.name === values.listener) : spec.listeners.find((l) => l.name === 'kubernetes') ?? spec.listeners[0];
+  const listener = values.listener ? spec.listeners.find((l) => l.name === values.listener) : listenerOf(spec, 'kubernetes') ?? spec.listeners[0];
   if (!listener) throw usage(`the spec has no listener "${values.listener ?? ''}"`, `use one of: ${spec.listeners.map((l) => l.name).join(', ')}`);
   return { host: spec.endpoint, port: listener.port };
 }

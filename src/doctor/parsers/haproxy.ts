@@ -1,7 +1,7 @@
 // A small haproxy.cfg reader: sections and their directives as words, each with its line number.
 // It reads what doctor needs (not a full grammar): `#` comments, quotes, and section keywords.
 
-export const SECTION_KEYWORDS = ['global', 'defaults', 'frontend', 'backend', 'listen', 'resolvers', 'peers', 'userlist', 'program', 'http-errors', 'ring', 'mailers', 'cache'] as const;
+export const SECTION_KEYWORDS = ['global', 'defaults', 'frontend', 'backend', 'listen', 'resolvers', 'peers', 'userlist', 'program', 'http-errors', 'ring', 'mailers', 'cache', 'fcgi-app', 'log-forward', 'crt-store', 'traces', 'acme', 'log-profile'] as const;
 export type SectionKind = (typeof SECTION_KEYWORDS)[number];
 
 export interface HaproxyDirective {
@@ -15,6 +15,8 @@ export interface HaproxySection {
   kind: SectionKind;
   name: string;
   line: number;
+  /** Every word of the section line (`backend api from tcp-defaults`). */
+  header?: string[];
   directives: HaproxyDirective[];
 }
 
@@ -35,7 +37,9 @@ export function parseHaproxy(text: string): HaproxyConfig {
     if (words.length === 0) return;
     // Section keywords are never directives, so they start a section wherever they are indented.
     if ((SECTION_KEYWORDS as readonly string[]).includes(words[0])) {
-      current = { kind: words[0] as SectionKind, name: words[1] ?? '', line, directives: [] };
+      // `defaults from base` names no section, it only inherits.
+      const name = words[0] === 'defaults' && words[1] === 'from' ? '' : words[1] ?? '';
+      current = { kind: words[0] as SectionKind, name, line, header: words, directives: [] };
       sections.push(current);
       return;
     }
@@ -79,14 +83,36 @@ export function proxies(config: HaproxyConfig): HaproxySection[] {
   return config.sections.filter((s) => s.kind === 'frontend' || s.kind === 'backend' || s.kind === 'listen');
 }
 
-/** The `defaults` section a proxy inherits from: the last one above it. */
-export function defaultsOf(config: HaproxyConfig, section: HaproxySection): HaproxySection | undefined {
-  let found: HaproxySection | undefined;
-  for (const s of config.sections) {
-    if (s === section) break;
-    if (s.kind === 'defaults') found = s;
+/** `backend api from tcp-defaults`: the named defaults section a proxy (or a defaults section) inherits from. */
+export function fromName(section: HaproxySection): string | undefined {
+  const header = section.header ?? [];
+  const at = header.indexOf('from');
+  return at >= 0 ? header[at + 1] : undefined;
+}
+
+/**
+ * The defaults sections a section inherits from, nearest first: the one named by `from`, else the last
+ * defaults section above it (named or not); then what that one inherits with its own `from`.
+ */
+export function defaultsChain(config: HaproxyConfig, section: HaproxySection): HaproxySection[] {
+  const chain: HaproxySection[] = [];
+  let current: HaproxySection | undefined = section;
+  while (current) {
+    const index = config.sections.indexOf(current);
+    const above = config.sections.slice(0, index).filter((s) => s.kind === 'defaults');
+    const from = fromName(current);
+    // A defaults section without `from` inherits nothing; a proxy without it takes the last defaults above.
+    const next: HaproxySection | undefined = from !== undefined ? above.filter((s) => s.name === from).at(-1) : current.kind === 'defaults' ? undefined : above.at(-1);
+    if (!next || chain.includes(next)) break;
+    chain.push(next);
+    current = next;
   }
-  return found;
+  return chain;
+}
+
+/** The nearest defaults section a proxy inherits from (see defaultsChain). */
+export function defaultsOf(config: HaproxyConfig, section: HaproxySection): HaproxySection | undefined {
+  return defaultsChain(config, section)[0];
 }
 
 /** Directives whose first words equal `prefix` (e.g. ['option', 'httpchk']). */
@@ -95,27 +121,54 @@ export function directives(section: HaproxySection | undefined, ...prefix: strin
   return section.directives.filter((d) => prefix.every((word, i) => d.words[i] === word));
 }
 
-/** The last directive with this prefix in the section, else in its defaults (HAProxy's inheritance). */
+/** The last directive with this prefix in the section, else in the defaults it inherits from (nearest first). */
 export function effective(config: HaproxyConfig, section: HaproxySection, ...prefix: string[]): HaproxyDirective | undefined {
-  return directives(section, ...prefix).at(-1) ?? directives(defaultsOf(config, section), ...prefix).at(-1);
+  for (const s of [section, ...defaultsChain(config, section)]) {
+    const found = directives(s, ...prefix).at(-1);
+    if (found) return found;
+  }
+  return undefined;
 }
 
-/** `server` lines of a backend or listen section. */
-export function servers(section: HaproxySection): HaproxyDirective[] {
-  return directives(section, 'server');
+/** Every directive with this prefix of the first section that has any: the section, else its defaults (a tcp-check script is inherited whole). */
+export function inheritedList(config: HaproxyConfig, section: HaproxySection, ...prefix: string[]): HaproxyDirective[] {
+  for (const s of [section, ...defaultsChain(config, section)]) {
+    const found = directives(s, ...prefix);
+    if (found.length > 0) return found;
+  }
+  return [];
 }
 
-/** The port of a `server NAME ADDR:PORT` line, when written. */
-export function serverPort(server: HaproxyDirective): number | undefined {
-  const match = /:(\d+)$/.exec(server.words[2] ?? '');
-  return match ? Number(match[1]) : undefined;
+/** A `server NAME ADDR[:PORT] flags...` or `server-template PREFIX COUNT ADDR[:PORT] flags...` line. */
+export interface ServerLine {
+  directive: HaproxyDirective;
+  line: number;
+  name: string;
+  address: string;
+  port?: number;
+  /** The settings after the address (check, inter 2s, ...). */
+  flags: string[];
 }
 
-/** Ports a frontend/listen binds (`bind *:6443`, `bind 10.0.0.1:6443,:6444 ssl`). */
+/** `server` and `server-template` lines of a backend or listen section. */
+export function servers(section: HaproxySection): ServerLine[] {
+  return section.directives.flatMap((d): ServerLine[] => {
+    const at = d.words[0] === 'server' ? 2 : d.words[0] === 'server-template' ? 3 : -1;
+    if (at < 0) return [];
+    const address = d.words[at] ?? '';
+    const match = /:(\d+)$/.exec(address);
+    return [{ directive: d, line: d.line, name: d.words[1] ?? '', address, ...(match ? { port: Number(match[1]) } : {}), flags: d.words.slice(at + 1) }];
+  });
+}
+
+/** Ports a frontend/listen binds (`bind *:6443`, `bind 10.0.0.1:6443,:6444 ssl`, old `listen api 0.0.0.0:6443`). */
 export function bindPorts(section: HaproxySection): number[] {
   const ports: number[] = [];
-  for (const bind of directives(section, 'bind')) {
-    for (const address of (bind.words[1] ?? '').split(',')) {
+  const addresses = directives(section, 'bind').map((b) => b.words[1] ?? '');
+  // Before `bind` existed, frontend and listen took the address on the section line.
+  if (section.kind !== 'backend' && section.header?.[2] && section.header[2] !== 'from') addresses.push(section.header[2]);
+  for (const list of addresses) {
+    for (const address of list.split(',')) {
       const match = /:(\d+)(?:-\d+)?$/.exec(address);
       if (match) ports.push(Number(match[1]));
     }

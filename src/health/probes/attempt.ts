@@ -7,29 +7,38 @@ import type { HealthCheck } from '../../spec/types.js';
 import type { CheckResult } from '../types.js';
 import type { ProbeTarget } from './index.js';
 
-export interface Attempt {
-  /** Resolves the probe's promise once; later calls are ignored. Returns true for the first call. */
-  settle(ok: boolean, reason: string): boolean;
+/** One attempt's outcome: a health check result, plus the bare failure and what the attempt saw (for `probe`). */
+export interface Attempted<T = undefined> extends CheckResult {
+  /** Why it failed without the phase: "ECONNREFUSED", "timeout after 5s", "closed". */
+  error?: string;
+  /** What the attempt inspected on success (e.g. the server certificate). */
+  detail?: T;
+}
+
+export interface Attempt<T = undefined> {
+  /** Resolves the attempt's promise once; later calls are ignored. Returns true for the first call. */
+  settle(ok: boolean, reason: string, more?: { error?: string; detail?: T }): boolean;
   readonly settled: boolean;
 }
 
 /**
- * Runs one probe attempt: `body` opens sockets and calls settle(); `cleanup` runs exactly once after
- * settling (close sockets there). An abort of `signal` settles with "timeout after 5s" or "aborted".
+ * Runs one attempt: `body` opens sockets and calls settle(); `cleanup` runs exactly once after
+ * settling (close sockets there). An abort of `signal` settles with "timeout after 5s" (the timeout
+ * given) or "aborted".
  */
-export function attempt(check: HealthCheck, signal: AbortSignal, body: (a: Attempt) => void | Promise<void>, cleanup: () => void): Promise<CheckResult> {
+export function attempt<T = undefined>(timeoutMs: number, signal: AbortSignal, body: (a: Attempt<T>) => void | Promise<void>, cleanup: () => void): Promise<Attempted<T>> {
   const started = performance.now();
-  return new Promise<CheckResult>((resolve) => {
+  return new Promise<Attempted<T>>((resolve) => {
     let settled = false;
-    const onAbort = () => { a.settle(false, abortReason(signal, check)); };
-    const a: Attempt = {
+    const onAbort = () => { const reason = abortReason(signal, timeoutMs); a.settle(false, reason, { error: reason }); };
+    const a: Attempt<T> = {
       get settled() { return settled; },
-      settle(ok, reason) {
+      settle(ok, reason, more) {
         if (settled) return false;
         settled = true;
         signal.removeEventListener('abort', onAbort);
         cleanup();
-        resolve({ ok, reason, latencyMs: Math.round((performance.now() - started) * 10) / 10, at: Date.now() });
+        resolve({ ok, reason, latencyMs: Math.round((performance.now() - started) * 10) / 10, at: Date.now(), ...more });
         return true;
       },
     };
@@ -37,14 +46,22 @@ export function attempt(check: HealthCheck, signal: AbortSignal, body: (a: Attem
     signal.addEventListener('abort', onAbort, { once: true });
     Promise.resolve()
       .then(() => body(a))
-      .catch((error: unknown) => { a.settle(false, error instanceof CertificateFileError ? error.message : `probe error ${errorCode(error)}`); });
+      .catch((error: unknown) => {
+        const reason = error instanceof CertificateFileError ? error.message : `probe error ${errorCode(error)}`;
+        a.settle(false, reason, { error: reason });
+      });
   });
 }
 
-/** "timeout after 5s" when the checker's timeout fired, "aborted" when the checker stopped. */
-export function abortReason(signal: AbortSignal, check: HealthCheck): string {
+/** A health check's result: the attempt without what only `probe` shows (the snapshot and API carry exactly this). */
+export function asCheckResult({ ok, reason, latencyMs, at }: Attempted<unknown>): CheckResult {
+  return { ok, reason, latencyMs, at };
+}
+
+/** "timeout after 5s" when the timeout fired, "aborted" when the caller stopped. */
+export function abortReason(signal: AbortSignal, timeoutMs: number): string {
   const reason = signal.reason as { name?: string } | undefined;
-  return reason?.name === 'TimeoutError' ? `timeout after ${formatDuration(check.timeoutMs)}` : 'aborted';
+  return reason?.name === 'TimeoutError' ? `timeout after ${formatDuration(timeoutMs)}` : 'aborted';
 }
 
 /** The short code of a socket or TLS error ("ECONNREFUSED", "UNABLE_TO_VERIFY_LEAF_SIGNATURE"). */
@@ -87,7 +104,7 @@ async function readField(field: string, path: string): Promise<Buffer> {
  * name; an IP address is matched against the certificate's IP SANs), else accept any certificate;
  * present the client certificate when configured.
  */
-export async function tlsOptions(target: ProbeTarget, check: HealthCheck): Promise<ConnectionOptions> {
+export async function tlsOptions(target: ProbeTarget, check: Pick<HealthCheck, 'caFile' | 'clientCertificate'>): Promise<ConnectionOptions> {
   const options: ConnectionOptions = { host: target.address, port: target.port, rejectUnauthorized: false };
   if (addressKind(target.address) === 'dns') options.servername = target.address;
   if (check.caFile) {

@@ -1,12 +1,12 @@
 // https: GET check.path over TLS (Connection: close); healthy iff the status is one of expectStatuses.
 import { request, type RequestOptions } from 'node:https';
 import type { ClientRequest } from 'node:http';
-import { attempt, errorCode, tlsOptions } from './attempt.js';
+import { asCheckResult, attempt, errorCode, tlsOptions } from './attempt.js';
 import type { Probe } from './index.js';
 
 export const httpsProbe: Probe = (target, check, signal) => {
   let req: ClientRequest | undefined;
-  return attempt(check, signal, async (a) => {
+  return attempt(check.timeoutMs, signal, async (a) => {
     const options: RequestOptions = {
       ...(await tlsOptions(target, check)),
       method: 'GET',
@@ -29,5 +29,5 @@ export const httpsProbe: Probe = (target, check, signal) => {
     });
     req.on('error', (error) => a.settle(false, `${phase} ${errorCode(error)}`));
     req.end();
-  }, () => req?.destroy());
+  }, () => req?.destroy()).then(asCheckResult);
 };

@@ -1,18 +1,12 @@
-import { connect } from 'node:net';
-import { errorCode } from '../../health/probes/attempt.js';
+// The TCP column of probe: the same connect a tcp health check makes (src/health/probes/tcp.ts).
+import { connectOnce } from '../../health/probes/tcp.js';
 
 export interface TcpResult { ok: boolean; ms?: number; error?: string }
 
 /** One TCP connect; its time is the handshake (SYN → SYN/ACK) as the client sees it. */
-export function checkTcp(host: string, port: number, timeoutMs: number): Promise<TcpResult> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (result: TcpResult) => { clearTimeout(timer); socket.destroy(); resolve(result); };
-    const timer = setTimeout(() => done({ ok: false, error: `timeout after ${timeoutMs}ms` }), timeoutMs);
-    socket.once('connect', () => done({ ok: true, ms: round(performance.now() - started) }));
-    socket.once('error', (error) => done({ ok: false, error: errorCode(error) }));
-  });
+export async function checkTcp(host: string, port: number, timeoutMs: number): Promise<TcpResult> {
+  const result = await connectOnce({ address: host, port }, timeoutMs, AbortSignal.timeout(timeoutMs));
+  return result.ok ? { ok: true, ms: round(result.latencyMs) } : { ok: false, error: result.error ?? result.reason };
 }
 
 export function round(ms: number): number {

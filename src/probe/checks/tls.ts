@@ -1,6 +1,8 @@
+// The TLS columns of probe: the same handshake a tls health check makes (src/health/probes/tls.ts),
+// and what the certificate says.
 import { isIP } from 'node:net';
-import { connect, type ConnectionOptions } from 'node:tls';
-import { errorCode } from '../../health/probes/attempt.js';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import { handshakeOnce } from '../../health/probes/tls.js';
 import type { ClientCredentials } from '../credentials.js';
 import { round } from './tcp.js';
 
@@ -33,32 +35,23 @@ export function tlsConnectionOptions(host: string, credentials?: ClientCredentia
 }
 
 /** A TLS handshake: protocol, certificate subject, SANs, whether they cover `endpoint`, days to expiry. */
-export function checkTls(host: string, port: number, endpoint: string, timeoutMs: number, credentials?: ClientCredentials): Promise<TlsResult> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const socket = connect({ ...tlsConnectionOptions(host, credentials), port });
-    let settled = false;
-    const done = (result: TlsResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(result);
-    };
-    const timer = setTimeout(() => done({ ok: false, error: `timeout after ${timeoutMs}ms` }), timeoutMs);
-    socket.once('secureConnect', () => {
-      const cert = socket.getPeerX509Certificate();
-      if (!cert) return done({ ok: false, error: 'no server certificate' });
-      const sans = (cert.subjectAltName ?? '').split(', ').filter(Boolean).map((s) => s.replace(/^(DNS|IP Address):/, ''));
-      const covers = isIP(endpoint) ? cert.checkIP(endpoint) !== undefined : cert.checkHost(endpoint) !== undefined;
-      const notAfter = new Date(cert.validTo);
-      done({
-        ok: true, ms: round(performance.now() - started), protocol: socket.getProtocol() ?? undefined,
-        subject: cert.subject.replace(/\n/g, ', '), issuer: cert.issuer.replace(/\n/g, ', '), sans, coversEndpoint: covers,
-        notAfter: notAfter.toISOString(), daysLeft: Math.floor((notAfter.getTime() - Date.now()) / 86_400_000),
-        ...(credentials?.ca ? { verified: socket.authorized, ...(socket.authorized ? {} : { verifyError: String(socket.authorizationError) }) } : {}),
-      });
-    });
-    socket.once('error', (error) => done({ ok: false, error: errorCode(error) }));
-  });
+export async function checkTls(host: string, port: number, endpoint: string, timeoutMs: number, credentials?: ClientCredentials): Promise<TlsResult> {
+  const result = await handshakeOnce(() => ({ ...tlsConnectionOptions(host, credentials), port }), timeoutMs, AbortSignal.timeout(timeoutMs), (socket) => certificate(socket, endpoint, credentials));
+  if (!result.ok) return { ok: false, error: result.error ?? result.reason };
+  if (!result.detail) return { ok: false, error: 'no server certificate' };
+  return { ok: true, ms: round(result.latencyMs), ...result.detail };
+}
+
+function certificate(socket: TLSSocket, endpoint: string, credentials?: ClientCredentials): Omit<TlsResult, 'ok' | 'ms'> | undefined {
+  const cert = socket.getPeerX509Certificate();
+  if (!cert) return undefined;
+  const sans = (cert.subjectAltName ?? '').split(', ').filter(Boolean).map((s) => s.replace(/^(DNS|IP Address):/, ''));
+  const covers = isIP(endpoint) ? cert.checkIP(endpoint) !== undefined : cert.checkHost(endpoint) !== undefined;
+  const notAfter = new Date(cert.validTo);
+  return {
+    protocol: socket.getProtocol() ?? undefined,
+    subject: cert.subject.replace(/\n/g, ', '), issuer: cert.issuer.replace(/\n/g, ', '), sans, coversEndpoint: covers,
+    notAfter: notAfter.toISOString(), daysLeft: Math.floor((notAfter.getTime() - Date.now()) / 86_400_000),
+    ...(credentials?.ca ? { verified: socket.authorized, ...(socket.authorized ? {} : { verifyError: String(socket.authorizationError) }) } : {}),
+  };
 }

@@ -1,13 +1,13 @@
 // How clients address the cluster, derived once from the spec (clients, talos and dns use it).
 import { UserError } from '../../errors.js';
 import { joinHostPort } from '../../spec/address.js';
+import { listenerOf } from '../../spec/listener-role.js';
 import type { Listener, Spec } from '../../spec/types.js';
 import { firstPortOverride } from '../node-ports.js';
 
-/** The listener that carries the Kubernetes API: the one named kubernetes, else the first control-plane one on 6443. */
+/** The listener that carries the Kubernetes API (role kubernetes; see src/spec/listener-role.ts). */
 export function kubernetesListener(spec: Spec): Listener | undefined {
-  return spec.listeners.find((l) => l.name === 'kubernetes')
-    ?? spec.listeners.find((l) => l.targets === 'controlPlane' && l.targetPort === 6443);
+  return listenerOf(spec, 'kubernetes');
 }
 
 /** https://<endpoint>:<kubernetes port>, the server URL in every kubeconfig. */
@@ -22,7 +22,7 @@ export function kubernetesApiUrl(spec: Spec): string {
  */
 export function talosEndpoints(spec: Spec): string[] {
   // The endpoints carry addresses only, so a node that serves talos on a port of its own cannot be listed.
-  const override = firstPortOverride(spec, spec.listeners.filter((l) => l.name === 'talos'));
+  const override = firstPortOverride(spec, spec.listeners.filter((l) => l.role === 'talos'));
   if (override) {
     throw new UserError('RENDER', `${override.path}: ${override.node} serves talos on ${override.port}, but the talosctl endpoints list node addresses without ports`, {
       hint: `remove ${override.path} for render clients; talosctl reaches every control-plane node on the same Talos API port`,

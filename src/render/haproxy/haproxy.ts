@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { UserError } from '../../errors.js';
 import { isLoopback, joinHostPort } from '../../spec/address.js';
+import { listenerOf } from '../../spec/listener-role.js';
 import type { HealthCheck, Listener, Spec } from '../../spec/types.js';
 import { header } from '../header.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
@@ -22,10 +23,10 @@ export const haproxyRenderer: Renderer = {
 
 /**
  * Where a process on the LB host can prove that HAProxy serves: the local address of the
- * `kubernetes` listener's frontend (or the first listener's). keepalived's check connects here.
+ * Kubernetes API listener's frontend (or the first listener's). keepalived's check connects here.
  */
 export function localFrontend(spec: Spec): { listener: string; host: string; port: number } {
-  const listener = spec.listeners.find((l) => l.name === 'kubernetes') ?? spec.listeners[0];
+  const listener = listenerOf(spec, 'kubernetes') ?? spec.listeners[0];
   const bind = spec.balancer.bind;
   const host = bind === '::' ? '::1' : isLoopback(bind) && bind !== 'localhost' ? bind : '127.0.0.1';
   return { listener: listener.name, host, port: listener.port };

@@ -30,7 +30,15 @@ function routes(plan: TalosPlan) {
   return plan.gateway ? [{ network: plan.family === 4 ? '0.0.0.0/0' : '::/0', gateway: plan.gateway }] : undefined;
 }
 
-export function legacyPatch(plan: TalosPlan, node: TalosNodePlan): string {
+/** One control-plane node without a VIP: where the cluster is reached and the names its certificates carry. */
+export function endpointPatch(plan: TalosPlan): string {
+  const { certSANs, cluster } = clusterPart(plan);
+  return yaml({ machine: { certSANs }, cluster });
+}
+
+type VipPlan = TalosPlan & { vip: string };
+
+export function legacyPatch(plan: VipPlan, node: TalosNodePlan): string {
   const { certSANs, cluster } = clusterPart(plan);
   const device = {
     ...(plan.legacySelector ? { deviceSelector: plan.legacySelector } : { interface: plan.link }),
@@ -45,7 +53,7 @@ export function legacyPatch(plan: TalosPlan, node: TalosNodePlan): string {
   return yaml({ machine, cluster });
 }
 
-export function documentsPatch(plan: TalosPlan, node: TalosNodePlan): string {
+export function documentsPatch(plan: VipPlan, node: TalosNodePlan): string {
   const { certSANs, cluster } = clusterPart(plan);
   const documents: unknown[] = [{ machine: { certSANs }, cluster }];
   if (plan.selectorCel) documents.push({ apiVersion: 'v1alpha1', kind: 'LinkAliasConfig', name: plan.link, selector: { match: plan.selectorCel } });
@@ -64,17 +72,32 @@ export function documentsPatch(plan: TalosPlan, node: TalosNodePlan): string {
 
 export const talosRenderer: Renderer = {
   target: 'talos',
-  description: 'Talos machine-config patches per control-plane node with the VIP (legacy or >= 1.12 documents)',
+  description: 'Talos machine-config patches per control-plane node with the VIP (legacy or >= 1.12 documents); for one node without a VIP, its endpoint and certSANs',
   render(spec, context: RenderContext): RenderedFile[] {
     const plan = planTalos(spec);
     const style = spec.talos.configStyle;
+    if (!plan.vip) {
+      const [node] = plan.nodes;
+      return [{
+        path: `${node.name}.yaml`,
+        contents: [
+          header(context, '#').trimEnd(),
+          `# ${node.name} (${node.address}): the only control-plane node, no VIP — the endpoint and the names its`,
+          '# certificates carry. Nothing fails over: while this node reboots the API is unreachable.',
+          '# Apply to this node: talosctl patch machineconfig -n <node> --patch @<file>',
+          '# (or pass it to talosctl gen config / apply-config with --config-patch).',
+          endpointPatch(plan),
+        ].join('\n'),
+      }];
+    }
+    const vipPlan: VipPlan = { ...plan, vip: plan.vip };
     return plan.nodes.map((node) => ({
       path: `${node.name}.yaml`,
       contents: [
         header(context, '#').trimEnd(),
         `# ${node.name} (${node.address}): ${style === 'legacy' ? 'legacy machine.network form (Talos <= 1.11; deprecated in 1.12+)' : 'network documents (Talos >= 1.12)'}, VIP ${plan.vip}.`,
         ...NOTE,
-        style === 'legacy' ? legacyPatch(plan, node) : documentsPatch(plan, node),
+        style === 'legacy' ? legacyPatch(vipPlan, node) : documentsPatch(vipPlan, node),
       ].join('\n'),
     }));
   },

@@ -1,4 +1,6 @@
 // Checks what a Talos VIP needs from the spec (the guide's "VIP requirements") before anything is written.
+// One control-plane node needs no VIP (the guide's "single control plane"): its plan has only the endpoint
+// and the certificate names.
 import { BlockList, isIP } from 'node:net';
 import { UserError } from '../../errors.js';
 import type { Spec } from '../../spec/types.js';
@@ -13,7 +15,8 @@ export interface TalosNodePlan {
 }
 
 export interface TalosPlan {
-  vip: string;
+  /** Undefined for a single control-plane node without a VIP: the patch then sets only endpoint and certSANs. */
+  vip?: string;
   family: 4 | 6;
   prefixLength: number;
   gateway?: string;
@@ -54,7 +57,7 @@ function celString(value: string): string {
 
 export function planTalos(spec: Spec): TalosPlan {
   const vip = spec.vip;
-  if (!vip) fail('vip', 'render talos needs a VIP', 'add vip: { address: <an unused address in the control-plane subnet> }');
+  if (!vip) return planSingleNode(spec);
   if (vip.peers.length > 0) {
     fail('vip.peers', 'the spec gives the VIP to LB hosts (keepalived or serve); a Talos VIP is held by the control-plane nodes themselves', 'remove vip.peers for a Talos VIP, or render haproxy/keepalived instead of talos (one address cannot have two owners)');
   }
@@ -87,16 +90,7 @@ export function planTalos(spec: Spec): TalosPlan {
   if (isIP(spec.endpoint) !== 0 && spec.endpoint !== vip.address) {
     fail('endpoint', `the endpoint ${spec.endpoint} is not the VIP ${vip.address}`, 'with a Talos VIP the endpoint is the VIP itself (or a DNS name that resolves to it)');
   }
-  const listener = kubernetesListener(spec);
-  const listenerIndex = listener ? spec.listeners.indexOf(listener) : -1;
-  if (listener && listener.port !== listener.targetPort) {
-    fail(`listeners[${listenerIndex}].port`, `the kubernetes listener maps ${listener.port} to ${listener.targetPort}, but a Talos VIP forwards nothing: clients reach the apiserver on its own port`, `set port and targetPort to the same value (6443)`);
-  }
-  const override = firstPortOverride(spec, spec.listeners.filter((l) => l.targets === 'controlPlane'));
-  if (override) {
-    fail(override.path, `${override.node} serves ${override.listener.name} on ${override.port}, but a Talos VIP forwards nothing: clients reach every node on the listener's port ${override.listener.port}`, `remove ${override.path} for render talos; with a VIP every control-plane node serves ${override.listener.name} on the same port`);
-  }
-  const port = listener?.port ?? 6443;
+  const port = apiPort(spec, 'a Talos VIP');
 
   const selector = spec.talos.deviceSelector;
   const hasSelector = selector !== undefined && Object.values(selector).some((v) => v !== undefined);
@@ -113,14 +107,47 @@ export function planTalos(spec: Spec): TalosPlan {
     }
   }
 
-  const host = family === 6 && isIP(spec.endpoint) === 6 ? `[${spec.endpoint}]` : spec.endpoint;
   const certSANs = [...new Set([spec.endpoint, vip.address, ...spec.talos.certSANs])];
   return {
     vip: vip.address, family, prefixLength, gateway, link,
     ...(selectorCel ? { selectorCel, legacySelector: { ...selector } } : {}),
     nameservers: spec.talos.nameservers,
-    endpointUrl: `https://${host}:${port}`,
+    endpointUrl: endpointUrl(spec, port),
     certSANs,
     nodes,
   };
+}
+
+/** One control-plane node, no VIP: the endpoint (its address or a name for it) and the certificate names, nothing to elect. */
+function planSingleNode(spec: Spec): TalosPlan {
+  if (spec.controlPlane.length !== 1) {
+    fail('vip', `render talos needs a VIP for ${spec.controlPlane.length} control-plane nodes`, 'add vip: { address: <an unused address in the control-plane subnet> } (with one control-plane node, render talos writes only the endpoint and certSANs)');
+  }
+  const [node] = spec.controlPlane;
+  const port = apiPort(spec, 'one control-plane node without a balancer');
+  const family = isIP(node.address) === 6 ? 6 : 4;
+  return {
+    family, prefixLength: spec.talos.prefixLength, link: spec.talos.interface, nameservers: spec.talos.nameservers,
+    endpointUrl: endpointUrl(spec, port),
+    certSANs: [...new Set([spec.endpoint, ...spec.talos.certSANs])],
+    nodes: [{ name: node.name, address: node.address, cidr: `${node.address}/${spec.talos.prefixLength}` }],
+  };
+}
+
+/** The Kubernetes API port clients use, when nothing between them and the apiserver maps ports. */
+function apiPort(spec: Spec, via: string): number {
+  const listener = kubernetesListener(spec);
+  const listenerIndex = listener ? spec.listeners.indexOf(listener) : -1;
+  if (listener && listener.port !== listener.targetPort) {
+    fail(`listeners[${listenerIndex}].port`, `the kubernetes listener maps ${listener.port} to ${listener.targetPort}, but ${via} forwards nothing: clients reach the apiserver on its own port`, `set port and targetPort to the same value (6443)`);
+  }
+  const override = firstPortOverride(spec, spec.listeners.filter((l) => l.targets === 'controlPlane'));
+  if (override) {
+    fail(override.path, `${override.node} serves ${override.listener.name} on ${override.port}, but ${via} forwards nothing: clients reach every node on the listener's port ${override.listener.port}`, `remove ${override.path} for render talos; every control-plane node serves ${override.listener.name} on the listener's port`);
+  }
+  return listener?.port ?? 6443;
+}
+
+function endpointUrl(spec: Spec, port: number): string {
+  return `https://${isIP(spec.endpoint) === 6 ? `[${spec.endpoint}]` : spec.endpoint}:${port}`;
 }

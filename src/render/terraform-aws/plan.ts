@@ -19,16 +19,16 @@ export const NLB_LIMITS = {
 export const LONGEST_SUFFIX = '-talos-wk-apid-tg';
 export const MAX_ENVIRONMENT_LENGTH = NLB_LIMITS.nameLength - LONGEST_SUFFIX.length;
 
-/** The guide's layout: which listener becomes which Terraform resource. */
-export const LISTENER_ROLES = {
+/** The guide's layout: which listener role becomes which Terraform resource. */
+export const NLB_LAYOUT = {
   kubernetes: { resource: 'kubernetes_api', suffix: '-talos-api-tg', where: 'module' },
   talos: { resource: 'talos_api', suffix: '-talos-apid-tg', where: 'module' },
   'talos-workers': { resource: 'talos_workers_api', suffix: LONGEST_SUFFIX, where: 'root' },
 } as const;
-export type ListenerRole = keyof typeof LISTENER_ROLES;
+export type NlbRole = keyof typeof NLB_LAYOUT;
 
 export interface TargetGroupPlan {
-  role: ListenerRole;
+  role: NlbRole;
   resource: string;
   suffix: string;
   listenerName: string;
@@ -121,12 +121,12 @@ export function planAws(spec: Spec): AwsPlan {
   let shared: ReturnType<typeof timing> | undefined;
   let sharedFrom = '';
   spec.listeners.forEach((listener, index) => {
-    const role = listener.name as ListenerRole;
-    if (!(role in LISTENER_ROLES)) {
-      fail(`listeners[${index}].name`, `"${listener.name}" has no place in the guide's NLB layout`, `render aws knows the listeners ${Object.keys(LISTENER_ROLES).join(', ')}; rename or remove this one`);
+    const role = listener.role;
+    if (role === 'other') {
+      fail(`listeners[${index}].name`, `"${listener.name}" has no place in the guide's NLB layout (it carries neither the Kubernetes nor the Talos API)`, `render aws knows the listeners ${Object.keys(NLB_LAYOUT).join(', ')} (by name, or by targetPort 6443 / 50000 and targets); rename or remove this one`);
     }
-    const expected = role === 'talos-workers' ? 'workers' : 'controlPlane';
-    if (listener.targets !== expected) fail(`listeners[${index}].targets`, `the ${role} listener targets ${listener.targets}`, `set it to ${expected}`);
+    const twin = targetGroups.find((g) => g.role === role);
+    if (twin) fail(`listeners[${index}]`, `"${listener.name}" carries the ${role} role that listener "${twin.listenerName}" already has`, 'the guide\'s NLB layout has one target group per role; remove one of the two listeners');
     const path = checkPath(spec, index);
     const check = listener.healthCheck;
     const own = timing(check, path);
@@ -145,7 +145,7 @@ export function planAws(spec: Spec): AwsPlan {
       }
       matcher = check.expectStatuses.join(',');
     }
-    const meta = LISTENER_ROLES[role];
+    const meta = NLB_LAYOUT[role];
     targetGroups.push({
       role, resource: meta.resource, suffix: meta.suffix, listenerName: listener.name,
       port: listener.port, targetPort: listener.targetPort, targets: listener.targets,

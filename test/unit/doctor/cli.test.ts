@@ -16,10 +16,11 @@ test('doctor exits 1 on an error finding and prints file:line, why, see and fix'
 });
 
 test('doctor exits 0 when the worst finding is a warning; --json has stable keys', async () => {
-  const result = await runCli(['doctor', '--json', `${BAD}/guide-haproxy.cfg`]);
+  const result = await runCli(['doctor', '--json', '--no-engines', `${BAD}/guide-haproxy.cfg`]);
   assert.equal(result.code, 0, result.stderr);
-  const report = JSON.parse(result.stdout) as { files: unknown[]; findings: Array<Record<string, unknown>>; counts: Record<string, number> };
-  assert.deepEqual(Object.keys(report), ['files', 'findings', 'counts']);
+  const report = JSON.parse(result.stdout) as { files: unknown[]; findings: Array<Record<string, unknown>>; counts: Record<string, number>; engines: unknown[] };
+  assert.deepEqual(Object.keys(report), ['files', 'findings', 'counts', 'engines']);
+  assert.deepEqual(report.engines, [], '--no-engines runs none');
   assert.deepEqual(report.counts, { error: 0, warning: 5, info: 0 });
   assert.deepEqual(Object.keys(report.findings[0]).sort(), ['file', 'fix', 'line', 'message', 'rule', 'severity', 'source', 'why']);
 });
@@ -52,12 +53,12 @@ test('a bad --haproxy-version is a usage error', async () => {
 test('a directory stands for the files in it that doctor recognises', async () => {
   const { command } = await import('../../../src/cli/commands/doctor.js');
   const { runCommand } = await import('../../integration/probe/in-process.js');
-  const good = await runCommand(command, ['--json', 'test/fixtures/doctor/good']);
+  const good = await runCommand(command, ['--json', '--no-engines', 'test/fixtures/doctor/good']);
   assert.equal(good.code, 0, good.stderr);
   const report = JSON.parse(good.stdout) as { files: Array<{ path: string; kind: string }>; counts: Record<string, number> };
   assert.equal(report.files.length, 9);
   assert.deepEqual(report.counts, { error: 0, warning: 0, info: 0 });
-  const bad = await runCommand(command, ['test/fixtures/doctor/bad/weight-gap-peers']);
+  const bad = await runCommand(command, ['--no-engines', 'test/fixtures/doctor/bad/weight-gap-peers']);
   assert.equal(bad.code, 1);
   assert.match(bad.stdout, /keepalived-lb1\.conf:9: error \[keepalived\/weight-gap\] weight -30 of chk_frontend cannot overcome the priority gap 150 vs 100/);
 });

@@ -90,3 +90,13 @@ test('an unknown file and a Terraform syntax error are errors with a line', asyn
   assert.deepEqual(report.findings.map((f) => [f.file, f.rule, f.severity]), [['bad.tf', 'doctor/syntax', 'error'], ['notes.txt', 'doctor/unknown-file', 'error']]);
   assert.equal(report.findings[0].line, 1);
 });
+
+test('durations in messages carry their unit, whatever unit the file used', async () => {
+  const text = 'defaults\n  mode tcp\n  timeout connect 5000\n  timeout client 30000\n  timeout server 1h\nlisten api\n  bind :6443\n  balance roundrobin\n  option httpchk GET /readyz\n  default-server check check-ssl verify none inter 2000 on-marked-down shutdown-sessions\n  server a 10.0.0.1:6443\n  server b 10.0.0.2:6443\n  server c 10.0.0.3:6443\n';
+  const spec = 'cluster: { name: x }\nendpoint: 10.0.0.9\ncontrolPlane:\n  - { name: a, address: 10.0.0.1 }\n  - { name: b, address: 10.0.0.2 }\n  - { name: c, address: 10.0.0.3 }\nlisteners:\n  - { name: kubernetes, port: 6443, targetPort: 6443, targets: controlPlane, healthCheck: { type: https } }\n';
+  const report = await runDoctor([{ path: 'haproxy.cfg', text }, { path: 'endpoint.yaml', text: spec }]);
+  const messages = report.findings.filter((f) => f.file === 'haproxy.cfg').map((f) => `${f.rule}: ${f.message}`);
+  assert.ok(messages.includes('haproxy/short-timeouts: timeout client 30000 closes connections idle for 30s'), messages.join('\n'));
+  assert.ok(messages.includes('haproxy/drift: listen api check inter: the spec says 10s, this file has 2s'), messages.join('\n'));
+  assert.ok(messages.includes('haproxy/drift: timeout connect: the spec says 10s (balancer.connectTimeout), this file has 5s'), messages.join('\n'));
+});

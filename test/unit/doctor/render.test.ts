@@ -1,5 +1,5 @@
 // "No finding on what render produces": every registered renderer's output, for several specs, checked by
-// doctor. Renderers that cannot serve a spec (a missing section) are skipped for that spec; every renderer
+// doctor together with the spec it came from (so no drift either). Renderers that cannot serve a spec (a missing section) are skipped for that spec; every renderer
 // must run for at least one spec. Files doctor does not lint (shell scripts, zone files) are left out.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -18,10 +18,11 @@ const SPECS = [
   'test/fixtures/doctor/render/talos-vip.endpoint.yaml',
   'test/fixtures/doctor/render/dns-aws.endpoint.yaml',
   'test/fixtures/doctor/render/bgp.endpoint.yaml',
+  'test/fixtures/doctor/render/single-node.endpoint.yaml',
 ];
 
 /** Findings on rendered files that only repeat a choice the spec made (and doctor already reports on the spec). */
-const MIRRORS: Record<string, string> = { 'haproxy/tcp-only-check': 'spec/tcp-check-kubernetes' };
+const MIRRORS: Record<string, string> = { 'haproxy/tcp-only-check': 'spec/tcp-check-kubernetes', 'haproxy/quorum': 'spec/quorum' };
 
 test('doctor finds nothing on the files every renderer produces', async (t) => {
   const ran = new Set<string>();
@@ -43,9 +44,10 @@ test('doctor finds nothing on the files every renderer produces', async (t) => {
       ran.add(target);
       const lintable = files.filter((f) => detectKind(f.path, f.contents) !== undefined).map((f) => ({ path: `${target}/${f.path}`, text: f.contents }));
       if (lintable.length === 0) continue;
-      const report = await runDoctor(lintable);
+      // With the spec beside them, the rendered files must not drift from it either.
+      const report = await runDoctor([{ path: specPath, text }, ...lintable]);
       for (const f of report.files) kinds.add(f.kind);
-      const unexpected = report.findings.filter((f) => f.severity !== 'info' && !(MIRRORS[f.rule] && specRules.has(MIRRORS[f.rule])));
+      const unexpected = report.findings.filter((f) => f.file !== specPath && f.severity !== 'info' && !(MIRRORS[f.rule] && specRules.has(MIRRORS[f.rule])));
       assert.deepEqual(unexpected.map((f) => `${f.file}:${f.line} ${f.rule}: ${f.message}`), [], `render ${target} from ${specPath}`);
     }
   }

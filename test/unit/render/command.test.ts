@@ -102,7 +102,7 @@ describe('cluster-endpoint render', () => {
   it('a spec the target cannot serve fails with the field and exits 1', async () => {
     const result = await runCli(['render', 'talos', '-c', DNS_SPEC, '-o', join(dir, 'talos')]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /^error: vip: render talos needs a VIP\n {2}fix: add vip: /);
+    assert.match(result.stderr, /^error: vip: render talos needs a VIP for \d+ control-plane nodes\n {2}fix: add vip: /);
     assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/, 'no stack trace');
   });
 

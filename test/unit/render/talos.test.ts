@@ -115,6 +115,32 @@ describe('render talos: Talos >= 1.12 network documents', () => {
   });
 });
 
+describe('render talos: one control-plane node without a VIP (the guide\'s single control plane)', () => {
+  const spec = caseSpec('talos-single');
+  const files = talosRenderer.render(spec, GOLDEN_CONTEXT);
+
+  it('matches the golden files', () => assertGolden('talos-single', 'talos', files));
+
+  it('writes the endpoint and the certificate names only, valid for Talos 1.11 and 1.13', () => {
+    assert.deepEqual(files.map((f) => f.path), ['cp-01.yaml']);
+    const [patch, ...rest] = documentsOf(files[0].contents);
+    assert.equal(rest.length, 0);
+    assert.deepEqual(patch, {
+      machine: { certSANs: ['192.168.30.31', 'cp-01.lab.example.com'] },
+      cluster: { controlPlane: { endpoint: 'https://192.168.30.31:6443' }, apiServer: { certSANs: ['192.168.30.31', 'cp-01.lab.example.com'] } },
+    });
+    assert.deepEqual(schemaErrors(files[0].contents, 'v1.11'), []);
+    assert.deepEqual(schemaErrors(files[0].contents, 'v1.13'), []);
+    assert.match(files[0].contents, /Nothing fails over/);
+  });
+
+  it('two control-plane nodes still need a VIP', () => {
+    const two = loadSpec(specText('talos-single').replace('  - { name: cp-01, address: 192.168.30.31 }', '  - { name: cp-01, address: 192.168.30.31 }\n  - { name: cp-02, address: 192.168.30.32 }'));
+    const error = renderError(() => talosRenderer.render(two, GOLDEN_CONTEXT));
+    assert.match(error.message, /^vip: render talos needs a VIP for 2 control-plane nodes/);
+  });
+});
+
 describe('render talos: the VIP requirements are enforced', () => {
   const base = specText('talos-legacy');
   const attempt = (edit: (text: string) => string) => () => talosRenderer.render(loadSpec(edit(base)), GOLDEN_CONTEXT);

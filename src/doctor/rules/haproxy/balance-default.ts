@@ -1,5 +1,5 @@
 import { defineRule, versionAtLeast } from '../../context.js';
-import { directives, effective, proxies } from '../../parsers/haproxy.js';
+import { effective, proxies, servers } from '../../parsers/haproxy.js';
 
 /** HAProxy 3.3 changed the default algorithm from roundrobin to random. */
 export const haproxyBalanceDefault = defineRule({
@@ -9,7 +9,7 @@ export const haproxyBalanceDefault = defineRule({
     const version = context.options.haproxyVersion ?? versionFromComments(file.config.comments);
     if (version && !versionAtLeast(version, '3.3')) return [];
     return proxies(file.config)
-      .filter((section) => section.kind !== 'frontend' && directives(section, 'server').length > 0 && !effective(file.config, section, 'balance'))
+      .filter((section) => section.kind !== 'frontend' && servers(section).length > 0 && !effective(file.config, section, 'balance'))
       .map((section) => ({
         severity: version ? 'warning' as const : 'info' as const,
         line: section.line,

@@ -13,14 +13,14 @@ export const haproxyServerWithoutCheck = defineRule({
   check(file) {
     return proxies(file.config).flatMap((section) => servers(section)
       .filter((server) => {
-        const flags = server.words.slice(3);
+        const flags = server.flags;
         if (flags.includes('backup') && flags.includes('no-check')) return false;
         return flags.includes('no-check') || !serverHas(file.config, section, server, 'check');
       })
       .map((server) => ({
         severity: 'error' as const,
         line: server.line,
-        message: `server ${server.words[1] ?? ''} in ${section.kind} ${section.name} has no "check"`,
+        message: `${server.directive.words[0]} ${server.name} in ${section.kind} ${section.name} has no "check"`,
         why: 'without check HAProxy never marks the server down, so while that node is off every connection balanced to it fails',
         source: 'https://docs.haproxy.org/2.6/configuration.html#5.2-check',
         fix: 'add "check" to the server line (or "default-server check" once in the backend)',

@@ -10,7 +10,8 @@ export const specIdleTimeout = defineRule({
   kind: 'spec',
   check(file) {
     const spec = file.result.spec;
-    if (!spec || spec.balancer.idleTimeoutMs >= AWS_NLB_IDLE_MS) return [];
+    // In kernel mode idleTimeout does nothing (spec/kernel-mode-proxy-settings says so).
+    if (!spec || spec.balancer.mode === 'kernel' || spec.balancer.idleTimeoutMs >= AWS_NLB_IDLE_MS) return [];
     return [{
       severity: 'warning' as const,
       line: specLine(file, ['balancer', 'idleTimeout']),

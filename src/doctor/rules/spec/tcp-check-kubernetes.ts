@@ -9,7 +9,7 @@ export const specTcpCheckKubernetes = defineRule({
     const spec = file.result.spec;
     if (!spec) return [];
     return spec.listeners.flatMap((listener, index) => {
-      if (!(listener.name === 'kubernetes' || listener.targetPort === 6443) || listener.healthCheck.type !== 'tcp') return [];
+      if (listener.role !== 'kubernetes' || listener.healthCheck.type !== 'tcp') return [];
       return [{
         severity: 'warning' as const,
         line: specLine(file, ['listeners', index, 'healthCheck', 'type'], ['healthCheck', 'type'], ['listeners', index], ['endpoint']),

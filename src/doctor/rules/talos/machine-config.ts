@@ -74,18 +74,57 @@ export function certSanLists(file: TalosFile): Array<Located<string[]> & { path:
   return out;
 }
 
-/** Host of cluster.controlPlane.endpoint ("https://api.example.com:6443" → "api.example.com"). */
-export function controlPlaneEndpoint(file: TalosFile): string | undefined {
+/** cluster.controlPlane.endpoint as written, with its line. */
+export function controlPlaneEndpointEntry(file: TalosFile): Located<string> | undefined {
   for (const doc of file.yaml.documents) {
     const url = asString(asRecord(asRecord(asRecord(doc.data).cluster).controlPlane).endpoint);
-    if (!url) continue;
-    try {
-      return new URL(url).hostname.replace(/^\[|\]$/g, '');
-    } catch {
-      return undefined;
-    }
+    if (url) return { value: url, line: doc.lineOf(['cluster', 'controlPlane', 'endpoint']) };
   }
   return undefined;
+}
+
+/** The parts of an endpoint URL ("https://api.example.com:6443"); undefined when it is not a URL. */
+export function parseEndpointUrl(url: string): { protocol: string; host: string; port?: number } | undefined {
+  try {
+    const parsed = new URL(url);
+    return { protocol: parsed.protocol.replace(/:$/, ''), host: parsed.hostname.replace(/^\[|\]$/g, ''), ...(parsed.port ? { port: Number(parsed.port) } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Host of cluster.controlPlane.endpoint ("https://api.example.com:6443" → "api.example.com"). */
+export function controlPlaneEndpoint(file: TalosFile): string | undefined {
+  const entry = controlPlaneEndpointEntry(file);
+  return entry ? parseEndpointUrl(entry.value)?.host : undefined;
+}
+
+/** machine.type (controlplane, worker, init) when the file states it. */
+export function machineType(file: TalosFile): Located<string> | undefined {
+  for (const doc of file.yaml.documents) {
+    const type = asString(asRecord(asRecord(doc.data).machine).type);
+    if (type) return { value: type, line: doc.lineOf(['machine', 'type']) };
+  }
+  return undefined;
+}
+
+/** Documents that name a link (Talos >= 1.12): a Layer2VIPConfig's link must be one of them, or a real kernel link. */
+export const LINK_KINDS = new Set(['LinkConfig', 'LinkAliasConfig', 'VLANConfig', 'BondConfig', 'BridgeConfig', 'DummyLinkConfig', 'WireguardConfig', 'DHCPv4Config', 'DHCPv6Config']);
+
+export function linkDocuments(file: TalosFile): Array<Located<string> & { kind: string }> {
+  return file.yaml.documents.flatMap((doc) => {
+    const data = asRecord(doc.data);
+    return typeof data.kind === 'string' && LINK_KINDS.has(data.kind) && typeof data.name === 'string' ? [{ value: data.name, line: doc.lineOf(['name']), kind: data.kind }] : [];
+  });
+}
+
+/** Layer2VIPConfig documents: the VIP, its link, and the line of the link. */
+export function layer2Vips(file: TalosFile): Array<Located<string> & { link?: string; linkLine: number }> {
+  return file.yaml.documents.flatMap((doc) => {
+    const data = asRecord(doc.data);
+    if (data.kind !== 'Layer2VIPConfig' || typeof data.name !== 'string') return [];
+    return [{ value: data.name, line: doc.lineOf(['name']), ...(typeof data.link === 'string' ? { link: data.link } : {}), linkLine: doc.lineOf(['link']) }];
+  });
 }
 
 /**
