@@ -1,5 +1,5 @@
 // `cluster-endpoint serve` as a real child process, with what a soak needs to watch it: its log, its
-// descriptors, memory and libuv handles (a diagnostic report on SIGUSR2), and its admin API.
+// descriptors, memory and libuv handles (a diagnostic report on SIGWINCH: SIGUSR2 is serve's restart signal), and its admin API.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ export interface ServeProcess {
 
 export async function startServe(specPath: string, adminUrl: string, options: { nofile?: number } = {}): Promise<ServeProcess> {
   const reports = await mkdtemp(join(tmpdir(), 'ce-soak-report-'));
-  const node = [process.execPath, '--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${reports}`, '--import', 'tsx', CLI, 'serve', '-c', specPath];
+  const node = [process.execPath, '--report-on-signal', '--report-signal=SIGWINCH', `--report-directory=${reports}`, '--import', 'tsx', CLI, 'serve', '-c', specPath];
   const argv = options.nofile ? ['prlimit', `--nofile=${options.nofile}:${options.nofile}`, ...node] : node;
   const child: ChildProcess = spawn(argv[0], argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLUSTER_ENDPOINT_LOG_LEVEL: process.env.SOAK_LOG_LEVEL ?? 'info' } });
   let output = '';
@@ -48,7 +48,7 @@ export async function startServe(specPath: string, adminUrl: string, options: { 
       const descriptors = (await readdir(`/proc/${pid}/fd`)).length;
       const rssKiB = Number(/^VmRSS:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
       const before = new Set(await readdir(reports));
-      child.kill('SIGUSR2');
+      child.kill('SIGWINCH');
       let file: string | undefined;
       for (let i = 0; i < 100 && !file; i++) {
         await new Promise((r) => setTimeout(r, 50));
