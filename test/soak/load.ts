@@ -48,8 +48,13 @@ export class Load {
     this.options = options;
   }
 
+  /** Clients stop by themselves after this, whatever happens to whoever started them. */
+  static readonly MAX_RUN_MS = 30 * 60_000;
+
   start(): void {
     this.#running = true;
+    const guard = setTimeout(() => { this.#running = false; this.resume(); }, Load.MAX_RUN_MS);
+    guard.unref();
     const o = this.options;
     for (let i = 0; i < o.shortWorkers; i++) this.#workers.push(this.#shortWorker(i));
     for (let i = 0; i < o.streams; i++) this.#workers.push(this.#stream(i));

@@ -182,6 +182,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     return report;
   } finally {
     clearInterval(poller);
+    // A failed run must not leave its clients running: stop them (bounded: a stop that hangs is abandoned).
+    if (load) await Promise.race([load.stop(), sleep(10_000)]);
     if (serve.running) await serve.stop(3000);
     await Promise.all(nodes.map((n) => n.kill()));
     await spec.cleanup();
