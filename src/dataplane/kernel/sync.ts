@@ -84,6 +84,13 @@ export class FlowSync {
   async takeover(): Promise<void> {
     this.#role = 'primary';
     const started = Date.now();
+    // This host's own entries are stale: while it was backup the primary carried the flows on and their
+    // sequence numbers moved past what they hold. A commit does not replace an entry the kernel already
+    // has, so they go first (conntrackd's primary-backup script only shortens their timers, to 60 s).
+    const stale = await deleteFlows().catch((error: Error) => {
+      this.#logger.warn({ event: 'sync', state: 'takeover', error: error.message }, `flow sync: removing this host's stale flows failed: ${error.message}`);
+      return 0;
+    });
     // The count comes from conntrackd's own log line ("Committed N new entries"), read from its stdout.
     this.#lastCommit = { at: started, flows: 0, ms: 0, ok: false };
     const commit = await this.#ctl('-c');
@@ -91,7 +98,7 @@ export class FlowSync {
     this.#commits++;
     Object.assign(this.#lastCommit, { ms, ok: commit.code === 0 });
     if (commit.code !== 0) this.#logger.error({ event: 'sync', state: 'takeover', error: commit.stderr.trim() }, `flow sync: committing the peer's flows failed (${commit.stderr.trim() || `exit ${commit.code}`}); established connections may be cut`);
-    else this.#logger.info({ event: 'sync', state: 'takeover', ms }, `flow sync: committed the peer's flows in ${ms} ms`);
+    else this.#logger.info({ event: 'sync', state: 'takeover', ms, stale }, `flow sync: ${stale > 0 ? `removed ${stale} stale flow(s), ` : ''}committed the peer's flows in ${ms} ms`);
     void (async () => {
       for (const flag of ['-f', '-R', '-B'] as const) {
         const result = await this.#ctl(flag);
@@ -102,19 +109,12 @@ export class FlowSync {
   }
 
   /**
-   * This host gave the VIP up (or starts as backup). Its own entries for the flows are stale from now on:
-   * the primary carries them on and their sequence numbers move past what they hold. A commit does not
-   * replace an entry the kernel already has, so a stale one would break the flow when the VIP comes back:
-   * they are deleted (conntrackd's primary-backup script only shortens their timers, to 60 s). Then the
-   * primary is asked for its state.
+   * This host gave the VIP up (or starts as backup): ask the primary for its state. Its own entries for the
+   * flows stay until the next takeover (deleting them now would send their destruction to a peer that has not
+   * committed yet, and lose those flows there).
    */
   async standby(): Promise<void> {
     this.#role = 'backup';
-    const stale = await deleteFlows().catch((error: Error) => {
-      this.#logger.warn({ event: 'sync', state: 'standby', error: error.message }, `flow sync: removing this host's stale flows failed: ${error.message}`);
-      return 0;
-    });
-    if (stale > 0) this.#logger.info({ event: 'sync', state: 'standby', stale }, `flow sync: removed ${stale} stale flow(s) of this host from conntrack; the primary carries them`);
     const result = await this.#ctl('-n');
     if (result.code !== 0) this.#logger.warn({ event: 'sync', state: 'standby', error: result.stderr.trim() }, `flow sync: asking the primary for its flows failed: ${result.stderr.trim()}`);
   }
