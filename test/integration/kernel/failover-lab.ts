@@ -24,6 +24,10 @@ export interface FaultResult {
   /** From the fault to the first successful new connection after the last failed one, ms (0: none failed). */
   cutOffMs: number;
   failedProbes: number;
+  /** From the fault to the new holder's "vip added" (the VIP's own failover), ms; undefined when no host took it. */
+  vipAddedMs?: number;
+  /** How the streams that did not survive ended (ECONNRESET, closed, …) and when, ms after the fault. */
+  lost: string[];
 }
 
 export class FailoverLab {
@@ -111,6 +115,18 @@ export class FailoverLab {
     throw new Error(`${lb} did not become the only VIP holder (holders: ${(await this.holders()).join(', ') || 'none'})\n${tails}`);
   }
 
+  /** Waits until a host's VIP manager is in `role` (a backup that is still in fault cannot take over). */
+  async waitForRole(lb: string, role: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      last = await this.lab.exec(lb, [process.execPath, '-e', "fetch('http://127.0.0.1:8404/api/status').then((r) => r.json()).then((s) => process.stdout.write(String(s.vip?.role)))"]).catch((error: Error) => error.message);
+      if (last === role) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${lb} did not reach VIP role ${role} (last: ${last})`);
+  }
+
   /** Waits until the backup's conntrackd holds the primary's flows (its external cache has them all). */
   async waitSynced(backup: string, flows: number, timeoutMs = 10_000): Promise<void> {
     const runDir = join(this.dir, backup, `conntrackd-${backup}`);
@@ -127,7 +143,7 @@ export class FailoverLab {
 
   startClients(streams: number, durationMs: number): void {
     this.streams = Array.from({ length: streams }, () => startStream(this.lab, 'client', this.vip, PORT, { durationMs }));
-    this.prober = this.lab.spawn('client', [process.execPath, '--import', 'tsx', join(ROOT, 'test/integration/vip/prober.ts'), this.vip, String(PORT), '10', String(durationMs), '50'], { cwd: ROOT });
+    this.prober = this.lab.spawn('client', [process.execPath, '--import', 'tsx', join(ROOT, 'test/integration/vip/prober.ts'), this.vip, String(PORT), '10', String(durationMs), '50', '0'], { cwd: ROOT });
   }
 
   /** Streams and prober across one fault: apply it, wait for the dust to settle, measure. */
@@ -147,7 +163,12 @@ export class FailoverLab {
       for (let i = 1; i < around.length; i++) longestPauseMs = Math.max(longestPauseMs, around[i].at - around[i - 1].at);
       if (stream.error() === undefined && echoes.some((e) => e.at > at + settleMs - 1000)) survived++;
     }
-    return { fault, survived, streams: this.streams.length, longestPauseMs, cutOffMs: lastFailure ? (recovered ? recovered.start - at : Number.POSITIVE_INFINITY) : 0, failedProbes: failed.length };
+    const added = [...this.serves.values()].flatMap((proc) => proc.lines).filter((l) => l.json?.msg === 'vip added' && Number(l.json.time) >= at).map((l) => Number(l.json!.time) - at);
+    return {
+      fault, survived, streams: this.streams.length, longestPauseMs, cutOffMs: lastFailure ? (recovered ? recovered.start - at : Number.POSITIVE_INFINITY) : 0, failedProbes: failed.length,
+      ...(added.length ? { vipAddedMs: Math.min(...added) } : {}),
+      lost: this.streams.filter((st) => st.error() !== undefined).map((st) => `${st.server()}: ${st.error()} after echo ${st.echoes().length} (last ${(st.echoes().at(-1)?.at ?? at) - at} ms)`),
+    };
   }
 
   /** SIGKILL of every process on the holder, then the VIP off its interface (what the unit's ExecStopPost does). */
@@ -163,6 +184,8 @@ export class FailoverLab {
   }
 
   async cleanup(): Promise<void> {
+    if (process.env.FAILOVER_LOGS) for (const [name, proc] of this.serves) await writeFile(join(process.env.FAILOVER_LOGS, `${name}.log`), proc.lines.map((l) => l.text).join('\n'));
+    if (process.env.FAILOVER_LOGS && this.prober) await writeFile(join(process.env.FAILOVER_LOGS, 'prober.log'), this.prober.lines.map((l) => l.text).join('\n'));
     await this.lab.cleanup();
     await rm(this.dir, { recursive: true, force: true });
   }

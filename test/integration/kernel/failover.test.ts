@@ -12,8 +12,10 @@ import { canUseNamespaces } from '../../helpers/lab.js';
 import { hasCommand } from '../render-bare-metal/netns.js';
 import { FailoverLab, type FaultResult } from './failover-lab.js';
 
-/** The VIP's own bar (issue 4): new connections work again within 3 × 100 ms advertisements + skew. */
+/** The VIP's own bar (issue 4): after a SIGKILL new connections work again within 3 × 100 ms advertisements + skew. */
 const CUT_OFF_BAR_MS = 500;
+/** The sync may add this much to the VIP's own move (commit before the address goes up); it measures a few ms. */
+const SYNC_ALLOWANCE_MS = 200;
 const STREAMS = 4;
 
 describe('stateful failover: flows survive the loss of the holder (namespaces, conntrackd)', { timeout: 240_000 }, () => {
@@ -26,16 +28,18 @@ describe('stateful failover: flows survive the loss of the holder (namespaces, c
     if (ok) f = await FailoverLab.create({ flows: true, consistentHash: true });
   });
   after(async () => {
-    for (const r of results) process.stdout.write(`# ${r.fault}: ${r.survived}/${r.streams} streams survived, longest pause ${r.longestPauseMs} ms, new-connection cut-off ${r.cutOffMs} ms (${r.failedProbes} failed probes)\n`);
+    for (const r of results) process.stdout.write(`# ${r.fault}: ${r.survived}/${r.streams} streams survived, longest pause ${r.longestPauseMs} ms, new-connection cut-off ${r.cutOffMs} ms (${r.failedProbes} failed probes), VIP added after ${r.vipAddedMs ?? '-'} ms\n`);
     await f?.stopClients();
     await f?.cleanup();
   });
   const need = (t: { skip(message?: string): void }) => requireOrSkip(t, ok, 'needs root, `ip netns`, nft, conntrack and conntrackd');
 
-  const check = (r: FaultResult) => {
+  const check = (r: FaultResult, bar?: number) => {
     results.push(r);
     assert.equal(r.survived, r.streams, `${r.fault}: every stream survives (${JSON.stringify(r)})`);
-    assert.ok(r.cutOffMs <= CUT_OFF_BAR_MS, `${r.fault}: new connections back within ${CUT_OFF_BAR_MS} ms (${r.cutOffMs} ms)`);
+    // Not worse than the VIP's own failover: the cut-off ends soon after the new holder added the VIP.
+    if (r.cutOffMs > 0) assert.ok(r.vipAddedMs !== undefined && r.cutOffMs <= r.vipAddedMs + SYNC_ALLOWANCE_MS, `${r.fault}: new connections back ${r.cutOffMs} ms after the fault, the VIP moved after ${r.vipAddedMs} ms`);
+    if (bar !== undefined) assert.ok(r.cutOffMs <= bar, `${r.fault}: new connections back within ${bar} ms (${r.cutOffMs} ms)`);
   };
 
   it('two peers elect lb-01, the streams open, and lb-02 holds their flow state', async (t) => {
@@ -53,25 +57,31 @@ describe('stateful failover: flows survive the loss of the holder (namespaces, c
     check(await f!.across('SIGKILL of the holder', async () => {
       await f!.killHost('lb-01');
       await f!.waitForHolder('lb-02');
-    }));
+    }), CUT_OFF_BAR_MS);
     // The host comes back (as systemd would restart it) as backup, and learns the flows from lb-02.
     await f!.startServe('lb-01');
     await f!.waitSynced('lb-01', STREAMS);
+    await f!.waitForRole('lb-01', 'backup');
   });
 
   it('the holder\'s link is cut: every stream goes on through lb-01', async (t) => {
     if (!need(t)) return;
-    check(await f!.across('link of the holder cut', async () => {
-      await f!.lab.setLink('lb-02', 'lan', false);
-      await f!.waitForHolder('lb-01').catch(async () => {
-        // lb-02 cannot hear anything: it keeps the address on its cut link; only lb-01's role matters.
-        const holders = await f!.holders();
-        assert.ok(holders.includes('lb-01'), `holders: ${holders.join(', ')}`);
-      });
-    }));
-    await f!.lab.setLink('lb-02', 'lan', true);
+    try {
+      check(await f!.across('link of the holder cut', async () => {
+        await f!.lab.setLink('lb-02', 'lan', false);
+        await f!.waitForHolder('lb-01').catch(async () => {
+          // lb-02 cannot hear anything: it keeps the address on its cut link; only lb-01's role matters.
+          const holders = await f!.holders();
+          assert.ok(holders.includes('lb-01'), `holders: ${holders.join(', ')}`);
+        });
+      }));
+    } finally {
+      await f!.lab.setLink('lb-02', 'lan', true);
+    }
     await f!.waitForHolder('lb-01');
     await f!.waitSynced('lb-02', STREAMS);
+    // Its checks failed while it was cut off: it is a backup again once they pass `rise` times.
+    await f!.waitForRole('lb-02', 'backup');
   });
 
   it('a planned stop of the holder: every stream goes on, no new connection fails', async (t) => {

@@ -2,14 +2,16 @@
 // DURATION ms have passed (or stdin closes), each with a short timeout; prints one JSON line per attempt:
 // {"start":…,"end":…,"ok":true,"reply":"lb-01"}. Bounded in count and time. `end` is when the connection
 // was established (or failed), so `end − start` is the connect time.
-//   ip netns exec NS node --import tsx test/integration/vip/prober.ts HOST PORT INTERVAL_MS DURATION_MS [TIMEOUT_MS]
+// Against servers that send nothing on connect, pass REPLY_WAIT_MS 0: an attempt then ends when it connects.
+//   ip netns exec NS node --import tsx test/integration/vip/prober.ts HOST PORT INTERVAL_MS DURATION_MS [TIMEOUT_MS [REPLY_WAIT_MS]]
 import { connect } from 'node:net';
 
-const [host, portText, intervalText, durationText, timeoutText] = process.argv.slice(2);
+const [host, portText, intervalText, durationText, timeoutText, replyWaitText] = process.argv.slice(2);
 const port = Number(portText);
 const intervalMs = Number(intervalText);
 const stopAt = Date.now() + Number(durationText);
 const timeoutMs = Number(timeoutText ?? 50);
+const replyWaitMs = Number(replyWaitText ?? 200);
 let stopped = false;
 process.stdin.on('end', () => { stopped = true; }).resume();
 
@@ -26,7 +28,8 @@ function attempt(): Promise<{ ok: boolean; at: number; reply?: string; error?: s
       connected = true;
       at = Date.now();
       clearTimeout(timer);
-      timer = setTimeout(() => finish({ ok: true }), 200);
+      if (replyWaitMs === 0) finish({ ok: true });
+      else timer = setTimeout(() => finish({ ok: true }), replyWaitMs);
     });
     socket.on('data', (d: Buffer) => { reply += d; if (reply.includes('\n')) finish({ ok: true, reply: reply.trim() }); });
     socket.on('error', (e: NodeJS.ErrnoException) => finish(connected ? { ok: true, reply: reply.trim() || undefined } : { ok: false, error: e.code ?? e.message }));
