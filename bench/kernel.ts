@@ -5,7 +5,9 @@
 //
 // Topology (test/helpers/lab.ts): client ─ front ─ lb ─ back ─ cp-01, cp-02 (nginx), wk-01 (iperf3 -s).
 // Every variant answers on the balancer's front address; "direct" goes to the backend itself, routed
-// through the balancer's namespace without any NAT: the same hops, no balancer.
+// through the balancer's namespace without any NAT: the same hops, no balancer. "direct + conntrack" is the
+// same path with connection tracking on in the balancer's namespace (a table of the bench's own that only
+// accepts tracked flows): it separates what conntrack itself costs from what our rules add.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
@@ -14,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { adminGet } from '../test/helpers/lab-peers.js';
 import { Lab } from '../test/helpers/lab.js';
-import { bulkThroughput, sleep, until, withCpu, wrk, type LoadContext } from './lb/measure.js';
+import { bulkThroughput, cpuBusyTicks, sleep, until, withCpu, wrk, type LoadContext } from './lb/measure.js';
 import { ProcessGroup, type Started } from './lb/processes.js';
 import { writeBenchmarkSection } from './section.js';
 import type { StatusSnapshot } from '../src/runtime/snapshot.js';
@@ -23,12 +25,12 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BENCHMARKS_FILE = join(ROOT, 'BENCHMARKS.md');
 const WATCHDOG_MS = 25 * 60_000;
 
-const VARIANTS = ['direct', 'kernel (client IP kept)', 'kernel (SNAT)', 'proxy', 'haproxy'] as const;
+const VARIANTS = ['direct', 'direct + conntrack', 'kernel (client IP kept)', 'kernel (SNAT)', 'proxy', 'haproxy'] as const;
 type Variant = typeof VARIANTS[number];
 const PORTS = { http1: 7080, http2: 7081, bulk: 7201, nginx: 80, iperf: 5201, admin: 8404 } as const;
 const CHECK = { interval: '2s', timeout: '1s', rise: 2, fall: 2 };
 
-interface Figures { bulkUpGbps: number; bulkDownGbps: number; newPerS: number; keepAliveRps: number; p99Ms: number; ourCpu?: number }
+interface Figures { bulkUpGbps: number; bulkDownGbps: number; newPerS: number; keepAliveRps: number; p99Ms: number; ourCpu?: number; balancerCpuBusy: number }
 
 class KernelBench {
   readonly group: ProcessGroup;
@@ -59,6 +61,16 @@ class KernelBench {
       hosts: { client: { front: 2 }, lb: { front: 1, back: 1 }, 'cp-01': { back: 11 }, 'cp-02': { back: 12 }, 'wk-01': { back: 41 } },
     }, 'cebk');
     await this.lab.sysctl('lb', 'net.ipv4.ip_forward=1');
+    // The proxies connect out from the balancer's own address thousands of times a second: as on any LB host,
+    // let them reuse ports in TIME_WAIT, or a variant that runs after another finds the ports used up.
+    await this.lab.sysctl('lb', 'net.ipv4.tcp_tw_reuse=1');
+    await this.lab.sysctl('lb', 'net.ipv4.ip_local_port_range=1024 65000');
+    if (this.pinned) {
+      // A veth hands a packet to its peer on the sending CPU: without this, the balancer host's forwarding
+      // would run on the load generators' CPU while serve and HAProxy have CPU 1 to themselves. Receive
+      // Packet Steering gives the balancer's namespace CPU 1 for every variant, as an LB host has its own.
+      for (const { name } of this.lab.host('lb').interfaces) await this.lab.exec('lb', ['sh', '-c', `echo 2 > /sys/class/net/${name}/queues/rx-0/rps_cpus`]);
+    }
     for (const host of ['cp-01', 'cp-02', 'wk-01']) await this.lab.defaultRoute(host, 'lb');
     await this.lab.defaultRoute('client', 'lb');
     this.ctx = {
@@ -121,6 +133,10 @@ frontend bulk\n    bind ${bind}:${PORTS.bulk}\n    default_backend bulk\nbackend
   /** Starts the balancer of a variant in the lb namespace (none for direct); resolves when it carries traffic. */
   async start(variant: Variant): Promise<Started | undefined> {
     if (variant === 'direct') return undefined;
+    if (variant === 'direct + conntrack') {
+      await this.lab.exec('lb', ['nft', 'add table inet ce_bench_conntrack; add chain inet ce_bench_conntrack forward { type filter hook forward priority filter; policy accept; ct state established,related accept; }']);
+      return undefined;
+    }
     const common = { cpu: this.ctx.proxyCpu, logFile: join(this.dir, `${variant.replace(/\W+/g, '-')}.log`), cwd: ROOT };
     let started: Started;
     if (variant === 'haproxy') {
@@ -142,7 +158,7 @@ frontend bulk\n    bind ${bind}:${PORTS.bulk}\n    default_backend bulk\nbackend
   }
 
   target(variant: Variant): { http: string; bulkHost: string; bulkPort: number } {
-    if (variant === 'direct') return { http: `http://${this.addr('wk-01')}:${PORTS.nginx}/`, bulkHost: this.addr('wk-01'), bulkPort: PORTS.iperf };
+    if (variant.startsWith('direct')) return { http: `http://${this.addr('wk-01')}:${PORTS.nginx}/`, bulkHost: this.addr('wk-01'), bulkPort: PORTS.iperf };
     const front = this.addr('lb', 'front');
     return { http: `http://${front}:${PORTS.http1}/`, bulkHost: front, bulkPort: PORTS.bulk };
   }
@@ -152,10 +168,14 @@ frontend bulk\n    bind ${bind}:${PORTS.bulk}\n    default_backend bulk\nbackend
     const cpuOf = async <T>(fn: () => Promise<T>) => (started ? withCpu(this.ctx, started.pid, fn) : { value: await fn(), cpuPercent: Number.NaN });
     const up = await cpuOf(() => bulkThroughput(this.ctx, t.bulkHost, t.bulkPort, false, notes));
     const down = await bulkThroughput(this.ctx, t.bulkHost, t.bulkPort, true, notes);
+    // How busy the balancer's CPU is under the new-connection load, whoever uses it (process or softirq).
+    const busyBefore = this.ctx.proxyCpu === undefined ? 0 : cpuBusyTicks(this.ctx.proxyCpu, true);
+    const freshStarted = Date.now();
     const fresh = await cpuOf(() => wrk(this.ctx, t.http, ['-H', 'Connection: close']));
+    const balancerCpuBusy = this.ctx.proxyCpu === undefined ? Number.NaN : ((cpuBusyTicks(this.ctx.proxyCpu, true) - busyBefore) / this.ctx.clockTicksPerSecond / ((Date.now() - freshStarted) / 1000)) * 100;
     const keep = await wrk(this.ctx, t.http, ['--latency']);
     if (fresh.value.errors + keep.errors > 0) notes.push(`${variant}: ${fresh.value.errors + keep.errors} wrk errors`);
-    return { bulkUpGbps: up.value, bulkDownGbps: down, newPerS: fresh.value.requestsPerSecond, keepAliveRps: keep.requestsPerSecond, p99Ms: keep.p99Ms ?? Number.NaN, ourCpu: Math.max(up.cpuPercent, fresh.cpuPercent) };
+    return { bulkUpGbps: up.value, bulkDownGbps: down, newPerS: fresh.value.requestsPerSecond, keepAliveRps: keep.requestsPerSecond, p99Ms: keep.p99Ms ?? Number.NaN, ourCpu: Math.max(up.cpuPercent, fresh.cpuPercent), balancerCpuBusy };
   }
 
   /**
@@ -175,7 +195,7 @@ frontend bulk\n    bind ${bind}:${PORTS.bulk}\n    default_backend bulk\nbackend
     this.startNginx('cp-02');
     await until(() => this.#httpOk(this.addr('cp-02'), PORTS.nginx), 10_000, 100);
     // Two checks at 2 s for the balancer to take it back.
-    await sleep(variant === 'haproxy' || variant === 'direct' ? 5000 : 5000);
+    await sleep(5000);
     return { failures: lines.filter((l) => !l.ok).length, attempts: lines.length };
   }
 
@@ -185,6 +205,9 @@ frontend bulk\n    bind ${bind}:${PORTS.bulk}\n    default_backend bulk\nbackend
 
   async stop(started: Started | undefined): Promise<void> {
     if (started) await this.group.stop(started, 10_000);
+    await this.lab.exec('lb', ['nft', 'delete table inet ce_bench_conntrack']).catch(() => undefined);
+    // Tracked flows outlive the table; the next variant starts with none.
+    await this.lab.exec('lb', ['conntrack', '-F']).catch(() => undefined);
   }
 
   async close(keepLogs = false): Promise<void> {
@@ -254,7 +277,7 @@ async function main(): Promise<number> {
         try {
           const figures = await bench.measure(variant, started, notes);
           results.get(variant)!.push(figures);
-          log(`  ${variant.padEnd(24)} bulk ${fmt(figures.bulkUpGbps, 2)}/${fmt(figures.bulkDownGbps, 2)} Gbit/s, new ${fmt(figures.newPerS)}/s, keep-alive ${fmt(figures.keepAliveRps)}/s p99 ${fmt(figures.p99Ms, 2)} ms, our CPU ${fmt(figures.ourCpu ?? Number.NaN)} %`);
+          log(`  ${variant.padEnd(24)} bulk ${fmt(figures.bulkUpGbps, 2)}/${fmt(figures.bulkDownGbps, 2)} Gbit/s, new ${fmt(figures.newPerS)}/s, keep-alive ${fmt(figures.keepAliveRps)}/s p99 ${fmt(figures.p99Ms, 2)} ms, our CPU ${fmt(figures.ourCpu ?? Number.NaN)} %, balancer CPU busy ${fmt(figures.balancerCpuBusy)} %`);
           if ((variant === 'proxy' || variant.startsWith('kernel')) && (!quick || round === 1)) {
             const kill = await bench.killFailures(variant);
             kills.set(variant, [...(kills.get(variant) ?? []), kill]);
@@ -272,24 +295,25 @@ async function main(): Promise<number> {
   }
   const med = (variant: Variant, key: keyof Figures) => median(results.get(variant)!.map((f) => f[key] as number));
   const ratio = (variant: Variant, key: keyof Figures) => med(variant, key) / med('direct', key);
-  const rows = VARIANTS.map((v) => `| ${v} | ${fmt(med(v, 'bulkUpGbps'), 2)} (${fmt(ratio(v, 'bulkUpGbps'), 3)}×) | ${fmt(med(v, 'bulkDownGbps'), 2)} (${fmt(ratio(v, 'bulkDownGbps'), 3)}×) | ${fmt(med(v, 'newPerS'))} (${fmt(ratio(v, 'newPerS'), 3)}×) | ${fmt(med(v, 'keepAliveRps'))} (${fmt(ratio(v, 'keepAliveRps'), 3)}×) | ${fmt(med(v, 'p99Ms'), 3)} | ${v === 'direct' ? '—' : fmt(med(v, 'ourCpu'))} |`);
+  const rows = VARIANTS.map((v) => `| ${v} | ${fmt(med(v, 'bulkUpGbps'), 2)} (${fmt(ratio(v, 'bulkUpGbps'), 3)}×) | ${fmt(med(v, 'bulkDownGbps'), 2)} (${fmt(ratio(v, 'bulkDownGbps'), 3)}×) | ${fmt(med(v, 'newPerS'))} (${fmt(ratio(v, 'newPerS'), 3)}×) | ${fmt(med(v, 'keepAliveRps'))} (${fmt(ratio(v, 'keepAliveRps'), 3)}×) | ${fmt(med(v, 'p99Ms'), 3)} | ${v.startsWith('direct') ? '—' : fmt(med(v, 'ourCpu'))} | ${fmt(med(v, 'balancerCpuBusy'))} |`);
   const perRound = VARIANTS.map((v) => `| ${v} | ${results.get(v)!.map((f) => `${fmt(f.bulkUpGbps, 2)}/${fmt(f.bulkDownGbps, 2)} · ${fmt(f.newPerS)} · ${fmt(f.keepAliveRps)}`).join(' | ')} |`);
   const killRows = [...kills].map(([v, list]) => `| ${v} | ${list.map((k) => `${k.failures} of ${k.attempts}`).join(', ')} |`);
   const bars = [
-    ['kernel (client IP kept)', 'kernel (SNAT)'].map((v) => `${v}: throughput ${fmt(ratio(v as Variant, 'bulkUpGbps'), 3)}× / ${fmt(ratio(v as Variant, 'bulkDownGbps'), 3)}×, connection rate ${fmt(ratio(v as Variant, 'newPerS'), 3)}× the direct path (bar 0.9×); vs HAProxy ${fmt(med(v as Variant, 'bulkUpGbps') / med('haproxy', 'bulkUpGbps'), 2)}× throughput, ${fmt(med(v as Variant, 'newPerS') / med('haproxy', 'newPerS'), 2)}× connections/s`).join('\n- '),
+    ['kernel (client IP kept)', 'kernel (SNAT)'].map((v) => `${v}: throughput ${fmt(ratio(v as Variant, 'bulkUpGbps'), 3)}× / ${fmt(ratio(v as Variant, 'bulkDownGbps'), 3)}×, connection rate ${fmt(ratio(v as Variant, 'newPerS'), 3)}× the direct path (bar 0.9×: throughput ${ratio(v as Variant, 'bulkUpGbps') >= 0.9 && ratio(v as Variant, 'bulkDownGbps') >= 0.9 ? 'pass' : 'FAIL'}, connection rate ${ratio(v as Variant, 'newPerS') >= 0.9 ? 'pass' : 'FAIL'}); vs HAProxy ${fmt(med(v as Variant, 'bulkUpGbps') / med('haproxy', 'bulkUpGbps'), 2)}× throughput, ${fmt(med(v as Variant, 'newPerS') / med('haproxy', 'newPerS'), 2)}× connections/s; against the direct path with conntrack on, ${fmt(med(v as Variant, 'bulkUpGbps') / med('direct + conntrack', 'bulkUpGbps'), 3)}× / ${fmt(med(v as Variant, 'bulkDownGbps') / med('direct + conntrack', 'bulkDownGbps'), 3)}× throughput and ${fmt(med(v as Variant, 'newPerS') / med('direct + conntrack', 'newPerS'), 3)}× connections/s (what our rules and NAT add)`).join('\n- '),
+    `direct + conntrack: ${fmt(ratio('direct + conntrack', 'bulkUpGbps'), 3)}× / ${fmt(ratio('direct + conntrack', 'bulkDownGbps'), 3)}× throughput and ${fmt(ratio('direct + conntrack', 'newPerS'), 3)}× connections/s of the direct path: what tracking every flow costs by itself, which any NAT balancer pays`,
   ];
   const section = `## Kernel data plane: direct path, kernel mode, proxy mode and HAProxy (issue 10, section 4)
 
 Command: \`${process.argv.length > 2 ? `npm run bench:kernel -- ${process.argv.slice(2).join(' ')}` : 'npm run bench:kernel'}\`, ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, ${rounds} interleaved round(s) of ${seconds} s per measurement, ${((Date.now() - startedAt) / 1000).toFixed(0)} s in all.
 Machine: ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), Linux ${release()}; load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after.
-${bench.pinned ? 'The balancer process (serve, HAProxy) is pinned to CPU 1, load generators and backends to CPU 0. In kernel mode and on the direct path the forwarding runs in the kernel, in softirq on the CPU that sends each packet (mostly CPU 0 with the load generators).' : 'No CPU pinning.'}
+${bench.pinned ? 'The balancer process (serve, HAProxy) is pinned to CPU 1, load generators and backends to CPU 0. The packets of the balancer namespace are processed on CPU 1 too (Receive Packet Steering on its interfaces): in kernel mode and on the direct path the forwarding runs there, in softirq, as on an LB host with its own CPUs.' : 'No CPU pinning.'}
 
-Network namespaces (test/helpers/lab.ts): client ─ front segment ─ balancer ─ back segment ─ servers (veth pairs on bridges). The direct path is the client talking to the server's own address, routed by the balancer's namespace without NAT (same hops, no balancer). Bulk: iperf3 to one server (\`-R\`: server to client). New connections: wrk, 1 thread, 50 connections, \`Connection: close\`, to nginx (one worker) behind one server. Keep-alive: the same with keep-alive; p99 from wrk --latency. "Our CPU": serve's own CPU during the bulk and new-connection loads (kernel mode: the control plane only; the kernel does the forwarding).
+Network namespaces (test/helpers/lab.ts): client ─ front segment ─ balancer ─ back segment ─ servers (veth pairs on bridges). The direct path is the client talking to the server's own address, routed by the balancer's namespace without NAT (same hops, no balancer). Bulk: iperf3 to one server (\`-R\`: server to client). New connections: wrk, 1 thread, 50 connections, \`Connection: close\`, to nginx (one worker) behind one server. Keep-alive: the same with keep-alive; p99 from wrk --latency. "Our CPU": serve's own CPU during the bulk and new-connection loads (kernel mode: the control plane only; the kernel does the forwarding) "Balancer CPU busy": all use of CPU 1 during the new-connection load, the process and the kernel's forwarding (softirq) alike; near 100 % the balancer's CPU is what limits the rate.
 
 **Medians** (ratio to the direct path):
 
-| | bulk up, Gbit/s | bulk down, Gbit/s | new connections/s | keep-alive requests/s | p99, ms | our CPU, % |
-|---|---|---|---|---|---|---|
+| | bulk up, Gbit/s | bulk down, Gbit/s | new connections/s | keep-alive requests/s | p99, ms | our CPU, % | balancer CPU busy under new connections, % |
+|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 - ${bars.join('\n- ')}
@@ -308,7 +332,9 @@ ${killRows.join('\n')}
 
 The proxy retries a refused connect on the other server (\`balancer.retries\`), so clients see nothing; the kernel forwards each new flow by the table, so every SYN sent to the dead server before its checks mark it down is refused (about ${CHECK.fall} × ${CHECK.interval} plus the time to the next check). See docs/kernel.md for what each mode can and cannot do.
 
-What limits the figures: two CPUs shared by load generators, backends and forwarding; veth and bridge forwarding in one kernel (no NIC); nginx with one worker bounds the request rates of every variant, including the direct path; iperf3 one stream.${notes.length ? `\n\nNotes: ${[...new Set(notes)].join('; ')}.` : ''}`;
+Where the balancer's CPU is busy 100 % of the time under new connections, the rate is what one core forwards through conntrack and NAT (the direct path pays neither; "direct + conntrack" shows conntrack's own share); part of that core is serve's own: every 5 s it lists all of its flows, TIME_WAIT ones included, with \`conntrack -L\` to count the open ones per server.
+
+What limits the figures: two CPUs, one for the client, the backends and the bridges, one for the balancer (its process or, in kernel mode, the forwarding); veth and bridge forwarding in one kernel (no NIC); nginx with one worker bounds the request rates of every variant, including the direct path; iperf3 one stream.${notes.length ? `\n\nNotes: ${[...new Set(notes)].join('; ')}.` : ''}`;
   process.stdout.write(`\n${section}\n`);
   if (!quick && !values['no-write']) {
     writeBenchmarkSection(BENCHMARKS_FILE, 'bench:kernel', section);

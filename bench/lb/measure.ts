@@ -37,12 +37,15 @@ export async function runTool(ctx: LoadContext, name: string, command: string, a
   return { code, stdout: Buffer.concat(chunks).toString('utf8') };
 }
 
-/** Process time (user + nice + system) spent on one CPU, in clock ticks, from /proc/stat; interrupts excluded. */
-export function cpuBusyTicks(cpu: number): number {
+/**
+ * Time spent on one CPU, in clock ticks, from /proc/stat: process time (user + nice + system), and with
+ * `interrupts` also irq and softirq time (where the kernel forwards packets).
+ */
+export function cpuBusyTicks(cpu: number, interrupts = false): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
   if (!line) return 0;
-  const [user, nice, system] = line.trim().split(/\s+/).slice(1).map(Number);
-  return user + nice + system;
+  const [user, nice, system, , , irq, softirq] = line.trim().split(/\s+/).slice(1).map(Number);
+  return user + nice + system + (interrupts ? irq + softirq : 0);
 }
 
 /**
