@@ -284,10 +284,12 @@ const HISTORY = [
   'Before issue 9\'s work on the checker: the checker alone took 6.7 % of a core with a probe that answers at once',
   '(4.5 % after reusing the AbortSignal, 1.6 % once checks share 20 ms slots instead of each waking the event loop),',
   'and `/metrics` took ~75 ms to format at 1,000 servers (~20 ms since the series are written directly,',
-  '`bench/health/admin-outputs.ts`). The 5 % bar is not met: the tcp probe\'s own JavaScript',
-  '(`src/health/probes/tcp.ts`, a `net.Socket` per check) costs about 7 % of a core at 1,000 checks a second, and the',
-  'kernel\'s loopback connect and close another 2–4 %; HAProxy, at about 5 %, is almost all kernel time. The machine',
-  'is shared with other work, so rounds vary by a few points.',
+  '`bench/health/admin-outputs.ts`). The tcp probe then used a `net.Socket` per check; since it connects with the',
+  'balancer\'s own TCP engine (libuv handles, `src/lb/tcp/handles.ts`) it costs about a quarter less (same machine,',
+  'back to back: 14–15 % against 18–20 % of a core for checker and probe). The 5 % bar is still not met: the user',
+  'time is mostly not our JavaScript (a CPU profile puts the connect and close calls themselves, V8 and libuv around',
+  'them, and garbage collection first); HAProxy, at 5–8 %, is almost all kernel time. The machine is shared with',
+  'other work, so rounds vary by a few points.',
 ];
 
 function report(r: { oursPct: number; theirsPct?: number; ours: CpuSample[]; theirs: CpuSample[]; outputs: OutputSample[]; parts: CostPart[]; upAfterMs: number; loadBefore: number; durationS: number }): string {
@@ -328,8 +330,7 @@ function report(r: { oursPct: number; theirsPct?: number; ours: CpuSample[]; the
     'What limits the numbers: every check opens and closes one TCP connection, and on loopback the kernel does both',
     'ends of the handshake in the checking process\'s own system time (HAProxy\'s system time above is almost all',
     'of its CPU). Most of serve\'s share is JavaScript: the checker itself (timing, timeout, rise/fall) is the first',
-    'row; the tcp probe adds a `net.Socket` per check (stream state, events, an abort listener) — the second row',
-    'minus the first.',
+    'row; the tcp probe (a libuv TCP handle per check, its connect request and close) is the second row minus the first.',
     '',
     ...HISTORY,
   ];
