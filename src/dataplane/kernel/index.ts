@@ -13,7 +13,7 @@ import type { Logger } from '../../log.js';
 import type { Spec } from '../../spec/types.js';
 import type { DataPlane, DataPlaneListener } from '../types.js';
 import { applyRuleset, deleteFlows, deleteTable, openFlowsByMark, readTable, run, type TableState } from './engines.js';
-import { FAMILY, listenerChain, markOf, renderRuleset, serverIds, TABLE, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
+import { counterOf, FAMILY, listenerChain, markOf, renderRuleset, serverChain, serverIds, TABLE, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
 
 /** How often counters and flows are read when nobody asks (flowsOf keeps retiring servers honest). */
 const POLL_MS = 5000;
@@ -286,15 +286,18 @@ export class KernelDataPlane implements DataPlane {
         const value = (name: string, field: 'packets' | 'bytes') => table.counters.get(name)?.[field] ?? 0;
         for (const { listener, servers } of this.#listeners) {
           const chain = listenerChain(listener.name);
-          const rejected = value(`${chain}_rejected`, 'packets');
-          const total: ListenerCounters = { activeConnections: 0, totalConnections: value(`${chain}_new`, 'packets'), failedConnections: rejected, localErrors: 0, bytesIn: value(`${chain}_in`, 'bytes'), bytesOut: value(`${chain}_out`, 'bytes') };
+          const total: ListenerCounters = {
+            activeConnections: 0, totalConnections: value(counterOf(chain, 'new'), 'packets'), failedConnections: value(counterOf(chain, 'rejected'), 'packets'), localErrors: 0,
+            bytesIn: value(counterOf(chain, 'in'), 'bytes'), bytesOut: value(counterOf(chain, 'out'), 'bytes'),
+          };
           for (const server of [...servers, ...[...this.#retiring].filter((s) => s.listener === listener.name)]) {
             const id = this.#ids.get(server.key);
             if (id === undefined) continue;
             server.activeConnections = flows.get(markOf(id)) ?? 0;
-            server.totalConnections = table.counters.get(`s_${id}_new`)?.packets ?? server.totalConnections;
-            server.bytesIn = table.counters.get(`s_${id}_in`)?.bytes ?? server.bytesIn;
-            server.bytesOut = table.counters.get(`s_${id}_out`)?.bytes ?? server.bytesOut;
+            const chain = serverChain(id);
+            server.totalConnections = table.counters.get(counterOf(chain, 'new'))?.packets ?? server.totalConnections;
+            server.bytesIn = table.counters.get(counterOf(chain, 'in'))?.bytes ?? server.bytesIn;
+            server.bytesOut = table.counters.get(counterOf(chain, 'out'))?.bytes ?? server.bytesOut;
             total.activeConnections += server.activeConnections;
           }
           counters.set(listener.name, total);

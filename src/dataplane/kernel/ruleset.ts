@@ -4,6 +4,7 @@
 // their counts), the NAT hooks stay registered (so established flows keep their translation), and
 // what is gone is deleted in the same transaction. Nothing outside the table is touched.
 import { isIP } from 'node:net';
+import { fnv1a, mix32 } from '../../hash.js';
 
 export const TABLE = 'cluster_endpoint';
 export const FAMILY = 'inet';
@@ -57,32 +58,22 @@ export function listenerChain(name: string): string {
   return `l_${name.replace(/-/g, '_')}`;
 }
 
+/** The chain of a server (and the prefix of its counters). */
+export function serverChain(id: string): string {
+  return `s_${id}`;
+}
+
+/** A named counter of a listener's or a server's chain: new flows, bytes in and out, rejected flows. */
+export function counterOf(chain: string, kind: 'new' | 'in' | 'out' | 'rejected'): string {
+  return `${chain}_${kind}`;
+}
+
 /** The conntrack mark of a server's flows. */
 export function markOf(id: string): number {
   return (MARK_PREFIX | Number.parseInt(id, 16)) >>> 0;
 }
 
 const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
-
-/** 32-bit FNV-1a: small, stable across versions and hosts (ids and hash seeds must not change). */
-export function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash >>> 0;
-}
-
-/** MurmurHash3's finalizer: spreads FNV's output, whose high bits barely move for similar inputs. */
-export function mix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b) >>> 0;
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35) >>> 0;
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /**
  * Stable 24-bit ids for server keys (listener|address|port). A collision, which is rare, is resolved by
@@ -169,15 +160,17 @@ export function renderRuleset(plan: KernelPlan): string {
     const family = isIP(server.address) === 6 ? 6 : 4;
     const ip = family === 4 ? 'ip' : 'ip6';
     const target = family === 4 ? `${server.address}:${server.port}` : `[${server.address}]:${server.port}`;
-    wantedChains.add(`s_${server.id}`).add(`c_${server.id}`);
-    for (const c of ['new', 'in', 'out']) wantedCounters.add(`s_${server.id}_${c}`);
+    const chain = serverChain(server.id);
+    const counter = (kind: 'new' | 'in' | 'out') => counterOf(chain, kind);
+    wantedChains.add(chain).add(`c_${server.id}`);
+    for (const kind of ['new', 'in', 'out'] as const) {
+      wantedCounters.add(counter(kind));
+      body.push(`  counter ${counter(kind)} {\n  }`);
+    }
     body.push(
-      `  counter s_${server.id}_new {\n  }`,
-      `  counter s_${server.id}_in {\n  }`,
-      `  counter s_${server.id}_out {\n  }`,
-      `  chain s_${server.id} {\n    ct mark set ${hex(markOf(server.id))}\n    counter name s_${server.id}_new\n    meta l4proto tcp dnat ${ip} to ${target}\n  }`,
+      `  chain ${chain} {\n    ct mark set ${hex(markOf(server.id))}\n    counter name ${counter('new')}\n    meta l4proto tcp dnat ${ip} to ${target}\n  }`,
       // The listener's counters live in the table too: they outlast the servers (and serve) that fed them.
-      `  chain c_${server.id} {\n    ct direction original counter name ${server.listener}_in\n    ct direction original counter name s_${server.id}_in accept\n    counter name ${server.listener}_out\n    counter name s_${server.id}_out accept\n  }`,
+      `  chain c_${server.id} {\n    ct direction original counter name ${counterOf(server.listener, 'in')}\n    ct direction original counter name ${counter('in')} accept\n    counter name ${counterOf(server.listener, 'out')}\n    counter name ${counter('out')} accept\n  }`,
     );
   }
 
@@ -188,24 +181,24 @@ export function renderRuleset(plan: KernelPlan): string {
   for (const listener of plan.listeners) {
     const chain = listenerChain(listener.name);
     wantedChains.add(chain);
-    for (const c of ['new', 'in', 'out', 'rejected']) {
-      wantedCounters.add(`${chain}_${c}`);
-      body.push(`  counter ${chain}_${c} {\n  }`);
+    for (const kind of ['new', 'in', 'out', 'rejected'] as const) {
+      wantedCounters.add(counterOf(chain, kind));
+      body.push(`  counter ${counterOf(chain, kind)} {\n  }`);
     }
-    const rules: string[] = [`    counter name ${chain}_new`];
+    const rules: string[] = [`    counter name ${counterOf(chain, 'new')}`];
     for (const family of families) {
       const members = listener.members.filter((m) => (isIP(m.address) === 6 ? 6 : 4) === family);
       const ids = slots({ ...listener, members });
       const nfproto = family === 4 ? 'ipv4' : 'ipv6';
       if (ids.length === 0) continue;
-      const map = ids.map((id, slot) => `${slot} : jump s_${id}`).join(', ');
+      const map = ids.map((id, slot) => `${slot} : jump ${serverChain(id)}`).join(', ');
       const ip = family === 4 ? 'ip' : 'ip6';
       const key = listener.balance === 'source' ? `jhash ${ip} saddr mod ${ids.length} seed ${hex(HASH_SEED)}`
         : listener.balance === 'flow' ? `jhash ${ip} saddr . tcp sport mod ${ids.length} seed ${hex(HASH_SEED)}`
           : `numgen inc mod ${ids.length}`;
       rules.push(`    meta nfproto ${nfproto} ${key} vmap { ${map} }`);
     }
-    rules.push(`    counter name ${chain}_rejected`);
+    rules.push(`    counter name ${counterOf(chain, 'rejected')}`);
     body.push(`  chain ${chain} {\n${rules.join('\n')}\n  }`);
     // Picking up: any packet but a reset of a flow conntrack does not know (its state was not synced).
     const first = plan.pickUp ? 'tcp flags & rst == 0' : 'tcp flags & (fin | syn | rst | ack) == syn';
@@ -257,7 +250,3 @@ export function renderRuleset(plan: KernelPlan): string {
   ].join('\n');
 }
 
-/** The transaction that removes the table (graceful stop, --cleanup). */
-export function renderDelete(): string {
-  return `delete table ${FAMILY} ${TABLE}\n`;
-}

@@ -1,3 +1,4 @@
+import { fnv1a } from '../../hash.js';
 import type { Balancer, Pickable } from './types.js';
 
 /**
@@ -11,7 +12,7 @@ export function source(): Balancer {
       let bestScore = -1;
       for (const candidate of candidates) {
         if (candidate.weight <= 0) continue;
-        const score = fnv1a(`${context.clientAddress}|${candidate.key}`) * candidate.weight;
+        const score = spread(`${context.clientAddress}|${candidate.key}`) * candidate.weight;
         if (score > bestScore) {
           best = candidate;
           bestScore = score;
@@ -22,14 +23,9 @@ export function source(): Balancer {
   };
 }
 
-/** 32-bit FNV-1a: fast, stable across runs and processes. */
-export function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  // A final avalanche so that keys differing in their last characters spread well.
+/** FNV-1a with part of a finalizer, so that keys differing in their last characters spread well. */
+function spread(text: string): number {
+  let hash = fnv1a(text);
   hash ^= hash >>> 16;
   hash = Math.imul(hash, 0x85ebca6b);
   hash ^= hash >>> 13;
