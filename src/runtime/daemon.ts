@@ -113,7 +113,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
 /** The data plane the spec asks for; kernel mode checks what it needs first (a UserError, exit 2). */
 async function createDataPlane(spec: Spec, logger: Logger): Promise<(resources: ResourceMonitor) => DataPlane> {
   if (spec.balancer.mode === 'proxy') return (resources) => new ProxyDataPlane(logger, resources);
-  const floating = [spec.vip?.address, 'bgp' in spec && spec.bgp ? spec.endpoint : undefined].filter((a): a is string => a !== undefined);
+  const floating = [spec.vip?.address, spec.bgp ? spec.endpoint : undefined].filter((a): a is string => a !== undefined);
   await KernelDataPlane.preflight(spec, { floating });
   return () => new KernelDataPlane(logger);
 }
@@ -222,39 +222,42 @@ class BalancerDaemon implements Daemon {
     return next;
   }
 
-  async close(): Promise<void> {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#source.close();
-    // Hand the endpoint to a peer first (VIP, routes), so new connections go there while ours finish.
-    await this.#stopAnnouncers();
-    await this.#dataPlane.stopAccepting();
-    const delayMs = this.#spec.deregistrationDelayMs;
-    let active = await this.#dataPlane.activeFlows();
-    this.#logger.info({ event: 'stopping', activeConnections: active, graceMs: delayMs }, `stopping: no new connections; ${active} established connection(s) get up to ${delayMs / 1000}s to finish`);
-    const deadline = Date.now() + delayMs;
-    while (active > 0 && Date.now() < deadline) {
-      await sleep(Math.min(100, Math.max(1, deadline - Date.now())));
-      active = await this.#dataPlane.activeFlows();
-    }
-    await this.#dataPlane.close();
-    this.#registry.stop();
-    this.#resources.stop();
-    await this.#admin?.close();
-    this.#logger.info({ event: 'stopped', closedConnections: active }, `stopped${active > 0 ? ` (closed ${active} connection(s) at the deadline)` : ''}`);
+  close(): Promise<void> {
+    return this.#stop(async () => {
+      await this.#dataPlane.stopAccepting();
+      const delayMs = this.#spec.deregistrationDelayMs;
+      let active = await this.#dataPlane.activeFlows();
+      this.#logger.info({ event: 'stopping', activeConnections: active, graceMs: delayMs }, `stopping: no new connections; ${active} established connection(s) get up to ${delayMs / 1000}s to finish`);
+      const deadline = Date.now() + delayMs;
+      while (active > 0 && Date.now() < deadline) {
+        await sleep(Math.min(100, Math.max(1, deadline - Date.now())));
+        active = await this.#dataPlane.activeFlows();
+      }
+      await this.#dataPlane.close();
+      return { log: { closedConnections: active }, message: `stopped${active > 0 ? ` (closed ${active} connection(s) at the deadline)` : ''}` };
+    });
   }
 
-  async handover(): Promise<void> {
-    if (!this.#dataPlane.handover) return this.close();
+  handover(): Promise<void> {
+    const dataPlane = this.#dataPlane;
+    if (!dataPlane.handover) return this.close();
+    return this.#stop(async () => {
+      await dataPlane.handover!();
+      return { log: { handover: true }, message: 'stopped for a restart: established flows go on through the kernel' };
+    });
+  }
+
+  /** Both ways of stopping: the endpoint goes to a peer first (VIP, routes), then the data plane ends its way. */
+  async #stop(end: () => Promise<{ log: Record<string, unknown>; message: string }>): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
     this.#source.close();
     await this.#stopAnnouncers();
-    await this.#dataPlane.handover();
+    const { log, message } = await end();
     this.#registry.stop();
     this.#resources.stop();
     await this.#admin?.close();
-    this.#logger.info({ event: 'stopped', handover: true }, 'stopped for a restart: established flows go on through the kernel');
+    this.#logger.info({ event: 'stopped', ...log }, message);
   }
 
   async destroy(): Promise<void> {

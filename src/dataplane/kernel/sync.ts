@@ -1,8 +1,8 @@
 // Flow-state sync between the peers that share the VIP: serve writes conntrackd's configuration, starts
 // it, restarts it with back-off, and drives it the way conntrackd's primary-backup setup does: on
 // takeover commit the flows received from the peer into the kernel (before the VIP is announced, so the
-// first packets find them), then resync and send a bulk update; on standby shorten the timers of the
-// flows this host had and ask the new primary for its state.
+// first packets find them), then resync and send a bulk update; on standby ask the new primary for its
+// state.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
