@@ -180,10 +180,11 @@ export class HealthChecker {
 
   /** One probe attempt; a probe that throws instead of answering is a failed check, not a crash. */
   #attempt(check: HealthCheck, signal: AbortSignal, started: number): Promise<CheckResult> {
+    const failed = (error: unknown) => failedResult(`probe error ${error instanceof Error ? error.message : String(error)}`, started);
     try {
-      return this.#probe(this.#options.target, check, signal).catch((error: unknown) => failedResult(`probe error ${error instanceof Error ? error.message : String(error)}`, started));
+      return this.#probe(this.#options.target, check, signal).catch(failed);
     } catch (error) {
-      return Promise.resolve(failedResult(`probe error ${error instanceof Error ? error.message : String(error)}`, started));
+      return Promise.resolve(failed(error));
     }
   }
 

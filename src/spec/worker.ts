@@ -67,14 +67,6 @@ export class SpecParser {
   }
 }
 
-let shared: SpecParser | undefined;
-
-/** parseSpec on a worker thread (one shared by the process), resolved with its result or a SPEC_LIMIT problem at the deadline. */
-export function parseSpecOffThread(text: string, source: string, deadlineMs = PARSE_DEADLINE_MS): Promise<LoadResult> {
-  shared ??= new SpecParser();
-  return shared.parse(text, source, deadlineMs);
-}
-
 /**
  * This same module is the worker's entry. Run from TypeScript sources (tests, development under tsx),
  * a worker does not inherit tsx's loader on Node 20, so it registers it first.

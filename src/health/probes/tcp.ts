@@ -1,8 +1,11 @@
 // tcp: connect, then close. Proves the port accepts connections, nothing more.
 // The one TCP connect of the project: health checks and `probe` both call connectOnce.
-import { tcpEngine, type TcpStream } from '../../lb/tcp/index.js';
+import { tcpEngine, type TcpEngine, type TcpStream } from '../../lb/tcp/index.js';
 import { asCheckResult, attempt, type Attempted } from './attempt.js';
 import type { Probe, ProbeTarget } from './index.js';
+
+/** Looked up once, as a Frontend does, not on every check. */
+let engine: TcpEngine | undefined;
 
 /**
  * One TCP connect to target, closed at once; latencyMs is the handshake as the client sees it. It uses the
@@ -12,7 +15,7 @@ import type { Probe, ProbeTarget } from './index.js';
 export function connectOnce(target: ProbeTarget, timeoutMs: number, signal: AbortSignal): Promise<Attempted> {
   let stream: TcpStream | undefined;
   return attempt(timeoutMs, signal, (a) => {
-    stream = tcpEngine().connect(target.address, target.port, (error) => {
+    stream = (engine ??= tcpEngine()).connect(target.address, target.port, (error) => {
       if (error === undefined) a.settle(true, 'connect ok');
       else a.settle(false, `connect ${error}`, { error });
     });

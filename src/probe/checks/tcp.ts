@@ -6,9 +6,5 @@ export interface TcpResult { ok: boolean; ms?: number; error?: string }
 /** One TCP connect; its time is the handshake (SYN → SYN/ACK) as the client sees it. */
 export async function checkTcp(host: string, port: number, timeoutMs: number): Promise<TcpResult> {
   const result = await connectOnce({ address: host, port }, timeoutMs, AbortSignal.timeout(timeoutMs));
-  return result.ok ? { ok: true, ms: round(result.latencyMs) } : { ok: false, error: result.error ?? result.reason };
-}
-
-export function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
+  return result.ok ? { ok: true, ms: result.latencyMs } : { ok: false, error: result.error ?? result.reason };
 }

@@ -4,7 +4,6 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { handshakeOnce } from '../../health/probes/tls.js';
 import type { ClientCredentials } from '../credentials.js';
-import { round } from './tcp.js';
 
 export interface TlsResult {
   ok: boolean;
@@ -39,7 +38,7 @@ export async function checkTls(host: string, port: number, endpoint: string, tim
   const result = await handshakeOnce(() => ({ ...tlsConnectionOptions(host, credentials), port }), timeoutMs, AbortSignal.timeout(timeoutMs), (socket) => certificate(socket, endpoint, credentials));
   if (!result.ok) return { ok: false, error: result.error ?? result.reason };
   if (!result.detail) return { ok: false, error: 'no server certificate' };
-  return { ok: true, ms: round(result.latencyMs), ...result.detail };
+  return { ok: true, ms: result.latencyMs, ...result.detail };
 }
 
 function certificate(socket: TLSSocket, endpoint: string, credentials?: ClientCredentials): Omit<TlsResult, 'ok' | 'ms'> | undefined {

@@ -12,7 +12,7 @@
 // work unchanged. Everything HAProxy has no word for lives under `cluster_endpoint_`.
 // docs/metrics.md documents every name (a test checks it).
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { ServerSnapshot, StatusSnapshot, VipRole } from '../snapshot.js';
+import type { ServerSnapshot, StatusSnapshot, SyncSnapshot, VipRole } from '../snapshot.js';
 
 type Labels = Record<string, string>;
 type Emit = (labels: Labels, value: number) => void;
@@ -58,6 +58,14 @@ function perServer(pick: (server: ServerSnapshot, s: StatusSnapshot) => number |
         if (value !== undefined) emit({ proxy: listener.name, server: server.name }, value);
       }
     }
+  };
+}
+
+/** A value of the flow sync, labelled with the VIP; absent when the VIP has no sync (or pick gives undefined). */
+function perSync(pick: (sync: SyncSnapshot) => number | undefined) {
+  return (s: StatusSnapshot, emit: Emit) => {
+    const value = s.vip?.sync && pick(s.vip.sync);
+    if (value !== undefined) emit({ address: s.vip!.address }, value);
   };
 }
 
@@ -149,8 +157,8 @@ export const METRICS: readonly MetricDefinition[] = [
     name: 'cluster_endpoint_vip_adverts_dropped_total', type: 'counter', labels: ['address', 'reason'], help: 'VIP advertisements this peer dropped, by reason (auth: wrong key; replay; source; unknown-peer; router-id; malformed).',
     values: (s, emit) => { for (const [reason, count] of Object.entries(s.vip?.advertsDropped ?? {})) emit({ address: s.vip!.address, reason }, count); },
   },
-  { name: 'cluster_endpoint_sync_running', type: 'gauge', labels: ['address'], help: 'Flow sync (vip.sync.flows): 1 while conntrackd runs.', values: (s, emit) => { if (s.vip?.sync) emit({ address: s.vip.address }, s.vip.sync.running ? 1 : 0); } },
-  { name: 'cluster_endpoint_sync_peer_reachable', type: 'gauge', labels: ['address'], help: 'Flow sync: 1 when a peer\'s conntrackd was heard within the last 3 s.', values: (s, emit) => { if (s.vip?.sync) emit({ address: s.vip.address }, s.vip.sync.peerReachable ? 1 : 0); } },
+  { name: 'cluster_endpoint_sync_running', type: 'gauge', labels: ['address'], help: 'Flow sync (vip.sync.flows): 1 while conntrackd runs.', values: perSync((y) => (y.running ? 1 : 0)) },
+  { name: 'cluster_endpoint_sync_peer_reachable', type: 'gauge', labels: ['address'], help: 'Flow sync: 1 when a peer\'s conntrackd was heard within the last 3 s.', values: perSync((y) => (y.peerReachable ? 1 : 0)) },
   {
     name: 'cluster_endpoint_sync_flows', type: 'gauge', labels: ['address', 'cache'], help: 'Flow sync: flows this host tracks and sends (cache local) and flows received from peers (cache peers).',
     values: (s, emit) => {
@@ -159,9 +167,9 @@ export const METRICS: readonly MetricDefinition[] = [
       emit({ address: s.vip.address, cache: 'peers' }, s.vip.sync.flowsFromPeers);
     },
   },
-  { name: 'cluster_endpoint_sync_commits_total', type: 'counter', labels: ['address'], help: 'Flow sync: takeovers that committed the peers\' flows into the kernel.', values: (s, emit) => { if (s.vip?.sync) emit({ address: s.vip.address }, s.vip.sync.commits); } },
-  { name: 'cluster_endpoint_sync_last_commit_timestamp_seconds', type: 'gauge', labels: ['address'], help: 'Flow sync: when the last commit happened (absent before the first).', values: (s, emit) => { if (s.vip?.sync?.lastCommit) emit({ address: s.vip.address }, seconds(s.vip.sync.lastCommit.at)); } },
-  { name: 'cluster_endpoint_sync_messages_lost_total', type: 'counter', labels: ['address'], help: 'Flow sync: messages from peers that conntrackd counted as lost.', values: (s, emit) => { if (s.vip?.sync) emit({ address: s.vip.address }, s.vip.sync.messagesLost); } },
+  { name: 'cluster_endpoint_sync_commits_total', type: 'counter', labels: ['address'], help: 'Flow sync: takeovers that committed the peers\' flows into the kernel.', values: perSync((y) => y.commits) },
+  { name: 'cluster_endpoint_sync_last_commit_timestamp_seconds', type: 'gauge', labels: ['address'], help: 'Flow sync: when the last commit happened (absent before the first).', values: perSync((y) => (y.lastCommit ? seconds(y.lastCommit.at) : undefined)) },
+  { name: 'cluster_endpoint_sync_messages_lost_total', type: 'counter', labels: ['address'], help: 'Flow sync: messages from peers that conntrackd counted as lost.', values: perSync((y) => y.messagesLost) },
   { name: 'cluster_endpoint_vip_priority', type: 'gauge', labels: ['address'], help: 'Configured VRRP priority of this peer.', values: (s, emit) => { if (s.vip) emit({ address: s.vip.address }, s.vip.priority); } },
   {
     name: 'cluster_endpoint_bgp_session_up', type: 'gauge', labels: ['peer', 'address'], help: 'BGP: 1 while the session with this router is established.',
@@ -201,7 +209,7 @@ export function createAdminMetrics(options: { processMetrics?: boolean } = {}): 
 }
 
 /** The text exposition format (version 0.0.4) of every metric in METRICS for one snapshot. */
-export function formatMetrics(snapshot: StatusSnapshot): string {
+function formatMetrics(snapshot: StatusSnapshot): string {
   const parts: string[] = [];
   for (const definition of METRICS) {
     const lines: string[] = [`# HELP ${definition.name} ${escapeHelp(definition.help)}`, `# TYPE ${definition.name} ${definition.type}`];
