@@ -5,13 +5,14 @@
 //   npm run bench:failover [-- --rounds N] [--no-write]
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ROOT } from '../test/helpers/cli.js';
+import { waitFor } from '../test/helpers/net.js';
 import { FailoverLab, type FaultResult } from '../test/integration/kernel/failover-lab.js';
+import { sleep } from './lb/measure.js';
 import { writeBenchmarkSection } from './section.js';
 
 // Run from the sources with tsx (the lab starts serve from src/, as the tests do).
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const BENCHMARKS_FILE = join(ROOT, 'BENCHMARKS.md');
 const STREAMS = 8;
 const WATCHDOG_MS = 30 * 60_000;
@@ -23,16 +24,6 @@ const MODES = {
 } as const;
 type Mode = keyof typeof MODES;
 const FAULTS = ['SIGKILL of the holder', 'link of the holder cut', 'planned stop (SIGTERM)'] as const;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(50);
-  }
-}
 
 /** One round of one mode: a fresh lab, lb-01 holds the VIP, then each fault with fresh streams. */
 async function round(mode: Mode, log: (text: string) => void): Promise<FaultResult[]> {
@@ -47,7 +38,7 @@ async function round(mode: Mode, log: (text: string) => void): Promise<FaultResu
     let backup = 'lb-02';
     for (const fault of FAULTS) {
       f.startClients(STREAMS, 60_000);
-      await waitFor(() => f.streams.every((s) => s.echoes().length >= 3), 10_000);
+      if (!(await waitFor(() => f.streams.every((s) => s.echoes().length >= 3), 10_000, 50))) throw new Error('timed out');
       if (options.flows) await f.waitSynced(backup, STREAMS);
       else await sleep(500);
       const result = await f.across(fault, async () => {
@@ -76,6 +67,7 @@ async function round(mode: Mode, log: (text: string) => void): Promise<FaultResu
   return results;
 }
 
+// Not bench/lb/parse.ts's median: that drops non-finite values, and a cut-off that never recovered is Infinity.
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

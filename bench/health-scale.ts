@@ -12,13 +12,15 @@
 // test is pinned to CPU 1 and everything else to CPU 0 when taskset and two CPUs are there.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RENDERERS } from '../src/render/index.js';
 import { parseSpec } from '../src/spec/load.js';
 import { serverAddress } from './health/listeners.js';
+import { median } from './lb/parse.js';
+import { canPin, commandExists } from './lb/processes.js';
 import { processTicks, writeBenchmarkSection } from './section.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -44,10 +46,9 @@ if (!(SERVERS >= 1 && SERVERS <= 2000) || !(SECONDS >= 2 && SECONDS <= 120) || !
   throw new Error('--servers 1..2000, --seconds 2..120, --rounds 1..5');
 }
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-const PINNED = availableParallelism() >= 2 && spawnSync('bash', ['-c', 'command -v taskset'], { stdio: 'ignore' }).status === 0;
+const PINNED = canPin();
 const say = (text: string) => process.stdout.write(`${text}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = Math.floor(s.length / 2); return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 const children = new Set<ChildProcess>();
 function start(name: string, argv: string[], cpu: number | undefined, logFile: string): ChildProcess {
@@ -180,7 +181,7 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const loadBefore = loadavg()[0];
   const dir = mkdtempSync(join(tmpdir(), 'ce-health-bench-'));
-  const haproxy = !values['no-haproxy'] && spawnSync('bash', ['-c', 'command -v haproxy'], { stdio: 'ignore' }).status === 0;
+  const haproxy = !values['no-haproxy'] && commandExists('haproxy');
   if (!values['no-haproxy'] && !haproxy) say('haproxy is not installed: measuring serve only (Debian: apt-get install haproxy)');
   const watchdog = setTimeout(() => { say('bench: watchdog fired; stopping'); for (const c of children) c.kill('SIGKILL'); process.exit(1); }, WATCHDOG_MS);
   let ok = false;

@@ -8,16 +8,17 @@
 // through the balancer's namespace without any NAT: the same hops, no balancer. "direct + conntrack" is the
 // same path with connection tracking on in the balancer's namespace (a table of the bench's own that only
 // accepts tracked flows): it separates what conntrack itself costs from what our rules add.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { adminGet } from '../test/helpers/lab-peers.js';
 import { Lab } from '../test/helpers/lab.js';
 import { bulkThroughput, cpuBusyTicks, sleep, until, withCpu, wrk, type LoadContext } from './lb/measure.js';
-import { ProcessGroup, type Started } from './lb/processes.js';
+import { median } from './lb/parse.js';
+import { canPin, clockTicksPerSecond, commandExists, ProcessGroup, type Started } from './lb/processes.js';
 import { writeBenchmarkSection } from './section.js';
 import type { StatusSnapshot } from '../src/runtime/snapshot.js';
 
@@ -35,7 +36,7 @@ interface Figures { bulkUpGbps: number; bulkDownGbps: number; newPerS: number; k
 class KernelBench {
   readonly group: ProcessGroup;
   readonly dir = mkdtempSync(join(tmpdir(), 'ce-bench-kernel-'));
-  readonly pinned = spawnSync('bash', ['-c', 'command -v taskset'], { stdio: 'ignore' }).status === 0 && availableParallelism() >= 2;
+  readonly pinned = canPin();
   lab!: Lab;
   ctx!: LoadContext;
 
@@ -53,7 +54,7 @@ class KernelBench {
 
   async setUp(): Promise<void> {
     for (const tool of ['nft', 'conntrack', 'haproxy', 'nginx', 'iperf3', 'wrk']) {
-      if (spawnSync('bash', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0) throw new Error(`${tool} is not installed`);
+      if (!commandExists(tool)) throw new Error(`${tool} is not installed`);
     }
     if (!existsSync(join(ROOT, 'dist/src/cli/main.js'))) throw new Error('run `npm run build` first');
     this.lab = await Lab.create({
@@ -76,7 +77,7 @@ class KernelBench {
     this.ctx = {
       group: this.group, loadCpu: this.pinned ? 0 : undefined, proxyCpu: this.pinned ? 1 : undefined, tempDir: this.dir,
       distBench: fileURLToPath(new URL('.', import.meta.url)), nofile: 20_000, seconds: this.seconds,
-      clockTicksPerSecond: Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100,
+      clockTicksPerSecond: clockTicksPerSecond(),
       wrap: ['ip', 'netns', 'exec', this.ns('client')],
     };
     for (const host of ['cp-01', 'cp-02', 'wk-01']) this.startNginx(host);
@@ -241,13 +242,6 @@ const once = () => new Promise((resolve) => {
   }
 })();
 `;
-
-function median(values: number[]): number {
-  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 const fmt = (v: number, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
 

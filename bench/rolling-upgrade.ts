@@ -4,12 +4,12 @@
 // config `render haproxy` writes from the same spec (drained through its runtime API). test/soak/drill.ts does
 // the work; test/integration/soak/rolling-upgrade.test.ts is the short version in the suite.
 //   node --import tsx bench/rolling-upgrade.ts [--rounds 2] [--streams 20] [--rate 50] [--no-write]
-import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { drillProblems, formatDrill, runDrill, type DrillEngine, type DrillReport } from '../test/soak/drill.js';
+import { commandExists } from './lb/processes.js';
 import { writeBenchmarkSection } from './section.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -22,7 +22,7 @@ const say = (text: string) => process.stdout.write(`${text}\n`);
 
 const startedAt = Date.now();
 const loadBefore = loadavg()[0];
-const engines: DrillEngine[] = spawnSync('bash', ['-c', 'command -v haproxy'], { stdio: 'ignore' }).status === 0 ? ['serve', 'haproxy'] : ['serve'];
+const engines: DrillEngine[] = commandExists('haproxy') ? ['serve', 'haproxy'] : ['serve'];
 if (engines.length === 1) say('haproxy is not installed: the drill runs through serve only');
 const results = new Map<DrillEngine, DrillReport[]>(engines.map((e) => [e, []]));
 for (let round = 1; round <= rounds; round++) {

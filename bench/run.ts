@@ -6,9 +6,9 @@
 // --quick: one short round, nothing written (a sanity check of the harness).
 // --profile: no comparison; runs our balancer under the keep-alive load with node --cpu-prof and prints
 //            the functions with the most self time.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,7 +26,7 @@ import {
   wrk,
   type LoadContext,
 } from './lb/measure.js';
-import { ProcessGroup, type Started } from './lb/processes.js';
+import { canPin, clockTicksPerSecond, commandExists, ProcessGroup, type Started } from './lb/processes.js';
 import { writeBenchmarkSection } from './section.js';
 import { hotFunctions, hotFunctionsTable } from './lb/profile-summary.js';
 import { markdownSection, notesList, roundsTable, summarize, summaryTable, type Measurement, type ProxyName, type RoundResult } from './lb/report.js';
@@ -71,10 +71,6 @@ function parseOptions(argv: string[]): Options {
   return { quick, rounds, seconds, ours: values.ours, write: !quick && !values['no-write'] && !values.profile, profile: values.profile ?? false };
 }
 
-function commandExists(name: string): boolean {
-  return spawnSync('bash', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
-}
-
 function firstLineOf(command: string, args: string[]): string {
   const result = spawnSync(command, args, { encoding: 'utf8' });
   return `${result.stdout ?? ''}${result.stderr ?? ''}`.split('\n')[0].trim();
@@ -113,7 +109,7 @@ class Bench {
 
   constructor(options: Options) {
     this.options = options;
-    this.pinned = commandExists('taskset') && availableParallelism() >= 2;
+    this.pinned = canPin();
     this.group = new ProcessGroup(this.pinned);
     this.tempDir = mkdtempSync(join(tmpdir(), 'ce-bench-'));
     this.nofile = hardNofile();
@@ -124,7 +120,7 @@ class Bench {
       tempDir: this.tempDir,
       distBench: DIST_BENCH,
       nofile: this.nofile,
-      clockTicksPerSecond: Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100,
+      clockTicksPerSecond: clockTicksPerSecond(),
       seconds: options.seconds,
     };
   }

@@ -1,7 +1,17 @@
 // Every process the bench starts goes through one ProcessGroup, so each one is stopped by its PID at the
 // end, even when a measurement throws or the bench is interrupted.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+/** Whether `name` is a command on the PATH (bash's `command -v`). */
+export const commandExists = (name: string): boolean => spawnSync('bash', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+
+/** Whether processes can be pinned to CPUs: taskset is there and there are two CPUs or more. */
+export const canPin = (): boolean => commandExists('taskset') && availableParallelism() >= 2;
+
+/** The kernel's clock ticks per second (getconf CLK_TCK; 100 when it prints nothing usable). */
+export const clockTicksPerSecond = (): number => Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 export interface StartOptions {
   /** CPU to pin the process to with taskset; undefined = no pinning. */

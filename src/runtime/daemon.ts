@@ -11,7 +11,7 @@ import type { AdminState, StateChange } from '../health/types.js';
 import type { Server } from '../lb/server.js';
 import { createLogger, type Logger } from '../log.js';
 import { joinHostPort } from '../spec/address.js';
-import { listenerOf } from '../spec/listener-role.js';
+import { mainListener } from '../spec/listener-role.js';
 import { SpecInvalidError } from '../spec/load.js';
 import { formatProblem } from '../spec/problem.js';
 import type { Spec } from '../spec/types.js';
@@ -325,7 +325,7 @@ class BalancerDaemon implements Daemon {
   /** Every listener is bound and the Kubernetes API's listener (or the first) has a server that is up and ready. */
   #healthy(): boolean {
     if (this.#closing) return false;
-    const main = listenerOf(this.#spec, 'kubernetes') ?? this.#spec.listeners[0];
+    const main = mainListener(this.#spec);
     return main !== undefined && this.#registry.serversOf(main.name).some((s) => s.eligible);
   }
 

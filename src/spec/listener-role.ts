@@ -9,6 +9,8 @@ export type ListenerRole = (typeof LISTENER_ROLES)[number];
 export const KUBERNETES_API_PORT = 6443;
 /** apid's (the Talos API's) port on the nodes. */
 export const TALOS_API_PORT = 50000;
+/** The ports of the APIs that speak only TLS (kube-apiserver's and apid's). */
+export const API_PORTS: ReadonlySet<number> = new Set([KUBERNETES_API_PORT, TALOS_API_PORT]);
 
 /**
  * The role of a listener: its name when that is a role whose target group matches (kubernetes and
@@ -32,3 +34,6 @@ export function listenerOf(spec: Pick<Spec, 'listeners'>, role: Exclude<Listener
   const all = spec.listeners.filter((l) => l.role === role);
   return all.find((l) => l.name === role) ?? all[0];
 }
+
+/** The main listener: the Kubernetes API's (listenerOf), else the first one. */
+export const mainListener = (spec: Pick<Spec, 'listeners'>): Listener => listenerOf(spec, 'kubernetes') ?? spec.listeners[0];

@@ -1,10 +1,9 @@
 import { EXIT } from '../../errors.js';
 import type { AdminState } from '../../health/types.js';
-import { fetchStatus, putAdminState, resolveAdminTarget } from '../../runtime/admin/client.js';
+import { fetchStatus, putAdminState, resolveAdminTarget, type AdminClientOptions } from '../../runtime/admin/client.js';
 import { formatTime } from '../../runtime/admin/format.js';
 import type { Command, Io } from '../command.js';
 import { runProgram } from '../program.js';
-import type { AdminClientOptions } from './status.js';
 
 export interface DrainOptions extends AdminClientOptions { node: string; maint?: boolean; listener?: string; json?: boolean }
 

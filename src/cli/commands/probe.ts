@@ -54,7 +54,6 @@ async function buildPlan(values: Values): Promise<ProbePlan> {
     if (values.node || values.nodes || values.listener) throw usage('--node, --nodes and --listener go with --endpoint', 'pass --endpoint HOST, or take everything from the spec with -c FILE');
     return planFromSpec(await requireSpec(values.config ?? 'endpoint.yaml'));
   }
-  if (values.config) throw usage('pass either -c FILE or --endpoint HOST, not both', 'the spec already names the endpoint');
   if (!addressKind(values.endpoint)) throw usage(`--endpoint "${values.endpoint}" is not an address`, 'use an IPv4/IPv6 address or a DNS name, without a port');
   const nodes = (values.node ?? []).map((text) => {
     const match = /^([^=]+)=(.+)$/.exec(text);

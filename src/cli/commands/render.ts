@@ -26,12 +26,8 @@ interface Output { target: string; files: RenderedFile[] }
 export async function render(options: RenderOptions, io: Io): Promise<number> {
   const { target } = options;
   if (!options.output) throw usage('render needs an output directory', `add -o DIR (e.g. -o rendered/${target})`);
-  if (target !== 'all' && !(target in RENDERERS)) throw usage(`unknown render target "${target}"`, `use one of: ${[...Object.keys(RENDERERS), 'all'].join(', ')}`);
   if ((options.kubeconfig || options.talosconfig) && target !== 'clients') {
     throw usage('--kubeconfig and --talosconfig belong to the clients target', 'run cluster-endpoint render clients -c FILE -o DIR --kubeconfig FILE');
-  }
-  if ((options.kubeconfig || options.talosconfig) && options.check) {
-    throw usage('--check writes nothing, so it cannot update a kubeconfig or talosconfig', 'drop --kubeconfig/--talosconfig, or drop --check');
   }
 
   const specPath = options.config;

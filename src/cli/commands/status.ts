@@ -1,10 +1,9 @@
 import { EXIT } from '../../errors.js';
-import { fetchStatus, resolveAdminTarget } from '../../runtime/admin/client.js';
+import { fetchStatus, resolveAdminTarget, type AdminClientOptions } from '../../runtime/admin/client.js';
 import { formatStatusText } from '../../runtime/admin/status-table.js';
 import type { Command, Io } from '../command.js';
 import { runProgram } from '../program.js';
 
-export interface AdminClientOptions { config?: string; admin?: string; token?: string }
 export interface StatusOptions extends AdminClientOptions { json?: boolean }
 
 export async function status(options: StatusOptions, io: Io): Promise<number> {

@@ -1,7 +1,7 @@
+import type { AdminClientOptions } from '../../runtime/admin/client.js';
 import type { Command, Io } from '../command.js';
 import { runProgram } from '../program.js';
 import { setAdminState } from './drain.js';
-import type { AdminClientOptions } from './status.js';
 
 export interface UndrainOptions extends AdminClientOptions { node: string; listener?: string; json?: boolean }
 

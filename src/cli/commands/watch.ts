@@ -4,7 +4,7 @@ import { parseRate } from '../../probe/outage.js';
 import { runWatch, type WatchResult } from '../../probe/watch.js';
 import { addressKind, joinHostPort } from '../../spec/address.js';
 import { formatDuration } from '../../spec/duration.js';
-import { listenerOf } from '../../spec/listener-role.js';
+import { mainListener } from '../../spec/listener-role.js';
 import { requireSpec } from '../../spec/load.js';
 import type { Command, Io } from '../command.js';
 import { runProgram, usage } from '../program.js';
@@ -57,7 +57,6 @@ export const command: Command = (argv, io) => runProgram(['watch', ...argv], io)
 
 async function resolveTarget(values: { config?: string; listener?: string; endpoint?: string; port?: string }): Promise<{ host: string; port: number }> {
   if (values.endpoint) {
-    if (values.config || values.listener) throw usage('pass either -c FILE [--listener NAME] or --endpoint HOST --port PORT', 'the spec already names the endpoint and ports');
     const port = Number(values.port);
     if (!addressKind(values.endpoint)) throw usage(`--endpoint "${values.endpoint}" is not an address`, 'use an IPv4/IPv6 address or a DNS name; the port goes in --port');
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw usage('--endpoint needs --port 1-65535', 'e.g. --endpoint 192.168.30.30 --port 6443');
@@ -65,7 +64,7 @@ async function resolveTarget(values: { config?: string; listener?: string; endpo
   }
   if (values.port) throw usage('--port goes with --endpoint', 'with a spec, choose the port with --listener NAME');
   const spec = await requireSpec(values.config ?? 'endpoint.yaml');
-  const listener = values.listener ? spec.listeners.find((l) => l.name === values.listener) : listenerOf(spec, 'kubernetes') ?? spec.listeners[0];
+  const listener = values.listener ? spec.listeners.find((l) => l.name === values.listener) : mainListener(spec);
   if (!listener) throw usage(`the spec has no listener "${values.listener ?? ''}"`, `use one of: ${spec.listeners.map((l) => l.name).join(', ')}`);
   return { host: spec.endpoint, port: listener.port };
 }

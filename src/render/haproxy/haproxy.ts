@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { UserError } from '../../errors.js';
 import { isLoopback, joinHostPort } from '../../spec/address.js';
-import { listenerOf } from '../../spec/listener-role.js';
+import { mainListener } from '../../spec/listener-role.js';
 import type { HealthCheck, Listener, Spec } from '../../spec/types.js';
 import { header } from '../header.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
@@ -26,7 +26,7 @@ export const haproxyRenderer: Renderer = {
  * Kubernetes API listener's frontend (or the first listener's). keepalived's check connects here.
  */
 export function localFrontend(spec: Spec): { listener: string; host: string; port: number } {
-  const listener = listenerOf(spec, 'kubernetes') ?? spec.listeners[0];
+  const listener = mainListener(spec);
   const bind = spec.balancer.bind;
   const host = bind === '::' ? '::1' : isLoopback(bind) && bind !== 'localhost' ? bind : '127.0.0.1';
   return { listener: listener.name, host, port: listener.port };

@@ -22,22 +22,14 @@ export interface AdminTarget {
   token?: string;
 }
 
-/** Options shared by every command that talks to a running balancer. */
-export const ADMIN_CLIENT_OPTIONS = {
-  config: { type: 'string', short: 'c' },
-  admin: { type: 'string' },
-  token: { type: 'string' },
-} as const;
-
-export const ADMIN_CLIENT_HELP = `  -c, --config FILE  spec to find the admin address and token in (default ./endpoint.yaml)
-  --admin URL        admin address of the balancer instead, e.g. http://127.0.0.1:8404
-  --token TOKEN      admin token (default: the spec's balancer.adminToken or CLUSTER_ENDPOINT_ADMIN_TOKEN)`;
+/** Options shared by every command that talks to a running balancer (status, drain, undrain). */
+export interface AdminClientOptions { config?: string; admin?: string; token?: string }
 
 /**
  * --admin wins over the spec; without it the spec (-c, default ./endpoint.yaml) gives balancer.admin.
  * The token: --token, else the spec's adminToken, else CLUSTER_ENDPOINT_ADMIN_TOKEN.
  */
-export async function resolveAdminTarget(values: { config?: string; admin?: string; token?: string }, env: NodeJS.ProcessEnv = process.env, warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<AdminTarget> {
+export async function resolveAdminTarget(values: AdminClientOptions, env: NodeJS.ProcessEnv = process.env, warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<AdminTarget> {
   const envToken = env.CLUSTER_ENDPOINT_ADMIN_TOKEN || undefined;
   if (values.admin !== undefined) {
     const specToken = values.config !== undefined ? (await adminSettings(values.config, warn)).token : undefined;
