@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { birdConfig, ENDPOINT_PROTOCOL } from '../../bgp/config.js';
 import { UserError } from '../../errors.js';
+import { mainListener } from '../../spec/listener-role.js';
 import type { Spec } from '../../spec/types.js';
 import { header } from '../header.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
@@ -21,7 +22,7 @@ export const birdRenderer: Renderer = {
   render(spec: Spec, context: RenderContext): RenderedFile[] {
     if (!spec.bgp) throw new UserError('RENDER', 'render bird needs a bgp section in the spec', { hint: 'add bgp: { localAsn, peers: [{ name, address, asn }] } (docs/bgp.md)' });
     if (isIP(spec.endpoint) === 0) throw new UserError('RENDER', `endpoint: "${spec.endpoint}" is a name; BGP announces an address`, { hint: 'set endpoint to the anycast address' });
-    const kubernetes = spec.listeners.find((l) => l.name === 'kubernetes') ?? spec.listeners[0];
+    const kubernetes = mainListener(spec);
     const config = birdConfig({ endpoint: spec.endpoint, bgp: spec.bgp, log: 'syslog', header: header(context, '#').trimEnd().split('\n').map((l) => l.replace(/^# /, '')) });
     return [
       { path: 'bird.conf', contents: config },
