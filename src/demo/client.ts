@@ -1,10 +1,11 @@
 // Requests through the demo's balancer, to show which node answered: an in-process HTTPS GET (one new
 // connection each, so round robin moves on) and, when installed, the real kubectl.
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { request } from 'node:https';
-import { delimiter, join } from 'node:path';
 import { NODE_HEADER } from './kube-api.js';
+
+/** Where the tour and the demo tests look for kubectl; it lives in src/path.ts, shared with doctor. */
+export { findOnPath } from '../path.js';
 
 export interface Answer {
   ok: boolean;
@@ -31,19 +32,6 @@ export function getThroughBalancer(url: string, ca: string, timeoutMs = 3000): P
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, error: error.code ?? error.message }));
     req.end();
   });
-}
-
-/** The path of an executable on PATH, or undefined. */
-export function findOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch { /* not here */ }
-  }
-  return undefined;
 }
 
 export function runKubectl(kubectl: string, args: string[], timeoutMs = 10_000): Promise<{ ok: boolean; output: string }> {

@@ -1,10 +1,10 @@
 // The engines' own checks (haproxy -c, keepalived -t, terraform fmt -check), run on a copy of each file so
 // one doctor command gives the whole verdict. I/O lives here; the parsing of their output is pure.
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, delimiter, join } from 'node:path';
+import { basename, join } from 'node:path';
+import { findOnPath } from '../../path.js';
 import type { FileKind, ParsedFile } from '../context.js';
 import type { Finding, RuleFinding, Severity } from '../finding.js';
 
@@ -37,17 +37,6 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}
   });
 }
 
-/** Whether `binary` is an executable on the PATH (no process started). */
-export async function onPath(binary: string): Promise<boolean> {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    try {
-      await access(join(dir, binary), constants.X_OK);
-      return true;
-    } catch { /* next */ }
-  }
-  return false;
-}
-
 /** Runs every engine whose binary is present on the files of its kind; says which ran and which were skipped. */
 export async function runEngines(engines: readonly Engine[], files: readonly ParsedFile[]): Promise<{ findings: Finding[]; runs: EngineRun[] }> {
   const findings: Finding[] = [];
@@ -55,7 +44,7 @@ export async function runEngines(engines: readonly Engine[], files: readonly Par
   for (const engine of engines) {
     const mine = files.filter((f) => f.kind === engine.kind);
     if (mine.length === 0) continue;
-    const skipped = !(await onPath(engine.binary)) ? `${engine.binary} is not on the PATH` : engine.unavailable?.();
+    const skipped = findOnPath(engine.binary) === undefined ? `${engine.binary} is not on the PATH` : engine.unavailable?.();
     if (skipped) {
       runs.push({ engine: engine.name, files: 0, skipped });
       continue;

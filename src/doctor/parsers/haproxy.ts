@@ -84,7 +84,7 @@ export function proxies(config: HaproxyConfig): HaproxySection[] {
 }
 
 /** `backend api from tcp-defaults`: the named defaults section a proxy (or a defaults section) inherits from. */
-export function fromName(section: HaproxySection): string | undefined {
+function fromName(section: HaproxySection): string | undefined {
   const header = section.header ?? [];
   const at = header.indexOf('from');
   return at >= 0 ? header[at + 1] : undefined;
@@ -108,11 +108,6 @@ export function defaultsChain(config: HaproxyConfig, section: HaproxySection): H
     current = next;
   }
   return chain;
-}
-
-/** The nearest defaults section a proxy inherits from (see defaultsChain). */
-export function defaultsOf(config: HaproxyConfig, section: HaproxySection): HaproxySection | undefined {
-  return defaultsChain(config, section)[0];
 }
 
 /** Directives whose first words equal `prefix` (e.g. ['option', 'httpchk']). */

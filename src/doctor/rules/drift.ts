@@ -1,6 +1,5 @@
 // Drift: a file and the spec disagree (server lists, ports, VIP, thresholds, timeouts). Each engine's
 // drift rule compares what it can read; this is the finding they share.
-import { formatDuration } from '../../spec/duration.js';
 import type { RuleFinding } from '../finding.js';
 
 export function driftFinding(line: number, what: string, spec: string, file: string): RuleFinding {
@@ -12,6 +11,3 @@ export function driftFinding(line: number, what: string, spec: string, file: str
     fix: 'render the file again from the spec (cluster-endpoint render <target> -c endpoint.yaml), or change the spec to match',
   };
 }
-
-/** Milliseconds as a message shows them: "10s", "1m30s". */
-export const duration = (ms: number) => formatDuration(ms);

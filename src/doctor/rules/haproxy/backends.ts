@@ -2,7 +2,6 @@
 import { KUBERNETES_API_PORT, TALOS_API_PORT } from '../../../spec/listener-role.js';
 import { bindPorts, defaultsChain, directives, effective, inheritedList, proxies, servers, type HaproxyConfig, type HaproxyDirective, type HaproxySection, type ServerLine } from '../../parsers/haproxy.js';
 
-export const KUBERNETES_PORT = KUBERNETES_API_PORT;
 /** Ports clients reach apid on through a balancer (the guide's 50001 is the workers' Talos API). */
 const TALOS_PORTS = [TALOS_API_PORT, 50001];
 
@@ -12,7 +11,7 @@ export type Api = 'kubernetes' | 'talos';
 export const CHECK_OPTIONS = ['httpchk', 'ssl-hello-chk', 'tcp-check', 'mysql-check', 'pgsql-check', 'redis-check', 'smtpchk', 'ldap-check', 'spop-check', 'external-check'] as const;
 
 function apiOfPort(port: number | undefined): Api | undefined {
-  if (port === KUBERNETES_PORT) return 'kubernetes';
+  if (port === KUBERNETES_API_PORT) return 'kubernetes';
   if (port !== undefined && TALOS_PORTS.includes(port)) return 'talos';
   return undefined;
 }
@@ -48,7 +47,7 @@ export function apiOf(config: HaproxyConfig, section: HaproxySection): Api | und
 }
 
 /** Backends and listen sections (the proxies with servers) that carry this API. */
-export function apiBackends(config: HaproxyConfig, api: Api): HaproxySection[] {
+function apiBackends(config: HaproxyConfig, api: Api): HaproxySection[] {
   return proxies(config).filter((s) => s.kind !== 'frontend' && apiOf(config, s) === api);
 }
 
@@ -97,11 +96,6 @@ export function checkInEffect(config: HaproxyConfig, section: HaproxySection): C
   if (name) return { depth: 'application', text: `option ${name}`, directive: option };
   const ssl = servers(section).some((s) => checksWithSsl(config, section, s));
   return ssl ? { depth: 'tls', text: 'a TLS handshake (check-ssl, no check option)' } : { depth: 'tcp', text: 'a TCP connect (no check option)' };
-}
-
-/** Kept for the rules that only ask "does it look at the application?". */
-export function checksApplication(config: HaproxyConfig, section: HaproxySection): boolean {
-  return checkInEffect(config, section).depth === 'application';
 }
 
 /** The settings that apply to a server line: its own, then default-server lines of its section and inherited defaults. */

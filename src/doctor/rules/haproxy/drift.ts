@@ -1,7 +1,8 @@
+import { formatDuration } from '../../../spec/duration.js';
 import { defineRule } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
 import { bindPorts, defaultsChain, directives, effective, haproxyTimeMs, proxies, servers, type HaproxyConfig, type HaproxySection, type ServerLine } from '../../parsers/haproxy.js';
-import { driftFinding, duration } from '../drift.js';
+import { driftFinding } from '../drift.js';
 
 /** HAProxy's defaults when a server line sets nothing: inter 2s, rise 2, fall 3. */
 const HAPROXY_CHECK_DEFAULTS = { inter: 2000, rise: 2, fall: 3 };
@@ -43,7 +44,7 @@ export const haproxyDrift = defineRule({
         const ms = haproxyTimeMs(directive?.words[2]);
         if (!directive || ms === undefined || ms === expected || seen.has(directive.line)) continue;
         seen.add(directive.line);
-        found.push(driftFinding(directive.line, `timeout ${which}`, `${duration(expected)} (balancer.${field})`, `has ${duration(ms)}`));
+        found.push(driftFinding(directive.line, `timeout ${which}`, `${formatDuration(expected)} (balancer.${field})`, `has ${formatDuration(ms)}`));
       }
     }
     return found;
@@ -58,7 +59,7 @@ function checkTiming(config: HaproxyConfig, backend: HaproxySection, server: Ser
     if (value === undefined || value === expected) return;
     found.push(driftFinding(setting?.line ?? server.line, `${backend.kind} ${backend.name} check ${keyword}`, show(expected), setting ? `has ${show(value)}` : `sets none (HAProxy's default ${show(HAPROXY_CHECK_DEFAULTS[keyword])})`));
   };
-  compare('inter', check.intervalMs, duration);
+  compare('inter', check.intervalMs, formatDuration);
   compare('rise', check.healthyThreshold, String);
   compare('fall', check.unhealthyThreshold, String);
   return found;

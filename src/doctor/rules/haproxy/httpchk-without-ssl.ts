@@ -1,9 +1,7 @@
-import { KUBERNETES_API_PORT, TALOS_API_PORT } from '../../../spec/listener-role.js';
+import { API_PORTS } from '../../../spec/listener-role.js';
 import { defineRule } from '../../context.js';
 import { servers } from '../../parsers/haproxy.js';
 import { apiOf, checkInEffect, checkPort, checksWithSsl, HAPROXY_DOCS, serverCount, serverHas } from './backends.js';
-
-const TLS_PORTS = new Set([KUBERNETES_API_PORT, TALOS_API_PORT]);
 
 /**
  * `option httpchk` sends plain HTTP; kube-apiserver (6443) and apid (50000) speak only TLS, so without
@@ -22,7 +20,7 @@ export const haproxyHttpchkWithoutSsl = defineRule({
       const plain = servers(section).filter((server) => {
         if (server.flags.includes('no-check') || !serverHas(config, section, server, 'check')) return false;
         const port = checkPort(config, section, server);
-        const tls = port !== undefined ? TLS_PORTS.has(port) : api !== undefined;
+        const tls = port !== undefined ? API_PORTS.has(port) : api !== undefined;
         return tls && !checksWithSsl(config, section, server);
       });
       if (plain.length === 0) return [];

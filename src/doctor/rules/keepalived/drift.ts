@@ -1,6 +1,7 @@
+import { formatDuration } from '../../../spec/duration.js';
 import { defineRule } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
-import { driftFinding, duration } from '../drift.js';
+import { driftFinding } from '../drift.js';
 import { instances } from './instances.js';
 
 /** keepalived.conf against the spec's vip: address and prefix, virtual_router_id, advert_int, this host's priority, unicast peers. */
@@ -22,7 +23,7 @@ export const keepalivedDrift = defineRule({
     if (instance.virtualRouterId !== undefined && instance.virtualRouterId !== vip.virtualRouterId) {
       found.push(driftFinding(instance.node.line, `vrrp_instance ${instance.name} virtual_router_id`, String(vip.virtualRouterId), `has ${instance.virtualRouterId}`));
     }
-    if (instance.advertInt * 1000 !== vip.advertIntervalMs) found.push(driftFinding(instance.advertIntLine ?? instance.node.line, `vrrp_instance ${instance.name} advert_int`, duration(vip.advertIntervalMs), `has ${instance.advertInt}s`));
+    if (instance.advertInt * 1000 !== vip.advertIntervalMs) found.push(driftFinding(instance.advertIntLine ?? instance.node.line, `vrrp_instance ${instance.name} advert_int`, formatDuration(vip.advertIntervalMs), `has ${instance.advertInt}s`));
     const self = vip.peers.find((p) => p.address === instance.unicastSrc?.address);
     if (self && instance.priority !== undefined && instance.priority !== self.priority) {
       found.push(driftFinding(instance.priorityLine, `priority of ${self.name}`, String(self.priority), `has ${instance.priority}`));

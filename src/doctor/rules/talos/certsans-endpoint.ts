@@ -1,8 +1,6 @@
-import { isIP } from 'node:net';
 import { defineRule, type TalosconfigFile, type TalosFile } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
-import { asList, asRecord } from '../../parsers/yaml-documents.js';
-import { certSanLists, controlPlaneEndpoint, controlPlaneEndpointEntry, machineType, nodeAddresses, vips } from './machine-config.js';
+import { certSanLists, controlPlaneEndpoint, controlPlaneEndpointEntry, machineType, nodeAddresses, talosconfigEndpoints, vips } from './machine-config.js';
 
 const CONFIG_DOCS = 'https://www.talos.dev/v1.11/reference/configuration/v1alpha1/config/ (machine.certSANs, cluster.apiServer.certSANs)';
 
@@ -56,15 +54,7 @@ export const talosCertSansEndpoint = defineRule({
 function talosctlEndpoints(files: ReadonlyArray<{ kind: string }>): string[] {
   const hosts = new Set<string>();
   for (const file of files.filter((f): f is TalosconfigFile => f.kind === 'talosconfig')) {
-    for (const doc of file.yaml.documents) {
-      for (const body of Object.values(asRecord(asRecord(doc.data).contexts))) {
-        for (const raw of asList(asRecord(body).endpoints)) {
-          const text = String(raw);
-          const host = isIP(text) ? text : text.replace(/^\[?([^\]]+?)\]?(:\d+)?$/, '$1');
-          if (host) hosts.add(host);
-        }
-      }
-    }
+    for (const { host } of talosconfigEndpoints(file)) if (host) hosts.add(host);
   }
   return [...hosts];
 }

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { defineRule } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
-import { listenerOf } from '../../../spec/listener-role.js';
+import { KUBERNETES_API_PORT, listenerOf } from '../../../spec/listener-role.js';
 import { driftFinding } from '../drift.js';
 import { controlPlaneEndpointEntry, parseEndpointUrl, vips } from './machine-config.js';
 
@@ -25,7 +25,7 @@ export const talosDrift = defineRule({
     const entry = controlPlaneEndpointEntry(file);
     const url = entry ? parseEndpointUrl(entry.value) : undefined;
     if (entry && url) {
-      const port = listenerOf(spec, 'kubernetes')?.port ?? 6443;
+      const port = listenerOf(spec, 'kubernetes')?.port ?? KUBERNETES_API_PORT;
       // A name and an address may be the same endpoint (DNS): only two names or two addresses are compared.
       if (url.host !== spec.endpoint && (isIP(url.host) === 0) === (isIP(spec.endpoint) === 0)) found.push(driftFinding(entry.line, 'cluster.controlPlane.endpoint host', spec.endpoint, `has ${url.host}`));
       if (url.port !== undefined && url.port !== port) found.push(driftFinding(entry.line, 'cluster.controlPlane.endpoint port', `${port} (the kubernetes listener)`, `has ${url.port}`));

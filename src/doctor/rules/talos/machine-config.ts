@@ -1,7 +1,8 @@
 // What doctor reads from Talos machine configs and patches: VIPs, node addresses, certSANs, version hints.
 // Two forms: legacy (machine.network.interfaces[].vip, Talos ≤ 1.11) and documents (Layer2VIPConfig,
 // LinkConfig; Talos ≥ 1.12).
-import type { DoctorContext, TalosFile } from '../../context.js';
+import { isIP } from 'node:net';
+import type { DoctorContext, TalosconfigFile, TalosFile } from '../../context.js';
 import { versionAtLeast } from '../../context.js';
 import { asList, asRecord, asString, type YamlDocument } from '../../parsers/yaml-documents.js';
 
@@ -97,6 +98,25 @@ export function parseEndpointUrl(url: string): { protocol: string; host: string;
 export function controlPlaneEndpoint(file: TalosFile): string | undefined {
   const entry = controlPlaneEndpointEntry(file);
   return entry ? parseEndpointUrl(entry.value)?.host : undefined;
+}
+
+/** One talosconfig endpoint: its context, its place in the list, the text as written, its host, its port (as written, when it names one) and its line. */
+export interface TalosconfigEndpoint { context: string; index: number; raw: string; host: string; port?: string; line: number }
+
+/** Every endpoint of every context of a talosconfig, in file order. */
+export function talosconfigEndpoints(file: TalosconfigFile): TalosconfigEndpoint[] {
+  const out: TalosconfigEndpoint[] = [];
+  for (const doc of file.yaml.documents) {
+    for (const [context, body] of Object.entries(asRecord(asRecord(doc.data).contexts))) {
+      asList(asRecord(body).endpoints).forEach((value, index) => {
+        const raw = String(value);
+        const host = isIP(raw) ? raw : raw.replace(/^\[?([^\]]+?)\]?(:\d+)?$/, '$1');
+        const port = /^(?:\[[^\]]+\]|[^:]+):(\d+)$/.exec(raw)?.[1];
+        out.push({ context, index, raw, host, ...(port !== undefined ? { port } : {}), line: doc.lineOf(['contexts', context, 'endpoints', index]) });
+      });
+    }
+  }
+  return out;
 }
 
 /** machine.type (controlplane, worker, init) when the file states it. */

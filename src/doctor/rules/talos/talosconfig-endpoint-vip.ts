@@ -1,7 +1,6 @@
 import { defineRule, type TalosFile } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
-import { asList, asRecord } from '../../parsers/yaml-documents.js';
-import { TALOS_VIP_DOCS, vips } from './machine-config.js';
+import { talosconfigEndpoints, TALOS_VIP_DOCS, vips } from './machine-config.js';
 
 /** talosctl must not go through the Talos VIP: it exists only while etcd and the control plane are healthy. */
 export const talosconfigEndpointVip = defineRule({
@@ -12,21 +11,18 @@ export const talosconfigEndpointVip = defineRule({
     // A spec VIP without peers is a Talos VIP (with peers it is an LB pair's VIP, which talosctl may use).
     if (context.spec?.vip && context.spec.vip.peers.length === 0) known.add(context.spec.vip.address);
     const found: RuleFinding[] = [];
-    for (const doc of file.yaml.documents) {
-      for (const [name, body] of Object.entries(asRecord(asRecord(doc.data).contexts))) {
-        asList(asRecord(body).endpoints).forEach((endpoint, index) => {
-          const host = String(endpoint).replace(/^\[?([^\]]+?)\]?(:\d+)?$/, '$1');
-          if (!known.has(host)) return;
-          found.push({
-            severity: 'warning' as const,
-            line: doc.lineOf(['contexts', name, 'endpoints', index]),
-            message: `talosconfig context ${name} uses the Talos VIP ${host} as endpoint`,
-            why: 'the Talos VIP is elected through etcd: it is absent before bootstrap and whenever etcd or the control plane is broken — exactly when talosctl is needed to repair it',
-            source: `${TALOS_VIP_DOCS} (Caveats: do not use the VIP as the talosctl endpoint)`,
-            fix: 'list the control-plane node addresses as endpoints (talosctl config endpoint <cp-1> <cp-2> <cp-3>)',
-          });
-        });
-      }
+    for (const { context: name, raw, line } of talosconfigEndpoints(file)) {
+      // Its own host parsing, kept as it was: unlike `host`, it cuts a trailing ":<digits>" off a bare IPv6 address.
+      const host = raw.replace(/^\[?([^\]]+?)\]?(:\d+)?$/, '$1');
+      if (!known.has(host)) continue;
+      found.push({
+        severity: 'warning' as const,
+        line,
+        message: `talosconfig context ${name} uses the Talos VIP ${host} as endpoint`,
+        why: 'the Talos VIP is elected through etcd: it is absent before bootstrap and whenever etcd or the control plane is broken — exactly when talosctl is needed to repair it',
+        source: `${TALOS_VIP_DOCS} (Caveats: do not use the VIP as the talosctl endpoint)`,
+        fix: 'list the control-plane node addresses as endpoints (talosctl config endpoint <cp-1> <cp-2> <cp-3>)',
+      });
     }
     return found;
   },

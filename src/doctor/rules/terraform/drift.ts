@@ -1,8 +1,9 @@
+import { formatDuration } from '../../../spec/duration.js';
 import { listenerOf } from '../../../spec/listener-role.js';
 import { defineRule, type TerraformSource } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
 import { nestedBlock, resolve, resources } from '../../parsers/terraform.js';
-import { driftFinding, duration } from '../drift.js';
+import { driftFinding } from '../drift.js';
 import { resourceLine } from './where.js';
 
 /**
@@ -33,11 +34,11 @@ export const terraformDrift = defineRule({
       const port = number(body.port);
       if (port !== undefined && !targetPorts.has(port)) found.push(driftFinding(resourceLine(file, 'aws_lb_target_group', name, 'port'), `aws_lb_target_group.${name} port`, `target ports ${[...targetPorts].join(', ')}`, `has ${port}`));
       const delay = number(body.deregistration_delay);
-      if (delay !== undefined && delay * 1000 !== spec.deregistrationDelayMs) found.push(driftFinding(resourceLine(file, 'aws_lb_target_group', name, 'deregistration_delay'), `aws_lb_target_group.${name} deregistration_delay`, duration(spec.deregistrationDelayMs), `has ${delay}s`));
+      if (delay !== undefined && delay * 1000 !== spec.deregistrationDelayMs) found.push(driftFinding(resourceLine(file, 'aws_lb_target_group', name, 'deregistration_delay'), `aws_lb_target_group.${name} deregistration_delay`, formatDuration(spec.deregistrationDelayMs), `has ${delay}s`));
       const health = nestedBlock(body, 'health_check');
       if (!health) continue;
       const timing: Array<[string, number, (n: number) => string]> = [
-        ['interval', check.intervalMs / 1000, (n) => duration(n * 1000)], ['timeout', check.timeoutMs / 1000, (n) => duration(n * 1000)],
+        ['interval', check.intervalMs / 1000, (n) => formatDuration(n * 1000)], ['timeout', check.timeoutMs / 1000, (n) => formatDuration(n * 1000)],
         ['healthy_threshold', check.healthyThreshold, String], ['unhealthy_threshold', check.unhealthyThreshold, String],
       ];
       for (const [key, expected, show] of timing) {

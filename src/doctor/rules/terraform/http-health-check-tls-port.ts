@@ -1,9 +1,7 @@
-import { KUBERNETES_API_PORT, TALOS_API_PORT } from '../../../spec/listener-role.js';
+import { API_PORTS, KUBERNETES_API_PORT } from '../../../spec/listener-role.js';
 import { defineRule } from '../../context.js';
 import { nestedBlock, resolve, resources } from '../../parsers/terraform.js';
 import { AWS_TARGET_GROUP_DOCS, resourceLine } from './where.js';
-
-const TLS_PORTS = new Set([KUBERNETES_API_PORT, TALOS_API_PORT]);
 
 /** health_check { protocol = "HTTP" } against kube-apiserver or apid: they answer TLS only, every target is unhealthy. */
 export const terraformHttpHealthCheckTlsPort = defineRule({
@@ -16,7 +14,7 @@ export const terraformHttpHealthCheckTlsPort = defineRule({
       if (!check || typeof protocol !== 'string' || protocol.toUpperCase() !== 'HTTP') return [];
       const checkPort = resolve(check.port, context.variables);
       const port = Number(checkPort === undefined || checkPort === 'traffic-port' ? resolve(body.port, context.variables) : checkPort);
-      if (!TLS_PORTS.has(port)) return [];
+      if (!API_PORTS.has(port)) return [];
       return [{
         severity: 'error' as const,
         line: resourceLine(file, 'aws_lb_target_group', name, 'health_check'),
