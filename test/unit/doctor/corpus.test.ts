@@ -66,6 +66,11 @@ const CASES: Case[] = [
     files: ['talosconfig-vip/controlplane.yaml', 'talosconfig-vip/talosconfig'],
     expect: [{ rule: 'talos/talosconfig-endpoint-vip', line: 5, severity: 'warning', file: 'talosconfig-vip/talosconfig' }, { rule: 'talos/legacy-vip', line: 11, severity: 'info', file: 'talosconfig-vip/controlplane.yaml' }],
   },
+  {
+    name: 'talosctl endpoint set to an IPv6 Talos VIP (a bare address, no brackets)',
+    files: ['talosconfig-vip-ipv6/controlplane.yaml', 'talosconfig-vip-ipv6/talosconfig'],
+    expect: [{ rule: 'talos/talosconfig-endpoint-vip', line: 5, severity: 'warning', file: 'talosconfig-vip-ipv6/talosconfig' }, { rule: 'talos/legacy-vip', line: 11, severity: 'info', file: 'talosconfig-vip-ipv6/controlplane.yaml' }],
+  },
   { name: 'TCP target group whose health_check has no protocol', files: ['target-group-health-check.tf'], expect: [{ rule: 'terraform/tcp-health-check-protocol', line: 7, severity: 'error' }] },
   { name: 'preserve_client_ip on instance targets', files: ['preserve-client-ip.tf'], expect: [{ rule: 'terraform/preserve-client-ip', line: 6, severity: 'warning' }] },
   {

@@ -11,9 +11,7 @@ export const talosconfigEndpointVip = defineRule({
     // A spec VIP without peers is a Talos VIP (with peers it is an LB pair's VIP, which talosctl may use).
     if (context.spec?.vip && context.spec.vip.peers.length === 0) known.add(context.spec.vip.address);
     const found: RuleFinding[] = [];
-    for (const { context: name, raw, line } of talosconfigEndpoints(file)) {
-      // Its own host parsing, kept as it was: unlike `host`, it cuts a trailing ":<digits>" off a bare IPv6 address.
-      const host = raw.replace(/^\[?([^\]]+?)\]?(:\d+)?$/, '$1');
+    for (const { context: name, host, line } of talosconfigEndpoints(file)) {
       if (!known.has(host)) continue;
       found.push({
         severity: 'warning' as const,
