@@ -73,6 +73,13 @@ class KernelBench {
       for (const { name } of this.lab.host('lb').interfaces) await this.lab.exec('lb', ['sh', '-c', `echo 2 > /sys/class/net/${name}/queues/rx-0/rps_cpus`]);
     }
     for (const host of ['cp-01', 'cp-02', 'wk-01']) await this.lab.defaultRoute(host, 'lb');
+    // One client address cycles through its ports thousands of times a second, so it reuses a 4-tuple
+    // while the side that closed first (nginx, or HAProxy and the proxy towards the client) still holds it
+    // in TIME_WAIT (60 s); a SYN that meets one is answered with an old ACK and waits out a 1 s
+    // retransmission. Which variant met them depended on the variants before it (rounds swung from 200 to
+    // 8,000 connections/s, HAProxy's most of all). No client population of an endpoint reuses tuples like
+    // that: no host of the bench keeps TIME_WAIT, for every variant alike.
+    for (const host of ['client', 'lb', 'cp-01', 'cp-02', 'wk-01']) await this.lab.sysctl(host, 'net.ipv4.tcp_max_tw_buckets=0');
     await this.lab.defaultRoute('client', 'lb');
     this.ctx = {
       group: this.group, loadCpu: this.pinned ? 0 : undefined, proxyCpu: this.pinned ? 1 : undefined, tempDir: this.dir,
