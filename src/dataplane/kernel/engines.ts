@@ -3,7 +3,7 @@
 // key=value lines), never through human text.
 import { spawn } from 'node:child_process';
 import { UserError } from '../../errors.js';
-import { FAMILY, MARK_MASK, MARK_PREFIX, TABLE } from './ruleset.js';
+import { FAMILY, MARK_MASK, MARK_PREFIX, OPEN_MARK_MASK, SERVER_MARK_MASK, TABLE } from './ruleset.js';
 
 const TIMEOUT_MS = 10_000;
 
@@ -95,11 +95,11 @@ export interface Flow {
 /** States of a flow that is over but not yet forgotten: not counted as open. */
 const CLOSED = new Set(['TIME_WAIT', 'CLOSE']);
 
-/** Open flows per conntrack mark, ours only (filtered by the kernel on the mark). */
+/** Open flows per conntrack mark: ours, no FIN or RST seen (filtered by the kernel on the mark). */
 export async function openFlowsByMark(): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
   for (const family of ['ipv4', 'ipv6']) {
-    const result = await run('conntrack', ['-L', '-f', family, '-p', 'tcp', '-m', `${MARK_PREFIX}/${MARK_MASK}`]);
+    const result = await run('conntrack', ['-L', '-f', family, '-p', 'tcp', '-m', `${MARK_PREFIX}/${OPEN_MARK_MASK}`]);
     if (result.code !== 0) throw conntrackError(result.stderr, 'listing flows');
     for (const flow of parseFlows(result.stdout)) {
       if (CLOSED.has(flow.state)) continue;
@@ -125,7 +125,7 @@ export function parseFlows(text: string): Flow[] {
 export async function deleteFlows(mark?: number): Promise<number> {
   let deleted = 0;
   for (const family of ['ipv4', 'ipv6']) {
-    const result = await run('conntrack', ['-D', '-f', family, '-m', mark === undefined ? `${MARK_PREFIX}/${MARK_MASK}` : String(mark)]);
+    const result = await run('conntrack', ['-D', '-f', family, '-m', mark === undefined ? `${MARK_PREFIX}/${MARK_MASK}` : `${mark}/${SERVER_MARK_MASK}`]);
     // conntrack exits 1 when nothing matched; the count line says how many went.
     const count = /(\d+) flow entries have been deleted/.exec(result.stderr);
     if (count) deleted += Number(count[1]);

@@ -19,6 +19,12 @@ import { counterOf, FAMILY, listenerChain, markOf, renderRuleset, serverChain, s
 const POLL_MS = 5000;
 /** A snapshot older than this asks for fresh counters (they arrive for the next one). */
 const FRESH_MS = 1000;
+/**
+ * A read lists our open flows (ruleset.ts MARK_CLOSING keeps the closed ones out), so its cost grows with
+ * them, on the CPU that forwards. Reads are spaced so they take at most 1/POLL_SHARE of the time when
+ * nobody asks and 2/POLL_SHARE when snapshots do.
+ */
+const POLL_SHARE = 20;
 
 export interface KernelOptions {
   /** Addresses this host may not have yet but will answer on (the VIP, a BGP-announced endpoint). */
@@ -39,6 +45,8 @@ export class KernelDataPlane implements DataPlane {
 
   #flows = new Map<number, number>();
   #polledAt = 0;
+  /** How long the last read took, ms. */
+  #pollCostMs = 0;
   #polling: Promise<void> | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
   #renderQueued = false;
@@ -153,7 +161,7 @@ export class KernelDataPlane implements DataPlane {
 
   counters(listener: string): ListenerCounters | undefined {
     if (!this.#listeners.some((l) => l.listener.name === listener)) return undefined;
-    if (Date.now() - this.#polledAt > FRESH_MS) void this.#poll();
+    if (Date.now() - this.#polledAt > Math.max(FRESH_MS, (this.#pollCostMs * POLL_SHARE) / 2)) void this.#poll();
     return this.#counters.get(listener) ?? { activeConnections: 0, totalConnections: 0, failedConnections: 0, localErrors: 0, bytesIn: 0, bytesOut: 0 };
   }
 
@@ -258,7 +266,7 @@ export class KernelDataPlane implements DataPlane {
 
   #startPolling(): void {
     const tick = () => {
-      this.#pollTimer = setTimeout(() => { void this.#poll().finally(tick); }, POLL_MS);
+      this.#pollTimer = setTimeout(() => { void this.#poll().finally(tick); }, Math.max(POLL_MS, this.#pollCostMs * POLL_SHARE));
       this.#pollTimer.unref();
     };
     void this.#poll();
@@ -275,10 +283,12 @@ export class KernelDataPlane implements DataPlane {
   #poll(wait = false): Promise<void> {
     if (this.#polling) return wait ? this.#polling : Promise.resolve();
     this.#polling = (async () => {
+      const started = performance.now();
       try {
         const [table, flows] = await Promise.all([readTable(), openFlowsByMark()]);
         this.#flows = flows;
         this.#polledAt = Date.now();
+        this.#pollCostMs = performance.now() - started;
         if (!table) return;
         // A listener's connections and bytes come from its own counters (they outlast its servers and serve);
         // its open flows are its servers'.
