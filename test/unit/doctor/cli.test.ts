@@ -51,14 +51,13 @@ test('a bad --haproxy-version is a usage error', async () => {
 });
 
 test('a directory stands for the files in it that doctor recognises', async () => {
-  const { command } = await import('../../../src/cli/commands/doctor.js');
   const { runCommand } = await import('../../integration/probe/in-process.js');
-  const good = await runCommand(command, ['--json', '--no-engines', 'test/fixtures/doctor/good']);
+  const good = await runCommand('doctor', ['--json', '--no-engines', 'test/fixtures/doctor/good']);
   assert.equal(good.code, 0, good.stderr);
   const report = JSON.parse(good.stdout) as { files: Array<{ path: string; kind: string }>; counts: Record<string, number> };
   assert.equal(report.files.length, 9);
   assert.deepEqual(report.counts, { error: 0, warning: 0, info: 0 });
-  const bad = await runCommand(command, ['--no-engines', 'test/fixtures/doctor/bad/weight-gap-peers']);
+  const bad = await runCommand('doctor', ['--no-engines', 'test/fixtures/doctor/bad/weight-gap-peers']);
   assert.equal(bad.code, 1);
   assert.match(bad.stdout, /keepalived-lb1\.conf:9: error \[keepalived\/weight-gap\] weight -30 of chk_frontend cannot overcome the priority gap 150 vs 100/);
 });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { versionAtLeast } from '../../../src/doctor/context.js';
 import { detectKind } from '../../../src/doctor/detect.js';
-import { effective, haproxyTimeMs, parseHaproxy, splitWords } from '../../../src/doctor/parsers/haproxy.js';
+import { effective, haproxyTimeMs, parseHaproxy, servers, splitWords } from '../../../src/doctor/parsers/haproxy.js';
+import { checkPort, checksWithSsl, serverSetting } from '../../../src/doctor/rules/haproxy/backends.js';
 import { parseKeepalived } from '../../../src/doctor/parsers/keepalived.js';
 import { attributeLine, blockLine, collectVariables, parseTerraform, resolve } from '../../../src/doctor/parsers/terraform.js';
 import { parseYamlDocuments } from '../../../src/doctor/parsers/yaml-documents.js';
@@ -19,6 +20,20 @@ test('haproxy sections keep line numbers and inherit from the last defaults', ()
   assert.deepEqual(config.sections.map((s) => [s.kind, s.name, s.line]), [['global', '', 1], ['defaults', '', 3], ['backend', 'a', 5], ['defaults', '', 7], ['backend', 'b', 9]]);
   assert.equal(effective(config, config.sections[2], 'timeout', 'client')?.line, 4);
   assert.equal(effective(config, config.sections[4], 'timeout', 'client')?.line, 8);
+});
+
+test('haproxy server settings: the server line, then the last default-server line of the section, then defaults', () => {
+  // HAProxy applies default-server lines in order, so a later one overrides an earlier one.
+  const config = parseHaproxy('defaults\n  default-server inter 5s port 9000\nbackend a\n  default-server check-ssl inter 1s\n  default-server no-check-ssl inter 2s\n  server s 1.2.3.4:6443 check\n  server t 1.2.3.5:6443 check inter 3s check-ssl\n');
+  const backend = config.sections[1];
+  const [s, t] = servers(backend);
+  assert.deepEqual(serverSetting(config, backend, s, 'inter'), { value: '2s', line: 5 });
+  assert.deepEqual(serverSetting(config, backend, t, 'inter'), { value: '3s', line: 7 });
+  assert.deepEqual(serverSetting(config, backend, s, 'port'), { value: '9000', line: 2 });
+  assert.equal(serverSetting(config, backend, s, 'fall'), undefined);
+  assert.equal(checksWithSsl(config, backend, s), false);
+  assert.equal(checksWithSsl(config, backend, t), true);
+  assert.equal(checkPort(config, backend, s), 9000);
 });
 
 test('haproxy times', () => {

@@ -98,20 +98,35 @@ export function checkInEffect(config: HaproxyConfig, section: HaproxySection): C
   return ssl ? { depth: 'tls', text: 'a TLS handshake (check-ssl, no check option)' } : { depth: 'tcp', text: 'a TCP connect (no check option)' };
 }
 
-/** The settings that apply to a server line: its own, then default-server lines of its section and inherited defaults. */
-function settingLines(config: HaproxyConfig, section: HaproxySection, server: ServerLine): string[][] {
-  return [server.flags, ...[section, ...defaultsChain(config, section)].flatMap((s) => directives(s, 'default-server').map((d) => d.words.slice(1)))];
+/**
+ * The settings that apply to a server line, nearest first: its own, then the default-server lines of its
+ * section and of the defaults it inherits, the last line of each first (a later line overrides an earlier one).
+ */
+function settingLines(config: HaproxyConfig, section: HaproxySection, server: ServerLine): Array<{ words: string[]; line: number }> {
+  return [
+    { words: server.flags, line: server.line },
+    ...[section, ...defaultsChain(config, section)].flatMap((s) => directives(s, 'default-server').reverse().map((d) => ({ words: d.words.slice(1), line: d.line }))),
+  ];
+}
+
+/** The value of a server setting (`inter 10s`) and the line that sets it, nearest first. */
+export function serverSetting(config: HaproxyConfig, section: HaproxySection, server: ServerLine, keyword: string): { value: string; line: number } | undefined {
+  for (const { words, line } of settingLines(config, section, server)) {
+    const at = words.lastIndexOf(keyword);
+    if (at >= 0 && words[at + 1] !== undefined) return { value: words[at + 1], line };
+  }
+  return undefined;
 }
 
 /** True when a server (or a default-server line in the section or its defaults) has this keyword sequence. */
 export function serverHas(config: HaproxyConfig, section: HaproxySection, server: ServerLine, ...words: string[]): boolean {
-  return settingLines(config, section, server).some((line) => containsSequence(line, words));
+  return settingLines(config, section, server).some((line) => containsSequence(line.words, words));
 }
 
 /** The first of the keywords that decides a setting, nearest first (server line, then default-server lines). */
 function firstOf(config: HaproxyConfig, section: HaproxySection, server: ServerLine, keywords: string[]): string | undefined {
-  for (const line of settingLines(config, section, server)) {
-    const found = [...line].reverse().find((w) => keywords.includes(w));
+  for (const { words } of settingLines(config, section, server)) {
+    const found = [...words].reverse().find((w) => keywords.includes(w));
     if (found) return found;
   }
   return undefined;
@@ -128,11 +143,8 @@ export function checksWithSsl(config: HaproxyConfig, section: HaproxySection, se
 
 /** The port health checks go to: `port N` on the server or a default-server line, else the server's own port. */
 export function checkPort(config: HaproxyConfig, section: HaproxySection, server: ServerLine): number | undefined {
-  for (const line of settingLines(config, section, server)) {
-    const at = line.lastIndexOf('port');
-    if (at >= 0 && /^\d+$/.test(line[at + 1] ?? '')) return Number(line[at + 1]);
-  }
-  return server.port;
+  const port = serverSetting(config, section, server, 'port');
+  return port && /^\d+$/.test(port.value) ? Number(port.value) : server.port;
 }
 
 /** The proxy mode in effect: `mode` in the section, else in its defaults; HAProxy's default is tcp. */

@@ -3,6 +3,7 @@ import { defineRule } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
 import { bindPorts, defaultsChain, directives, effective, haproxyTimeMs, proxies, servers, type HaproxyConfig, type HaproxySection, type ServerLine } from '../../parsers/haproxy.js';
 import { driftFinding } from '../drift.js';
+import { serverSetting } from './backends.js';
 
 /** HAProxy's defaults when a server line sets nothing: inter 2s, rise 2, fall 3. */
 const HAPROXY_CHECK_DEFAULTS = { inter: 2000, rise: 2, fall: 3 };
@@ -63,17 +64,4 @@ function checkTiming(config: HaproxyConfig, backend: HaproxySection, server: Ser
   compare('rise', check.healthyThreshold, String);
   compare('fall', check.unhealthyThreshold, String);
   return found;
-}
-
-/** The value of a server setting (`inter 10s`): the server line, then default-server lines of the section and the defaults it inherits. */
-function serverSetting(config: HaproxyConfig, section: HaproxySection, server: ServerLine, keyword: string): { value: string; line: number } | undefined {
-  const at = server.flags.lastIndexOf(keyword);
-  if (at >= 0 && server.flags[at + 1]) return { value: server.flags[at + 1], line: server.line };
-  for (const s of [section, ...defaultsChain(config, section)]) {
-    for (const d of directives(s, 'default-server').reverse()) {
-      const i = d.words.lastIndexOf(keyword);
-      if (i >= 0 && d.words[i + 1]) return { value: d.words[i + 1], line: d.line };
-    }
-  }
-  return undefined;
 }

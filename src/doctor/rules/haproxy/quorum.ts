@@ -1,6 +1,7 @@
 import { defineRule } from '../../context.js';
 import { servers } from '../../parsers/haproxy.js';
 import { ETCD_QUORUM_DOCS } from '../../sources.js';
+import { quorumWhy } from '../quorum-why.js';
 import { kubernetesBackends, serverCount } from './backends.js';
 
 /** A balancer in front of one or two control-plane nodes: etcd has no quorum with one of two down. */
@@ -17,9 +18,7 @@ export const haproxyQuorum = defineRule({
         severity: 'warning' as const,
         line: lines[0].line,
         message: `${section.kind} ${section.name} balances the Kubernetes API over ${total} control-plane node(s)`,
-        why: total === 1
-          ? 'with one control-plane node there is nothing to fail over to: the balancer adds a hop, not availability'
-          : 'etcd needs a majority: with two members, losing either one stops etcd, so the API is down on both nodes and the balancer has nothing healthy to send to',
+        why: quorumWhy(total, `${section.kind} ${section.name}`),
         source: ETCD_QUORUM_DOCS,
         fix: 'run three (or five) control-plane nodes and list them all',
       }];

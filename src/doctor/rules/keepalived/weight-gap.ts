@@ -1,18 +1,18 @@
-import { defineRule, type KeepalivedFile } from '../../context.js';
+import { defineRule } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
-import { instances, KEEPALIVED_MAN, type Instance } from './instances.js';
+import { allInstances, instances, KEEPALIVED_MAN, peersOf, type Instance } from './instances.js';
 
 /**
  * A tracked script's weight must be larger than the priority gap to the backup, or a failing check never
- * moves the VIP. The backup's priority comes from the peer's keepalived.conf when given (same
- * virtual_router_id), else from a number in the comment on the priority line ("priority 100 # 90 on
- * secondary"); with neither, doctor says it cannot tell (info).
+ * moves the VIP. The backup's priority comes from the peer's keepalived.conf when given (peersOf), else
+ * from a number in the comment on the priority line ("priority 100 # 90 on secondary"); with neither,
+ * doctor says it cannot tell (info).
  */
 export const keepalivedWeightGap = defineRule({
   id: 'keepalived/weight-gap',
   kind: 'keepalived',
   check(file, context) {
-    const all = context.files.filter((f): f is KeepalivedFile => f.kind === 'keepalived').flatMap((f) => instances(f));
+    const all = allInstances(context.files);
     return instances(file).flatMap((instance): RuleFinding[] => {
       const tracked = instance.tracked.filter((t) => t.weight !== 0);
       const priority = instance.priority;
@@ -46,7 +46,7 @@ export const keepalivedWeightGap = defineRule({
 });
 
 function backupPriority(instance: Instance, all: Instance[]): { priority: number; from: string } | undefined {
-  const peers = all.filter((other) => other.file !== instance.file && other.priority !== undefined && (instance.virtualRouterId === undefined || other.virtualRouterId === instance.virtualRouterId));
+  const peers = peersOf(instance, all).filter((other) => other.priority !== undefined);
   if (peers.length > 0) {
     // The node that takes over is the next highest below this one.
     const lower = peers.filter((p) => (p.priority ?? 0) < (instance.priority ?? 0)).sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0))[0];

@@ -1,5 +1,6 @@
 import { defineRule } from '../../context.js';
 import { ETCD_QUORUM_DOCS } from '../../sources.js';
+import { quorumWhy } from '../quorum-why.js';
 import { specLine } from './where.js';
 
 /**
@@ -31,9 +32,7 @@ export const specQuorum = defineRule({
     return [{
       severity: 'warning' as const, line,
       message: `${count} control-plane node(s) behind ${front}`,
-      why: count === 1
-        ? 'a VIP or balancer in front of one node has nothing to fail over to'
-        : 'etcd needs a majority of its members: with two, losing either one stops etcd, the API on both nodes, and a Talos VIP (elected through etcd) — the balancer has no healthy server left',
+      why: `${quorumWhy(count, front)}${count === 2 && spec.vip ? '; a Talos VIP, elected through etcd, stops moving too' : ''}`,
       source: ETCD_QUORUM_DOCS,
       fix: count === 1 ? 'use the node\'s address as the endpoint (no VIP), or add nodes to three' : 'run three control-plane nodes (or go back to one, without a VIP)',
     }];

@@ -1,3 +1,4 @@
+import { joinHostPort } from '../../../spec/address.js';
 import { KUBERNETES_API_PORT } from '../../../spec/listener-role.js';
 import { defineRule, type TalosFile } from '../../context.js';
 import { controlPlaneEndpointEntry, nodeAddresses, parseEndpointUrl, TALOS_VIP_DOCS, vips } from './machine-config.js';
@@ -23,7 +24,7 @@ export const talosEndpointIsNode = defineRule({
       message: `cluster.controlPlane.endpoint points at the node ${node === host ? host : `${node} (${host})`} while the VIP ${vip} is configured`,
       why: 'every kubelet, controller and generated kubeconfig uses this endpoint; pointing it at one node means the cluster loses its API whenever that node reboots, and the VIP fails over for nobody',
       source: `${TALOS_VIP_DOCS} ("the VIP becomes the cluster endpoint")`,
-      fix: `set cluster.controlPlane.endpoint to https://${vip.includes(':') ? `[${vip}]` : vip}:${KUBERNETES_API_PORT}`,
+      fix: `set cluster.controlPlane.endpoint to https://${joinHostPort(vip, KUBERNETES_API_PORT)}`,
     }];
   },
 });
