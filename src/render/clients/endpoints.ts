@@ -1,18 +1,13 @@
 // How clients address the cluster, derived once from the spec (clients, talos and dns use it).
 import { UserError } from '../../errors.js';
 import { joinHostPort } from '../../spec/address.js';
-import { listenerOf } from '../../spec/listener-role.js';
-import type { Listener, Spec } from '../../spec/types.js';
+import { KUBERNETES_API_PORT, listenerOf } from '../../spec/listener-role.js';
+import type { Spec } from '../../spec/types.js';
 import { firstPortOverride } from '../node-ports.js';
-
-/** The listener that carries the Kubernetes API (role kubernetes; see src/spec/listener-role.ts). */
-export function kubernetesListener(spec: Spec): Listener | undefined {
-  return listenerOf(spec, 'kubernetes');
-}
 
 /** https://<endpoint>:<kubernetes port>, the server URL in every kubeconfig. */
 export function kubernetesApiUrl(spec: Spec): string {
-  return `https://${joinHostPort(spec.endpoint, kubernetesListener(spec)?.port ?? 6443)}`;
+  return `https://${joinHostPort(spec.endpoint, listenerOf(spec, 'kubernetes')?.port ?? KUBERNETES_API_PORT)}`;
 }
 
 /**

@@ -3,8 +3,8 @@
 // and the certificate names.
 import { BlockList, isIP } from 'node:net';
 import { UserError } from '../../errors.js';
+import { listenerOf } from '../../spec/listener-role.js';
 import type { Spec } from '../../spec/types.js';
-import { kubernetesListener } from '../clients/endpoints.js';
 import { firstPortOverride } from '../node-ports.js';
 
 export interface TalosNodePlan {
@@ -136,7 +136,7 @@ function planSingleNode(spec: Spec): TalosPlan {
 
 /** The Kubernetes API port clients use, when nothing between them and the apiserver maps ports. */
 function apiPort(spec: Spec, via: string): number {
-  const listener = kubernetesListener(spec);
+  const listener = listenerOf(spec, 'kubernetes');
   const listenerIndex = listener ? spec.listeners.indexOf(listener) : -1;
   if (listener && listener.port !== listener.targetPort) {
     fail(`listeners[${listenerIndex}].port`, `the kubernetes listener maps ${listener.port} to ${listener.targetPort}, but ${via} forwards nothing: clients reach the apiserver on its own port`, `set port and targetPort to the same value (6443)`);
