@@ -1,13 +1,12 @@
 import type { Writable } from 'node:stream';
+import { EXIT, UserError } from '../errors.js';
 
 export interface Io {
   stdout: Writable;
   stderr: Writable;
 }
 
-/**
- * A command run from its arguments (`validate -c x.yaml` → ['-c', 'x.yaml']), parsed by the one declaration in
- * program.ts. Each command module exports one as `command` next to its typed function; usage errors are thrown as
- * UserError (cli/main.ts prints them).
- */
-export type Command = (argv: string[], io: Io) => Promise<number>;
+/** A usage error: exit code 2 and a hint, printed by cli/main.ts. */
+export function usage(message: string, hint: string): UserError {
+  return new UserError('USAGE', message, { hint, exitCode: EXIT.invalid });
+}

@@ -7,7 +7,7 @@ import { EXIT, UserError } from '../errors.js';
 import { RENDERERS } from '../render/index.js';
 import { parseDuration } from '../spec/duration.js';
 import { VERSION } from '../version.js';
-import type { Io } from './command.js';
+import { usage, type Io } from './command.js';
 import { addCompletion, pathOption } from './completion.js';
 
 export const PROGRAM = 'cluster-endpoint';
@@ -24,10 +24,6 @@ export function durationArgument(flag: string, example: string): (text: string) 
     if (ms === undefined || ms === 0) throw usage(`${flag} "${text}" is not a duration`, `write a number with a unit, e.g. ${flag} ${example}`);
     return ms;
   };
-}
-
-export function usage(message: string, hint: string): UserError {
-  return new UserError('USAGE', message, { hint, exitCode: EXIT.invalid });
 }
 
 const configOption = (description = 'spec file') => pathOption(new Option('-c, --config <file>', description).default('endpoint.yaml'));

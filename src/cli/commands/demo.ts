@@ -1,8 +1,7 @@
 import { startDemo } from '../../demo/demo.js';
 import { runSession } from '../../demo/session.js';
 import { createLogger } from '../../log.js';
-import type { Command, Io } from '../command.js';
-import { runProgram } from '../program.js';
+import type { Io } from '../command.js';
 
 export interface DemoOptions {
   dir?: string;
@@ -28,4 +27,3 @@ export async function demo(options: DemoOptions, io: Io): Promise<number> {
   }
 }
 
-export const command: Command = (argv, io) => runProgram(['demo', ...argv], io);

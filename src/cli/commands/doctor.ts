@@ -5,8 +5,7 @@ import { formatFinding, formatSummary } from '../../doctor/format.js';
 import { detectKind } from '../../doctor/detect.js';
 import { runDoctor, type DoctorInput } from '../../doctor/run.js';
 import { EXIT, UserError } from '../../errors.js';
-import type { Command, Io } from '../command.js';
-import { runProgram, usage } from '../program.js';
+import { usage, type Io } from '../command.js';
 
 /** `engines` is false with --no-engines (commander's negatable flag); the engines run when installed otherwise. */
 export interface DoctorOptions { files: string[]; json?: boolean; haproxyVersion?: string; talosVersion?: string; engines?: boolean }
@@ -32,7 +31,6 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
   return report.counts.error > 0 ? EXIT.failure : EXIT.ok;
 }
 
-export const command: Command = (argv, io) => runProgram(['doctor', ...argv], io);
 
 /** A file, or the recognised files under a directory (hidden entries and node_modules/.terraform skipped). */
 async function readInputs(path: string): Promise<DoctorInput[]> {

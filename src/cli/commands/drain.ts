@@ -2,8 +2,7 @@ import { EXIT } from '../../errors.js';
 import type { AdminState } from '../../health/types.js';
 import { fetchStatus, putAdminState, resolveAdminTarget, type AdminClientOptions } from '../../runtime/admin/client.js';
 import { formatTime } from '../../runtime/admin/format.js';
-import type { Command, Io } from '../command.js';
-import { runProgram } from '../program.js';
+import type { Io } from '../command.js';
 
 export interface DrainOptions extends AdminClientOptions { node: string; maint?: boolean; listener?: string; json?: boolean }
 
@@ -12,7 +11,6 @@ export async function drain(options: DrainOptions, io: Io): Promise<number> {
   return setAdminState(options, options.maint ? 'maint' : 'drain', io);
 }
 
-export const command: Command = (argv, io) => runProgram(['drain', ...argv], io);
 
 /** drain and undrain: one request to the admin API, then a line per changed server. */
 export async function setAdminState(options: AdminClientOptions & { node: string; listener?: string; json?: boolean }, state: AdminState, io: Io): Promise<number> {

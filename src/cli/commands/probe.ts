@@ -6,8 +6,7 @@ import { formatTable, formatVerdict } from '../../probe/table.js';
 import { verdict } from '../../probe/verdict.js';
 import { addressKind } from '../../spec/address.js';
 import { requireSpec } from '../../spec/load.js';
-import type { Command, Io } from '../command.js';
-import { runProgram, usage } from '../program.js';
+import { usage, type Io } from '../command.js';
 
 export interface ProbeOptions {
   config?: string;
@@ -45,7 +44,6 @@ export async function probe(options: ProbeOptions, io: Io): Promise<number> {
   return EXIT.ok;
 }
 
-export const command: Command = (argv, io) => runProgram(['probe', ...argv], io);
 
 type Values = { config?: string; endpoint?: string; node?: string[]; nodes?: string; listener?: string[] };
 

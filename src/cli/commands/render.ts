@@ -7,8 +7,7 @@ import { RENDERERS, type RenderContext, type RenderedFile } from '../../render/i
 import { requireSpec } from '../../spec/load.js';
 import type { Spec } from '../../spec/types.js';
 import { VERSION } from '../../version.js';
-import type { Command, Io } from '../command.js';
-import { runProgram, usage } from '../program.js';
+import { usage, type Io } from '../command.js';
 
 export interface RenderOptions {
   /** A registered target (src/render/index.ts) or "all". */
@@ -68,7 +67,6 @@ export async function render(options: RenderOptions, io: Io): Promise<number> {
   return failed > 0 ? EXIT.failure : EXIT.ok;
 }
 
-export const command: Command = (argv, io) => runProgram(['render', ...argv], io);
 
 /** Prints a diff per drifted file and names missing ones; true when anything differs. */
 async function check(dir: string, outputs: Output[], io: Io): Promise<boolean> {

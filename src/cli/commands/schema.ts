@@ -2,8 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { EXIT } from '../../errors.js';
 import { specReferenceTable } from '../../spec/reference.js';
 import { jsonSchema } from '../../spec/schema.js';
-import type { Command, Io } from '../command.js';
-import { runProgram } from '../program.js';
+import type { Io } from '../command.js';
 
 export interface SchemaOptions { output?: string; markdown?: boolean }
 
@@ -14,4 +13,3 @@ export async function schema(options: SchemaOptions, io: Io): Promise<number> {
   return EXIT.ok;
 }
 
-export const command: Command = (argv, io) => runProgram(['schema', ...argv], io);

@@ -4,8 +4,7 @@ import { createLogger } from '../../log.js';
 import { startDaemon } from '../../runtime/daemon.js';
 import { vipFactory } from '../../runtime/vip.js';
 import { bgpFactory } from '../../runtime/bgp.js';
-import type { Command, Io } from '../command.js';
-import { runProgram } from '../program.js';
+import type { Io } from '../command.js';
 
 export interface ServeOptions {
   config: string;
@@ -62,4 +61,3 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   });
 }
 
-export const command: Command = (argv, io) => runProgram(['serve', ...argv], io);

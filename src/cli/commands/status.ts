@@ -1,8 +1,7 @@
 import { EXIT } from '../../errors.js';
 import { fetchStatus, resolveAdminTarget, type AdminClientOptions } from '../../runtime/admin/client.js';
 import { formatStatusText } from '../../runtime/admin/status-table.js';
-import type { Command, Io } from '../command.js';
-import { runProgram } from '../program.js';
+import type { Io } from '../command.js';
 
 export interface StatusOptions extends AdminClientOptions { json?: boolean }
 
@@ -12,4 +11,3 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
   return EXIT.ok;
 }
 
-export const command: Command = (argv, io) => runProgram(['status', ...argv], io);

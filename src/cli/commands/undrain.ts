@@ -1,6 +1,5 @@
 import type { AdminClientOptions } from '../../runtime/admin/client.js';
-import type { Command, Io } from '../command.js';
-import { runProgram } from '../program.js';
+import type { Io } from '../command.js';
 import { setAdminState } from './drain.js';
 
 export interface UndrainOptions extends AdminClientOptions { node: string; listener?: string; json?: boolean }
@@ -10,4 +9,3 @@ export async function undrain(options: UndrainOptions, io: Io): Promise<number> 
   return setAdminState(options, 'ready', io);
 }
 
-export const command: Command = (argv, io) => runProgram(['undrain', ...argv], io);

@@ -1,8 +1,7 @@
 import { EXIT } from '../../errors.js';
 import { loadSpecFile } from '../../spec/load.js';
 import { formatProblem } from '../../spec/problem.js';
-import type { Command, Io } from '../command.js';
-import { runProgram } from '../program.js';
+import type { Io } from '../command.js';
 
 export interface ValidateOptions { config: string; json?: boolean }
 
@@ -24,4 +23,3 @@ export async function validate(options: ValidateOptions, io: Io): Promise<number
   return result.spec ? EXIT.ok : EXIT.invalid;
 }
 
-export const command: Command = (argv, io) => runProgram(['validate', ...argv], io);

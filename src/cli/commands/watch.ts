@@ -6,8 +6,7 @@ import { addressKind, joinHostPort } from '../../spec/address.js';
 import { formatDuration } from '../../spec/duration.js';
 import { mainListener } from '../../spec/listener-role.js';
 import { requireSpec } from '../../spec/load.js';
-import type { Command, Io } from '../command.js';
-import { runProgram, usage } from '../program.js';
+import { usage, type Io } from '../command.js';
 
 const MAX_RATE = 1000;
 
@@ -53,7 +52,6 @@ export async function watch(options: WatchOptions, io: Io): Promise<number> {
   return options.failOnOutage && result.windows.length > 0 ? EXIT.failure : EXIT.ok;
 }
 
-export const command: Command = (argv, io) => runProgram(['watch', ...argv], io);
 
 async function resolveTarget(values: { config?: string; listener?: string; endpoint?: string; port?: string }): Promise<{ host: string; port: number }> {
   if (values.endpoint) {

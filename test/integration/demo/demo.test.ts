@@ -152,9 +152,9 @@ describe('cluster-endpoint demo', () => {
   });
 
   it('rejects a bad --duration with one line before starting anything', async () => {
-    const { command } = await import('../../../src/cli/commands/demo.js');
+    const { runProgram } = await import('../../../src/cli/program.js');
     const sink = new PassThrough();
-    await assert.rejects(command(['--duration', 'soon', '--no-input'], { stdout: sink, stderr: sink }), (error: unknown) => {
+    await assert.rejects(runProgram(['demo', '--duration', 'soon', '--no-input'], { stdout: sink, stderr: sink }), (error: unknown) => {
       assert.ok(error instanceof UserError);
       assert.equal(error.code, 'USAGE');
       assert.equal(error.exitCode, 2);

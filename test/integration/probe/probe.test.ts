@@ -7,13 +7,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { createCa, issueCertificate, type CertificateAuthority, type PemPair } from '../../../src/tls/certs.js';
-import { command as probe } from '../../../src/cli/commands/probe.js';
 import { runCli } from '../../helpers/cli.js';
 import { freePort } from '../../helpers/net.js';
 import { runCommand } from './in-process.js';
 import { startKubeApi, startTalosApi, type Closable } from './stand-ins.js';
 
-const run = (...args: string[]) => runCommand(probe, args);
+const run = (...args: string[]) => runCommand('probe', args);
 
 const ENDPOINT = '127.0.0.1';
 const NODES = [{ name: 'cp-01', address: '127.0.0.2' }, { name: 'cp-02', address: '127.0.0.3' }];

@@ -7,8 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
-import { command as probe } from '../../../src/cli/commands/probe.js';
-import { command as watch } from '../../../src/cli/commands/watch.js';
 import { createLogger } from '../../../src/log.js';
 import { startDaemon } from '../../../src/runtime/daemon.js';
 import { createCa, issueCertificate } from '../../../src/tls/certs.js';
@@ -36,7 +34,7 @@ test('probe and watch through the built-in balancer', async () => {
   }));
   const daemon = await startDaemon({ specPath, logger: createLogger({ level: 'silent' }), watch: false });
   try {
-    const probed = await runCommand(probe, ['-c', specPath, '--json']);
+    const probed = await runCommand('probe', ['-c', specPath, '--json']);
     assert.equal(probed.code, 0, probed.stderr);
     const report = JSON.parse(probed.stdout) as { usable: boolean; rows: Array<{ name: string; port: number; tls: { coversEndpoint: boolean }; kubernetes: { readyz: { status: number }; version: { gitVersion: string } } }> };
     assert.equal(report.usable, true);
@@ -46,7 +44,7 @@ test('probe and watch through the built-in balancer', async () => {
     // A node dies 1 s into a 3 s watch: whatever the balancer lets through is measured, and the summary
     // accounts for every attempt.
     const kill = (async () => { await new Promise((r) => setTimeout(r, 1000)); await nodes[0].close(); })();
-    const watched = await runCommand(watch, ['-c', specPath, '--rate', '20/s', '--duration', '3s', '--https', '/readyz', '--json']);
+    const watched = await runCommand('watch', ['-c', specPath, '--rate', '20/s', '--duration', '3s', '--https', '/readyz', '--json']);
     await kill;
     assert.equal(watched.code, 0, watched.stderr);
     const lines = watched.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; attempts?: number; failed?: number; windows?: Array<{ lengthMs: number }> });
@@ -56,7 +54,7 @@ test('probe and watch through the built-in balancer', async () => {
     // The balancer retries refused connects on the other node; at most a short window may show.
     assert.ok((summary.windows ?? []).every((w) => w.lengthMs < 1500), JSON.stringify(summary));
 
-    const after = await runCommand(probe, ['-c', specPath, '--json']);
+    const after = await runCommand('probe', ['-c', specPath, '--json']);
     assert.equal(after.code, 0, 'a dead node is a warning, the endpoint stays usable');
     assert.match((JSON.parse(after.stdout) as { warnings: string[] }).warnings.join('\n'), /cp-01 127\.0\.0\.2:\d+ \(kubernetes\): TCP connect failed \(ECONNREFUSED\)/);
   } finally {

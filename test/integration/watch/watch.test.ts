@@ -4,7 +4,6 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import { test } from 'node:test';
-import { command as watch } from '../../../src/cli/commands/watch.js';
 import { createCa, issueCertificate } from '../../../src/tls/certs.js';
 import { CLI, ROOT } from '../../helpers/cli.js';
 import { freePort } from '../../helpers/net.js';
@@ -48,7 +47,7 @@ test('a TCP server down for ~1 s during a 4 s watch at 50/s: one window of about
     return Date.now() - down;
   })();
   try {
-    const result = await runCommand(watch, ['--endpoint', HOST, '--port', String(port), '--rate', '50/s', '--duration', '4s', '--json']);
+    const result = await runCommand('watch', ['--endpoint', HOST, '--port', String(port), '--rate', '50/s', '--duration', '4s', '--json']);
     const downMs = await outage;
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
@@ -75,7 +74,7 @@ test('--https: a request per new connection; a server answering 503 for ~1 s is 
   await server.start();
   const flip = (async () => { await sleep(800); status = 503; await sleep(1000); status = 200; })();
   try {
-    const result = await runCommand(watch, ['--endpoint', HOST, '--port', String(port), '--rate', '20/s', '--duration', '3s', '--https', '/readyz']);
+    const result = await runCommand('watch', ['--endpoint', HOST, '--port', String(port), '--rate', '20/s', '--duration', '3s', '--https', '/readyz']);
     await flip;
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^watching 127\.0\.0\.1:\d+ \(https \/readyz\) at 20\/s for 3s/);

@@ -2,7 +2,6 @@
 // certificates with no expiry warning.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { command as probe } from '../../../src/cli/commands/probe.js';
 import { startDemo } from '../../../src/demo/demo.js';
 import { silentLogger } from '../../../src/log.js';
 import { runCli } from '../../helpers/cli.js';
@@ -26,7 +25,7 @@ test('demo: commands piped in still run, and quit still stops it', async () => {
 test('demo: probe against its balancer prints no certificate expiry warning', async (t) => {
   const demo = await startDemo({ freePorts: true, logger: silentLogger });
   t.after(() => demo.close());
-  const result = await runCommand(probe, ['-c', demo.specPath, '--json', '--timeout', '2s']);
+  const result = await runCommand('probe', ['-c', demo.specPath, '--json', '--timeout', '2s']);
   const report = JSON.parse(result.stdout) as { warnings: string[]; rows: Array<{ tls?: { ok: boolean; daysLeft?: number } }> };
   const tls = report.rows.filter((row) => row.tls?.ok);
   assert.ok(tls.length > 0, 'probe completed TLS handshakes with the demo');
