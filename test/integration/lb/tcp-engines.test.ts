@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { handlesEngine } from '../../../src/lb/tcp/handles.js';
 import { tcpEngine, type StreamHandler, type TcpEngine, type TcpStream } from '../../../src/lb/tcp/index.js';
@@ -154,5 +155,84 @@ for (const engine of engines) {
     assert.equal(reported, false);
     const settled = await waitFor(() => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length <= before, 2000);
     assert.ok(settled, 'handles left open');
+  });
+}
+
+/**
+ * A listener that never accepts (its process is blocked) with a backlog of one: once its queue is full the
+ * kernel drops further SYNs, so a connect to it never completes — a black hole on loopback.
+ */
+async function blackHole(): Promise<{ port: number; close(): void }> {
+  const code = `const s = require('node:net').createServer().listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
+    process.stdout.write(s.address().port + '\\n');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000);
+  });`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+    child.once('exit', () => reject(new Error('the black-hole listener exited')));
+  });
+  // Fill the accept queue: connects complete until it is full, then hang.
+  const fillers: Socket[] = [];
+  for (let i = 0; i < 8; i++) {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    fillers.push(socket);
+    const connected = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 300);
+      socket.once('connect', () => { clearTimeout(timer); resolve(true); });
+    });
+    if (!connected) break;
+  }
+  return { port, close: () => { for (const s of fillers) s.destroy(); child.kill('SIGKILL'); } };
+}
+
+const tcpHandles = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+
+for (const engine of engines) {
+  test(`${engine.name}: probe() reports an accepted connect after closing it, a refused one with its code, and resolves names`, async (t) => {
+    const ends: string[] = [];
+    const { server, port } = await peer((socket) => { socket.on('end', () => { ends.push('end'); socket.end(); }); socket.on('error', () => undefined); socket.resume(); });
+    t.after(() => server.close());
+    const result = (host: string, p: number) => new Promise<string | undefined>((resolve) => { engine.probe(host, p, resolve); });
+    assert.equal(await result('127.0.0.1', port), undefined);
+    // The probe closed its side: the server sees the connection end.
+    assert.ok(await waitFor(() => ends.length === 1, 2000), 'the server never saw the probe close');
+    assert.equal(await result('localhost', port), undefined);
+    const closedPort = await freePort();
+    assert.equal(await result('127.0.0.1', closedPort), 'ECONNREFUSED');
+    assert.equal(await result('no-such-host.invalid', port), 'ENOTFOUND');
+  });
+
+  test(`${engine.name}: probe() of a black hole stays pending; cancel() closes it, reports nothing, leaves no handle`, async (t) => {
+    const hole = await blackHole();
+    t.after(() => hole.close());
+    const before = tcpHandles();
+    let reported = 0;
+    const probing = Array.from({ length: 20 }, () => engine.probe('127.0.0.1', hole.port, () => { reported++; }));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(reported, 0, 'a connect to the black hole completed');
+    assert.equal(tcpHandles(), before + 20, 'one handle per pending probe');
+    for (const p of probing) { p.cancel(); p.cancel(); }
+    assert.ok(await waitFor(() => tcpHandles() === before, 2000), `handles left open: ${tcpHandles() - before}`);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(reported, 0);
+  });
+
+  test(`${engine.name}: a thousand probes, accepted and refused, leave no handle behind; cancel() after the report is harmless`, async (t) => {
+    const { server, port } = await peer((socket) => socket.destroy());
+    t.after(() => server.close());
+    const closedPort = await freePort();
+    const before = tcpHandles();
+    const outcomes = new Map<string, number>();
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => new Promise<void>((resolve) => {
+      const probing = engine.probe('127.0.0.1', i % 2 ? port : closedPort, (error) => {
+        outcomes.set(error ?? 'ok', (outcomes.get(error ?? 'ok') ?? 0) + 1);
+        probing.cancel();
+        resolve();
+      });
+    })));
+    assert.deepEqual(Object.fromEntries(outcomes), { ok: 500, ECONNREFUSED: 500 });
+    assert.ok(await waitFor(() => tcpHandles() <= before, 2000), `handles left open: ${tcpHandles() - before}`);
   });
 }
