@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { handlesEngine } from '../../../src/lb/tcp/handles.js';
 import { tcpEngine, type StreamHandler, type TcpEngine, type TcpStream } from '../../../src/lb/tcp/index.js';
 import { socketsEngine } from '../../../src/lb/tcp/sockets.js';
-import { freePort, waitFor } from '../../helpers/net.js';
+import { blackHole, freePort, waitFor } from '../../helpers/net.js';
 
 // The contract of src/lb/tcp/stream.ts, checked on both engines over real loopback sockets.
 
@@ -156,35 +155,6 @@ for (const engine of engines) {
     const settled = await waitFor(() => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length <= before, 2000);
     assert.ok(settled, 'handles left open');
   });
-}
-
-/**
- * A listener that never accepts (its process is blocked) with a backlog of one: once its queue is full the
- * kernel drops further SYNs, so a connect to it never completes — a black hole on loopback.
- */
-async function blackHole(): Promise<{ port: number; close(): void }> {
-  const code = `const s = require('node:net').createServer().listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
-    process.stdout.write(s.address().port + '\\n');
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000);
-  });`;
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
-    child.once('exit', () => reject(new Error('the black-hole listener exited')));
-  });
-  // Fill the accept queue: connects complete until it is full, then hang.
-  const fillers: Socket[] = [];
-  for (let i = 0; i < 8; i++) {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.on('error', () => undefined);
-    fillers.push(socket);
-    const connected = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 300);
-      socket.once('connect', () => { clearTimeout(timer); resolve(true); });
-    });
-    if (!connected) break;
-  }
-  return { port, close: () => { for (const s of fillers) s.destroy(); child.kill('SIGKILL'); } };
 }
 
 const tcpHandles = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
