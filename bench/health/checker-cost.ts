@@ -1,9 +1,9 @@
 // Where the CPU of 1,000 health checks a second goes: the HealthChecker alone (a probe that answers at once,
-// no socket), then with the real tcp probe. Runs in this process for `seconds` and prints one JSON line:
+// no socket), then with its own tcp check (what serve runs: the engine's connect-only probe). Runs in this process for `seconds` and prints one JSON line:
 //   node dist/bench/health/checker-cost.js noop|tcp PORT [SERVERS] [SECONDS]
 // PORT: where bench/health/listeners.ts listens (tcp only).
 import { HealthChecker } from '../../src/health/checker.js';
-import { tcpProbe, type Probe } from '../../src/health/probes/index.js';
+import type { Probe } from '../../src/health/probes/index.js';
 import type { HealthCheck } from '../../src/spec/types.js';
 import { serverAddress } from './listeners.js';
 
@@ -16,7 +16,7 @@ let results = 0;
 const checkers = Array.from({ length: servers }, (_, i) => new HealthChecker({
   target: { name: `n${i}`, listener: 'bench', address: serverAddress(i), port: Number(portText) },
   check,
-  probe: variant === 'noop' ? answerAtOnce : tcpProbe,
+  ...(variant === 'noop' ? { probe: answerAtOnce } : {}),
   onChange() {},
   onResult() { results++; },
 }));

@@ -3,7 +3,7 @@
 import type { HealthCheck } from '../spec/types.js';
 import { formatDuration } from '../spec/duration.js';
 import { localExhaustion } from '../local-errors.js';
-import { PROBES, type Probe, type ProbeTarget } from './probes/index.js';
+import { PROBES, startTcp, type Attempting, type Probe, type ProbeTarget, type StartProbe } from './probes/index.js';
 import { CHECK_SLOTS } from './slots.js';
 import { describeRun, INITIAL_COUNTERS, transition } from './transition.js';
 import type { CheckResult, HealthCounters, ServerState, StateChange, TransitionKind } from './types.js';
@@ -26,16 +26,53 @@ export interface CheckerOptions {
 }
 
 interface InFlight {
-  controller: AbortController;
-  timeout: NodeJS.Timeout;
+  /** The probe's attempt; undefined only while the probe is being started. */
+  attempt: Attempting | undefined;
+  timeout: NodeJS.Timeout | undefined;
   /** performance.now() when the run started. */
   started: number;
-  /** Ends the run with this result (a timeout or a stop). */
-  give(result: CheckResult): void;
 }
 
 function failedResult(reason: string, started: number): CheckResult {
   return { ok: false, reason, latencyMs: Math.round(performance.now() - started), at: Date.now() };
+}
+
+function probeError(error: unknown, started: number): CheckResult {
+  return failedResult(`probe error ${error instanceof Error ? error.message : String(error)}`, started);
+}
+
+/**
+ * What a checker runs for a check: a tcp check straight on the TCP engine, any other probe (tls, https, a
+ * test's) through its promise. A checker makes one of these each and has one run in flight at most.
+ */
+function startOf(type: HealthCheck['type'], probe: Probe | undefined): StartProbe {
+  if (!probe && type === 'tcp') return startTcp;
+  return callbackForm(probe ?? PROBES[type]);
+}
+
+/**
+ * A promise probe in callback form. One controller serves run after run until a run is cancelled (timeout or
+ * stop): in Node 20 creating an AbortSignal costs more than the rest of a check together, and a probe removes
+ * its abort listener when it settles, so an unaborted signal can be handed to the next probe.
+ */
+function callbackForm(probe: Probe): StartProbe {
+  let controller: AbortController | undefined;
+  return (target, check, done) => {
+    const started = performance.now();
+    const own = (controller ??= new AbortController());
+    let cancelled = false;
+    probe(target, check, own.signal).then(
+      (result) => { if (!cancelled) done(result); },
+      (error: unknown) => { if (!cancelled) done(probeError(error, started)); },
+    );
+    return {
+      cancel(reason) {
+        cancelled = true;
+        if (controller === own) controller = undefined; // an aborted signal is spent
+        own.abort(reason);
+      },
+    };
+  };
 }
 
 /** Every delay is stretched or shrunk by up to this fraction, so checks of many servers drift apart. */
@@ -54,7 +91,7 @@ export class HealthChecker {
   readonly #options: CheckerOptions;
   readonly #random: () => number;
   #check: HealthCheck;
-  #probe: Probe;
+  #start: StartProbe;
   #counters: HealthCounters;
   #lastResult: CheckResult | undefined;
   #lastKind: TransitionKind = 'unchanged';
@@ -63,20 +100,14 @@ export class HealthChecker {
   #timer: number | undefined;
   #dueAt = 0;
   #inFlight: InFlight | undefined;
-  /**
-   * One controller serves run after run until a run is aborted (timeout or stop): in Node 20 creating an
-   * AbortSignal costs more than the rest of a check together, and a probe removes its abort listener when
-   * it settles, so an unaborted signal can be handed to the next probe.
-   */
-  #controller: AbortController | undefined;
   /** The slot callback, made once rather than a closure per check. */
-  readonly #due = () => { this.#timer = undefined; void this.#run(); };
+  readonly #due = () => { this.#timer = undefined; this.#run(); };
 
   constructor(options: CheckerOptions) {
     this.#options = options;
     this.#random = options.random ?? Math.random;
     this.#check = options.check;
-    this.#probe = options.probe ?? PROBES[options.check.type];
+    this.#start = startOf(options.check.type, options.probe);
     this.#counters = { ...(options.initialCounters ?? INITIAL_COUNTERS) };
   }
 
@@ -99,7 +130,10 @@ export class HealthChecker {
     this.#clearTimer();
     const inFlight = this.#inFlight;
     this.#inFlight = undefined;
-    if (inFlight) this.#abort(inFlight, new DOMException('health checker stopped', 'AbortError'));
+    if (inFlight) {
+      clearTimeout(inFlight.timeout);
+      inFlight.attempt?.cancel(new DOMException('health checker stopped', 'AbortError'));
+    }
   }
 
   /**
@@ -117,8 +151,8 @@ export class HealthChecker {
 
   /** Reload: new timing, type or files; counters are kept. A shorter delay takes effect at once. */
   setCheck(check: HealthCheck): void {
+    if (check.type !== this.#check.type) this.#start = startOf(check.type, this.#options.probe);
     this.#check = check;
-    this.#probe = this.#options.probe ?? PROBES[check.type];
     if (!this.#running || this.#timer === undefined) return;
     const delay = this.#nextDelay();
     if (this.#dueAt > Date.now() + delay) this.#schedule(delay);
@@ -146,46 +180,35 @@ export class HealthChecker {
     return Math.max(1, Math.round(ms * (1 + ((2 * step) / (JITTER_STEPS - 1) - 1) * JITTER)));
   }
 
-  async #run(): Promise<void> {
+  #run(): void {
     if (!this.#running) return;
     const check = this.#check;
-    const controller = (this.#controller ??= new AbortController());
-    const started = performance.now();
-    let give!: (result: CheckResult) => void;
-    const abandoned = new Promise<CheckResult>((resolve) => { give = resolve; });
-    // Our own timer rather than AbortSignal.timeout(): it can be cleared, so nothing lingers after a fast answer.
-    const inFlight: InFlight = {
-      controller,
-      started,
-      give,
-      timeout: setTimeout(() => this.#abort(inFlight, new DOMException(`timeout after ${formatDuration(check.timeoutMs)}`, 'TimeoutError')), check.timeoutMs),
-    };
+    const inFlight: InFlight = { attempt: undefined, timeout: undefined, started: performance.now() };
     this.#inFlight = inFlight;
-    // The probe's answer, or the timeout's when it fires first: a probe that ignores the signal cannot hang us.
-    const result = await Promise.race([this.#attempt(check, controller.signal, started), abandoned]);
+    // Our own timer rather than AbortSignal.timeout(): it can be cleared, so nothing lingers after a fast answer.
+    // When it fires first, the run ends with it: a probe that never answers cannot hang us.
+    inFlight.timeout = setTimeout(() => this.#cut(inFlight, new DOMException(`timeout after ${formatDuration(check.timeoutMs)}`, 'TimeoutError')), check.timeoutMs);
+    try {
+      inFlight.attempt = this.#start(this.#options.target, check, (result) => this.#finish(inFlight, result));
+    } catch (error) {
+      // A probe that throws instead of answering is a failed check, not a crash.
+      this.#finish(inFlight, probeError(error, inFlight.started));
+    }
+  }
+
+  /** Ends a run with its result, unless the run was stopped (or superseded) meanwhile. */
+  #finish(inFlight: InFlight, result: CheckResult): void {
     clearTimeout(inFlight.timeout);
-    if (this.#inFlight !== inFlight) return; // stopped (or superseded) while probing
+    if (this.#inFlight !== inFlight) return;
     this.#inFlight = undefined;
     this.#record(result);
     if (this.#running) this.#schedule(this.#nextDelay());
   }
 
-  /** Aborts a run: its probe is told through the signal, and the run ends now with `reason` as its result. */
-  #abort(inFlight: InFlight, reason: DOMException): void {
-    clearTimeout(inFlight.timeout);
-    if (this.#controller === inFlight.controller) this.#controller = undefined; // an aborted signal is spent
-    inFlight.controller.abort(reason);
-    inFlight.give(failedResult(reason.message, inFlight.started));
-  }
-
-  /** One probe attempt; a probe that throws instead of answering is a failed check, not a crash. */
-  #attempt(check: HealthCheck, signal: AbortSignal, started: number): Promise<CheckResult> {
-    const failed = (error: unknown) => failedResult(`probe error ${error instanceof Error ? error.message : String(error)}`, started);
-    try {
-      return this.#probe(this.#options.target, check, signal).catch(failed);
-    } catch (error) {
-      return Promise.resolve(failed(error));
-    }
+  /** Ends a run now with `reason` as its result; its probe is cancelled and closes what it opened. */
+  #cut(inFlight: InFlight, reason: DOMException): void {
+    inFlight.attempt?.cancel(reason);
+    this.#finish(inFlight, failedResult(reason.message, inFlight.started));
   }
 
   #record(result: CheckResult): TransitionKind {

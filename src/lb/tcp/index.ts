@@ -5,7 +5,7 @@ import { handlesEngine } from './handles.js';
 import { socketsEngine } from './sockets.js';
 import type { TcpEngine } from './stream.js';
 
-export type { ConnectCallback, StreamHandler, TcpEngine, TcpStream } from './stream.js';
+export type { ConnectCallback, Probing, StreamHandler, TcpEngine, TcpStream } from './stream.js';
 
 export function tcpEngine(env: NodeJS.ProcessEnv = process.env): TcpEngine {
   if (env.CLUSTER_ENDPOINT_TCP === 'sockets' || !handlesEngine) return socketsEngine;

@@ -2,7 +2,7 @@
 // ticks per socket) but relies on nothing internal; used where the handles engine is unavailable or
 // when CLUSTER_ENDPOINT_TCP=sockets.
 import { connect, type Server, type Socket } from 'node:net';
-import type { ConnectCallback, StreamHandler, TcpEngine, TcpStream } from './stream.js';
+import type { ConnectCallback, Probing, StreamHandler, TcpEngine, TcpStream } from './stream.js';
 
 class SocketStream implements TcpStream {
   readonly #socket: Socket;
@@ -65,6 +65,26 @@ export const socketsEngine: TcpEngine = {
       onConnect(undefined);
     });
     return new SocketStream(socket);
+  },
+
+  probe(host: string, port: number, onDone: ConnectCallback): Probing {
+    const socket = connect({ host, port });
+    let done = false;
+    const cancel = () => {
+      if (done) return;
+      done = true;
+      socket.removeAllListeners();
+      socket.on('error', () => undefined);
+      socket.destroy();
+    };
+    const finish = (error: string | undefined) => {
+      if (done) return;
+      cancel();
+      onDone(error);
+    };
+    socket.once('connect', () => finish(undefined));
+    socket.once('error', (error: NodeJS.ErrnoException) => finish(error.code ?? error.message));
+    return { cancel };
   },
 
   accept(server: Server, onStream: (stream: TcpStream) => void): void {

@@ -39,11 +39,22 @@ export interface TcpStream {
 /** Reports the outcome of a connect once: undefined on success, else an error code. */
 export type ConnectCallback = (error: string | undefined) => void;
 
+/** A connect-only attempt in progress (see TcpEngine.probe). */
+export interface Probing {
+  /** Closes the attempt now; its callback is not called. Idempotent, and harmless once it has reported. */
+  cancel(): void;
+}
+
 /** One of the two ways to carry connections (see index.ts). */
 export interface TcpEngine {
   readonly name: 'handles' | 'sockets';
   /** Opens a connection; the stream exists at once so a connect timeout can destroy it. */
   connect(host: string, port: number, onConnect: ConnectCallback): TcpStream;
+  /**
+   * Connects and closes at once, for a health check: no stream, no reading, just the handshake. Reports once,
+   * after the connection is already closed: undefined when the server accepted, else an error code.
+   */
+  probe(host: string, port: number, onDone: ConnectCallback): Probing;
   /**
    * Hands each connection a listening net.Server accepts to `onStream`. Call after 'listening'.
    * The server must be created with allowHalfOpen and pauseOnConnect.

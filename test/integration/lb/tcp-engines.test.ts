@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { handlesEngine } from '../../../src/lb/tcp/handles.js';
 import { tcpEngine, type StreamHandler, type TcpEngine, type TcpStream } from '../../../src/lb/tcp/index.js';
 import { socketsEngine } from '../../../src/lb/tcp/sockets.js';
-import { freePort, waitFor } from '../../helpers/net.js';
+import { blackHole, freePort, waitFor } from '../../helpers/net.js';
 
 // The contract of src/lb/tcp/stream.ts, checked on both engines over real loopback sockets.
 
@@ -154,5 +154,55 @@ for (const engine of engines) {
     assert.equal(reported, false);
     const settled = await waitFor(() => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length <= before, 2000);
     assert.ok(settled, 'handles left open');
+  });
+}
+
+const tcpHandles = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+
+for (const engine of engines) {
+  test(`${engine.name}: probe() reports an accepted connect after closing it, a refused one with its code, and resolves names`, async (t) => {
+    const ends: string[] = [];
+    const { server, port } = await peer((socket) => { socket.on('end', () => { ends.push('end'); socket.end(); }); socket.on('error', () => undefined); socket.resume(); });
+    t.after(() => server.close());
+    const result = (host: string, p: number) => new Promise<string | undefined>((resolve) => { engine.probe(host, p, resolve); });
+    assert.equal(await result('127.0.0.1', port), undefined);
+    // The probe closed its side: the server sees the connection end.
+    assert.ok(await waitFor(() => ends.length === 1, 2000), 'the server never saw the probe close');
+    assert.equal(await result('localhost', port), undefined);
+    const closedPort = await freePort();
+    assert.equal(await result('127.0.0.1', closedPort), 'ECONNREFUSED');
+    assert.equal(await result('no-such-host.invalid', port), 'ENOTFOUND');
+  });
+
+  test(`${engine.name}: probe() of a black hole stays pending; cancel() closes it, reports nothing, leaves no handle`, async (t) => {
+    const hole = await blackHole();
+    t.after(() => hole.close());
+    const before = tcpHandles();
+    let reported = 0;
+    const probing = Array.from({ length: 20 }, () => engine.probe('127.0.0.1', hole.port, () => { reported++; }));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(reported, 0, 'a connect to the black hole completed');
+    assert.equal(tcpHandles(), before + 20, 'one handle per pending probe');
+    for (const p of probing) { p.cancel(); p.cancel(); }
+    assert.ok(await waitFor(() => tcpHandles() === before, 2000), `handles left open: ${tcpHandles() - before}`);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(reported, 0);
+  });
+
+  test(`${engine.name}: a thousand probes, accepted and refused, leave no handle behind; cancel() after the report is harmless`, async (t) => {
+    const { server, port } = await peer((socket) => socket.destroy());
+    t.after(() => server.close());
+    const closedPort = await freePort();
+    const before = tcpHandles();
+    const outcomes = new Map<string, number>();
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => new Promise<void>((resolve) => {
+      const probing = engine.probe('127.0.0.1', i % 2 ? port : closedPort, (error) => {
+        outcomes.set(error ?? 'ok', (outcomes.get(error ?? 'ok') ?? 0) + 1);
+        probing.cancel();
+        resolve();
+      });
+    })));
+    assert.deepEqual(Object.fromEntries(outcomes), { ok: 500, ECONNREFUSED: 500 });
+    assert.ok(await waitFor(() => tcpHandles() <= before, 2000), `handles left open: ${tcpHandles() - before}`);
   });
 }
