@@ -11,8 +11,8 @@
 //
 // Only loopback: the servers listen on 127.10.x.y (bench/health/listeners.ts, one process). The proxy under
 // test is pinned to CPU 1 and everything else to CPU 0 when taskset and two CPUs are there.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +21,8 @@ import { RENDERERS } from '../src/render/index.js';
 import { parseSpec } from '../src/spec/load.js';
 import { serverAddress } from './health/listeners.js';
 import { median } from './lb/parse.js';
-import { canPin, commandExists } from './lb/processes.js';
-import { processTicks, writeBenchmarkSection } from './section.js';
+import { canPin, commandExists, processTicks, ProcessGroup, type Started } from './lb/processes.js';
+import { writeBenchmarkSection } from './section.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -52,29 +52,14 @@ const PINNED = canPin();
 const say = (text: string) => process.stdout.write(`${text}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-const children = new Set<ChildProcess>();
-function start(name: string, argv: string[], cpu: number | undefined, logFile: string): ChildProcess {
-  const full = cpu !== undefined && PINNED ? ['taskset', '-c', String(cpu), ...argv] : argv;
-  const child = spawn(full[0], full.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => { log += d; if (log.length > 200_000) log = log.slice(-100_000); });
-  child.stderr!.on('data', (d: Buffer) => { log += d; });
-  child.once('exit', () => { children.delete(child); writeFileSync(logFile, log); });
-  (child as ChildProcess & { output: () => string }).output = () => log;
-  children.add(child);
-  if (child.pid === undefined) throw new Error(`could not start ${name}`);
-  return child;
+const group = new ProcessGroup(PINNED);
+/** A process of the bench, pinned to cpu, its output (stdout and stderr) in logFile. */
+function start(name: string, argv: string[], cpu: number | undefined, logFile: string): Started & { output(): string } {
+  writeFileSync(logFile, '');
+  const started = group.start(name, argv[0], argv.slice(1), { cpu, logFile, cwd: ROOT });
+  return { ...started, output: () => readFileSync(logFile, 'utf8') };
 }
-const output = (child: ChildProcess) => (child as ChildProcess & { output: () => string }).output();
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
-  await exited;
-  clearTimeout(timer);
-}
+const stop = (started: Started) => group.stop(started, 8000);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, stepMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -185,14 +170,14 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ce-health-bench-'));
   const haproxy = !values['no-haproxy'] && commandExists('haproxy');
   if (!values['no-haproxy'] && !haproxy) say('haproxy is not installed: measuring serve only (Debian: apt-get install haproxy)');
-  const watchdog = setTimeout(() => { say('bench: watchdog fired; stopping'); for (const c of children) c.kill('SIGKILL'); process.exit(1); }, WATCHDOG_MS);
+  const watchdog = setTimeout(() => { say('bench: watchdog fired; stopping'); group.killAllNow(); process.exit(1); }, WATCHDOG_MS);
   let ok = false;
   let syns: SynCounter | undefined;
   try {
     if (PINNED) spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
     const [port, adminPort, haproxyPort, haproxyAdmin] = await freePorts(4);
     const listeners = start('listeners', [process.execPath, LISTENERS, String(SERVERS)], 0, join(dir, 'listeners.log'));
-    const serverPort = await until('the listeners', () => Number(/listening (\d+)/.exec(output(listeners))?.[1]) || undefined, 30_000);
+    const serverPort = await until('the listeners', () => Number(/listening (\d+)/.exec(listeners.output())?.[1]) || undefined, 30_000);
     syns = new SynCounter(serverPort);
     if (!syns.available) say('nft is not usable (root needed): checks per second are not counted');
     const spec = specText(port, serverPort, adminPort);
@@ -221,9 +206,9 @@ async function main(): Promise<void> {
         if (which === 'floor') {
           const proc = start('floor', [process.execPath, FLOOR, String(serverPort), String(SERVERS)], 1, join(dir, `floor-${round}.log`));
           try {
-            await until('the floor process', () => output(proc).includes('connecting') || undefined, 10_000, 100);
+            await until('the floor process', () => proc.output().includes('connecting') || undefined, 10_000, 100);
             await sleep(3000);
-            const sample = await measureCpu(proc.pid!, syns);
+            const sample = await measureCpu(proc.pid, syns);
             floor.push(sample);
             say(`round ${round} floor:   ${sample.percent.toFixed(2)} % of a core (user ${sample.userPercent.toFixed(2)}, system ${sample.systemPercent.toFixed(2)}), ${sample.checksPerSecond.toFixed(0)} connects/s`);
           } finally {
@@ -234,13 +219,13 @@ async function main(): Promise<void> {
           const serve = start('serve', [process.execPath, CLI, 'serve', '-c', join(dir, 'endpoint.yaml')], 1, join(dir, `serve-${round}.log`));
           try {
             await until('serve: every server up', async () => {
-              if (serve.exitCode !== null) throw new Error(`serve exited: ${output(serve).slice(-2000)}`);
+              if (serve.hasExited()) throw new Error(`serve exited: ${serve.output().slice(-2000)}`);
               const status = (await (await fetch(`http://127.0.0.1:${adminPort}/api/status`)).json()) as { listeners: { servers: { state: string }[] }[] };
               return status.listeners[0].servers.every((s) => s.state === 'up') || undefined;
             }, 60_000, 1000);
             upAfterMs = Date.now() - serveStarted;
             await sleep(3000);
-            const sample = await measureCpu(serve.pid!, syns);
+            const sample = await measureCpu(serve.pid, syns);
             ours.push(sample);
             say(`round ${round} serve:   ${sample.percent.toFixed(2)} % of a core (user ${sample.userPercent.toFixed(2)}, system ${sample.systemPercent.toFixed(2)}), ${sample.checksPerSecond.toFixed(0)} checks/s`);
             if (round === 1) {
@@ -255,8 +240,8 @@ async function main(): Promise<void> {
           try {
             // HAProxy starts its servers UP; give it the same settling time as ours after its first round of checks.
             await sleep(5000);
-            if (proc.exitCode !== null) throw new Error(`haproxy exited: ${output(proc).slice(-2000)}`);
-            const sample = await measureCpu(proc.pid!, syns);
+            if (proc.hasExited()) throw new Error(`haproxy exited: ${proc.output().slice(-2000)}`);
+            const sample = await measureCpu(proc.pid, syns);
             theirs.push(sample);
             say(`round ${round} HAProxy: ${sample.percent.toFixed(2)} % of a core (user ${sample.userPercent.toFixed(2)}, system ${sample.systemPercent.toFixed(2)}), ${sample.checksPerSecond.toFixed(0)} checks/s`);
           } finally {
@@ -269,8 +254,8 @@ async function main(): Promise<void> {
     const parts: CostPart[] = [];
     for (const variant of ['noop', 'tcp']) {
       const proc = start(`checker-${variant}`, [process.execPath, CHECKER_COST, variant, String(serverPort), String(SERVERS), String(SECONDS)], 1, join(dir, `checker-${variant}.log`));
-      await new Promise((r) => proc.once('exit', r));
-      const line = output(proc).trim().split('\n').pop() ?? '';
+      await proc.exited;
+      const line = proc.output().trim().split('\n').pop() ?? '';
       parts.push(JSON.parse(line) as CostPart);
       say(`checker alone (${variant === 'noop' ? 'no socket' : 'tcp probe'}): ${line}`);
     }
@@ -289,7 +274,7 @@ async function main(): Promise<void> {
   } finally {
     clearTimeout(watchdog);
     syns?.remove();
-    for (const child of children) child.kill('SIGKILL');
+    group.killAllNow();
     if (ok) rmSync(dir, { recursive: true, force: true });
     else say(`logs and configs kept in ${dir}`);
   }
@@ -367,6 +352,6 @@ function report(r: { oursPct: number; theirsPct?: number; floorPct: number; ours
 
 main().catch((error: unknown) => {
   say(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
-  for (const child of children) child.kill('SIGKILL');
+  group.killAllNow();
   process.exit(1);
 });

@@ -13,12 +13,3 @@ export function writeBenchmarkSection(path: string, name: string, section: strin
   writeFileSync(path, next);
   return path;
 }
-
-/** CPU time of one process in clock ticks, from /proc/PID/stat: user, system, and their sum. */
-export function processTicks(pid: number): { user: number; system: number; total: number } {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const user = Number(fields[11]);
-  const system = Number(fields[12]);
-  return { user, system, total: user + system };
-}

@@ -137,7 +137,9 @@ function listDir(path: string): string[] {
 
 interface Stat {
   ppid: number;
-  /** utime + stime in clock ticks. */
+  /** utime and stime in clock ticks, and their sum. */
+  user: number;
+  system: number;
   cpuTicks: number;
 }
 
@@ -150,7 +152,16 @@ function readStat(pid: number): Stat | undefined {
   }
   // The command name may contain spaces and parentheses: fields start after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+  const user = Number(fields[11]);
+  const system = Number(fields[12]);
+  return { ppid: Number(fields[1]), user, system, cpuTicks: user + system };
+}
+
+/** CPU time of one process (not its descendants) in clock ticks: user, system, and their sum. */
+export function processTicks(pid: number): { user: number; system: number; total: number } {
+  const stat = readStat(pid);
+  if (!stat) throw new Error(`process ${pid} is gone`);
+  return { user: stat.user, system: stat.system, total: stat.cpuTicks };
 }
 
 /** Resident set size in KiB (VmRSS) summed over pid and its descendants. */
