@@ -3,7 +3,7 @@
 import { stringify } from 'yaml';
 import { header } from '../header.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
-import { planTalos, type TalosNodePlan, type TalosPlan } from './plan.js';
+import { planTalos, type ClusterPlan, type TalosNodePlan, type VipPlan } from './plan.js';
 
 // No anchors: each certSANs list is written out in full, as people read and diff these files.
 const yaml = (value: unknown) => stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
@@ -16,7 +16,7 @@ const NOTE = [
 ];
 
 /** The v1alpha1 part both styles share: where the cluster is reached and the names its certificates carry. */
-function clusterPart(plan: TalosPlan) {
+function clusterPart(plan: ClusterPlan) {
   return {
     certSANs: plan.certSANs,
     cluster: {
@@ -26,17 +26,15 @@ function clusterPart(plan: TalosPlan) {
   };
 }
 
-function routes(plan: TalosPlan) {
+function routes(plan: VipPlan) {
   return plan.gateway ? [{ network: plan.family === 4 ? '0.0.0.0/0' : '::/0', gateway: plan.gateway }] : undefined;
 }
 
 /** One control-plane node without a VIP: where the cluster is reached and the names its certificates carry. */
-export function endpointPatch(plan: TalosPlan): string {
+export function endpointPatch(plan: ClusterPlan): string {
   const { certSANs, cluster } = clusterPart(plan);
   return yaml({ machine: { certSANs }, cluster });
 }
-
-type VipPlan = TalosPlan & { vip: string };
 
 export function legacyPatch(plan: VipPlan, node: TalosNodePlan): string {
   const { certSANs, cluster } = clusterPart(plan);
@@ -76,8 +74,8 @@ export const talosRenderer: Renderer = {
   render(spec, context: RenderContext): RenderedFile[] {
     const plan = planTalos(spec);
     const style = spec.talos.configStyle;
-    if (!plan.vip) {
-      const [node] = plan.nodes;
+    if (plan.kind === 'single') {
+      const { node } = plan;
       return [{
         path: `${node.name}.yaml`,
         contents: [
@@ -90,14 +88,13 @@ export const talosRenderer: Renderer = {
         ].join('\n'),
       }];
     }
-    const vipPlan: VipPlan = { ...plan, vip: plan.vip };
     return plan.nodes.map((node) => ({
       path: `${node.name}.yaml`,
       contents: [
         header(context, '#').trimEnd(),
         `# ${node.name} (${node.address}): ${style === 'legacy' ? 'legacy machine.network form (Talos <= 1.11; deprecated in 1.12+)' : 'network documents (Talos >= 1.12)'}, VIP ${plan.vip}.`,
         ...NOTE,
-        style === 'legacy' ? legacyPatch(vipPlan, node) : documentsPatch(vipPlan, node),
+        style === 'legacy' ? legacyPatch(plan, node) : documentsPatch(plan, node),
       ].join('\n'),
     }));
   },

@@ -14,9 +14,22 @@ export interface TalosNodePlan {
   cidr: string;
 }
 
-export interface TalosPlan {
-  /** Undefined for a single control-plane node without a VIP: the patch then sets only endpoint and certSANs. */
-  vip?: string;
+/** What every patch sets: where the cluster is reached and the names its certificates carry. */
+export interface ClusterPlan {
+  endpointUrl: string;
+  certSANs: string[];
+}
+
+/** One control-plane node without a VIP (the guide's "single control plane"): the endpoint and certSANs only. */
+export interface SingleNodePlan extends ClusterPlan {
+  kind: 'single';
+  node: TalosNodePlan;
+}
+
+/** Control-plane nodes that hold a VIP among themselves: their addresses, routes, link and the VIP. */
+export interface VipPlan extends ClusterPlan {
+  kind: 'vip';
+  vip: string;
   family: 4 | 6;
   prefixLength: number;
   gateway?: string;
@@ -24,10 +37,10 @@ export interface TalosPlan {
   selectorCel?: string;
   legacySelector?: { hardwareAddr?: string; driver?: string; busPath?: string };
   nameservers: string[];
-  endpointUrl: string;
-  certSANs: string[];
   nodes: TalosNodePlan[];
 }
+
+export type TalosPlan = SingleNodePlan | VipPlan;
 
 function fail(path: string, message: string, hint: string): never {
   throw new UserError('RENDER', `${path}: ${message}`, { hint });
@@ -109,7 +122,7 @@ export function planTalos(spec: Spec): TalosPlan {
 
   const certSANs = [...new Set([spec.endpoint, vip.address, ...spec.talos.certSANs])];
   return {
-    vip: vip.address, family, prefixLength, gateway, link,
+    kind: 'vip', vip: vip.address, family, prefixLength, gateway, link,
     ...(selectorCel ? { selectorCel, legacySelector: { ...selector } } : {}),
     nameservers: spec.talos.nameservers,
     endpointUrl: endpointUrl(spec, port),
@@ -119,18 +132,17 @@ export function planTalos(spec: Spec): TalosPlan {
 }
 
 /** One control-plane node, no VIP: the endpoint (its address or a name for it) and the certificate names, nothing to elect. */
-function planSingleNode(spec: Spec): TalosPlan {
+function planSingleNode(spec: Spec): SingleNodePlan {
   if (spec.controlPlane.length !== 1) {
     fail('vip', `render talos needs a VIP for ${spec.controlPlane.length} control-plane nodes`, 'add vip: { address: <an unused address in the control-plane subnet> } (with one control-plane node, render talos writes only the endpoint and certSANs)');
   }
   const [node] = spec.controlPlane;
   const port = apiPort(spec, 'one control-plane node without a balancer');
-  const family = isIP(node.address) === 6 ? 6 : 4;
   return {
-    family, prefixLength: spec.talos.prefixLength, link: spec.talos.interface, nameservers: spec.talos.nameservers,
+    kind: 'single',
     endpointUrl: endpointUrl(spec, port),
     certSANs: [...new Set([spec.endpoint, ...spec.talos.certSANs])],
-    nodes: [{ name: node.name, address: node.address, cidr: `${node.address}/${spec.talos.prefixLength}` }],
+    node: { name: node.name, address: node.address, cidr: `${node.address}/${spec.talos.prefixLength}` },
   };
 }
 
