@@ -21,7 +21,8 @@ import { RENDERERS } from '../src/render/index.js';
 import { parseSpec } from '../src/spec/load.js';
 import { serverAddress } from './health/listeners.js';
 import { median } from './lb/parse.js';
-import { canPin, commandExists, processTicks, ProcessGroup, type Started } from './lb/processes.js';
+import { sleep } from './lb/measure.js';
+import { canPin, clockTicksPerSecond, commandExists, processTicks, ProcessGroup, type Started } from './lb/processes.js';
 import { writeBenchmarkSection } from './section.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,10 +48,9 @@ const ROUNDS = Number(values.rounds);
 if (!(SERVERS >= 1 && SERVERS <= 2000) || !(SECONDS >= 2 && SECONDS <= 120) || !(ROUNDS >= 1 && ROUNDS <= 5)) {
   throw new Error('--servers 1..2000, --seconds 2..120, --rounds 1..5');
 }
-const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+const TICKS = clockTicksPerSecond();
 const PINNED = canPin();
 const say = (text: string) => process.stdout.write(`${text}\n`);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const group = new ProcessGroup(PINNED);
 /** A process of the bench, pinned to cpu, its output (stdout and stderr) in logFile. */

@@ -191,7 +191,7 @@ frontend bulk\n    bind ${bind}:${PORTS.bulk}\n    default_backend bulk\nbackend
    * listener; nginx on cp-02 is SIGKILLed (its port refuses at once) and the failed requests are counted
    * until 8 s later. Then nginx comes back and the balancer is given time to see it.
    */
-  async killFailures(variant: Variant): Promise<{ failures: number; attempts: number }> {
+  async killFailures(): Promise<{ failures: number; attempts: number }> {
     const front = this.addr('lb', 'front');
     const prober = this.group.start('prober', 'ip', ['netns', 'exec', this.ns('client'), process.execPath, '-e', PROBER, front, String(PORTS.http2), '10', '9000'], { cpu: this.ctx.loadCpu, logFile: join(this.dir, 'prober.log'), pipeStdout: true });
     let out = '';
@@ -280,7 +280,7 @@ async function main(): Promise<number> {
           results.get(variant)!.push(figures);
           log(`  ${variant.padEnd(24)} bulk ${fmt(figures.bulkUpGbps, 2)}/${fmt(figures.bulkDownGbps, 2)} Gbit/s, new ${fmt(figures.newPerS)}/s, keep-alive ${fmt(figures.keepAliveRps)}/s p99 ${fmt(figures.p99Ms, 2)} ms, our CPU ${fmt(figures.ourCpu ?? Number.NaN)} %, balancer CPU busy ${fmt(figures.balancerCpuBusy)} %`);
           if ((variant === 'proxy' || variant.startsWith('kernel')) && (!quick || round === 1)) {
-            const kill = await bench.killFailures(variant);
+            const kill = await bench.killFailures();
             kills.set(variant, [...(kills.get(variant) ?? []), kill]);
             log(`  ${variant.padEnd(24)} backend kill: ${kill.failures} of ${kill.attempts} new connections failed`);
           }

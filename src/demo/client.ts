@@ -4,9 +4,6 @@ import { execFile } from 'node:child_process';
 import { request } from 'node:https';
 import { NODE_HEADER } from './kube-api.js';
 
-/** Where the tour and the demo tests look for kubectl; it lives in src/path.ts, shared with doctor. */
-export { findOnPath } from '../path.js';
-
 export interface Answer {
   ok: boolean;
   /** X-Demo-Node of the answer, or the error. */

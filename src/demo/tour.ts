@@ -3,7 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Demo } from './demo.js';
-import { findOnPath, getThroughBalancer, runKubectl } from './client.js';
+import { findOnPath } from '../path.js';
+import { getThroughBalancer, runKubectl } from './client.js';
 import { countUp } from './report.js';
 
 const WAIT_MS = 20_000;

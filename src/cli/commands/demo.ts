@@ -26,4 +26,3 @@ export async function demo(options: DemoOptions, io: Io): Promise<number> {
     if (input) process.stdin.pause();
   }
 }
-

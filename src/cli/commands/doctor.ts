@@ -31,7 +31,6 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
   return report.counts.error > 0 ? EXIT.failure : EXIT.ok;
 }
 
-
 /** A file, or the recognised files under a directory (hidden entries and node_modules/.terraform skipped). */
 async function readInputs(path: string): Promise<DoctorInput[]> {
   try {

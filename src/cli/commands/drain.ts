@@ -11,7 +11,6 @@ export async function drain(options: DrainOptions, io: Io): Promise<number> {
   return setAdminState(options, options.maint ? 'maint' : 'drain', io);
 }
 
-
 /** drain and undrain: one request to the admin API, then a line per changed server. */
 export async function setAdminState(options: AdminClientOptions & { node: string; listener?: string; json?: boolean }, state: AdminState, io: Io): Promise<number> {
   const { node } = options;

@@ -44,7 +44,6 @@ export async function probe(options: ProbeOptions, io: Io): Promise<number> {
   return EXIT.ok;
 }
 
-
 type Values = { config?: string; endpoint?: string; node?: string[]; nodes?: string; listener?: string[] };
 
 async function buildPlan(values: Values): Promise<ProbePlan> {

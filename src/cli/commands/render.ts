@@ -67,7 +67,6 @@ export async function render(options: RenderOptions, io: Io): Promise<number> {
   return failed > 0 ? EXIT.failure : EXIT.ok;
 }
 
-
 /** Prints a diff per drifted file and names missing ones; true when anything differs. */
 async function check(dir: string, outputs: Output[], io: Io): Promise<boolean> {
   let drifted = 0;

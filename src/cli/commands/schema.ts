@@ -12,4 +12,3 @@ export async function schema(options: SchemaOptions, io: Io): Promise<number> {
   else io.stdout.write(text);
   return EXIT.ok;
 }
-

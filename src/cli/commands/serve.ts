@@ -60,4 +60,3 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     process.on('SIGHUP', () => void daemon.reload());
   });
 }
-

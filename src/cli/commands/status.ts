@@ -10,4 +10,3 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
   io.stdout.write(options.json ? `${JSON.stringify(snapshot, null, 2)}\n` : formatStatusText(snapshot));
   return EXIT.ok;
 }
-

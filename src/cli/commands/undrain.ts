@@ -8,4 +8,3 @@ export interface UndrainOptions extends AdminClientOptions { node: string; liste
 export async function undrain(options: UndrainOptions, io: Io): Promise<number> {
   return setAdminState(options, 'ready', io);
 }
-

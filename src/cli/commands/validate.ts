@@ -22,4 +22,3 @@ export async function validate(options: ValidateOptions, io: Io): Promise<number
   }
   return result.spec ? EXIT.ok : EXIT.invalid;
 }
-

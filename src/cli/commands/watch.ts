@@ -1,4 +1,4 @@
-import { EXIT, UserError } from '../../errors.js';
+import { EXIT } from '../../errors.js';
 import type { OutageEvent, OutageWindow } from '../../probe/outage.js';
 import { parseRate } from '../../probe/outage.js';
 import { runWatch, type WatchResult } from '../../probe/watch.js';
@@ -52,7 +52,6 @@ export async function watch(options: WatchOptions, io: Io): Promise<number> {
   return options.failOnOutage && result.windows.length > 0 ? EXIT.failure : EXIT.ok;
 }
 
-
 async function resolveTarget(values: { config?: string; listener?: string; endpoint?: string; port?: string }): Promise<{ host: string; port: number }> {
   if (values.endpoint) {
     const port = Number(values.port);
@@ -66,7 +65,6 @@ async function resolveTarget(values: { config?: string; listener?: string; endpo
   if (!listener) throw usage(`the spec has no listener "${values.listener ?? ''}"`, `use one of: ${spec.listeners.map((l) => l.name).join(', ')}`);
   return { host: spec.endpoint, port: listener.port };
 }
-
 
 const time = (ms: number) => new Date(ms).toISOString().slice(11, 23);
 const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`);

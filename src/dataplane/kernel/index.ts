@@ -161,7 +161,7 @@ export class KernelDataPlane implements DataPlane {
 
   counters(listener: string): ListenerCounters | undefined {
     if (!this.#listeners.some((l) => l.listener.name === listener)) return undefined;
-    if (Date.now() - this.#polledAt > Math.max(FRESH_MS, (this.#pollCostMs * POLL_SHARE) / 2)) void this.#poll();
+    if (Date.now() - this.#polledAt > this.#pollGap(FRESH_MS, 2 / POLL_SHARE)) void this.#poll();
     return this.#counters.get(listener) ?? { activeConnections: 0, totalConnections: 0, failedConnections: 0, localErrors: 0, bytesIn: 0, bytesOut: 0 };
   }
 
@@ -266,11 +266,16 @@ export class KernelDataPlane implements DataPlane {
 
   #startPolling(): void {
     const tick = () => {
-      this.#pollTimer = setTimeout(() => { void this.#poll().finally(tick); }, Math.max(POLL_MS, this.#pollCostMs * POLL_SHARE));
+      this.#pollTimer = setTimeout(() => { void this.#poll().finally(tick); }, this.#pollGap(POLL_MS, 1 / POLL_SHARE));
       this.#pollTimer.unref();
     };
     void this.#poll();
     tick();
+  }
+
+  /** The time between reads: at least minimumMs, and long enough that reading takes at most `share` of it. */
+  #pollGap(minimumMs: number, share: number): number {
+    return Math.max(minimumMs, this.#pollCostMs / share);
   }
 
   #stopTimers(): void {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { findOnPath } from '../../../src/demo/client.js';
+import { findOnPath } from '../../../src/path.js';
 import { UserError } from '../../../src/errors.js';
 import type { StatusSnapshot } from '../../../src/runtime/snapshot.js';
 import { loadSpecFile } from '../../../src/spec/load.js';

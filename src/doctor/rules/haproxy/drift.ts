@@ -1,7 +1,7 @@
 import { formatDuration } from '../../../spec/duration.js';
 import { defineRule } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
-import { bindPorts, defaultsChain, directives, effective, haproxyTimeMs, proxies, servers, type HaproxyConfig, type HaproxySection, type ServerLine } from '../../parsers/haproxy.js';
+import { bindPorts, effective, haproxyTimeMs, proxies, servers, type HaproxyConfig, type HaproxySection, type ServerLine } from '../../parsers/haproxy.js';
 import { driftFinding } from '../drift.js';
 import { serverSetting } from './backends.js';
 

@@ -1,7 +1,7 @@
 import { API_PORTS } from '../../../spec/listener-role.js';
 import { defineRule } from '../../context.js';
 import { resolve, resources } from '../../parsers/terraform.js';
-import { AWS_TARGET_GROUP_DOCS, resourceLine } from './where.js';
+import { resourceLine } from './where.js';
 
 /** Client-IP preservation on instance targets breaks a node's own connections to the API through the NLB. */
 export const terraformPreserveClientIp = defineRule({
