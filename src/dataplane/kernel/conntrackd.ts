@@ -31,7 +31,6 @@ export interface ConntrackdPlan {
 export function renderConntrackd(plan: ConntrackdPlan): string {
   const others = plan.peers.filter((p) => p.name !== plan.self.name);
   const v = isIP(plan.self.address) === 6 ? 6 : 4;
-  const vipFamily = isIP(plan.vip) === 6 ? 6 : 4;
   const transport = others.length === 1
     ? [
         '  UDP {',
