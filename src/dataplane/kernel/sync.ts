@@ -190,7 +190,10 @@ export class FlowSync {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.#child?.exitCode !== null && this.#child?.exitCode !== undefined) return false;
-      if ((await this.#ctl('-s')).code === 0) return true;
+      // Only real statistics count: a conntrackd that fails during its start-up (a bad interface, a port in
+      // use) can accept the request and exit, and `-s` then exits 0 having printed nothing.
+      const stats = await this.#ctl('-s');
+      if (stats.code === 0 && /cache internal/.test(stats.stdout)) return true;
       await new Promise((r) => setTimeout(r, 100));
     }
     return false;
