@@ -150,7 +150,8 @@ export class IpAddrAnnouncer implements Announcer {
     const targets = this.#o.family === 4 ? this.#o.nudgeTargets ?? [] : [];
     if (!batch?.running || targets.length === 0) return;
     try {
-      for (const target of targets) await batch.apply(`neigh del ${target} dev ${this.#o.interface}`, this.#o.interface, this.#o.address);
+      // flush, not del: del of an entry that is not there makes ip exit, and with it the batch.
+      for (const target of targets) await batch.apply(`neigh flush to ${target} dev ${this.#o.interface}`, this.#o.interface, this.#o.address);
       const socket = createSocket('udp4');
       await new Promise<void>((resolve, reject) => { socket.once('error', reject); socket.bind({ address: this.#o.address, port: 0 }, () => resolve()); });
       // Port 9 (discard): nobody needs to receive it; it only makes the kernel resolve the target from the VIP.
