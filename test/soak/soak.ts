@@ -18,7 +18,7 @@ import { freePort } from '../helpers/net.js';
 import { startNodeProcesses, type NodeProcess } from '../helpers/node-process.js';
 import { Load } from './load.js';
 import { SOAK_BOUNDS, soakProblems } from './verdict.js';
-import { setAdminState, startServe, waitAllUp, type ResourceSample, type ServeProcess } from './serve-process.js';
+import { setAdminState, startServe, waitAllUp, type ResourceSample } from './serve-process.js';
 
 export interface SoakOptions {
   /** Chaos phase length; the event script repeats until it is over (each event runs at least once). */
