@@ -1,8 +1,22 @@
 import { FlowSync } from '../dataplane/kernel/sync.js';
-import type { Spec } from '../spec/types.js';
+import type { Logger } from '../log.js';
+import type { Peer, Spec, Vip } from '../spec/types.js';
+import type { Announcer } from '../vip/announcers/announcer.js';
 import { SyncedAnnouncer } from '../vip/announcers/synced.js';
 import { defaultAnnouncer, selectSelf, VipManager } from '../vip/manager.js';
 import type { VipFactory } from './daemon.js';
+
+/**
+ * How this host puts the VIP up and announces it. With balancer.mode kernel the new holder announces a takeover
+ * with the gratuitous ARP only (when arping is installed), which every neighbour follows at once. The kernel's
+ * quicker ARP announcement moves only some (not those whose entry for the VIP changed in the last second), and
+ * while they are split between the new holder and an old one whose kernel still forwards (a planned stop's
+ * grace, a crashed serve's table), a new connection's SYN goes through one host and the server's reply to the
+ * other, which resets it. The proxy answers from either host, so it keeps the quicker announcement.
+ */
+export function announcerFor(spec: Pick<Spec, 'balancer'> & { vip: Vip }, self: Peer, logger: Logger): Announcer {
+  return defaultAnnouncer(spec.vip, self, logger, { gratuitousOnly: spec.balancer.mode === 'kernel' });
+}
 
 /**
  * The daemon holds the VIP when the spec lists peers: this host is the peer named by --peer, or the one
@@ -14,8 +28,8 @@ export function vipFactory(peer?: string): VipFactory {
     if (!spec.vip || spec.vip.peers.length === 0) return undefined;
     const self = selectSelf(spec.vip, peer);
     const sync = spec.vip.sync?.flows && spec.vip.peers.length > 1 ? new FlowSync(spec.vip, self, logger) : undefined;
-    const announcer = sync ? new SyncedAnnouncer(defaultAnnouncer(spec.vip, self, logger), sync) : undefined;
-    const manager = new VipManager({ vip: spec.vip, self, healthy, logger, ...(announcer ? { announcer } : {}) });
+    const announcer = announcerFor({ balancer: spec.balancer, vip: spec.vip }, self, logger);
+    const manager = new VipManager({ vip: spec.vip, self, healthy, logger, announcer: sync ? new SyncedAnnouncer(announcer, sync) : announcer });
     if (!sync) return manager;
     return {
       start: () => manager.start(),

@@ -288,14 +288,15 @@ export function selectSelf(vip: Vip, explicit?: string): Peer {
   throw new UserError('VIP', `several vip.peers addresses are on this host (${matches.map((p) => p.name).join(', ')})`, { hint: 'pass --peer NAME to choose one' });
 }
 
-export function defaultAnnouncer(vip: Vip, self: Peer, logger: Logger): Announcer {
+/** iproute2 and arping on Linux, in memory elsewhere (gratuitousOnly: see IpAddrAnnouncerOptions). */
+export function defaultAnnouncer(vip: Vip, self: Peer, logger: Logger, options: { gratuitousOnly?: boolean } = {}): Announcer {
   if (process.platform !== 'linux') {
     logger.warn({ vip: vip.address, platform: process.platform }, 'VIP address operations are implemented for Linux only; the VIP is held in memory');
     return new NopAnnouncer();
   }
   return new IpAddrAnnouncer({
     address: vip.address, prefixLength: vip.prefixLength, interface: vip.interface, family: vip.family, logger,
-    nudgeTargets: vip.peers.filter((p) => p.name !== self.name).map((p) => p.address),
+    nudgeTargets: vip.peers.filter((p) => p.name !== self.name).map((p) => p.address), gratuitousOnly: options.gratuitousOnly ?? false,
   });
 }
 

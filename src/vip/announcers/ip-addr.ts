@@ -26,6 +26,11 @@ export interface IpAddrAnnouncerOptions {
    * arping (the real gratuitous ARP, which always overrides) takes tens of milliseconds to start.
    */
   nudgeTargets?: string[];
+  /**
+   * Announce with the gratuitous ARP alone, and the kernel announcement only when arping is not installed: for a
+   * data plane that breaks while neighbours are split between two forwarding hosts (src/runtime/vip.ts).
+   */
+  gratuitousOnly?: boolean;
   /** Default: one long-lived helper shell (see shell-runner.ts). */
   run?: CommandRunner;
   /** Runs the announcement without waiting for it. Default: `run`'s shell, in the background. */
@@ -140,8 +145,13 @@ export class IpAddrAnnouncer implements Announcer {
       this.#checkInstalled(result);
       throw this.#failure('add', result);
     }
-    if (batched) void this.#nudge();
+    if (batched && !(this.#o.gratuitousOnly && (await this.#gratuitous()))) void this.#nudge();
     return result.code === 0;
+  }
+
+  /** Whether a gratuitous ARP announces a takeover (IPv4, arping installed). */
+  async #gratuitous(): Promise<boolean> {
+    return this.#o.family === 4 && (await this.#flavour) !== undefined;
   }
 
   /** The kernel ARP announcement described at `nudgeTargets`; best effort, errors only logged at debug. */

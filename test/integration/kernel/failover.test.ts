@@ -84,14 +84,28 @@ describe('stateful failover: flows survive the loss of the holder (namespaces, c
     await f!.waitForRole('lb-02', 'backup');
   });
 
-  it('a planned stop of the holder: every stream goes on, no new connection fails', async (t) => {
+  it('planned stops of the holder, three in turn: every stream goes on, no new connection fails', async (t) => {
     if (!need(t)) return;
-    const r = await f!.across('planned stop of the holder (SIGTERM)', async () => {
-      f!.serves.get('lb-01')!.child.kill('SIGTERM');
-      await f!.waitForHolder('lb-02');
-    });
-    check(r);
-    assert.equal(r.failedProbes, 0, 'a planned stop loses no new connection');
+    // Three, because a race here loses one connection in some handovers only (one in ten, when the new holder's
+    // announcement split the neighbours between the two hosts).
+    let [holder, other] = ['lb-01', 'lb-02'];
+    for (let round = 1; round <= 3; round++) {
+      if (round > 1) {
+        // The host stopped last comes back (as systemd would start it) as backup with the flows.
+        await f!.serves.get(other)!.exited;
+        await f!.startServe(other);
+        await f!.waitSynced(other, STREAMS);
+        await f!.waitForRole(other, 'backup');
+      }
+      const [stopping, taking] = [holder, other];
+      const r = await f!.across(`planned stop of the holder ${stopping} (SIGTERM, ${round} of 3)`, async () => {
+        f!.serves.get(stopping)!.child.kill('SIGTERM');
+        await f!.waitForHolder(taking);
+      });
+      check(r);
+      assert.equal(r.failedProbes, 0, `${r.fault}: a planned stop loses no new connection`);
+      [holder, other] = [taking, stopping];
+    }
   });
 
   it('/api/status shows the sync: peer reachable, flows replicated, the last commit', async (t) => {
@@ -102,7 +116,7 @@ describe('stateful failover: flows survive the loss of the holder (namespaces, c
     assert.equal(sync?.role, 'primary');
     assert.equal(sync?.running, true);
     assert.ok((sync?.flowsLocal ?? 0) >= STREAMS, JSON.stringify(sync));
-    assert.ok((sync?.commits ?? 0) >= 2, 'lb-02 took over twice');
+    assert.ok((sync?.commits ?? 0) >= 1, 'lb-02 took over (its serve was restarted before the last planned stop)');
     assert.equal(sync?.lastCommit?.ok, true);
     // conntrackd counts the entries it created; a flow whose packets reached this host first was picked up.
     assert.ok((sync?.lastCommit?.flows ?? 0) >= 1, JSON.stringify(sync?.lastCommit));
