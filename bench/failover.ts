@@ -127,7 +127,10 @@ off, the new holder answers an unknown flow's next packet with a reset: every st
 HAProxy + Keepalived, kube-vip, the Talos VIP and an NLB across an AZ loss).
 
 What limits the figures: one machine with two CPUs runs every host; the VIP's detection (3 × 100 ms plus skew) dominates the cut-off;
-conntrackd's commit took under 50 ms in these runs.`;
+conntrackd's commit took under 50 ms in these runs. In kernel mode the new holder announces the VIP with arping's gratuitous ARP alone,
+which takes tens of milliseconds to start (the kernel's quicker announcement split the neighbours between two forwarding hosts and
+reset new connections, docs/vip.md): the link-cut cut-off is about 40 ms longer than with it (medians 372 and 320 ms in the run
+before that change), within Keepalived's rounds in the VIP table (319–423 ms).`;
   process.stdout.write(`\n${section}\n`);
   if (!values['no-write']) {
     writeBenchmarkSection(BENCHMARKS_FILE, 'bench:failover', section);
