@@ -119,7 +119,7 @@ to the first new connection that succeeded after the last one that failed (0: no
 ${rows.join('\n')}
 
 The bar: every stream survives every fault with sync on, and the cut-off is no worse than the VIP's own failover above (the
-SIGKILL and link-cut rows of the VIP table: about 350–390 ms; a planned stop loses nothing). After a SIGKILL the dead host's kernel
+SIGKILL and link-cut rows of the VIP table: about 350–390 ms; a planned stop cuts nothing off). After a SIGKILL the dead host's kernel
 keeps forwarding what still reaches it (fail-static), so clients that have not yet learnt the new holder's MAC are not cut off either.
 With the consistent hash only, a flow the new holder never saw is picked up mid-stream and hashed to the same server; the server's
 socket accepts it when the translated source port is the same on both hosts, which it is unless another flow already holds it. With sync
