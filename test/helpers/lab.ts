@@ -5,6 +5,9 @@
 // at the next create.
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { spawnInNamespace, type Line, type NsProc } from './proc.js';
 
@@ -18,6 +21,20 @@ export async function canUseNamespaces(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * A PATH with every program of this host's /usr/sbin and /usr/bin but `missing`, for "X is not installed" cases;
+ * remove() deletes it.
+ */
+export async function pathWithout(...missing: string[]): Promise<{ path: string; remove: () => Promise<void> }> {
+  const bin = await mkdtemp(join(tmpdir(), 'ce-path-'));
+  for (const dir of ['/usr/sbin', '/usr/bin']) {
+    for (const name of await readdir(dir)) {
+      if (!missing.includes(name)) await symlink(join(dir, name), join(bin, name)).catch(() => undefined);
+    }
+  }
+  return { path: bin, remove: () => rm(bin, { recursive: true, force: true }) };
 }
 
 export async function ip(...args: string[]): Promise<string> {
@@ -189,6 +206,23 @@ export class Lab {
     // Never a negative PID for a process without its own group: that group is ours.
     if (!proc.group) { proc.child.kill(signal); return; }
     try { process.kill(-proc.child.pid, signal); } catch { proc.child.kill(signal); }
+  }
+
+  /** The MAC the host's neighbour table has for address, if any. */
+  async neighbourMac(host: string, address: string): Promise<string | undefined> {
+    const entries = JSON.parse(await ip('-j', '-n', this.host(host).ns, 'neigh', 'show', 'to', address)) as { lladdr?: string }[];
+    return entries[0]?.lladdr;
+  }
+
+  /** Polls the host's neighbour entry for address until it carries `mac` or timeoutMs pass; returns the last MAC seen. */
+  async waitForNeighbourMac(host: string, address: string, mac: string, timeoutMs: number): Promise<string | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    let seen = await this.neighbourMac(host, address);
+    while (seen !== mac && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+      seen = await this.neighbourMac(host, address);
+    }
+    return seen;
   }
 
   /** Sets the bridge side of a host's link down (cut) or up. */

@@ -3,12 +3,9 @@
 // holder, a cut of its link and a planned stop; new connections are cut off no longer than the VIP's own
 // failover. Figures with sync off are in BENCHMARKS.md (npm run bench:failover).
 import { strict as assert } from 'node:assert';
-import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { requireOrSkip } from '../../helpers/cli.js';
-import { canUseNamespaces } from '../../helpers/lab.js';
+import { canUseNamespaces, pathWithout } from '../../helpers/lab.js';
 import { hasCommand } from '../render-bare-metal/netns.js';
 import { FailoverLab, type FaultResult } from './failover-lab.js';
 
@@ -128,15 +125,9 @@ describe('stateful failover: flows survive the loss of the holder (namespaces, c
 
   it('clear errors, exit 2: conntrackd missing, a sync link that cannot be set up', async (t) => {
     if (!need(t)) return;
-    // A PATH with every program of this host but conntrackd.
-    const bin = await mkdtemp(join(tmpdir(), 'ce-nobin-'));
-    t.after(() => rm(bin, { recursive: true, force: true }));
-    for (const dir of ['/usr/sbin', '/usr/bin']) {
-      for (const name of await readdir(dir)) {
-        if (name !== 'conntrackd') await symlink(join(dir, name), join(bin, name)).catch(() => undefined);
-      }
-    }
-    const missing = await f!.serveOnce('lb-01', { env: { PATH: bin } });
+    const bin = await pathWithout('conntrackd');
+    t.after(bin.remove);
+    const missing = await f!.serveOnce('lb-01', { env: { PATH: bin.path } });
     assert.equal(missing.code, 2, missing.output);
     assert.match(missing.output, /vip\.sync\.flows needs conntrackd, which is not installed/);
     assert.match(missing.output, /fix: apt-get install conntrackd, or set vip\.sync\.flows: false/);

@@ -4,12 +4,10 @@
 // neighbours split between two hosts whose kernels both forward would send a new connection's SYN through one and
 // the server's reply through the other.
 import { strict as assert } from 'node:assert';
-import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { requireOrSkip, ROOT } from '../../helpers/cli.js';
-import { canUseNamespaces, ip, Lab } from '../../helpers/lab.js';
+import { canUseNamespaces, ip, Lab, pathWithout } from '../../helpers/lab.js';
 import { hasCommand } from '../render-bare-metal/netns.js';
 
 const STALE_MAC = '02:00:00:00:00:01';
@@ -35,12 +33,7 @@ describe('VIP announcement with the proxy and with the kernel data plane (namesp
     const holder = l.spawn('lb', [process.execPath, '--import', 'tsx', join(ROOT, 'test/integration/vip/announce.ts'), vip, '24', 'eth0', l.addressOf('lb'), l.addressOf('peer'), mode, '400'], { cwd: ROOT, env });
     await holder.waitForLine((line) => line.text === 'acquired', 15_000);
     const mac = l.host('lb').interfaces[0].mac;
-    const deadline = Date.now() + 300;
-    let nodeMac = await neighbourMac(l, vip);
-    while (nodeMac !== mac && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-      nodeMac = await neighbourMac(l, vip);
-    }
+    const nodeMac = await l.waitForNeighbourMac('node', vip, mac, 300);
     await holder.waitForLine((line) => line.text === 'released', 5000);
     assert.equal(await holder.exited, 0, holder.lines.map((line) => line.text).join('\n'));
     await l.kill(listener, 'SIGKILL');
@@ -67,21 +60,11 @@ describe('VIP announcement with the proxy and with the kernel data plane (namesp
 
   it('kernel data plane without arping: the kernel announcement, the only one there is', async (t) => {
     if (!requireOrSkip(t, ok, 'needs root, `ip netns` and arping')) return;
-    // A PATH with every program of this host but arping.
-    const bin = await mkdtemp(join(tmpdir(), 'ce-noarping-'));
-    t.after(() => rm(bin, { recursive: true, force: true }));
-    for (const dir of ['/usr/sbin', '/usr/bin']) {
-      for (const name of await readdir(dir)) {
-        if (name !== 'arping') await symlink(join(dir, name), join(bin, name)).catch(() => undefined);
-      }
-    }
-    const { datagrams, log } = await announce('kernel', { PATH: bin });
+    const bin = await pathWithout('arping');
+    t.after(bin.remove);
+    const { datagrams, log } = await announce('kernel', { PATH: bin.path });
     assert.deepEqual(datagrams, [`from ${lab!.segments.get('lan')!.subnet}.100`], log);
     assert.match(log, /arping is not installed/);
   });
 });
 
-async function neighbourMac(l: Lab, address: string): Promise<string | undefined> {
-  const entries = JSON.parse(await ip('-j', '-n', l.host('node').ns, 'neigh', 'show', 'to', address)) as { lladdr?: string }[];
-  return entries[0]?.lladdr;
-}

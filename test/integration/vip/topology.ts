@@ -44,23 +44,6 @@ export class Topology extends Lab {
     return `${this.subnet}.${octet}`;
   }
 
-  /** The MAC the host's neighbour table has for address, if any. */
-  async neighbourMac(host: string, address: string): Promise<string | undefined> {
-    const entries = JSON.parse(await ip('-j', '-n', this.host(host).ns, 'neigh', 'show', 'to', address)) as { lladdr?: string }[];
-    return entries[0]?.lladdr;
-  }
-
-  /** Polls the host's neighbour entry for address until it carries `mac` or timeoutMs pass; returns the last MAC seen. */
-  async waitForNeighbourMac(host: string, address: string, mac: string, timeoutMs: number): Promise<string | undefined> {
-    const deadline = Date.now() + timeoutMs;
-    let seen = await this.neighbourMac(host, address);
-    while (seen !== mac && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 5));
-      seen = await this.neighbourMac(host, address);
-    }
-    return seen;
-  }
-
   /** Names of hosts whose eth0 carries address. */
   async holdersOf(address: string, candidates: string[]): Promise<string[]> {
     const result: string[] = [];
