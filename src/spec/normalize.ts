@@ -113,6 +113,7 @@ export function normalize(raw: RawSpec, source: string): Spec {
       certSANs: raw.talos?.certSANs ?? [],
     },
     dns: raw.dns && { name: raw.dns.name, ttl: raw.dns.ttl ?? DEFAULT_DNS_TTL },
+    ...(raw.staticPod ? { staticPod: { image: raw.staticPod.image } } : {}),
   };
 }
 

@@ -188,6 +188,13 @@ export const TalosSchema = Type.Object(
   { ...closed, description: 'Settings for `render talos` (machine-config patches).' },
 );
 
+export const StaticPodSchema = Type.Object(
+  {
+    image: Type.String({ minLength: 1, description: 'The cluster-endpoint image the nodes run (`npm run image` builds it; push it to a registry the nodes can pull from), e.g. registry.example.com/cluster-endpoint:0.1.0.' }),
+  },
+  { ...closed, description: 'Run serve on the control-plane nodes themselves, as a static pod: `render talos` adds it to each node\'s machine config (machine.pods, with this spec as a machine file) and `render kubeadm` writes the manifest for /etc/kubernetes/manifests. kube-apiserver holds 6443 on every address of a node, so this needs balancer.mode: kernel bound to the vip (or the bgp endpoint) (docs/control-plane-nodes.md).' },
+);
+
 export const DnsSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, description: 'Record name, e.g. api.rciis.example.com.' }),
@@ -218,6 +225,7 @@ export const EndpointSpecSchema = Type.Object(
     aws: Type.Optional(AwsSchema),
     talos: Type.Optional(TalosSchema),
     dns: Type.Optional(DnsSchema),
+    staticPod: Type.Optional(StaticPodSchema),
   },
   { ...closed, title: 'cluster-endpoint spec (endpoint.yaml)', description: 'One stable, highly available address for a Kubernetes / Talos control plane.' },
 );

@@ -165,4 +165,10 @@ export interface Spec {
   aws: AwsSettings;
   talos: TalosSettings;
   dns?: DnsSettings;
+  /** serve runs on the control-plane nodes as a static pod (render talos, render kubeadm). */
+  staticPod?: StaticPodSettings;
+}
+
+export interface StaticPodSettings {
+  image: string;
 }

@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { header } from '../header.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
 import { planTalos, type ClusterPlan, type TalosNodePlan, type VipPlan } from './plan.js';
+import { staticPodPatch } from './static-pod.js';
 
 // No anchors: each certSANs list is written out in full, as people read and diff these files.
 const yaml = (value: unknown) => stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
@@ -70,8 +71,9 @@ export function documentsPatch(plan: VipPlan, node: TalosNodePlan): string {
 
 export const talosRenderer: Renderer = {
   target: 'talos',
-  description: 'Talos machine-config patches per control-plane node with the VIP (legacy or >= 1.12 documents); for one node without a VIP, its endpoint and certSANs',
+  description: 'Talos machine-config patches per control-plane node with the VIP (legacy or >= 1.12 documents); for one node without a VIP, its endpoint and certSANs; with staticPod, one patch that runs serve on every control-plane node',
   render(spec, context: RenderContext): RenderedFile[] {
+    if (spec.staticPod) return staticPodPatch(spec, context);
     const plan = planTalos(spec);
     const style = spec.talos.configStyle;
     if (plan.kind === 'single') {
