@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   PROBE_FAILED: 'The endpoint is not usable.',
   VIP: 'The VIP manager cannot hold or release the address.',
   KERNEL: 'The kernel data plane cannot start or change its nftables table (no CAP_NET_ADMIN, nft or conntrack missing, IP forwarding off, bind not local).',
+  DISCOVERY: 'Discovery from the cluster cannot start (the kubeconfig or the service account cannot be loaded).',
   BGP: 'The BGP announcer cannot run its speaker (BIRD) or put the endpoint on this host.',
   DOCTOR_FINDINGS: 'doctor found problems of severity error.',
 } as const;

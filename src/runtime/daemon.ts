@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../log.js';
 import type { EndpointHealth } from '../membership/health.js';
 import type { Member } from '../membership/member.js';
 import { MemberRegistry } from '../membership/registry.js';
+import { KubernetesMembership } from '../membership/kubernetes/source.js';
 import { SpecMembership, type MembershipSource } from '../membership/source.js';
 import { joinHostPort } from '../spec/address.js';
 import { mainListener } from '../spec/listener-role.js';
@@ -103,7 +104,8 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     throw new SpecInvalidError(options.specPath, result.problems);
   }
   const dataPlane = await createDataPlane(result.spec, logger);
-  const daemon = new BalancerDaemon(source, result.spec, digest, logger, dataPlane, options.membership ?? new SpecMembership());
+  const membership = options.membership ?? (result.spec.discovery?.kubernetes ? new KubernetesMembership({ spec: result.spec, logger }) : new SpecMembership());
+  const daemon = new BalancerDaemon(source, result.spec, digest, logger, dataPlane, membership);
   const factories: AnnouncerFactory[] = [...(options.announcers ?? [])];
   if (options.vipFactory) factories.unshift(vipAnnouncer(options.vipFactory));
   try {
@@ -221,7 +223,7 @@ class BalancerDaemon implements Daemon {
       memberCounters: (member) => this.#dataPlane.memberCounters(member),
       dataPlane: { mode: this.#dataPlane.mode, description: this.#dataPlane.description, ...(this.#dataPlane.mode === 'kernel' ? { preserveClientIp: this.#spec.balancer.preserveClientIp } : {}) },
       resources: this.#resources.snapshot(),
-      announcers: this.#announcers.map((a) => a.snapshot()),
+      announcers: [...this.#announcers.map((a) => a.snapshot()), this.#membership.snapshot?.() ?? {}],
     });
   }
 
@@ -246,7 +248,7 @@ class BalancerDaemon implements Daemon {
     await this.#serialized(async () => {
       if (this.#closing) return { at: Date.now(), ok: true, unchanged: true, message: 'stopping' };
       try {
-        await this.#apply(this.#spec);
+        await this.#apply(this.#spec, this.#membership.drainsRemoved ?? false);
         return { at: Date.now(), ok: true, message: `members from ${this.#membership.name} applied` };
       } catch (error) {
         this.#logger.error({ event: 'membership', source: this.#membership.name, error: (error as Error).message }, `the members from ${this.#membership.name} could not be applied: ${(error as Error).message}; the previous ones stay in place`);
@@ -350,6 +352,9 @@ class BalancerDaemon implements Daemon {
       if (JSON.stringify(result.spec[section]) === JSON.stringify(this.#spec[section]) || this.#announcers.length === 0) continue;
       this.#logger.warn({ event: 'reload', [section]: 'unchanged' }, `${section} settings changed: they apply after a restart of serve (a reload does not move the endpoint's announcement)`);
     }
+    if (JSON.stringify(result.spec.discovery) !== JSON.stringify(this.#spec.discovery)) {
+      this.#logger.warn({ event: 'reload', discovery: 'unchanged' }, `discovery settings changed: they apply after a restart of serve (members still come from ${this.#membership.name})`);
+    }
     this.#spec = result.spec;
     this.#specDigest = file.digest;
     this.#failedDigest = undefined;
@@ -369,11 +374,14 @@ class BalancerDaemon implements Daemon {
     return { ...spec, listeners: this.#membership.listeners(spec) };
   }
 
-  /** Builds the runtime for `spec`, reusing members and bound sockets; on failure nothing changes. */
-  async #apply(spec: Spec): Promise<void> {
+  /**
+   * Builds the runtime for `spec`, reusing members and bound sockets; on failure nothing changes. `listRemoved`:
+   * members gone stay listed, draining, until the deregistration delay is over (a node the cluster no longer lists).
+   */
+  async #apply(spec: Spec, listRemoved = false): Promise<void> {
     const plan = this.#registry.plan(this.#resolve(spec));
     await this.#dataPlane.apply(plan.spec, plan.listeners);
-    this.#registry.commit(plan, (member) => this.#dataPlane.flowsOf(member));
+    this.#registry.commit(plan, (member) => this.#dataPlane.flowsOf(member), { listRemoved });
     this.#registry.prune((member) => this.#dataPlane.flowsOf(member));
   }
 

@@ -114,6 +114,7 @@ export function normalize(raw: RawSpec, source: string): Spec {
     },
     dns: raw.dns && { name: raw.dns.name, ttl: raw.dns.ttl ?? DEFAULT_DNS_TTL },
     ...(raw.staticPod ? { staticPod: { image: raw.staticPod.image } } : {}),
+    ...(raw.discovery ? { discovery: { ...(raw.discovery.kubernetes ? { kubernetes: { ...raw.discovery.kubernetes } } : {}) } } : {}),
   };
 }
 

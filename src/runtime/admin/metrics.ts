@@ -185,6 +185,10 @@ export const METRICS: readonly MetricDefinition[] = [
     values: (s, emit) => { for (const p of s.bgp?.peers ?? []) emit({ peer: p.name, address: p.address }, p.sessionDrops); },
   },
   { name: 'cluster_endpoint_vip_effective_priority', type: 'gauge', labels: ['address'], help: 'Priority this peer advertises now (lowered while unhealthy).', values: (s, emit) => { if (s.vip) emit({ address: s.vip.address }, s.vip.effectivePriority); } },
+  { name: 'cluster_endpoint_discovery_up', type: 'gauge', labels: ['source'], help: 'Discovery: 1 while serve lists and watches the cluster\'s API servers, 0 while it cannot (the last known members are kept).', values: (s, emit) => { if (s.discovery) emit({ source: s.discovery.source }, s.discovery.state === 'synced' ? 1 : 0); } },
+  { name: 'cluster_endpoint_discovery_nodes', type: 'gauge', labels: ['source'], help: 'Discovery: control-plane nodes the cluster lists, as last known.', values: (s, emit) => { if (s.discovery) emit({ source: s.discovery.source }, s.discovery.nodes.length); } },
+  { name: 'cluster_endpoint_discovery_errors_total', type: 'counter', labels: ['source'], help: 'Discovery: lists and watches that failed since start.', values: (s, emit) => { if (s.discovery) emit({ source: s.discovery.source }, s.discovery.errors); } },
+  { name: 'cluster_endpoint_discovery_last_sync_timestamp_seconds', type: 'gauge', labels: ['source'], help: 'Discovery: when the cluster\'s list was last confirmed (a list, a watch event or bookmark); absent before the first.', values: (s, emit) => { if (s.discovery?.lastSyncAt !== undefined) emit({ source: s.discovery.source }, seconds(s.discovery.lastSyncAt)); } },
 ];
 
 export interface AdminMetrics {
