@@ -182,6 +182,9 @@ export class KubeApiStandIn {
   }
 
   #handle(host: string, req: IncomingMessage, res: ServerResponse): void {
+    req.on('error', () => undefined); // a client that gives up mid-request
+    res.on('error', () => undefined);
+    req.resume();
     if (this.#hanging) return; // read, never answered
     const url = new URL(req.url ?? '/', this.url);
     if (url.pathname === '/readyz' || url.pathname === '/livez') { res.end('ok'); return; }

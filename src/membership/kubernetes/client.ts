@@ -2,11 +2,14 @@
 // pod's service account) and applies them — certificates, tokens, exec plugins — to each request; the requests are
 // two plain HTTPS GETs, a list and a watch, so that every one has a deadline (a stuck API server must not stop
 // discovery) and can go to any API server's address, not only the kubeconfig's (the endpoint may not be up yet).
+import { existsSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { isIP } from 'node:net';
 import { createInterface } from 'node:readline';
 import { UserError } from '../../errors.js';
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 export const SLICES_PATH = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
 /** kube-apiserver's own slices: the `kubernetes` Service in `default`. */
@@ -32,6 +35,9 @@ export async function loadCredentials(kubeconfig: string | undefined): Promise<A
   const { KubeConfig } = await import('@kubernetes/client-node');
   const config = new KubeConfig();
   const what = kubeconfig ?? 'the pod\'s service account';
+  if (!kubeconfig && (!process.env.KUBERNETES_SERVICE_HOST || !existsSync(SERVICE_ACCOUNT_TOKEN))) {
+    throw new UserError('DISCOVERY', 'discovery.kubernetes: no kubeconfig given and serve does not run in a pod with a service account (no KUBERNETES_SERVICE_HOST or no token)', { hint: 'set discovery.kubernetes.kubeconfig to a kubeconfig that may list and watch EndpointSlices in default', exitCode: 2 });
+  }
   try {
     if (kubeconfig) config.loadFromFile(kubeconfig);
     else config.loadFromCluster();
@@ -122,6 +128,8 @@ export interface WatchOptions {
   timeoutSeconds: number;
   /** No event, bookmark or end within this: the connection is presumed dead and dropped. */
   stallMs: number;
+  /** The API accepted the watch (200): events follow. */
+  onOpen(): void;
   onEvent(event: WatchEvent): void;
 }
 
@@ -139,17 +147,20 @@ export function watchSlices(target: Target, options: WatchOptions): { done: Prom
       const req = request(requestOptions_, (res) => {
         if (res.statusCode !== 200) {
           let body = '';
+          res.on('error', reject);
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => { body += chunk; });
           res.on('end', () => void failure(res.statusCode ?? 0, body).then(reject));
           return;
         }
+        options.onOpen();
         const stall = () => {
           clearTimeout(stallTimer);
           stallTimer = setTimeout(() => req.destroy(new Error(`the watch sent nothing for ${options.stallMs / 1000}s`)), options.stallMs);
         };
         stall();
         const lines = createInterface({ input: res });
+        lines.on('error', () => undefined); // the response's own error listener below settles it
         lines.on('line', (line) => {
           stall();
           if (line.trim() === '') return;

@@ -128,11 +128,12 @@ export class KubernetesMembership implements MembershipSource {
       const base = this.#server !== undefined && failures === 0 && candidates.includes(this.#server) ? this.#server : candidates[attempt % candidates.length];
       const target = { base, credentials: this.#credentials! };
       try {
-        if (!this.#resourceVersion) await this.#list(target);
-        this.#server = base;
-        if (this.#state !== 'synced') this.#setState('synced', undefined);
+        if (!this.#resourceVersion) {
+          await this.#list(target);
+          this.#synced(base);
+        }
         failures = 0;
-        await this.#watch(target);
+        await this.#watch(target, () => this.#synced(base));
       } catch (error) {
         if (this.#stopped) return;
         if (error instanceof ApiError && error.status === 410) {
@@ -159,13 +160,20 @@ export class KubernetesMembership implements MembershipSource {
     this.#publish(`list at ${target.base}`);
   }
 
-  async #watch(target: { base: string; credentials: ApiCredentials }): Promise<void> {
+  /** The API answered at `base` (a list, or a watch that opened). */
+  #synced(base: string): void {
+    this.#server = base;
+    if (this.#state !== 'synced') this.#setState('synced', undefined);
+  }
+
+  async #watch(target: { base: string; credentials: ApiCredentials }, onOpen: () => void): Promise<void> {
     let expired = false;
     const watch = watchSlices(target, {
       resourceVersion: this.#resourceVersion,
       // Spread the watches' ends (client-go picks between the value and twice it).
       timeoutSeconds: Math.round(this.#timing.watchSeconds * (1 + Math.random())),
       stallMs: this.#timing.stallMs,
+      onOpen,
       onEvent: (event) => { if (!this.#apply(event)) { expired = true; watch.abort(); } },
     });
     this.#abortWatch = watch.abort;
