@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatFinding, formatSummary } from '../../doctor/format.js';
 import { detectKind } from '../../doctor/detect.js';
+import { withClusterDrift } from '../../doctor/cluster-drift.js';
 import { runDoctor, type DoctorInput } from '../../doctor/run.js';
 import { EXIT, UserError } from '../../errors.js';
 import { usage, type Io } from '../command.js';
@@ -21,7 +22,8 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
   }
   const inputs: DoctorInput[] = [];
   for (const path of paths) inputs.push(...(await readInputs(path)));
-  const report = await runDoctor(inputs, { haproxyVersion: options.haproxyVersion, talosVersion: options.talosVersion, engines: options.engines !== false });
+  // A spec with discovery.kubernetes is also compared with the cluster's own list of API servers (drift).
+  const report = await withClusterDrift(await runDoctor(inputs, { haproxyVersion: options.haproxyVersion, talosVersion: options.talosVersion, engines: options.engines !== false }), inputs);
   if (options.json) {
     io.stdout.write(`${JSON.stringify({ files: report.files, findings: report.findings, counts: report.counts, engines: report.engines }, null, 2)}\n`);
   } else {

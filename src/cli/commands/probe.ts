@@ -1,4 +1,5 @@
 import { EXIT, UserError } from '../../errors.js';
+import { clusterDrift, driftLines } from '../../membership/kubernetes/drift.js';
 import { loadKubeconfig, loadTalosconfig } from '../../probe/credentials.js';
 import { planFromFlags, planFromSpec, type ProbePlan } from '../../probe/plan.js';
 import { runProbe } from '../../probe/run.js';
@@ -30,8 +31,11 @@ export async function probe(options: ProbeOptions, io: Io): Promise<number> {
   };
   const rows = await runProbe(plan, checks);
   const result = verdict(rows);
+  // With discovery.kubernetes the cluster's own list of API servers is compared with the spec's (drift).
+  const cluster = !options.endpoint ? await clusterDrift(await requireSpec(options.config ?? 'endpoint.yaml'), options.timeoutMs) : undefined;
+  if (cluster) result.warnings.push(...driftLines(cluster));
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ endpoint: plan.endpoint, usable: result.usable, failures: result.failures, warnings: result.warnings, rows }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ endpoint: plan.endpoint, usable: result.usable, failures: result.failures, warnings: result.warnings, rows, ...(cluster ? { cluster } : {}) }, null, 2)}\n`);
   } else {
     io.stdout.write(`${formatTable(rows)}\n`);
     const text = formatVerdict(result);

@@ -204,3 +204,37 @@ describe('discovery: a kubeconfig that cannot be loaded stops serve at start', {
     }
   });
 });
+
+describe('probe and doctor report the drift between the spec and the cluster\'s API servers', { timeout: 120_000 }, () => {
+  it('nodes the cluster lists and the spec does not, and spec nodes the cluster does not list', async () => {
+    const [a, b, c] = [0, 1, 2].map((i) => `127.0.${base}.${41 + i}`);
+    const api = await KubeApiStandIn.start([a, b, c], { sans: ['127.0.0.1'] });
+    const dir = await mkdtemp(join(tmpdir(), 'ce-drift-'));
+    try {
+      api.setEndpoints([a, b], { port: api.port });
+      await api.writeKubeconfig(join(dir, 'kubeconfig'), `https://127.0.0.1:${await freePort()}`);
+      const spec = await tempSpec({
+        cluster: { name: 'drift' }, endpoint: '127.0.0.1',
+        controlPlane: [{ name: 'cp-01', address: a }, { name: 'cp-03', address: c }],
+        listeners: [{ name: 'kubernetes', port: await freePort(), targetPort: api.port, targets: 'controlPlane' }],
+        balancer: { bind: '127.0.0.1', admin: `127.0.0.1:${await freePort()}`, watch: false },
+        discovery: { kubernetes: { kubeconfig: join(dir, 'kubeconfig') } },
+      });
+      const doctor = await runCli(['doctor', spec.path, '--json', '--no-engines'], { timeoutMs: 60_000 });
+      const findings = (JSON.parse(doctor.stdout) as { findings: Array<{ rule: string; message: string }> }).findings.filter((f) => f.rule === 'spec/cluster-drift');
+      assert.equal(findings.length, 2, doctor.stdout);
+      assert.ok(findings.some((f) => f.message.includes(`lists the API server ${b}`)), 'the node the spec lacks');
+      assert.ok(findings.some((f) => f.message.includes(`controlPlane cp-03 (${c}) is not among`)), 'the node the cluster lacks');
+      const probe = await runCli(['probe', '-c', spec.path, '--json', '--timeout', '500ms'], { timeoutMs: 60_000 });
+      const report = JSON.parse(probe.stdout) as { cluster: { unlisted: Array<{ address: string }>; missing: Array<{ name: string }>; server: string }; warnings: string[] };
+      assert.deepEqual(report.cluster.unlisted.map((s) => s.address), [b]);
+      assert.deepEqual(report.cluster.missing.map((n) => n.name), ['cp-03']);
+      assert.equal(new URL(report.cluster.server).hostname, a, 'asked through the spec\'s first node');
+      assert.ok(report.warnings.some((w) => w.includes(b)));
+      await spec.cleanup();
+    } finally {
+      await api.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
