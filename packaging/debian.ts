@@ -39,9 +39,7 @@ export async function debianFiles(options: { version: string; architecture: stri
   const exampleText = await readFile(EXAMPLE_SPEC, 'utf8');
   const example = parseSpec(exampleText, EXAMPLE_SPEC);
   if (!example.spec) throw new Error(`examples/endpoint.yaml is invalid: ${JSON.stringify(example.problems)}`);
-  const unit = renderUnit(example.spec, { version: options.version, specName: SPEC_PATH }, undefined, {
-    binary: INSTALLED_BINARY,
-    validateFirst: true,
+  const unit = renderUnit(example.spec, { version: options.version, specName: SPEC_PATH, binary: INSTALLED_BINARY }, undefined, {
     install: [
       `# Installed by the ${PACKAGE} package. Edit ${SPEC_PATH}, check it with \`${PACKAGE} validate -c ${SPEC_PATH}\`,`,
       `# then: systemctl enable --now ${PACKAGE}. For a unit made for your spec (VIP clean-up, timeouts), run`,
