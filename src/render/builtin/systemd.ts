@@ -1,6 +1,9 @@
 // `render builtin`: a systemd unit per LB host running `cluster-endpoint serve` (balancer + floating VIP), locked
 // down to what serve needs: bind low ports, manage the VIP address, send gratuitous ARP. The Debian package ships
 // the unit this renders for its example spec (packaging/debian.ts): one source, so the two cannot drift apart.
+import { isAbsolute } from 'node:path';
+import { credentialName } from '../../credentials.js';
+import { UserError } from '../../errors.js';
 import type { Spec } from '../../spec/types.js';
 import { header } from '../header.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
@@ -77,6 +80,14 @@ export function renderUnit(spec: Spec, context: RenderContext, peer?: string, op
       `ExecStopPost=-/usr/sbin/ip addr del ${vip.address}/${vip.prefixLength} dev ${vip.interface}`,
     );
   }
+  const credentials = credentialFiles(spec);
+  if (credentials.length > 0) {
+    lines.push(
+      '# The health checks\' client certificate and key: systemd reads them as root and gives serve a private copy',
+      '# in $CREDENTIALS_DIRECTORY, so they stay readable by root only on disk. Copied at start: restart after a change.',
+      ...credentials.map((path) => `LoadCredential=${credentialName(path)}:${path}`),
+    );
+  }
   lines.push(
     '# SIGTERM: hand the VIP over (priority 0), stop accepting, drain for the deregistration delay, exit 0.',
     'KillSignal=SIGTERM',
@@ -130,4 +141,30 @@ export function renderUnit(spec: Spec, context: RenderContext, peer?: string, op
     '',
   );
   return lines.join('\n');
+}
+
+/**
+ * The files serve reads through systemd credentials: every health check's client certificate and key (the pair, so a
+ * rotated pair is always read together). serve finds each copy by its file name (src/credentials.ts), so two files
+ * of one name cannot both be loaded.
+ */
+export function credentialFiles(spec: Spec): string[] {
+  const byName = new Map<string, string>();
+  for (const listener of spec.listeners) {
+    const certificate = listener.healthCheck.clientCertificate;
+    if (!certificate) continue;
+    for (const [field, path] of [['certFile', certificate.certFile], ['keyFile', certificate.keyFile]] as const) {
+      const where = `listeners[${listener.name}].healthCheck.clientCertificate.${field}`;
+      if (!isAbsolute(path)) {
+        throw new UserError('RENDER', `${where}: "${path}" is relative; under systemd serve runs in / and LoadCredential= needs an absolute path`, { hint: `write the full path, e.g. /etc/cluster-endpoint/${credentialName(path)}` });
+      }
+      const name = credentialName(path);
+      const seen = byName.get(name);
+      if (seen !== undefined && seen !== path) {
+        throw new UserError('RENDER', `${where}: ${path} and ${seen} have the same file name "${name}"; serve finds a credential by its file name`, { hint: 'give the files different names (e.g. kubernetes-client.key, talos-client.key)' });
+      }
+      byName.set(name, path);
+    }
+  }
+  return [...byName.values()];
 }

@@ -13,6 +13,7 @@ import { BINARY, CAPABILITIES, renderUnits, stopTimeoutSeconds } from '../../../
 import { RENDERERS } from '../../../src/render/index.js';
 import { parseSpec } from '../../../src/spec/load.js';
 import type { Spec } from '../../../src/spec/types.js';
+import type { UserError } from '../../../src/errors.js';
 import { runCli } from '../../helpers/cli.js';
 
 const run = promisify(execFile);
@@ -91,7 +92,10 @@ describe('render builtin (systemd unit)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ce-unit-'));
     dirs.push(dir);
     // verify checks that ExecStart exists: point it at an executable that does (the unit is otherwise unchanged).
-    const unit = renderUnits(spec(), { ...CONTEXT, binary: process.execPath })[0].contents;
+    // With LoadCredential= lines, which systemd-analyze checks too.
+    const withKey = SPEC.replace('deregistrationDelay: 30s', 'deregistrationDelay: 30s\nhealthCheck: { type: tls, clientCertificate: { certFile: /etc/cluster-endpoint/client.crt, keyFile: /etc/cluster-endpoint/client.key } }');
+    const unit = renderUnits(spec(withKey), { ...CONTEXT, binary: process.execPath })[0].contents;
+    assert.equal(value(unit, 'LoadCredential').length, 2);
     assert.match(unit, new RegExp(`^ExecStart=${process.execPath} serve `, 'm'));
     const path = join(dir, 'cluster-endpoint.service');
     await writeFile(path, unit);
@@ -165,6 +169,30 @@ describe('render builtin (systemd unit)', () => {
     const elsewhere = await runCli(['render', 'haproxy', '-c', join(dir, 'endpoint.yaml'), '-o', join(dir, 'out'), '--binary', '/usr/bin/cluster-endpoint']);
     assert.equal(elsewhere.code, 2);
     assert.match(elsewhere.stderr, /--binary belongs to the builtin target/);
+  });
+
+  it('loads every health check\'s client certificate and key as a systemd credential, named by its file name', () => {
+    const withCertificates = `${SPEC.split('vip:')[0]}healthCheck:
+  type: https
+  clientCertificate: { certFile: /etc/cluster-endpoint/tls/client.crt, keyFile: /etc/cluster-endpoint/tls/client.key }
+listeners:
+  - { name: kubernetes, port: 6443, targetPort: 6443, targets: controlPlane }
+  - name: talos
+    port: 50000
+    targetPort: 50000
+    targets: controlPlane
+    healthCheck: { type: tls, clientCertificate: { certFile: /etc/talos/check.pem, keyFile: /etc/talos/check.pem } }
+`;
+    const unit = renderUnits(spec(withCertificates), CONTEXT)[0].contents;
+    assert.deepEqual(value(unit, 'LoadCredential'), [
+      'client.crt:/etc/cluster-endpoint/tls/client.crt', 'client.key:/etc/cluster-endpoint/tls/client.key', 'check.pem:/etc/talos/check.pem',
+    ]);
+    assert.deepEqual(value(renderUnits(spec(), CONTEXT)[0].contents, 'LoadCredential'), [], 'none without client certificates');
+    // serve finds a credential by its file name: two files of one name cannot both be loaded; a relative path cannot be loaded.
+    const clash = withCertificates.replace('/etc/talos/check.pem, keyFile: /etc/talos/check.pem', '/etc/talos/client.crt, keyFile: /etc/talos/client.key');
+    assert.throws(() => renderUnits(spec(clash), CONTEXT), (e: UserError) => e.code === 'RENDER' && /same file name "client\.crt"/.test(e.message) && /different names/.test(e.hint ?? ''));
+    const relative = withCertificates.replace('keyFile: /etc/cluster-endpoint/tls/client.key', 'keyFile: tls/client.key');
+    assert.throws(() => renderUnits(spec(relative), CONTEXT), (e: UserError) => e.code === 'RENDER' && /keyFile: "tls\/client\.key" is relative/.test(e.message));
   });
 
   it('`cluster-endpoint render builtin` writes the files', async () => {
