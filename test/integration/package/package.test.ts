@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import { buildPackage, type BuildResult } from '../../../packaging/build.js';
 import { CONTROL_RELATIONS } from '../../../packaging/debian.js';
@@ -66,7 +67,10 @@ test('the Debian package: installs into a scratch root, every command runs there
 
   const built = await buildOnce();
   assert.ok(built.deb && existsSync(built.deb), 'npm run package wrote the .deb');
+  // xz inside: dpkg reads it on every Debian and Ubuntu (zstd only from Debian 12).
+  assert.deepEqual((await run('ar', ['t', built.deb!])).stdout.trim().split('\n'), ['debian-binary', 'control.tar.xz', 'data.tar.xz']);
   const fields = async (field: string) => (await run('dpkg-deb', ['-f', built.deb!, field])).stdout.trim();
+  for (const line of (await run('dpkg-deb', ['-f', built.deb!, 'Description'])).stdout.split('\n')) assert.ok(line.length <= 80, `Description line of ${line.length} characters: ${line}`);
   for (const [field, value] of Object.entries(CONTROL_RELATIONS)) assert.equal(await fields(field), value);
   for (const tool of ['iproute2', 'arping', 'libndp-tools']) assert.match(await fields('Recommends'), new RegExp(tool));
   for (const tool of ['nftables', 'conntrack']) assert.match(await fields('Suggests'), new RegExp(tool));
@@ -90,6 +94,28 @@ test('the Debian package: installs into a scratch root, every command runs there
   assert.match(unit, /^ExecStartPre=\/usr\/bin\/cluster-endpoint validate -c \/etc\/cluster-endpoint\/endpoint\.yaml$/m, 'the unit validates the spec before serve starts');
   assert.match(unit, /^ExecStart=\/usr\/bin\/cluster-endpoint serve -c \/etc\/cluster-endpoint\/endpoint\.yaml$/m);
   assert.match(unit, /^AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_ADMIN CAP_NET_RAW$/m);
+  assert.doesNotMatch(/^Description=.*$/m.exec(unit)![0], /rciis/, 'the unit does not name the example\'s cluster');
+  // One unit, one source: render builtin on the installed host writes the packaged unit (only its comments differ).
+  const renderedUnit = await cli('render', 'builtin', '-c', '/etc/cluster-endpoint/endpoint.yaml', '-o', '/tmp/unit', '--binary', '/usr/bin/cluster-endpoint');
+  assert.equal(renderedUnit.code, 0, renderedUnit.stderr);
+  const settings = (text: string) => text.split('\n').filter((line) => !line.startsWith('#'));
+  assert.deepEqual(settings(readFileSync(join(root, 'tmp/unit/cluster-endpoint.service'), 'utf8')), settings(unit));
+  // The packaged spec's $schema names a file the package installs: the schema of this version.
+  const modeline = /^# yaml-language-server: \$schema=(.+)$/m.exec(readFileSync(join(root, 'etc/cluster-endpoint/endpoint.yaml'), 'utf8'));
+  assert.ok(modeline, 'the packaged spec has a $schema line');
+  const schemaPath = join(root, resolve('/etc/cluster-endpoint', modeline[1]));
+  assert.ok(existsSync(schemaPath), `${modeline[1]} (from /etc/cluster-endpoint) is installed`);
+  assert.equal(readFileSync(schemaPath, 'utf8'), readFileSync(join(ROOT, 'schema/endpoint.schema.json'), 'utf8'));
+  // The changelog Debian wants and the licences of everything inside the executable.
+  const changelog = gunzipSync(readFileSync(join(root, 'usr/share/doc/cluster-endpoint/changelog.gz'))).toString();
+  assert.match(changelog, new RegExp(`^cluster-endpoint \\(${built.version.replaceAll('.', '\\.')}\\) `));
+  const copyright = readFileSync(join(root, 'usr/share/doc/cluster-endpoint/copyright'), 'utf8');
+  assert.equal(copyright, built.copyright);
+  for (const bundled of ['yaml', 'pino', 'commander', 'ajv', '@sinclair/typebox', 'prom-client', '@cdktn/hcl2json', '@bomb.sh/tab']) {
+    assert.match(copyright, new RegExp(`^Files: node_modules/${bundled.replace('.', '\\.')}/\\*\nCopyright: .+\n(Comment: .+\n)?License: \\S+\n .+`, 'm'), bundled);
+  }
+  assert.match(copyright, new RegExp(`^Files: node-${process.version.replaceAll('.', '\\.')}/\\*$`, 'm'));
+  assert.match(copyright, /Permission is hereby granted/, 'licence texts are quoted in full');
   for (const path of ['usr/share/bash-completion/completions/cluster-endpoint', 'usr/share/zsh/vendor-completions/_cluster-endpoint', 'usr/share/fish/vendor_completions.d/cluster-endpoint.fish']) {
     assert.match(readFileSync(join(root, path), 'utf8'), /cluster-endpoint complete --/, path);
   }
@@ -160,14 +186,27 @@ test('the Debian package: installs into a scratch root, every command runs there
   await dpkg('-i', built.deb!);
   assert.equal(readFileSync(spec, 'utf8'), edited);
 
-  // remove keeps the configuration; purge removes it and the directory.
+  // remove keeps the configuration; purge removes it, the environment file with the VIP key, and the directory.
+  writeFileSync(join(root, 'etc/cluster-endpoint/env'), 'CLUSTER_ENDPOINT_VIP_KEY=package-test-key\n', { mode: 0o600 });
   await dpkg('-r', 'cluster-endpoint');
   assert.equal(existsSync(join(root, 'usr/bin/cluster-endpoint')), false);
   assert.equal(existsSync(join(root, 'lib/systemd/system/cluster-endpoint.service')), false);
   assert.equal(readFileSync(spec, 'utf8'), edited);
+  assert.ok(existsSync(join(root, 'etc/cluster-endpoint/env')), 'remove keeps the environment file');
   await dpkg('--purge', 'cluster-endpoint');
+  assert.equal(existsSync(join(root, 'etc/cluster-endpoint/env')), false, 'purge removes the environment file');
   assert.equal(existsSync(join(root, 'etc/cluster-endpoint')), false);
   assert.doesNotMatch((await run('dpkg', [`--root=${root}`, '-l'])).stdout, /cluster-endpoint/);
+});
+
+test('lintian finds no error in the package (what it cannot change is overridden, with the reason)', async (t) => {
+  const ok = (await which('lintian')) !== undefined && (await which('dpkg-deb')) !== undefined;
+  if (!requireOrSkip(t, ok, 'needs lintian and dpkg-deb')) return;
+  const built = await buildOnce();
+  const lintian = await run('lintian', ['--tag-display-limit', '0', built.deb!], { maxBuffer: 16 * 1024 * 1024 }).then((r) => r, (e: { stdout: string; stderr: string }) => e);
+  const errors = lintian.stdout.split('\n').filter((line) => line.startsWith('E: '));
+  assert.deepEqual(errors, [], lintian.stdout + lintian.stderr);
+  assert.doesNotMatch(lintian.stdout, /malformed-deb-archive|no-changelog|unstripped-binary-or-object|copyright-without-copyright-notice|extended-description-line-too-long/);
 });
 
 test('the installed executable holds the VIP: serve in a network namespace of its own, ip and arping from the root', async (t) => {
