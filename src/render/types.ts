@@ -15,6 +15,8 @@ export interface RenderContext {
   specName: string;
   /** The spec file's text, for renderers that ship the spec itself to the nodes (staticPod). */
   specText?: string;
+  /** render builtin: the executable the unit runs (`--binary`; default a name systemd looks up). */
+  binary?: string;
 }
 
 /** A pure function from spec to files. The CLI writes them; `--check` compares them. */
