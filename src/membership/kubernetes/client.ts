@@ -32,7 +32,8 @@ export class ApiError extends Error {
 
 /** Loads credentials from a kubeconfig (its current context) or, without one, from the pod's service account. */
 export async function loadCredentials(kubeconfig: string | undefined): Promise<ApiCredentials> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
+  // The kubeconfig module alone: the package's index would bring every API, exec, attach and cp into the executable.
+  const { KubeConfig } = await import('@kubernetes/client-node/dist/config.js');
   const config = new KubeConfig();
   const what = kubeconfig ?? 'the pod\'s service account';
   if (!kubeconfig && (!process.env.KUBERNETES_SERVICE_HOST || !existsSync(SERVICE_ACCOUNT_TOKEN))) {
