@@ -3,7 +3,7 @@
 // renderer and one place that escapes text — this file — instead of a second one in browser code.
 import { createHash } from 'node:crypto';
 import { formatAge, formatBytes, formatLatency, formatTime } from './format.js';
-import type { BgpSnapshot, ListenerSnapshot, ServerSnapshot, StatusSnapshot, VipSnapshot } from '../snapshot.js';
+import type { BgpSnapshot, DiscoverySnapshot, ListenerSnapshot, ServerSnapshot, StatusSnapshot, VipSnapshot } from '../snapshot.js';
 
 export const REFRESH_MS = 1500;
 
@@ -39,7 +39,7 @@ ${renderStatusBody(snapshot)}
 
 /** The part of the page that changes: everything inside <main>. */
 export function renderStatusBody(s: StatusSnapshot): string {
-  return [renderHeader(s), renderReload(s), s.vip ? renderVip(s.vip, s.now) : '', s.bgp ? renderBgp(s.bgp, s.now) : '', ...s.listeners.map((l) => renderListener(l, s.now))].filter(Boolean).join('\n');
+  return [renderHeader(s), renderReload(s), s.vip ? renderVip(s.vip, s.now) : '', s.bgp ? renderBgp(s.bgp, s.now) : '', s.discovery ? renderDiscovery(s.discovery, s.now) : '', ...s.listeners.map((l) => renderListener(l, s.now))].filter(Boolean).join('\n');
 }
 
 /** "kernel (nftables table inet cluster_endpoint), servers see the client's address". */
@@ -109,6 +109,27 @@ function renderVip(vip: VipSnapshot, now: number): string {
 ${vip.sync ? `<div><dt>flow sync</dt><dd data-sync="${vip.sync.peerReachable ? 'ok' : 'down'}">${escapeHtml(syncText(vip.sync, now))}</dd></div>` : ''}
 </dl>
 ${rows ? `<table class="transitions"><thead><tr><th>at</th><th>age</th><th>role</th><th>reason</th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="muted">No role transition yet.</p>'}
+</section>`;
+}
+
+/** One line on where the members come from: `kubernetes: synced, 3 node(s) via https://…`. */
+export function discoveryText(d: DiscoverySnapshot, now: number): string {
+  const last = d.lastSyncAt !== undefined ? `, last confirmed ${formatAge(now - d.lastSyncAt)} ago` : '';
+  const why = d.state === 'failing' && d.lastError ? `; keeping the last known nodes (${d.lastError})` : '';
+  return `${d.source}: ${d.state} for ${formatAge(now - d.stateSince)}, ${d.nodes.length} node(s)${d.server ? ` via ${d.server}` : ''}${last}${why}`;
+}
+
+function renderDiscovery(d: DiscoverySnapshot, now: number): string {
+  return `<section class="vip discovery" data-discovery="${escapeHtml(d.state)}">
+<h2>Discovery <small>${escapeHtml(d.source)}</small></h2>
+<dl class="facts">
+<div><dt>state</dt><dd>${badge('discovery', d.state)}</dd></div>
+<div><dt>since</dt><dd>${escapeHtml(formatAge(now - d.stateSince))}</dd></div>
+<div><dt>nodes</dt><dd>${escapeHtml(d.nodes.map((n) => `${n.name} ${n.address}`).join(', ') || 'none yet (the spec\'s controlPlane serves)')}</dd></div>
+<div><dt>API server</dt><dd>${escapeHtml(d.server ?? '-')}</dd></div>
+<div><dt>lists / errors</dt><dd>${d.lists} / ${d.errors}</dd></div>
+${d.lastError ? `<div><dt>last error</dt><dd>${escapeHtml(d.lastError)}</dd></div>` : ''}
+</dl>
 </section>`;
 }
 
