@@ -3,6 +3,11 @@
 // applies it in one transaction. The table outlives serve: after a crash (or a restart for an
 // upgrade) established flows keep flowing and new ones are still balanced over the last membership;
 // a restarted serve adopts the table and replaces it once its own checks have a verdict.
+//
+// Passive health: the table drops a server's reset to a flow it never answered (the kernel then forgets the
+// flow, so the client's SYN retransmission is balanced again) and conntrack's destroy event of that flow counts
+// as a failed check, as a refused connect does in proxy mode; a flow left unanswered past the check timeout
+// counts too. A server marked down takes its unanswered flows with it, so their retransmissions move.
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { readFile } from 'node:fs/promises';
@@ -12,8 +17,10 @@ import type { Server } from '../../lb/server.js';
 import type { Logger } from '../../log.js';
 import type { Spec } from '../../spec/types.js';
 import type { DataPlane, DataPlaneListener } from '../types.js';
-import { applyRuleset, deleteFlows, deleteTable, openFlowsByMark, readTable, run, type TableState } from './engines.js';
-import { counterOf, FAMILY, listenerChain, markOf, renderRuleset, serverChain, serverIds, TABLE, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
+import { formatDuration } from '../../spec/duration.js';
+import { run, SYSTEM_ENGINE, type KernelEngine, type TableState } from './engines.js';
+import { counterOf, FAMILY, listenerChain, markOf, serverChain, serverIds, TABLE, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
+import { BoundedFrequencyRunner } from './runner.js';
 
 /** How often counters and flows are read when nobody asks (flowsOf keeps retiring servers honest). */
 const POLL_MS = 5000;
@@ -25,6 +32,9 @@ const FRESH_MS = 1000;
  * nobody asks and 2/POLL_SHARE when snapshots do.
  */
 const POLL_SHARE = 20;
+/** Table syncs: at most one per SYNC_MIN_MS; a failed one is retried from RETRY.firstMs, doubling, up to RETRY.maxMs. */
+const SYNC_MIN_MS = 20;
+const RETRY = { firstMs: 250, maxMs: 30_000 };
 
 export interface KernelOptions {
   /** Addresses this host may not have yet but will answer on (the VIP, a BGP-announced endpoint). */
@@ -35,11 +45,25 @@ export class KernelDataPlane implements DataPlane {
   readonly mode = 'kernel' as const;
   readonly description = `kernel, nftables table ${FAMILY} ${TABLE}`;
   readonly #logger: Logger;
+  readonly #engine: KernelEngine;
+  /** Syncs the table: coalesced, bounded in frequency, retried with back-off (kube-proxy's runner). */
+  readonly #runner: BoundedFrequencyRunner;
   #spec: Spec | undefined;
   #listeners: readonly DataPlaneListener[] = [];
   /** Servers no longer in any listener whose flows still count (drained past a reload). */
   readonly #retiring = new Set<Server>();
   #ids = new Map<string, string>();
+  /** Servers by the mark of their flows (markOf(id)): who a conntrack event is about. */
+  #byMark = new Map<number, Server>();
+  /** The servers in rotation in the table last applied, and its membership per listener chain (to compare with the table read back). */
+  #members = new Set<Server>();
+  #applied: Map<string, string[]> | undefined;
+  /** Unanswered flows seen by the last read: when first seen, and whether already counted as a failure. */
+  #unanswered = new Map<string, { server: Server; since: number; counted: boolean }>();
+  #refusals: { stop(): void } | undefined;
+  /** Counts starts and ends of syncs (a read taken across one may show either table); true while one runs. */
+  #syncs = 0;
+  #syncing = false;
   /** Counters of listeners by name, rebuilt from the table at each poll. */
   #counters = new Map<string, ListenerCounters>();
 
@@ -49,8 +73,6 @@ export class KernelDataPlane implements DataPlane {
   #pollCostMs = 0;
   #polling: Promise<void> | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
-  #renderQueued = false;
-  #rendering: Promise<void> = Promise.resolve();
   /** Until then, an adopted table is left as it is (our checks have no verdict yet). */
   #adoptedUntil = 0;
   #adoptTimer: NodeJS.Timeout | undefined;
@@ -59,8 +81,17 @@ export class KernelDataPlane implements DataPlane {
   /** This process has applied the table at least once (an adopted table it never changed is not its to delete). */
   #owned = false;
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, engine: KernelEngine = SYSTEM_ENGINE) {
     this.#logger = logger;
+    this.#engine = engine;
+    this.#runner = new BoundedFrequencyRunner(() => this.#sync(), {
+      minIntervalMs: SYNC_MIN_MS,
+      retry: RETRY,
+      onError: (error, retryInMs) => this.#logger.error(
+        { event: 'kernel-apply', error: error.message, retryInMs, failures: this.#runner.failures },
+        `the kernel table was not updated: ${error.message}; the previous one stays in place, retrying in ${formatDuration(retryInMs)}`,
+      ),
+    });
   }
 
   /** Checks what kernel mode needs before anything is changed; every failure is a UserError, exit 2. */
@@ -97,9 +128,9 @@ export class KernelDataPlane implements DataPlane {
   }
 
   /** Removes a table a previous serve left behind, and our flows with it; false when there was none. */
-  static async cleanup(): Promise<{ table: boolean; flows: number }> {
-    const table = await deleteTable();
-    const flows = await deleteFlows();
+  static async cleanup(engine: KernelEngine = SYSTEM_ENGINE): Promise<{ table: boolean; flows: number }> {
+    const table = await engine.deleteTable();
+    const flows = await engine.deleteFlows();
     return { table, flows };
   }
 
@@ -112,44 +143,44 @@ export class KernelDataPlane implements DataPlane {
     for (const server of previous.listeners.flatMap((l) => l.servers)) if (!current.has(server) && (this.#flows.get(this.#markOf(server)) ?? 0) > 0) this.#retiring.add(server);
     for (const server of this.#retiring) if (current.has(server)) this.#retiring.delete(server);
     // One flow mark per key: a server removed and added again is one server (the registry revives it).
+    const previousIds = this.#ids;
     this.#ids = serverIds([...current, ...this.#retiring].map((s) => s.key));
+    this.#byMark = new Map([...current, ...this.#retiring].map((s) => [markOf(this.#ids.get(s.key)!), s]));
     if (first) {
-      const adopted = await readTable();
+      const adopted = await this.#engine.readTable();
       if (adopted) {
         this.#adopt(spec, adopted);
-        this.#startPolling();
+        this.#start();
         return;
       }
     }
     try {
-      await this.#render();
+      // A reload is applied now, in the caller's transaction: it throws when nft refuses, and the old spec stays.
+      await this.#runner.settled();
+      await this.#sync();
     } catch (error) {
       this.#spec = previous.spec;
       this.#listeners = previous.listeners;
+      this.#ids = previousIds;
+      this.#byMark = new Map([...previous.listeners.flatMap((l) => l.servers), ...this.#retiring].filter((s) => previousIds.has(s.key)).map((s) => [markOf(previousIds.get(s.key)!), s]));
       throw error;
     }
-    if (first) this.#startPolling();
+    if (first) this.#start();
   }
 
   membershipChanged(): void {
-    if (this.#renderQueued || this.#closed || Date.now() < this.#adoptedUntil) {
-      if (Date.now() < this.#adoptedUntil && this.#allDecided()) this.#endAdoption();
+    if (this.#closed) return;
+    if (Date.now() < this.#adoptedUntil) {
+      if (this.#allDecided()) this.#endAdoption();
       return;
     }
-    // Coalesce: several servers changing in one tick (a reload, a node going down on every listener) make one transaction.
-    this.#renderQueued = true;
-    queueMicrotask(() => {
-      this.#renderQueued = false;
-      this.#rendering = this.#rendering.then(() => this.#render()).catch((error: Error) => {
-        this.#logger.error({ event: 'kernel-apply', error: error.message }, `the kernel table was not updated: ${error.message}; the previous one stays in place`);
-      });
-    });
+    this.#runner.run();
   }
 
   async closeFlows(server: Server, reason: string): Promise<number> {
     // Wait for the table that takes the server out of rotation first, so no new flow slips in behind.
-    await this.#rendering;
-    const closed = await deleteFlows(this.#markOf(server));
+    await this.#runner.settled();
+    const closed = await this.#engine.deleteFlows(this.#markOf(server));
     this.#flows.set(this.#markOf(server), 0);
     if (closed > 0) this.#logger.debug({ event: 'flows-closed', server: server.name, listener: server.listener, closed, reason }, `${server.name} ${server.listener}: removed ${closed} flow(s) from conntrack (${reason})`);
     return closed;
@@ -175,17 +206,17 @@ export class KernelDataPlane implements DataPlane {
   async stopAccepting(): Promise<void> {
     this.#accepting = false;
     this.#adoptedUntil = 0;
-    await this.#rendering;
-    await this.#render();
+    await this.#runner.settled();
+    await this.#sync();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopTimers();
-    await this.#rendering.catch(() => undefined);
-    const removed = await deleteTable();
-    const flows = await deleteFlows();
+    await this.#runner.settled();
+    const removed = await this.#engine.deleteTable();
+    const flows = await this.#engine.deleteFlows();
     this.#logger.info({ event: 'kernel-table', removed, flows }, `${removed ? `removed the nftables table ${FAMILY} ${TABLE}` : 'no nftables table to remove'}${flows > 0 ? ` and ${flows} flow(s) left in conntrack` : ''}`);
   }
 
@@ -199,7 +230,7 @@ export class KernelDataPlane implements DataPlane {
   async handover(): Promise<void> {
     this.#closed = true;
     this.#stopTimers();
-    await this.#rendering.catch(() => undefined);
+    await this.#runner.settled();
     this.#logger.info({ event: 'kernel-table', handover: true }, `left the nftables table ${FAMILY} ${TABLE} in place: established flows go on, new ones are balanced over the current membership until the next serve takes over`);
   }
 
@@ -235,11 +266,64 @@ export class KernelDataPlane implements DataPlane {
     };
   }
 
-  async #render(): Promise<void> {
+  /** Brings the table to the plan in one transaction; then moves the unanswered flows of servers that just went down. */
+  async #sync(): Promise<void> {
     if (this.#closed || !this.#spec) return;
-    const existing = await readTable();
-    await applyRuleset(renderRuleset(this.#plan(existing)));
-    this.#owned = true;
+    this.#syncs++;
+    this.#syncing = true;
+    let plan: KernelPlan;
+    try {
+      plan = this.#plan(await this.#engine.readTable());
+      await this.#engine.apply(plan);
+      this.#owned = true;
+      this.#applied = membershipOf(plan);
+    } finally {
+      this.#syncing = false;
+      this.#syncs++;
+    }
+    const ids = new Set(plan.listeners.flatMap((l) => l.members.map((m) => m.id)));
+    const members = new Set(this.#listeners.flatMap((l) => l.servers).filter((s) => ids.has(this.#ids.get(s.key)!)));
+    const gone = [...this.#members].filter((s) => !members.has(s) && s.state === 'down');
+    this.#members = members;
+    // A server marked down never answers the SYNs already sent to it (a host gone silent, a process killed
+    // while the reset was in flight): forgetting those flows balances the clients' retransmissions again.
+    for (const server of gone) {
+      const moved = await this.#engine.deleteFlows(this.#markOf(server), { unansweredOnly: true }).catch((error: Error) => {
+        this.#logger.warn({ event: 'kernel-flows', server: server.name, error: error.message }, `could not remove the unanswered flows of ${server.name}: ${error.message}`);
+        return 0;
+      });
+      if (moved > 0) this.#logger.info({ event: 'flows-moved', listener: server.listener, server: server.name, flows: moved }, `${server.name} ${server.listener}: ${moved} connection attempt(s) it never answered will be balanced again at the client's next SYN`);
+    }
+  }
+
+  /**
+   * Compares the table read back with the one last applied: a table changed or removed behind serve's back (a
+   * firewall reload that flushed the ruleset, a hand edit) is applied again, through the runner.
+   */
+  #reconcile(table: TableState | undefined, syncsBefore: number): void {
+    if (this.#closed || !this.#owned || this.#applied === undefined || Date.now() < this.#adoptedUntil) return;
+    // A sync during the read: what was read may be either table.
+    if (this.#syncs !== syncsBefore || this.#syncing) return;
+    if (table && sameMembership(this.#applied, table.members)) return;
+    this.#logger.warn({ event: 'kernel-drift', table: table ? 'changed' : 'missing' }, `the nftables table ${FAMILY} ${TABLE} was ${table ? 'changed' : 'removed'} outside serve; applying it again`);
+    this.#runner.run();
+  }
+
+  /** Starts what runs beside the table: counters and flows read back, and the refusal watcher. */
+  #start(): void {
+    this.#startPolling();
+    this.#refusals = this.#engine.watchRefusals({
+      refused: (mark) => this.#refused(mark),
+      failed: (message) => this.#logger.warn({ event: 'kernel-events', error: message }, `passive health: ${message}`),
+    });
+  }
+
+  /** A server reset a connection it never answered: the client did not see it (the table dropped it); the server did fail. */
+  #refused(mark: number): void {
+    const server = this.#byMark.get(mark);
+    if (!server || this.#closed) return;
+    this.#logger.debug({ event: 'flow-refused', listener: server.listener, server: server.name }, `${server.name} ${server.listener}: reset a connection it never answered; the client's next SYN is balanced again`);
+    server.observeFailure('kernel connect refused (a reset to the SYN)', 0);
   }
 
   #adopt(spec: Spec, table: TableState): void {
@@ -265,12 +349,50 @@ export class KernelDataPlane implements DataPlane {
   }
 
   #startPolling(): void {
-    const tick = () => {
-      this.#pollTimer = setTimeout(() => { void this.#poll().finally(tick); }, this.#pollGap(POLL_MS, 1 / POLL_SHARE));
-      this.#pollTimer.unref();
-    };
     void this.#poll();
-    tick();
+  }
+
+  /** After every read (periodic or asked for): the next one, as #nextPollMs says. */
+  #schedulePoll(): void {
+    clearTimeout(this.#pollTimer);
+    if (this.#closed) return;
+    this.#pollTimer = setTimeout(() => void this.#poll(), this.#nextPollMs());
+    this.#pollTimer.unref();
+  }
+
+  /**
+   * The next read: every POLL_MS, or sooner when a flow is waiting for an answer, to tell as soon as its check
+   * timeout is over whether it got one; reads stay under 2/POLL_SHARE of the time.
+   */
+  #nextPollMs(): number {
+    const idle = this.#pollGap(POLL_MS, 1 / POLL_SHARE);
+    let due = Number.POSITIVE_INFINITY;
+    for (const flow of this.#unanswered.values()) if (!flow.counted) due = Math.min(due, flow.since + this.#timeoutOf(flow.server) - Date.now());
+    if (due === Number.POSITIVE_INFINITY) return idle;
+    return Math.min(idle, Math.max(due, this.#pollCostMs / (2 / POLL_SHARE), 10));
+  }
+
+  #timeoutOf(server: Server): number {
+    return this.#spec?.listeners.find((l) => l.name === server.listener)?.healthCheck.timeoutMs ?? 5000;
+  }
+
+  /** Counts a failure for each flow that stayed unanswered past its server's check timeout (once per flow). */
+  #checkUnanswered(flows: ReadonlyArray<{ mark: number; key: string }>, now: number): void {
+    const seen = new Map<string, { server: Server; since: number; counted: boolean }>();
+    for (const flow of flows) {
+      const server = this.#byMark.get(flow.mark);
+      if (!server) continue;
+      const known = this.#unanswered.get(flow.key);
+      const entry = known?.server === server ? known : { server, since: now, counted: false };
+      seen.set(flow.key, entry);
+      const waited = now - entry.since;
+      const timeoutMs = this.#timeoutOf(server);
+      if (entry.counted || waited < timeoutMs || server.state === 'down') continue;
+      entry.counted = true;
+      this.#logger.debug({ event: 'flow-unanswered', listener: server.listener, server: server.name, waitedMs: waited }, `${server.name} ${server.listener}: a SYN has had no answer for ${formatDuration(waited)}`);
+      server.observeFailure(`kernel no answer to the SYN within ${formatDuration(timeoutMs)}`, waited);
+    }
+    this.#unanswered = seen;
   }
 
   /** The time between reads: at least minimumMs, and long enough that reading takes at most `share` of it. */
@@ -282,6 +404,9 @@ export class KernelDataPlane implements DataPlane {
     clearTimeout(this.#pollTimer);
     clearTimeout(this.#adoptTimer);
     this.#adoptedUntil = 0;
+    this.#runner.stop();
+    this.#refusals?.stop();
+    this.#refusals = undefined;
   }
 
   /** Reads counters (nft) and open flows (conntrack) and writes them into the Servers and listeners. */
@@ -289,11 +414,15 @@ export class KernelDataPlane implements DataPlane {
     if (this.#polling) return wait ? this.#polling : Promise.resolve();
     this.#polling = (async () => {
       const started = performance.now();
+      const syncsBefore = this.#syncs;
       try {
-        const [table, flows] = await Promise.all([readTable(), openFlowsByMark()]);
+        const [table, read] = await Promise.all([this.#engine.readTable(), this.#engine.readFlows()]);
+        const flows = read.open;
         this.#flows = flows;
         this.#polledAt = Date.now();
         this.#pollCostMs = performance.now() - started;
+        if (!this.#closed) this.#checkUnanswered(read.unanswered, this.#polledAt);
+        this.#reconcile(table, syncsBefore);
         if (!table) return;
         // A listener's connections and bytes come from its own counters (they outlast its servers and serve);
         // its open flows are its servers'.
@@ -323,10 +452,30 @@ export class KernelDataPlane implements DataPlane {
         this.#logger.warn({ event: 'kernel-counters', error: (error as Error).message }, `reading counters from the kernel failed: ${(error as Error).message}`);
       } finally {
         this.#polling = undefined;
+        this.#schedulePoll();
       }
     })();
     return this.#polling;
   }
+}
+
+/** Per listener chain, the server chains its map jumps to: what a table read back (TableState.members) carries. */
+function membershipOf(plan: KernelPlan): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const listener of plan.listeners) {
+    const chains = [...new Set(listener.members.filter((m) => m.weight > 0).map((m) => serverChain(m.id)))].sort();
+    if (chains.length > 0) out.set(listenerChain(listener.name), chains);
+  }
+  return out;
+}
+
+function sameMembership(a: ReadonlyMap<string, readonly string[]>, b: ReadonlyMap<string, readonly string[]>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [chain, members] of a) {
+    const other = [...(b.get(chain) ?? [])].sort();
+    if (other.length !== members.length || other.some((m, i) => m !== members[i])) return false;
+  }
+  return true;
 }
 
 function localAddresses(): Set<string> {
