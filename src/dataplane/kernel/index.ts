@@ -22,8 +22,11 @@ import { run, SYSTEM_ENGINE, type KernelEngine, type TableState } from './engine
 import { counterOf, FAMILY, listenerChain, markOf, serverChain, serverIds, TABLE, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
 import { BoundedFrequencyRunner } from './runner.js';
 
-/** How often counters and flows are read when nobody asks (flowsOf keeps retiring servers honest). */
-const POLL_MS = 5000;
+/**
+ * How often counters and flows are read when nobody asks (flowsOf keeps retiring servers honest, and a read
+ * finds the SYNs nobody answers): every check timeout, within these bounds.
+ */
+const POLL_MS = { min: 1000, max: 5000 };
 /** A snapshot older than this asks for fresh counters (they arrive for the next one). */
 const FRESH_MS = 1000;
 /**
@@ -361,11 +364,12 @@ export class KernelDataPlane implements DataPlane {
   }
 
   /**
-   * The next read: every POLL_MS, or sooner when a flow is waiting for an answer, to tell as soon as its check
+   * The next read: every check timeout (1-5 s), or sooner when a flow is waiting for an answer, to tell as soon as its check
    * timeout is over whether it got one; reads stay under 2/POLL_SHARE of the time.
    */
   #nextPollMs(): number {
-    const idle = this.#pollGap(POLL_MS, 1 / POLL_SHARE);
+    const timeout = Math.min(...(this.#spec?.listeners.map((l) => l.healthCheck.timeoutMs) ?? []), POLL_MS.max);
+    const idle = this.#pollGap(Math.max(POLL_MS.min, timeout), 1 / POLL_SHARE);
     let due = Number.POSITIVE_INFINITY;
     for (const flow of this.#unanswered.values()) if (!flow.counted) due = Math.min(due, flow.since + this.#timeoutOf(flow.server) - Date.now());
     if (due === Number.POSITIVE_INFINITY) return idle;
