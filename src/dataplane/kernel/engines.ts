@@ -144,7 +144,7 @@ export function parseFlows(text: string): Flow[] {
  * (their SYN retransmissions are then balanced again). Returns how many went.
  */
 export async function deleteFlows(mark?: number, options: { unansweredOnly?: boolean } = {}): Promise<number> {
-  const filter = mark === undefined ? `${MARK_PREFIX}/${MARK_MASK}` : `${mark}/${options.unansweredOnly ? UNANSWERED_MARK_MASK : SERVER_MARK_MASK}`;
+  const filter = mark === undefined ? `${MARK_PREFIX}/${MARK_MASK}` : `${mark}/${options.unansweredOnly ? (SERVER_MARK_MASK | MARK_ANSWERED) >>> 0 : SERVER_MARK_MASK}`;
   let deleted = 0;
   for (const family of ['ipv4', 'ipv6']) {
     const result = await run('conntrack', ['-D', '-f', family, '-m', filter]);

@@ -32,7 +32,7 @@ export const MARK_CLOSING = 0x01000000;
 export const OPEN_MARK_MASK = (MARK_MASK | MARK_ANSWERED | MARK_CLOSING) >>> 0;
 /** Flows of ours that are not closing, answered or not (value MARK_PREFIX under this mask). */
 export const LIVE_MARK_MASK = (MARK_MASK | MARK_CLOSING) >>> 0;
-/** Unanswered flows of ours, closing or not (value MARK_PREFIX, or markOf(id) for one server's, under this mask). */
+/** Unanswered flows of ours, closing or not (value MARK_PREFIX under this mask; one server's: SERVER_MARK_MASK | MARK_ANSWERED). */
 export const UNANSWERED_MARK_MASK = (MARK_MASK | MARK_ANSWERED) >>> 0;
 /** A server's flows, whatever their state. */
 export const SERVER_MARK_MASK = (~(MARK_CLOSING | MARK_ANSWERED)) >>> 0;
