@@ -67,6 +67,7 @@ export class KernelDataPlane implements DataPlane {
   /** Counts starts and ends of syncs (a read taken across one may show either table); true while one runs. */
   #syncs = 0;
   #syncing = false;
+  #syncQueue: Promise<void> = Promise.resolve();
   /** Counters of listeners by name, rebuilt from the table at each poll. */
   #counters = new Map<string, ListenerCounters>();
 
@@ -269,8 +270,15 @@ export class KernelDataPlane implements DataPlane {
     };
   }
 
+  /** One sync at a time, whoever asks (the runner, a reload, a stop): a later plan is never overtaken by an earlier one. */
+  #sync(): Promise<void> {
+    const run = this.#syncQueue.then(() => this.#syncNow());
+    this.#syncQueue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Brings the table to the plan in one transaction; then moves the unanswered flows of servers that just went down. */
-  async #sync(): Promise<void> {
+  async #syncNow(): Promise<void> {
     if (this.#closed || !this.#spec) return;
     this.#syncs++;
     this.#syncing = true;
