@@ -13,10 +13,11 @@ import { networkInterfaces } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../errors.js';
 import type { ListenerCounters } from '../../lb/backend.js';
-import type { Server } from '../../lb/server.js';
 import type { Logger } from '../../log.js';
+import type { Member } from '../../membership/member.js';
+import { inRotation } from '../../membership/rotation.js';
 import type { Spec } from '../../spec/types.js';
-import type { DataPlane, DataPlaneListener } from '../types.js';
+import type { DataPlane, DataPlaneListener, MemberCounters } from '../types.js';
 import { formatDuration } from '../../spec/duration.js';
 import { run, SYSTEM_ENGINE, type KernelEngine, type TableState } from './engines.js';
 import { counterOf, FAMILY, listenerChain, markOf, serverChain, serverIds, TABLE, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
@@ -39,6 +40,8 @@ const POLL_SHARE = 20;
 const SYNC_MIN_MS = 20;
 const RETRY = { firstMs: 250, maxMs: 30_000 };
 
+const NO_COUNTERS: MemberCounters = { activeConnections: 0, totalConnections: 0, connectFailures: 0, redispatches: 0, bytesIn: 0, bytesOut: 0, firstByteTimeouts: 0 };
+
 export interface KernelOptions {
   /** Addresses this host may not have yet but will answer on (the VIP, a BGP-announced endpoint). */
   floating?: readonly string[];
@@ -53,16 +56,16 @@ export class KernelDataPlane implements DataPlane {
   readonly #runner: BoundedFrequencyRunner;
   #spec: Spec | undefined;
   #listeners: readonly DataPlaneListener[] = [];
-  /** Servers no longer in any listener whose flows still count (drained past a reload). */
-  readonly #retiring = new Set<Server>();
+  /** Members no longer in any listener whose flows still count (drained past a reload). */
+  readonly #retiring = new Set<Member>();
   #ids = new Map<string, string>();
-  /** Servers by the mark of their flows (markOf(id)): who a conntrack event is about. */
-  #byMark = new Map<number, Server>();
-  /** The servers in rotation in the table last applied, and its membership per listener chain (to compare with the table read back). */
-  #members = new Set<Server>();
+  /** Members by the mark of their flows (markOf(id)): who a conntrack event is about. */
+  #byMark = new Map<number, Member>();
+  /** The members in rotation in the table last applied, and its membership per listener chain (to compare with the table read back). */
+  #members = new Set<Member>();
   #applied: Map<string, string[]> | undefined;
   /** Unanswered flows seen by the last read: when first seen, and whether already counted as a failure. */
-  #unanswered = new Map<string, { server: Server; since: number; counted: boolean }>();
+  #unanswered = new Map<string, { member: Member; since: number; counted: boolean }>();
   #refusals: { stop(): void } | undefined;
   /** Counts starts and ends of syncs (a read taken across one may show either table); true while one runs. */
   #syncs = 0;
@@ -70,6 +73,8 @@ export class KernelDataPlane implements DataPlane {
   #syncQueue: Promise<void> = Promise.resolve();
   /** Counters of listeners by name, rebuilt from the table at each poll. */
   #counters = new Map<string, ListenerCounters>();
+  /** Counters of members by key, from the table at each poll (kept when a read has none), and passive health's connect failures. */
+  readonly #memberCounters = new Map<string, MemberCounters>();
 
   #flows = new Map<number, number>();
   #polledAt = 0;
@@ -143,13 +148,15 @@ export class KernelDataPlane implements DataPlane {
     const previous = { spec: this.#spec, listeners: this.#listeners };
     this.#spec = spec;
     this.#listeners = listeners;
-    const current = new Set(listeners.flatMap((l) => l.servers));
-    for (const server of previous.listeners.flatMap((l) => l.servers)) if (!current.has(server) && (this.#flows.get(this.#markOf(server)) ?? 0) > 0) this.#retiring.add(server);
-    for (const server of this.#retiring) if (current.has(server)) this.#retiring.delete(server);
-    // One flow mark per key: a server removed and added again is one server (the registry revives it).
+    const current = new Set(listeners.flatMap((l) => l.members));
+    for (const member of previous.listeners.flatMap((l) => l.members)) if (!current.has(member) && (this.#flows.get(this.#markOf(member)) ?? 0) > 0) this.#retiring.add(member);
+    for (const member of this.#retiring) if (current.has(member)) this.#retiring.delete(member);
+    // One flow mark per key: a member removed and added again is one member (the registry revives it).
     const previousIds = this.#ids;
-    this.#ids = serverIds([...current, ...this.#retiring].map((s) => s.key));
-    this.#byMark = new Map([...current, ...this.#retiring].map((s) => [markOf(this.#ids.get(s.key)!), s]));
+    this.#ids = serverIds([...current, ...this.#retiring].map((m) => m.key));
+    this.#byMark = new Map([...current, ...this.#retiring].map((m) => [markOf(this.#ids.get(m.key)!), m]));
+    const keys = new Set(this.#ids.keys());
+    for (const key of this.#memberCounters.keys()) if (!keys.has(key)) this.#memberCounters.delete(key);
     if (first) {
       const adopted = await this.#engine.readTable();
       if (adopted) {
@@ -166,7 +173,7 @@ export class KernelDataPlane implements DataPlane {
       this.#spec = previous.spec;
       this.#listeners = previous.listeners;
       this.#ids = previousIds;
-      this.#byMark = new Map([...previous.listeners.flatMap((l) => l.servers), ...this.#retiring].filter((s) => previousIds.has(s.key)).map((s) => [markOf(previousIds.get(s.key)!), s]));
+      this.#byMark = new Map([...previous.listeners.flatMap((l) => l.members), ...this.#retiring].filter((m) => previousIds.has(m.key)).map((m) => [markOf(previousIds.get(m.key)!), m]));
       throw error;
     }
     if (first) this.#start();
@@ -181,17 +188,21 @@ export class KernelDataPlane implements DataPlane {
     this.#runner.run();
   }
 
-  async closeFlows(server: Server, reason: string): Promise<number> {
-    // Wait for the table that takes the server out of rotation first, so no new flow slips in behind.
+  async closeFlows(member: Member, reason: string): Promise<number> {
+    // Wait for the table that takes the member out of rotation first, so no new flow slips in behind.
     await this.#runner.settled();
-    const closed = await this.#engine.deleteFlows(this.#markOf(server));
-    this.#flows.set(this.#markOf(server), 0);
-    if (closed > 0) this.#logger.debug({ event: 'flows-closed', server: server.name, listener: server.listener, closed, reason }, `${server.name} ${server.listener}: removed ${closed} flow(s) from conntrack (${reason})`);
+    const closed = await this.#engine.deleteFlows(this.#markOf(member));
+    this.#flows.set(this.#markOf(member), 0);
+    if (closed > 0) this.#logger.debug({ event: 'flows-closed', server: member.name, listener: member.listener, closed, reason }, `${member.name} ${member.listener}: removed ${closed} flow(s) from conntrack (${reason})`);
     return closed;
   }
 
-  flowsOf(server: Server): number {
-    return this.#flows.get(this.#markOf(server)) ?? 0;
+  flowsOf(member: Member): number {
+    return this.#flows.get(this.#markOf(member)) ?? 0;
+  }
+
+  memberCounters(member: Member): MemberCounters {
+    return { ...(this.#memberCounters.get(member.key) ?? NO_COUNTERS) };
   }
 
   counters(listener: string): ListenerCounters | undefined {
@@ -238,26 +249,24 @@ export class KernelDataPlane implements DataPlane {
     this.#logger.info({ event: 'kernel-table', handover: true }, `left the nftables table ${FAMILY} ${TABLE} in place: established flows go on, new ones are balanced over the current membership until the next serve takes over`);
   }
 
-  #markOf(server: Server): number {
-    const id = this.#ids.get(server.key);
+  #markOf(member: Member): number {
+    const id = this.#ids.get(member.key);
     return id === undefined ? -1 : markOf(id);
   }
 
-  /** The plan for the table: members follow eligibility, or every fail-open candidate when none is eligible. */
+  /** The plan for the table: the members in rotation get new flows. */
   #plan(existing: TableState | undefined): KernelPlan {
     const spec = this.#spec!;
-    const failOpen = spec.balancer.whenAllDown === 'fail-open';
-    const toKernel = (server: Server): KernelServer => ({ id: this.#ids.get(server.key)!, listener: listenerChain(server.listener), address: server.address, port: server.port, weight: server.weight });
+    const toKernel = (member: Member): KernelServer => ({ id: this.#ids.get(member.key)!, listener: listenerChain(member.listener), address: member.address, port: member.port, weight: member.weight });
     // Stateful failover: every peer hashes a flow to the same server, and picks up flows it never saw.
     const sync = spec.vip?.sync;
     const consistent = sync !== undefined && sync.consistentHash && spec.vip!.peers.length > 1;
-    const listeners: KernelListener[] = this.#listeners.map(({ listener, servers }) => {
-      let members = servers.filter((s) => s.eligible);
-      if (members.length === 0 && failOpen) members = servers.filter((s) => s.failOpenCandidate);
+    const listeners: KernelListener[] = this.#listeners.map(({ listener, members: all }) => {
+      const members = inRotation(all, spec.balancer.whenAllDown);
       const balance = listener.balance === 'source' ? 'source' : consistent ? 'flow' : 'roundrobin';
       return { name: listener.name, port: listener.port, balance, members: this.#accepting ? members.map(toKernel) : [] };
     });
-    const servers = [...new Set([...this.#listeners.flatMap((l) => l.servers), ...this.#retiring])].map(toKernel);
+    const servers = [...new Set([...this.#listeners.flatMap((l) => l.members), ...this.#retiring])].map(toKernel);
     return {
       bind: spec.balancer.bind,
       preserveClientIp: spec.balancer.preserveClientIp,
@@ -293,17 +302,17 @@ export class KernelDataPlane implements DataPlane {
       this.#syncs++;
     }
     const ids = new Set(plan.listeners.flatMap((l) => l.members.map((m) => m.id)));
-    const members = new Set(this.#listeners.flatMap((l) => l.servers).filter((s) => ids.has(this.#ids.get(s.key)!)));
-    const gone = [...this.#members].filter((s) => !members.has(s) && s.state === 'down');
+    const members = new Set(this.#listeners.flatMap((l) => l.members).filter((m) => ids.has(this.#ids.get(m.key)!)));
+    const gone = [...this.#members].filter((m) => !members.has(m) && m.state === 'down');
     this.#members = members;
-    // A server marked down never answers the SYNs already sent to it (a host gone silent, a process killed
+    // A member marked down never answers the SYNs already sent to it (a host gone silent, a process killed
     // while the reset was in flight): forgetting those flows balances the clients' retransmissions again.
-    for (const server of gone) {
-      const moved = await this.#engine.deleteFlows(this.#markOf(server), { unansweredOnly: true }).catch((error: Error) => {
-        this.#logger.warn({ event: 'kernel-flows', server: server.name, error: error.message }, `could not remove the unanswered flows of ${server.name}: ${error.message}`);
+    for (const member of gone) {
+      const moved = await this.#engine.deleteFlows(this.#markOf(member), { unansweredOnly: true }).catch((error: Error) => {
+        this.#logger.warn({ event: 'kernel-flows', server: member.name, error: error.message }, `could not remove the unanswered flows of ${member.name}: ${error.message}`);
         return 0;
       });
-      if (moved > 0) this.#logger.info({ event: 'flows-moved', listener: server.listener, server: server.name, flows: moved }, `${server.name} ${server.listener}: ${moved} connection attempt(s) it never answered will be balanced again at the client's next SYN`);
+      if (moved > 0) this.#logger.info({ event: 'flows-moved', listener: member.listener, server: member.name, flows: moved }, `${member.name} ${member.listener}: ${moved} connection attempt(s) it never answered will be balanced again at the client's next SYN`);
     }
   }
 
@@ -329,12 +338,19 @@ export class KernelDataPlane implements DataPlane {
     });
   }
 
-  /** A server reset a connection it never answered: the client did not see it (the table dropped it); the server did fail. */
+  /** A member reset a connection it never answered: the client did not see it (the table dropped it); the member did fail. */
   #refused(mark: number): void {
-    const server = this.#byMark.get(mark);
-    if (!server || this.#closed) return;
-    this.#logger.debug({ event: 'flow-refused', listener: server.listener, server: server.name }, `${server.name} ${server.listener}: reset a connection it never answered; the client's next SYN is balanced again`);
-    server.observeFailure('kernel connect refused (a reset to the SYN)', 0);
+    const member = this.#byMark.get(mark);
+    if (!member || this.#closed) return;
+    this.#logger.debug({ event: 'flow-refused', listener: member.listener, server: member.name }, `${member.name} ${member.listener}: reset a connection it never answered; the client's next SYN is balanced again`);
+    this.#failed(member, 'kernel connect refused (a reset to the SYN)', 0);
+  }
+
+  /** Passive health: a connect to the member failed; counted here, and told to its checker like a failed check (as the proxy does). */
+  #failed(member: Member, reason: string, latencyMs: number): void {
+    const counters = this.#memberCounters.get(member.key) ?? { ...NO_COUNTERS };
+    this.#memberCounters.set(member.key, { ...counters, connectFailures: counters.connectFailures + 1 });
+    member.observeFailure(reason, latencyMs);
   }
 
   #adopt(spec: Spec, table: TableState): void {
@@ -349,7 +365,7 @@ export class KernelDataPlane implements DataPlane {
   }
 
   #allDecided(): boolean {
-    return this.#listeners.every((l) => l.servers.every((s) => s.state !== 'checking' || s.adminState === 'maint'));
+    return this.#listeners.every((l) => l.members.every((m) => m.state !== 'checking' || m.adminState === 'maint'));
   }
 
   #endAdoption(): void {
@@ -379,30 +395,30 @@ export class KernelDataPlane implements DataPlane {
     const timeout = Math.min(...(this.#spec?.listeners.map((l) => l.healthCheck.timeoutMs) ?? []), POLL_MS.max);
     const idle = this.#pollGap(Math.max(POLL_MS.min, timeout), 1 / POLL_SHARE);
     let due = Number.POSITIVE_INFINITY;
-    for (const flow of this.#unanswered.values()) if (!flow.counted) due = Math.min(due, flow.since + this.#timeoutOf(flow.server) - Date.now());
+    for (const flow of this.#unanswered.values()) if (!flow.counted) due = Math.min(due, flow.since + this.#timeoutOf(flow.member) - Date.now());
     if (due === Number.POSITIVE_INFINITY) return idle;
     return Math.min(idle, Math.max(due, this.#pollCostMs / (2 / POLL_SHARE), 10));
   }
 
-  #timeoutOf(server: Server): number {
-    return this.#spec?.listeners.find((l) => l.name === server.listener)?.healthCheck.timeoutMs ?? 5000;
+  #timeoutOf(member: Member): number {
+    return this.#spec?.listeners.find((l) => l.name === member.listener)?.healthCheck.timeoutMs ?? 5000;
   }
 
-  /** Counts a failure for each flow that stayed unanswered past its server's check timeout (once per flow). */
+  /** Counts a failure for each flow that stayed unanswered past its member's check timeout (once per flow). */
   #checkUnanswered(flows: ReadonlyArray<{ mark: number; key: string }>, now: number): void {
-    const seen = new Map<string, { server: Server; since: number; counted: boolean }>();
+    const seen = new Map<string, { member: Member; since: number; counted: boolean }>();
     for (const flow of flows) {
-      const server = this.#byMark.get(flow.mark);
-      if (!server) continue;
+      const member = this.#byMark.get(flow.mark);
+      if (!member) continue;
       const known = this.#unanswered.get(flow.key);
-      const entry = known?.server === server ? known : { server, since: now, counted: false };
+      const entry = known?.member === member ? known : { member, since: now, counted: false };
       seen.set(flow.key, entry);
       const waited = now - entry.since;
-      const timeoutMs = this.#timeoutOf(server);
-      if (entry.counted || waited < timeoutMs || server.state === 'down') continue;
+      const timeoutMs = this.#timeoutOf(member);
+      if (entry.counted || waited < timeoutMs || member.state === 'down') continue;
       entry.counted = true;
-      this.#logger.debug({ event: 'flow-unanswered', listener: server.listener, server: server.name, waitedMs: waited }, `${server.name} ${server.listener}: a SYN has had no answer for ${formatDuration(waited)}`);
-      server.observeFailure(`kernel no answer to the SYN within ${formatDuration(timeoutMs)}`, waited);
+      this.#logger.debug({ event: 'flow-unanswered', listener: member.listener, server: member.name, waitedMs: waited }, `${member.name} ${member.listener}: a SYN has had no answer for ${formatDuration(waited)}`);
+      this.#failed(member, `kernel no answer to the SYN within ${formatDuration(timeoutMs)}`, waited);
     }
     this.#unanswered = seen;
   }
@@ -421,7 +437,7 @@ export class KernelDataPlane implements DataPlane {
     this.#refusals = undefined;
   }
 
-  /** Reads counters (nft) and open flows (conntrack) and writes them into the Servers and listeners. */
+  /** Reads counters (nft) and flows (conntrack) into the members' and listeners' counters; passive health reads the unanswered flows. */
   #poll(wait = false): Promise<void> {
     if (this.#polling) return wait ? this.#polling : Promise.resolve();
     this.#polling = (async () => {
@@ -440,26 +456,31 @@ export class KernelDataPlane implements DataPlane {
         // its open flows are its servers'.
         const counters = new Map<string, ListenerCounters>();
         const value = (name: string, field: 'packets' | 'bytes') => table.counters.get(name)?.[field] ?? 0;
-        for (const { listener, servers } of this.#listeners) {
+        for (const { listener, members } of this.#listeners) {
           const chain = listenerChain(listener.name);
           const total: ListenerCounters = {
             activeConnections: 0, totalConnections: value(counterOf(chain, 'new'), 'packets'), failedConnections: value(counterOf(chain, 'rejected'), 'packets'), localErrors: 0,
             bytesIn: value(counterOf(chain, 'in'), 'bytes'), bytesOut: value(counterOf(chain, 'out'), 'bytes'),
           };
-          for (const server of [...servers, ...[...this.#retiring].filter((s) => s.listener === listener.name)]) {
-            const id = this.#ids.get(server.key);
+          for (const member of [...members, ...[...this.#retiring].filter((m) => m.listener === listener.name)]) {
+            const id = this.#ids.get(member.key);
             if (id === undefined) continue;
-            server.activeConnections = flows.get(markOf(id)) ?? 0;
+            const last = this.#memberCounters.get(member.key) ?? NO_COUNTERS;
             const chain = serverChain(id);
-            server.totalConnections = table.counters.get(counterOf(chain, 'new'))?.packets ?? server.totalConnections;
-            server.bytesIn = table.counters.get(counterOf(chain, 'in'))?.bytes ?? server.bytesIn;
-            server.bytesOut = table.counters.get(counterOf(chain, 'out'))?.bytes ?? server.bytesOut;
-            total.activeConnections += server.activeConnections;
+            const read: MemberCounters = {
+              ...last,
+              activeConnections: flows.get(markOf(id)) ?? 0,
+              totalConnections: table.counters.get(counterOf(chain, 'new'))?.packets ?? last.totalConnections,
+              bytesIn: table.counters.get(counterOf(chain, 'in'))?.bytes ?? last.bytesIn,
+              bytesOut: table.counters.get(counterOf(chain, 'out'))?.bytes ?? last.bytesOut,
+            };
+            this.#memberCounters.set(member.key, read);
+            total.activeConnections += read.activeConnections;
           }
           counters.set(listener.name, total);
         }
         this.#counters = counters;
-        for (const server of this.#retiring) if ((flows.get(this.#markOf(server)) ?? 0) === 0) this.#retiring.delete(server);
+        for (const member of this.#retiring) if ((flows.get(this.#markOf(member)) ?? 0) === 0) this.#retiring.delete(member);
       } catch (error) {
         this.#logger.warn({ event: 'kernel-counters', error: (error as Error).message }, `reading counters from the kernel failed: ${(error as Error).message}`);
       } finally {

@@ -8,7 +8,7 @@ import { KernelDataPlane } from '../../../src/dataplane/kernel/index.js';
 import type { FlowRead, KernelEngine, RefusalEvents, TableState } from '../../../src/dataplane/kernel/engines.js';
 import { listenerChain, markOf, serverChain, serverIds, type KernelPlan } from '../../../src/dataplane/kernel/ruleset.js';
 import type { DataPlaneListener } from '../../../src/dataplane/types.js';
-import type { Server } from '../../../src/lb/server.js';
+import type { Member } from '../../../src/membership/member.js';
 import { silentLogger } from '../../../src/log.js';
 import { parseSpec } from '../../../src/spec/load.js';
 import type { Spec } from '../../../src/spec/types.js';
@@ -21,18 +21,14 @@ const waitFor = async (condition: () => boolean, what: string, timeoutMs = 3000)
   }
 };
 
-/** What the data plane reads and writes on a Server, with state and admin state set by the test. */
-class FakeServer {
+/** What the data plane reads of a Member, with state and admin state set by the test. */
+class FakeMember {
   readonly key: string;
   state: 'checking' | 'up' | 'down' = 'up';
   adminState: 'ready' | 'drain' | 'maint' = 'ready';
   removed = false;
   weight = 1;
   port = 6443;
-  activeConnections = 0;
-  totalConnections = 0;
-  bytesIn = 0;
-  bytesOut = 0;
   readonly failures: Array<{ reason: string; latencyMs: number }> = [];
   constructor(readonly listener: string, readonly name: string, readonly address: string) {
     this.key = `${listener}|${address}|6443`;
@@ -87,13 +83,13 @@ async function started(options: { failNext?: number; extra?: string } = {}) {
   const engine = new FakeEngine();
   engine.failNext = options.failNext ?? 0;
   const s = spec(options.extra);
-  const servers = s.listeners[0].servers.map((t) => new FakeServer('kubernetes', t.name, t.address));
-  const listeners: DataPlaneListener[] = [{ listener: s.listeners[0], servers: servers as unknown as Server[] }];
+  const servers = s.listeners[0].servers.map((t) => new FakeMember('kubernetes', t.name, t.address));
+  const listeners: DataPlaneListener[] = [{ listener: s.listeners[0], members: servers as unknown as Member[] }];
   const plane = new KernelDataPlane(silentLogger, engine);
   return { engine, servers, plane, apply: () => plane.apply(s, listeners), byName: (name: string) => servers.find((x) => x.name === name)! };
 }
 
-const markOfServer = (server: FakeServer) => markOf(serverIds([server.key]).get(server.key)!);
+const markOfServer = (server: FakeMember) => markOf(serverIds([server.key]).get(server.key)!);
 
 test('membership → plan: eligible servers are members; down, drained and maintenance ones are out but still counted', async () => {
   const { engine, plane, apply, byName } = await started();
@@ -168,6 +164,7 @@ test('passive health: a refused flow counts as a failed check of its server; unk
   engine.events!.refused(markOfServer(byName('cp-02')));
   engine.events!.refused(0xcc123456);
   assert.deepEqual(byName('cp-02').failures.map((f) => f.reason), ['kernel connect refused (a reset to the SYN)']);
+  assert.equal(plane.memberCounters(byName('cp-02') as unknown as Member).connectFailures, 1, 'counted as a connect error of the member');
   assert.equal(byName('cp-01').failures.length + byName('cp-03').failures.length, 0);
   await plane.destroy();
 });
