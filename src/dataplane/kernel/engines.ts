@@ -145,15 +145,16 @@ export function parseFlows(text: string): Flow[] {
  */
 export async function deleteFlows(mark?: number, options: { unansweredOnly?: boolean } = {}): Promise<number> {
   const filter = mark === undefined ? `${MARK_PREFIX}/${MARK_MASK}` : `${mark}/${options.unansweredOnly ? (SERVER_MARK_MASK | MARK_ANSWERED) >>> 0 : SERVER_MARK_MASK}`;
-  let deleted = 0;
-  for (const family of ['ipv4', 'ipv6']) {
+  // Both families at once: the clients' retransmissions wait for this.
+  const counts = await Promise.all(['ipv4', 'ipv6'].map(async (family) => {
     const result = await run('conntrack', ['-D', '-f', family, '-m', filter]);
     // conntrack exits 1 when nothing matched; the count line says how many went.
     const count = /(\d+) flow entries have been deleted/.exec(result.stderr);
-    if (count) deleted += Number(count[1]);
-    else if (result.code !== 0 && !/0 flow entries/.test(result.stderr)) throw conntrackError(result.stderr, 'deleting flows');
-  }
-  return deleted;
+    if (count) return Number(count[1]);
+    if (result.code !== 0 && !/0 flow entries/.test(result.stderr)) throw conntrackError(result.stderr, 'deleting flows');
+    return 0;
+  }));
+  return counts[0] + counts[1];
 }
 
 /** What the refusal watcher reports. */
