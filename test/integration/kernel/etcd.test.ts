@@ -132,8 +132,21 @@ class EtcdLab {
     await writeFile(path, stringify(spec));
     this.serve = this.lab.spawn('lb', [process.execPath, '--import', 'tsx', CLI, 'serve', '-c', path], { cwd: ROOT, group: true });
     await this.serve.waitForLine((l) => l.json?.event === 'started', 30_000);
-    // Every member up in the table (the first checks).
-    await sleep(1500);
+    // Every member up in the table (their first checks).
+    const deadline = Date.now() + 15_000;
+    while ((await this.states().catch(() => [])).filter((s) => s === 'up').length < MEMBERS.length) {
+      if (Date.now() > deadline) throw new Error(`not every member came up: ${JSON.stringify(await this.states().catch(() => []))}`);
+      await sleep(100);
+    }
+  }
+
+  /** Each member's state as serve's admin API says. */
+  async states(): Promise<string[]> {
+    return (await this.status()).listeners[0].servers.map((s) => s.state);
+  }
+
+  async status(): Promise<{ listeners: Array<{ servers: Array<{ name: string; state: string }> }> }> {
+    return JSON.parse(await this.lab.exec('lb', [process.execPath, '-e', 'fetch("http://127.0.0.1:8404/api/status").then((r) => r.text()).then((t) => process.stdout.write(t))']));
   }
 
   async stopServe(): Promise<void> {
@@ -184,7 +197,7 @@ describe('real etcd through kernel mode: a member SIGKILLed under puts and a wat
         while (seen().size < count && Date.now() < deadline) await sleep(100);
         assert.equal(seen().size, count, 'the watch saw every put');
         e!.lab.killGroup(watch, 'SIGTERM');
-        const status = JSON.parse(await e!.lab.exec('lb', [process.execPath, '-e', 'fetch("http://127.0.0.1:8404/api/status").then((r) => r.text()).then((t) => process.stdout.write(t))'])) as { listeners: Array<{ servers: Array<{ name: string; state: string }> }> };
+        const status = await e!.status();
         assert.equal(status.listeners[0].servers.find((s) => s.name === victim)?.state, 'down');
         e!.startMember(victim, 'existing');
         await e!.waitHealthy();
