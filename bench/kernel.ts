@@ -32,7 +32,7 @@ const PORTS = { http1: 7080, http2: 7081, bulk: 7201, nginx: 80, iperf: 5201, ad
 const CHECK = { interval: '2s', timeout: '1s', rise: 2, fall: 2 };
 
 interface Figures { bulkUpGbps: number; bulkDownGbps: number; newPerS: number; keepAliveRps: number; p99Ms: number; ourCpu?: number; balancerCpuBusy: number; watcherCpu?: number }
-interface Kill { failures: number; attempts: number; slowest: number; retried: number }
+interface Kill { failures: number; attempts: number; slowest: number; retried: number; inFlight: number }
 
 class KernelBench {
   readonly group: ProcessGroup;
@@ -210,13 +210,15 @@ frontend bulk\n    bind ${bind}:${PORTS.bulk}\n    default_backend bulk\nbackend
     await sleep(1000);
     this.group.start('kill', 'ip', ['netns', 'exec', this.ns('cp-02'), 'kill', '-9', String(this.nginxPid('cp-02'))], { logFile: join(this.dir, 'kill.log') });
     await prober.exited;
-    const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { ok: boolean; start: number; ms: number });
+    const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { ok: boolean; start: number; ms: number; connected: boolean; answered: boolean; error: string });
     this.startNginx('cp-02');
     await until(() => this.#httpOk(this.addr('cp-02'), PORTS.nginx), 10_000, 100);
     // Two checks at 2 s for the balancer to take it back.
     await sleep(5000);
     const answered = lines.filter((l) => l.ok).map((l) => l.ms);
-    return { failures: lines.filter((l) => !l.ok).length, attempts: lines.length, slowest: Math.max(0, ...answered), retried: answered.filter((ms) => ms >= 500).length };
+    // A request the server had accepted when it died (connected, reset before any answer): no kernel balancer can replay it.
+    const inFlight = lines.filter((l) => !l.ok && l.connected && !l.answered && l.error === 'ECONNRESET').length;
+    return { failures: lines.filter((l) => !l.ok).length, attempts: lines.length, slowest: Math.max(0, ...answered), retried: answered.filter((ms) => ms >= 500).length, inFlight };
   }
 
   nginxPid(host: string): number {
@@ -245,18 +247,18 @@ const [host, port, interval, duration, timeout] = process.argv.slice(1);
 const stopAt = Date.now() + Number(duration);
 const once = () => new Promise((resolve) => {
   const s = net.connect({ host, port: Number(port) });
-  const t = setTimeout(() => { s.destroy(); resolve(false); }, Number(timeout));
-  let reply = '';
-  s.on('connect', () => s.write('GET / HTTP/1.0\\r\\n\\r\\n'));
+  let reply = '', connected = false, error = '';
+  const t = setTimeout(() => { error = 'timeout'; s.destroy(); }, Number(timeout));
+  s.on('connect', () => { connected = true; s.write('GET / HTTP/1.0\\r\\n\\r\\n'); });
   s.on('data', (d) => { reply += d; });
-  s.on('error', () => { clearTimeout(t); resolve(false); });
-  s.on('close', () => { clearTimeout(t); resolve(reply.startsWith('HTTP/1.1 200')); });
+  s.on('error', (e) => { error = e.code || e.message; });
+  s.on('close', () => { clearTimeout(t); resolve({ ok: reply.startsWith('HTTP/1.1 200'), connected, answered: reply.length > 0, error }); });
 });
 // Started on time whatever the others do: one slow connect does not hold back the next.
 const tick = setInterval(() => {
   if (Date.now() >= stopAt) { clearInterval(tick); return; }
   const start = Date.now();
-  once().then((ok) => console.log(JSON.stringify({ start, ok, ms: Date.now() - start })));
+  once().then((r) => console.log(JSON.stringify({ start, ms: Date.now() - start, ...r })));
 }, Number(interval));
 `;
 
@@ -296,7 +298,7 @@ async function main(): Promise<number> {
           if ((variant === 'proxy' || variant.startsWith('kernel')) && (!quick || round === 1)) {
             const kill = await bench.killFailures();
             kills.set(variant, [...(kills.get(variant) ?? []), kill]);
-            log(`  ${variant.padEnd(24)} backend kill: ${kill.failures} of ${kill.attempts} new connections failed, ${kill.retried} answered after a SYN retransmission, slowest ${kill.slowest} ms`);
+            log(`  ${variant.padEnd(24)} backend kill: ${kill.failures} of ${kill.attempts} new connections failed (${kill.inFlight} accepted by the server before it died, then reset), ${kill.retried} answered after a SYN retransmission, slowest ${kill.slowest} ms`);
           }
         } finally {
           await bench.stop(started);
@@ -312,7 +314,7 @@ async function main(): Promise<number> {
   const ratio = (variant: Variant, key: keyof Figures) => med(variant, key) / med('direct', key);
   const rows = VARIANTS.map((v) => `| ${v} | ${fmt(med(v, 'bulkUpGbps'), 2)} (${fmt(ratio(v, 'bulkUpGbps'), 3)}×) | ${fmt(med(v, 'bulkDownGbps'), 2)} (${fmt(ratio(v, 'bulkDownGbps'), 3)}×) | ${fmt(med(v, 'newPerS'))} (${fmt(ratio(v, 'newPerS'), 3)}×) | ${fmt(med(v, 'keepAliveRps'))} (${fmt(ratio(v, 'keepAliveRps'), 3)}×) | ${fmt(med(v, 'p99Ms'), 3)} | ${v.startsWith('direct') ? '—' : fmt(med(v, 'ourCpu'))} | ${fmt(med(v, 'balancerCpuBusy'))} |`);
   const perRound = VARIANTS.map((v) => `| ${v} | ${results.get(v)!.map((f) => `${fmt(f.bulkUpGbps, 2)}/${fmt(f.bulkDownGbps, 2)} · ${fmt(f.newPerS)} · ${fmt(f.keepAliveRps)}`).join(' | ')} |`);
-  const killRows = [...kills].map(([v, list]) => `| ${v} | ${list.map((k) => `${k.failures} of ${k.attempts}`).join(', ')} | ${list.map((k) => k.retried).join(', ')} | ${list.map((k) => k.slowest).join(', ')} |`);
+  const killRows = [...kills].map(([v, list]) => `| ${v} | ${list.map((k) => `${k.failures} of ${k.attempts}`).join(', ')} | ${list.map((k) => k.failures - k.inFlight).join(', ')} | ${list.map((k) => k.inFlight).join(', ')} | ${list.map((k) => k.retried).join(', ')} | ${list.map((k) => k.slowest).join(', ')} |`);
   // Per flow (one destroy event each), then what 5,000 new flows a second would cost.
   const perFlowUs = (f: Figures) => (f.watcherCpu ?? Number.NaN) / 100 / f.newPerS * 1e6;
   const watcherRows = (['kernel (client IP kept)', 'kernel (SNAT)'] as const).filter((v) => results.get(v)!.some((f) => f.watcherCpu !== undefined)).map((v) => `${v}: ${results.get(v)!.map((f) => `${fmt(f.watcherCpu ?? Number.NaN, 1)} % at ${fmt(f.newPerS)}/s (${fmt(perFlowUs(f), 1)} µs per flow, ${fmt(perFlowUs(f) * 5000 / 1e4, 1)} % at 5,000/s)`).join(', ')}`);
@@ -344,11 +346,11 @@ ${perRound.join('\n')}
 
 **Client-visible failures across a backend kill** (same load: a new HTTP connection every 10 ms for 8 s to a listener with two servers, each with 5 s to be answered; nginx on one of them is SIGKILLed 1 s in; TCP checks every ${CHECK.interval}, fall ${CHECK.fall}, in both modes):
 
-| mode | failed new connections | answered after a SYN retransmission | slowest answer, ms |
-|---|---|---|---|
+| mode | failed new connections | of which refused or never answered | of which accepted by the dying server, then reset | answered after a SYN retransmission | slowest answer, ms |
+|---|---|---|---|---|---|
 ${killRows.join('\n')}
 
-The proxy retries a refused connect on the other server (\`balancer.retries\`), so clients see nothing. The kernel drops the dead server's reset to a flow it never answered and forgets the flow, so the client's SYN retransmission (about 1 s later) is balanced again, and counts the reset as a failed check (passive health, as the proxy counts a refused connect): the server is out of the table after its second reset, tens of milliseconds after the kill, long before its checks (${CHECK.fall} × ${CHECK.interval}) would have taken it out. The connections that met it are answered about a second late instead of refused.
+The proxy retries a refused connect on the other server (\`balancer.retries\`), so clients see nothing. The kernel drops the dead server's reset to a flow it never answered and forgets the flow, so the client's SYN retransmission (about 1 s later) is balanced again, and counts the reset as a failed check (passive health, as the proxy counts a refused connect): the server is out of the table after its second reset, tens of milliseconds after the kill, long before its checks (${CHECK.fall} × ${CHECK.interval}) would have taken it out. The connections that met it are answered about a second late instead of refused. What no balancer in the kernel can hide: a connection the server had already accepted when it was killed (its request sent, no answer yet) is reset — the proxy replays such a request on another server, the kernel cannot.
 
 Passive health's cost at these connection rates: the \`conntrack -E\` child that reads conntrack's destroy events (the kernel sends one per flow; it keeps the few of unanswered flows) used ${watcherRows.length ? watcherRows.join('; ') : '—'} of a core, within "our CPU"; the kernel's side of it (a destroy message per flow) is in the forwarding CPU and so in the connection rate. The balancer's conntrack forgets closed flows after 1 s in this bench (\`nf_conntrack_tcp_timeout_time_wait=1\`, every variant): flows end at the rate they start, as in a steady state.
 
