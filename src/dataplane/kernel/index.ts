@@ -166,8 +166,7 @@ export class KernelDataPlane implements DataPlane {
       }
     }
     try {
-      // A reload is applied now, in the caller's transaction: it throws when nft refuses, and the old spec stays.
-      await this.#runner.settled();
+      // A reload is applied now, after any sync in flight: it throws when nft refuses, and the old spec stays.
       await this.#sync();
     } catch (error) {
       this.#spec = previous.spec;
