@@ -39,6 +39,11 @@ export async function render(options: RenderOptions, io: Io): Promise<number> {
   let failed = 0;
   const renderers = target === 'all' ? Object.values(RENDERERS) : [RENDERERS[target]];
   for (const renderer of renderers) {
+    // `all` renders what the spec describes: a target whose section the spec lacks is not an error there.
+    if (target === 'all' && renderer.section && !renderer.section.present(spec)) {
+      io.stdout.write(`skipped ${renderer.target}: the spec has no ${renderer.section.name}\n`);
+      continue;
+    }
     try {
       const files = renderer.render(spec, context);
       outputs.push({ target: renderer.target, files: target === 'all' ? files.map((f) => ({ ...f, path: join(renderer.target, f.path) })) : files });

@@ -19,6 +19,7 @@ const SCRIPT_PATH = '/usr/local/lib/cluster-endpoint/bgp-health.sh';
 export const birdRenderer: Renderer = {
   target: 'bird',
   description: 'BIRD 2 configuration announcing the endpoint with BGP from each LB host, and a health loop that withdraws it when the local HAProxy has no healthy server',
+  section: { name: 'bgp', present: (spec) => spec.bgp !== undefined },
   render(spec: Spec, context: RenderContext): RenderedFile[] {
     if (!spec.bgp) throw new UserError('RENDER', 'render bird needs a bgp section in the spec', { hint: 'add bgp: { localAsn, peers: [{ name, address, asn }] } (docs/bgp.md)' });
     if (isIP(spec.endpoint) === 0) throw new UserError('RENDER', `endpoint: "${spec.endpoint}" is a name; BGP announces an address`, { hint: 'set endpoint to the anycast address' });

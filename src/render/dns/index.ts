@@ -16,6 +16,7 @@ const absolute = (name: string) => (name.endsWith('.') ? name : `${name}.`);
 export const dnsRenderer: Renderer = {
   target: 'dns',
   description: 'zone-file A / AAAA round-robin records for the control-plane nodes',
+  section: { name: 'dns', present: (spec) => spec.dns !== undefined },
   render(spec, context): RenderedFile[] {
     const dns = spec.dns;
     if (!dns) fail('dns', 'render dns needs the record name', 'add dns: { name: api.example.com, ttl: 30 } (ttl in seconds, default 30)');

@@ -16,6 +16,8 @@ export const GARP = { masterDelayS: 1, masterRepeat: 5, masterRefreshS: 60, mast
 export const keepalivedRenderer: Renderer = {
   target: 'keepalived',
   description: 'keepalived.conf for each LB host of vip.peers (keepalived >= 2.2)',
+  // A VIP without peers is the Talos VIP, held by the control-plane nodes: no LB hosts, nothing for keepalived.
+  section: { name: 'vip.peers', present: (spec) => (spec.vip?.peers.length ?? 0) > 0 },
   render(spec, context): RenderedFile[] {
     const vip = requireVip(spec);
     const plan = planFailover(vip);

@@ -7,6 +7,7 @@ import { planAws } from './plan.js';
 export const awsRenderer: Renderer = {
   target: 'aws',
   description: 'Terraform for an AWS Network Load Balancer (module, root-module file, aws.tfvars)',
+  section: { name: 'aws', present: (spec) => spec.aws !== undefined },
   render(spec, context): RenderedFile[] {
     const plan = planAws(spec);
     const file = (path: string, body: string): RenderedFile => ({ path, contents: `${header(context, '#')}\n${body}` });

@@ -101,14 +101,16 @@ function ipv4Targets(nodes: Spec['controlPlane'], group: string) {
 }
 
 export function planAws(spec: Spec): AwsPlan {
+  const aws = spec.aws;
+  if (!aws) fail('aws', 'the spec has no aws section: render aws needs the VPC and subnets of the NLB', 'add aws: { vpcId: vpc-..., subnetIds: [subnet-..., ...] } (docs/render/aws.md)');
   const environment = spec.cluster.environment;
   if (environment.length > MAX_ENVIRONMENT_LENGTH) {
     fail('cluster.environment', `"${environment}" is ${environment.length} characters; AWS limits load balancer and target group names to ${NLB_LIMITS.nameLength}, and "${environment}${LONGEST_SUFFIX}" is ${environment.length + LONGEST_SUFFIX.length}`, `set cluster.environment to at most ${MAX_ENVIRONMENT_LENGTH} characters (it defaults to cluster.name)`);
   }
-  if (!spec.aws.vpcId) fail('aws.vpcId', 'is required for render aws', 'add aws.vpcId: the VPC id (vpc-...) or a Terraform expression such as module.network.vpc_id');
-  if (spec.aws.subnetIds.length === 0) fail('aws.subnetIds', 'is required for render aws', 'add aws.subnetIds: the subnet ids (subnet-...) the NLB is placed in');
+  if (!aws.vpcId) fail('aws.vpcId', 'is required for render aws', 'add aws.vpcId: the VPC id (vpc-...) or a Terraform expression such as module.network.vpc_id');
+  if (aws.subnetIds.length === 0) fail('aws.subnetIds', 'is required for render aws', 'add aws.subnetIds: the subnet ids (subnet-...) the NLB is placed in');
 
-  spec.aws.allowedAdminCidrs.forEach((cidr, index) => {
+  aws.allowedAdminCidrs.forEach((cidr, index) => {
     if (!isCidr(cidr)) fail(`aws.allowedAdminCidrs[${index}]`, `"${cidr}" is not a CIDR block`, 'write an address with a prefix length, e.g. 203.0.113.7/32');
   });
 
@@ -160,13 +162,13 @@ export function planAws(spec: Spec): AwsPlan {
   const timingValues = shared as ReturnType<typeof timing>;
   return {
     environment,
-    vpcId: spec.aws.vpcId,
-    subnetIds: spec.aws.subnetIds,
-    internal: spec.aws.internal,
-    deletionProtection: spec.aws.deletionProtection,
-    crossZone: spec.aws.crossZone,
-    preserveClientIp: spec.aws.preserveClientIp,
-    allowedAdminCidrs: spec.aws.allowedAdminCidrs,
+    vpcId: aws.vpcId,
+    subnetIds: aws.subnetIds,
+    internal: aws.internal,
+    deletionProtection: aws.deletionProtection,
+    crossZone: aws.crossZone,
+    preserveClientIp: aws.preserveClientIp,
+    allowedAdminCidrs: aws.allowedAdminCidrs,
     ...timingValues,
     deregistrationDelaySeconds: wholeSeconds(spec.deregistrationDelayMs, 'deregistrationDelay', NLB_LIMITS.deregistrationDelaySeconds),
     unhealthyConnectionTermination: spec.balancer.onMarkedDown === 'close',

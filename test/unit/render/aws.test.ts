@@ -94,7 +94,7 @@ for (const caseName of ['aws-guide', 'aws-readyz']) {
     const spec = caseSpec(caseName);
     let parsed: ReturnType<typeof renderAndParse> | undefined;
     const rendered = () => (parsed ??= renderAndParse(spec));
-    const external = [spec.aws.vpcId, ...spec.aws.subnetIds].filter((v): v is string => !!v && v.startsWith('module.')).map((v) => v.replace(/\[.*$/, ''));
+    const external = [spec.aws!.vpcId, ...spec.aws!.subnetIds].filter((v): v is string => !!v && v.startsWith('module.')).map((v) => v.replace(/\[.*$/, ''));
 
     it('matches the golden files', () => {
       assertGolden(caseName, 'aws', awsRenderer.render(spec, GOLDEN_CONTEXT));
@@ -189,11 +189,11 @@ for (const caseName of ['aws-guide', 'aws-readyz']) {
       assert.equal(tfvars.healthy_threshold, spec.healthCheck.healthyThreshold);
       assert.equal(tfvars.unhealthy_threshold, spec.healthCheck.unhealthyThreshold);
       assert.equal(tfvars.deregistration_delay, spec.deregistrationDelayMs / 1000);
-      assert.equal(tfvars.preserve_client_ip, spec.aws.preserveClientIp);
-      assert.equal(tfvars.nlb_internal, spec.aws.internal);
-      assert.equal(tfvars.enable_deletion_protection, spec.aws.deletionProtection);
-      assert.equal(tfvars.enable_cross_zone_load_balancing, spec.aws.crossZone);
-      assert.deepEqual(tfvars.allowed_admin_cidrs, spec.aws.allowedAdminCidrs);
+      assert.equal(tfvars.preserve_client_ip, spec.aws!.preserveClientIp);
+      assert.equal(tfvars.nlb_internal, spec.aws!.internal);
+      assert.equal(tfvars.enable_deletion_protection, spec.aws!.deletionProtection);
+      assert.equal(tfvars.enable_cross_zone_load_balancing, spec.aws!.crossZone);
+      assert.deepEqual(tfvars.allowed_admin_cidrs, spec.aws!.allowedAdminCidrs);
       assert.deepEqual(Object.keys(tfvars).sort(), Object.keys(root.variables).sort(), 'tfvars sets exactly the root variables');
       // The module call passes only variables the module declares, and every one without a default.
       const call = root.modules.loadbalancer;
