@@ -13,7 +13,7 @@ export const awsRenderer: Renderer = {
     const file = (path: string, body: string): RenderedFile => ({ path, contents: `${header(context, '#')}\n${body}` });
     return [
       file(`${MODULE_DIR}/versions.tf`, versionsTf()),
-      file(`${MODULE_DIR}/variables.tf`, variablesTf()),
+      file(`${MODULE_DIR}/variables.tf`, variablesTf(plan)),
       file(`${MODULE_DIR}/main.tf`, mainTf(plan)),
       file(`${MODULE_DIR}/outputs.tf`, outputsTf(plan)),
       file(`${ROOT_DIR}/loadbalancer.tf`, rootTf(plan)),
