@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { createConnection, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,7 +14,7 @@ import { haproxyRenderer, localFrontend, renderHaproxyConfig } from '../../../sr
 import { haproxyTime } from '../../../src/render/haproxy/time.js';
 import { createCa, issueCertificate } from '../../../src/tls/certs.js';
 import { requireOrSkip } from '../../helpers/cli.js';
-import { freePort, waitFor } from '../../helpers/net.js';
+import { canConnect, freePort, waitFor } from '../../helpers/net.js';
 import { GOLDEN_CONTEXT, loadSpec, renderError, specText } from './golden.js';
 
 const exec = promisify(execFile);
@@ -82,7 +82,7 @@ deregistrationDelay: 2m
   assert.ok(backend.includes('timeout check 3s'));
   assert.ok(backend.includes('default-server check inter 7s fastinter 700ms rise 4 fall 5 on-marked-down shutdown-sessions'));
   const defaults = section(config, 'defaults');
-  for (const line of ['option redispatch', 'retries 4', 'timeout connect 6s', 'timeout client 45m', 'timeout server 45m', 'timeout tunnel 45m']) {
+  for (const line of ['option redispatch 1', 'retries 4', 'timeout connect 6s', 'timeout client 45m', 'timeout server 45m', 'timeout tunnel 45m']) {
     assert.ok(defaults.includes(line), line);
   }
   assert.ok(section(config, 'global').includes('hard-stop-after 2m'));
@@ -340,6 +340,91 @@ test('why never ssl-hello-chk: after httpchk it silently replaces the HTTP check
     const closed = new Promise((r) => server.close(r));
     server.closeAllConnections();
     await closed;
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Runs haproxy on a rendered file in a private mount namespace (its /run/haproxy/admin.sock on a tmpfs); root only. */
+function runHaproxy(cfg: string): { child: ReturnType<typeof spawn>; output: () => string; stop: () => Promise<void> } {
+  let output = '';
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', 'mount -t tmpfs tmpfs /run && mkdir /run/haproxy && exec haproxy -db -f "$0"', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d: Buffer) => { output += d; });
+  child.stderr?.on('data', (d: Buffer) => { output += d; });
+  return {
+    child,
+    output: () => output,
+    stop: async () => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      const closed = new Promise((r) => child.once('close', r));
+      process.kill(child.pid, 'SIGKILL');
+      await closed;
+    },
+  };
+}
+
+/** One connection from localAddress through host:port: what the server sent before the close ('' when HAProxy closed it empty). */
+function fetchLine(host: string, port: number, localAddress?: string): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    const socket = createConnection({ host, port, ...(localAddress ? { localAddress } : {}) });
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on('data', (d: Buffer) => { data += d; });
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(data.trim()));
+  });
+}
+
+test('balancer.retries: a retry goes to another server (redispatch 1, hash-type consistent for source), measured in a real HAProxy', { timeout: 60_000 }, async (t) => {
+  if (!requireOrSkip(t, await haproxyAvailable(), 'haproxy is not installed (apt-get install haproxy)')) return;
+  if (!requireOrSkip(t, process.getuid?.() === 0, 'needs root (a private mount for the rendered /run/haproxy/admin.sock)')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'ce-haproxy-redispatch-'));
+  // cp-01 answers; cp-02 refuses every connection (nothing listens). HAProxy spreads the first checks over the
+  // interval by server position (cp-01 at once, cp-02 after 5m / 2), so in the test's time cp-02 is never
+  // checked, stays UP, and only the retry decides. Clients come from twelve source addresses, so `balance
+  // source` hashes some of them to cp-02 (the hash is fixed: the same ones every run).
+  const targetPort = await freePort('127.0.0.2');
+  const live = createTcpServer((s) => { s.on('error', () => {}); s.end('cp-01\n'); });
+  await new Promise<void>((resolve) => live.listen(targetPort, '127.0.0.2', resolve));
+  const port = await freePort();
+  const sources = Array.from({ length: 12 }, (_, i) => `127.0.1.${i + 1}`);
+  const rendered = async (balance: string) => {
+    const spec = loadSpec(`
+cluster: { name: t }
+endpoint: 127.0.0.1
+controlPlane:
+  - { name: cp-01, address: 127.0.0.2 }
+  - { name: cp-02, address: 127.0.0.3 }
+listeners:
+  - { name: kubernetes, port: ${port}, targetPort: ${targetPort}, targets: controlPlane, balance: ${balance} }
+healthCheck: { interval: 5m, fastInterval: 5m, timeout: 2s }
+balancer: { bind: 127.0.0.1, admin: "127.0.0.1:${await freePort()}", retries: 2, connectTimeout: 1s, whenAllDown: reject }
+`);
+    return haproxyRenderer.render(spec, GOLDEN_CONTEXT)[0].contents;
+  };
+  const answers = async (config: string) => {
+    const cfg = join(dir, 'haproxy.cfg');
+    await writeFile(cfg, config);
+    const haproxy = runHaproxy(cfg);
+    try {
+      assert.ok(await waitFor(() => canConnect('127.0.0.1', port), 10_000), `haproxy listens\n${haproxy.output()}`);
+      const got: string[] = [];
+      for (const source of sources) got.push(await fetchLine('127.0.0.1', port, source));
+      return got;
+    } finally {
+      await haproxy.stop();
+    }
+  };
+  try {
+    const source = await rendered('source');
+    assert.match(source, /^ {4}option redispatch 1$/m);
+    assert.match(source, /^ {4}hash-type consistent$/m);
+    assert.deepEqual(await answers(source), Array(sources.length).fill('cp-01'), 'balance source: every client reaches the live server');
+    assert.deepEqual(await answers(await rendered('roundrobin')), Array(sources.length).fill('cp-01'), 'roundrobin: every client reaches the live server');
+    // The test can fail: with the map-based hash and plain redispatch, the clients hashed to cp-02 are retried there.
+    const before = await answers(source.replace(/^ {4}option redispatch 1$/m, '    option redispatch').replace(/^ {4}hash-type consistent$/m, ''));
+    assert.ok(before.includes('') && before.includes('cp-01'), `without them the clients hashed to cp-02 fail: ${JSON.stringify(before)}`);
+  } finally {
+    await new Promise((r) => live.close(r));
     await rm(dir, { recursive: true, force: true });
   }
 });
