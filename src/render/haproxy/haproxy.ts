@@ -2,7 +2,7 @@
 // Every value traces to the spec; the few settings with no spec counterpart say why in a comment.
 import { isIP } from 'node:net';
 import { UserError } from '../../errors.js';
-import { isLoopback, joinHostPort } from '../../spec/address.js';
+import { addressKind, isLoopback, joinHostPort } from '../../spec/address.js';
 import { mainListener } from '../../spec/listener-role.js';
 import type { HealthCheck, Listener, Spec } from '../../spec/types.js';
 import { header } from '../header.js';
@@ -109,10 +109,11 @@ function listenerSections(spec: Spec, listener: Listener): string[] {
     ] : []),
     ...checkRules(spec, check).map((r) => `    ${r}`),
     `    timeout check ${haproxyTime(check.timeoutMs)}`,
+    ...identityNote(listener).map((l) => `    ${l}`),
     `    default-server ${serverCheckOptions(spec, check).join(' ')}`,
   ];
   for (const server of listener.servers) {
-    lines.push(`    server ${server.name} ${joinHostPort(server.address, server.port)} weight ${server.weight}`);
+    lines.push(`    server ${server.name} ${joinHostPort(server.address, server.port)} weight ${server.weight}${checkSni(check, server.address)}`);
   }
   if (spec.balancer.whenAllDown === 'fail-open' && listener.servers.length > 0) {
     lines.push(
@@ -136,6 +137,26 @@ function bindLines(spec: Spec, port: number): string[] {
   // and bind loopback too so keepalived's local check can reach the frontend on every host.
   const transparent = spec.vip && bind === spec.vip.address ? ' transparent' : '';
   return [`bind ${joinHostPort(bind, port)}${transparent}`, `bind 127.0.0.1:${port}`];
+}
+
+/**
+ * A TLS check of a server given by name sends the name (SNI) and, with caFile, HAProxy verifies the certificate
+ * against it, as serve does. An address is never sent: HAProxy would then match it against DNS names only.
+ */
+function checkSni(check: HealthCheck, address: string): string {
+  return check.type !== 'tcp' && addressKind(address) === 'dns' ? ` check-sni ${address}` : '';
+}
+
+/** What caFile proves in HAProxy when servers are IP addresses: less than in serve, and the file says so. */
+function identityNote(listener: Listener): string[] {
+  const check = listener.healthCheck;
+  if (check.type === 'tcp' || !check.caFile || !listener.servers.some((s) => addressKind(s.address) !== 'dns')) return [];
+  return [
+    '# caFile: the check accepts a certificate that chains to this CA, but HAProxy cannot match an IP address',
+    '# against its IP SANs (it compares DNS names only, haproxy/haproxy#3249), so any certificate of the cluster CA',
+    '# passes, not only this node\'s. serve checks both (docs/render/haproxy.md). A server given by DNS name gets',
+    '# check-sni and is verified by that name.',
+  ];
 }
 
 function describeCheck(check: HealthCheck): string {

@@ -8,7 +8,8 @@ import { createConnection, createServer as createTcpServer, type Server as TcpSe
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { tlsProbe } from '../../../src/health/probes/index.js';
 import { promisify } from 'node:util';
 import { haproxyRenderer, localFrontend, renderHaproxyConfig } from '../../../src/render/haproxy/index.js';
 import { haproxyTime } from '../../../src/render/haproxy/time.js';
@@ -344,10 +345,14 @@ test('why never ssl-hello-chk: after httpchk it silently replaces the HTTP check
   }
 });
 
-/** Runs haproxy on a rendered file in a private mount namespace (its /run/haproxy/admin.sock on a tmpfs); root only. */
-function runHaproxy(cfg: string): { child: ReturnType<typeof spawn>; output: () => string; stop: () => Promise<void> } {
+/**
+ * Runs haproxy on a rendered file in a private mount namespace (its /run/haproxy/admin.sock on a tmpfs, and
+ * `hosts` bind-mounted on /etc/hosts there when given, so server names resolve); root only.
+ */
+function runHaproxy(cfg: string, hosts?: string): { child: ReturnType<typeof spawn>; output: () => string; stop: () => Promise<void> } {
   let output = '';
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', 'mount -t tmpfs tmpfs /run && mkdir /run/haproxy && exec haproxy -db -f "$0"', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const script = `${hosts ? 'mount --bind "$1" /etc/hosts && ' : ''}mount -t tmpfs tmpfs /run && mkdir /run/haproxy && exec haproxy -db -f "$0"`;
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script, cfg, ...(hosts ? [hosts] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d: Buffer) => { output += d; });
   child.stderr?.on('data', (d: Buffer) => { output += d; });
   return {
@@ -425,6 +430,85 @@ balancer: { bind: 127.0.0.1, admin: "127.0.0.1:${await freePort()}", retries: 2,
     assert.ok(before.includes('') && before.includes('cp-01'), `without them the clients hashed to cp-02 fail: ${JSON.stringify(before)}`);
   } finally {
     await new Promise((r) => live.close(r));
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a TLS check with caFile verifies a named server\'s identity as serve does; an IP SAN HAProxy cannot match (real HAProxy)', { timeout: 60_000 }, async (t) => {
+  if (!requireOrSkip(t, await haproxyAvailable(), 'haproxy is not installed (apt-get install haproxy)')) return;
+  if (!requireOrSkip(t, process.getuid?.() === 0, 'needs root (a private mount for /run/haproxy and /etc/hosts)')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'ce-haproxy-identity-'));
+  const servers: TcpServer[] = [];
+  let haproxy: ReturnType<typeof runHaproxy> | undefined;
+  try {
+    const ca = await createCa('identity test CA', 2);
+    const caFile = join(dir, 'ca.crt');
+    await writeFile(caFile, `${ca.cert.trim()}\n`);
+    // cp-01 has its own certificate; cp-02 presents cp-01's: signed by the CA, for another name and address.
+    const own = await issueCertificate(ca, { commonName: 'cp-01', sans: ['cp-01.test', '127.0.0.2'], days: 2 });
+    const targetPort = await freePort('127.0.0.2');
+    for (const address of ['127.0.0.2', '127.0.0.3']) {
+      const server = createTlsServer({ cert: own.cert, key: own.key }, (s) => { s.on('error', () => {}); s.end(); });
+      await new Promise<void>((resolve) => server.listen(targetPort, address, resolve));
+      servers.push(server);
+    }
+    const hosts = join(dir, 'hosts');
+    await writeFile(hosts, '127.0.0.1 localhost\n127.0.0.2 cp-01.test\n127.0.0.3 cp-02.test\n');
+    const check = { type: 'tls' as const, intervalMs: 300, timeoutMs: 200, caFile };
+    /** Server → state, once every server has a check result (check_status L4…/L6…), else undefined. */
+    const checked = async (adminPort: number): Promise<Record<string, string> | undefined> => {
+      try {
+        const csv = await (await fetch(`http://127.0.0.1:${adminPort}/;csv`)).text();
+        const rows = csv.split('\n').map((l) => l.split(',')).filter((r) => r[0] === 'kubernetes' && /^cp-0\d$/.test(r[1]));
+        return rows.length === 2 && rows.every((r) => /^(\* )?L\d/.test(r[36])) ? Object.fromEntries(rows.map((r) => [r[1], r[17]])) : undefined;
+      } catch { return undefined; }
+    };
+    const run = async (addresses: [string, string]) => {
+      const port = await freePort();
+      const adminPort = await freePort();
+      const spec = loadSpec(`
+cluster: { name: t }
+endpoint: 127.0.0.1
+controlPlane:
+  - { name: cp-01, address: ${addresses[0]} }
+  - { name: cp-02, address: ${addresses[1]} }
+listeners:
+  - name: kubernetes
+    port: ${port}
+    targetPort: ${targetPort}
+    targets: controlPlane
+    healthCheck: { type: tls, interval: 300ms, timeout: 200ms, healthyThreshold: 1, unhealthyThreshold: 1, caFile: ${caFile} }
+balancer: { bind: 127.0.0.1, admin: "127.0.0.1:${adminPort}", whenAllDown: reject }
+`);
+      const [file] = haproxyRenderer.render(spec, GOLDEN_CONTEXT);
+      const cfg = join(dir, 'haproxy.cfg');
+      await writeFile(cfg, file.contents);
+      haproxy = runHaproxy(cfg, hosts);
+      // Servers start UP; with rise 1 / fall 1 the first check result is the verdict.
+      const states = await waitFor(() => checked(adminPort), 10_000, 100);
+      await haproxy.stop();
+      assert.ok(states, `every server is checked\n${haproxy.output()}`);
+      return { file: file.contents, states };
+    };
+
+    // Servers by name: check-sni, and HAProxy verifies the name, so cp-02 (showing cp-01's certificate) is down.
+    const named = await run(['cp-01.test', 'cp-02.test']);
+    assert.match(named.file, /^ {4}server cp-02 cp-02\.test:\d+ weight 1 check-sni cp-02\.test$/m);
+    assert.deepEqual(named.states, { 'cp-01': 'UP', 'cp-02': 'DOWN' });
+    // serve's own check agrees (it sends the name and verifies it): its verdicts are the same.
+    const probe = async (address: string) => (await tlsProbe({ address, port: targetPort }, { ...loadSpec(BASE).healthCheck, ...check }, AbortSignal.timeout(2000))).ok;
+    assert.equal(await probe('127.0.0.2'), true, 'serve: cp-01 at 127.0.0.2 (its IP SAN)');
+    assert.equal(await probe('127.0.0.3'), false, 'serve: cp-02 at 127.0.0.3 shows a certificate without that IP SAN');
+
+    // Servers by address: HAProxy matches DNS names only, so it cannot tell cp-02's certificate is not its own;
+    // the file says so, and this records it (a future HAProxy that matches IP SANs fails this line first).
+    const byAddress = await run(['127.0.0.2', '127.0.0.3']);
+    assert.match(byAddress.file, /cannot match an IP address\n {4}# against its IP SANs/);
+    assert.doesNotMatch(byAddress.file, /^ {4}server .*check-sni/m);
+    assert.deepEqual(byAddress.states, { 'cp-01': 'UP', 'cp-02': 'UP' });
+  } finally {
+    await haproxy?.stop();
+    for (const server of servers) await new Promise((r) => server.close(r));
     await rm(dir, { recursive: true, force: true });
   }
 });

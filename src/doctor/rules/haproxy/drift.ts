@@ -1,9 +1,9 @@
-import { isIP } from 'node:net';
 import { formatDuration } from '../../../spec/duration.js';
 import { defineRule } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
 import { bindPorts, effective, haproxyTimeMs, proxies, servers, type HaproxyConfig, type HaproxySection, type ServerLine } from '../../parsers/haproxy.js';
 import { driftFinding } from '../drift.js';
+import { hostAndPort, serverKey } from './address.js';
 import { serverSetting } from './backends.js';
 
 /** HAProxy's defaults when a server line sets nothing: inter 2s, rise 2, fall 3. */
@@ -52,26 +52,6 @@ export const haproxyDrift = defineRule({
     return found;
   },
 });
-
-/**
- * A server's address as HAProxy reads it: "[2001:db8::1]:6443", a bare "2001:db8::1:6443" (the last colon
- * starts the port), with or without an "ipv4@"/"ipv6@" prefix.
- */
-function hostAndPort(text: string): [string, number | undefined] {
-  const address = text.replace(/^ipv[46]@/, '');
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
-  if (bracketed) return [bracketed[1], bracketed[2] === undefined ? undefined : Number(bracketed[2])];
-  const match = /^(.*):(\d+)$/.exec(address);
-  return match && match[1] !== '' && !match[1].endsWith(':') ? [match[1], Number(match[2])] : [address, undefined];
-}
-
-/** One spelling per server, so the spec's 2001:db8:0::1 and the file's [2001:db8::1] are the same server. */
-function serverKey(host: string, port: number | undefined): string {
-  let canonical = host.toLowerCase();
-  // WHATWG URL writes an IPv6 address in its RFC 5952 form; an address with a zone (fe80::1%eth0) it refuses.
-  if (isIP(host) === 6) try { canonical = new URL(`http://[${host}]/`).hostname.slice(1, -1); } catch { /* keep it as written */ }
-  return `${canonical}${port === undefined ? '' : `:${port}`}`;
-}
 
 function checkTiming(config: HaproxyConfig, backend: HaproxySection, server: ServerLine, check: { intervalMs: number; healthyThreshold: number; unhealthyThreshold: number }): RuleFinding[] {
   const found: RuleFinding[] = [];
