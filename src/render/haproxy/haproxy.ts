@@ -21,15 +21,21 @@ export const haproxyRenderer: Renderer = {
   render: (spec, context): RenderedFile[] => [{ path: HAPROXY_CONFIG_PATH, contents: renderHaproxyConfig(spec, context) }],
 };
 
+/** The stats frontend's address: balancer.admin when it is on loopback, else loopback on its port (no token there). */
+function statsBind(spec: Spec): { host: string; port: number; moved: boolean } {
+  const admin = spec.balancer.admin;
+  const onLoopback = isLoopback(admin.host) && admin.host !== 'localhost';
+  return { host: onLoopback ? admin.host : '127.0.0.1', port: admin.port, moved: !onLoopback };
+}
+
 /**
- * Where a process on the LB host can prove that HAProxy serves: the local address of the
- * Kubernetes API listener's frontend (or the first listener's). keepalived's check connects here.
+ * Where keepalived asks whether this HAProxy can serve (render keepalived): the stats frontend's monitor-uri,
+ * which answers 200 while the main listener's backend has a server up and 503 when it has none. A TCP connect
+ * to a frontend would succeed with nothing behind it: HAProxy accepts and closes.
  */
-export function localFrontend(spec: Spec): { listener: string; host: string; port: number } {
-  const listener = mainListener(spec);
-  const bind = spec.balancer.bind;
-  const host = bind === '::' ? '::1' : isLoopback(bind) && bind !== 'localhost' ? bind : '127.0.0.1';
-  return { listener: listener.name, host, port: listener.port };
+export function monitor(spec: Spec): { host: string; port: number; path: string; backend: string } {
+  const { host, port } = statsBind(spec);
+  return { host, port, path: '/ready', backend: mainListener(spec).name };
 }
 
 export function renderHaproxyConfig(spec: Spec, context: RenderContext): string {
@@ -134,7 +140,7 @@ function bindLines(spec: Spec, port: number): string[] {
   if (bind === '::') return [`bind :::${port} v4v6`];
   if (isLoopback(bind)) return [`bind ${joinHostPort(bind, port)}`];
   // A specific address: the VIP is on one host only, so bind it even where it is absent (transparent),
-  // and bind loopback too so keepalived's local check can reach the frontend on every host.
+  // and bind loopback too so the frontend answers on every host (local clients, a check by hand).
   const transparent = spec.vip && bind === spec.vip.address ? ' transparent' : '';
   return [`bind ${joinHostPort(bind, port)}${transparent}`, `bind 127.0.0.1:${port}`];
 }
@@ -208,17 +214,24 @@ function clientCertificatePem(cert: { certFile: string; keyFile: string }): stri
 }
 
 function statsSection(spec: Spec): string[] {
-  const admin = spec.balancer.admin;
-  const onLoopback = isLoopback(admin.host) && admin.host !== 'localhost';
-  const bind = onLoopback ? joinHostPort(admin.host, admin.port) : `127.0.0.1:${admin.port}`;
+  const stats = statsBind(spec);
+  const bind = joinHostPort(stats.host, stats.port);
+  const live = monitor(spec);
+  const servers = mainListener(spec).servers;
   return [
-    `# Stats page and Prometheus metrics (balancer.admin${onLoopback ? '' : `, moved to loopback: HAProxy's stats page has no bearer token`}).`,
+    `# Stats page and Prometheus metrics (balancer.admin${stats.moved ? `, moved to loopback: HAProxy's stats page has no bearer token` : ''}).`,
     '# curl http://' + bind + '/metrics, or open http://' + bind + '/ through an SSH tunnel.',
     'frontend stats',
     '    mode http',
     `    bind ${bind}`,
     '    maxconn ' + STATS_MAXCONN,
     '    timeout client 30s',
+    `    # keepalived's check (render keepalived): ${live.path} answers 200 while backend ${live.backend} has a server up, 503`,
+    '    # when it has none, so an LB host cut off from the control plane gives up the VIP. Not nbsrv(): it counts',
+    '    # the fail-open backup servers, which are never checked. ACL lines of one name are ORed.',
+    `    monitor-uri ${live.path}`,
+    ...servers.map((s) => `    acl ${live.backend}_live srv_is_up(${live.backend}/${s.name})`),
+    `    monitor fail unless ${live.backend}_live`,
     '    http-request use-service prometheus-exporter if { path /metrics }',
     '    stats enable',
     '    stats uri /',

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { tlsProbe } from '../../../src/health/probes/index.js';
 import { promisify } from 'node:util';
-import { haproxyRenderer, localFrontend, renderHaproxyConfig } from '../../../src/render/haproxy/index.js';
+import { haproxyRenderer, monitor, renderHaproxyConfig } from '../../../src/render/haproxy/index.js';
 import { haproxyTime } from '../../../src/render/haproxy/time.js';
 import { createCa, issueCertificate } from '../../../src/tls/certs.js';
 import { requireOrSkip } from '../../helpers/cli.js';
@@ -155,13 +155,23 @@ test('stats page and Prometheus exporter on loopback', () => {
   assert.ok(moved.includes('bind 127.0.0.1:9000'), 'a non-loopback admin address stays on loopback for HAProxy');
 });
 
-test('binding the VIP: transparent, plus loopback for the keepalived check', () => {
+test('binding the VIP: transparent, plus loopback so the frontend answers on every host', () => {
   const config = render(`
 balancer: { bind: 10.0.0.30 }
 vip: { address: 10.0.0.30, peers: [{ name: lb-1, address: 10.0.0.2, priority: 100 }] }
 `);
   assert.deepEqual(section(config, 'frontend kubernetes').slice(0, 2), ['bind 10.0.0.30:6443 transparent', 'bind 127.0.0.1:6443']);
-  assert.deepEqual(localFrontend(loadSpec(BASE)), { listener: 'kubernetes', host: '127.0.0.1', port: 6443 });
+});
+
+test('the stats frontend has the monitor keepalived asks: 200 while the main backend has a server up', () => {
+  const stats = section(render(''), 'frontend stats');
+  assert.ok(stats.includes('monitor-uri /ready'));
+  assert.ok(stats.includes('acl kubernetes_live srv_is_up(kubernetes/cp-01)'));
+  assert.ok(stats.includes('acl kubernetes_live srv_is_up(kubernetes/cp-02)'));
+  assert.ok(stats.includes('monitor fail unless kubernetes_live'));
+  assert.doesNotMatch(stats.join('\n'), /srv_is_up\(kubernetes\/cp-0\d-fail-open\)|nbsrv/, 'the unchecked fail-open backups never count');
+  assert.deepEqual(monitor(loadSpec(BASE)), { host: '127.0.0.1', port: 8404, path: '/ready', backend: 'kubernetes' });
+  assert.deepEqual(monitor(loadSpec(`${BASE}balancer: { admin: "[::1]:9000" }\n`)), { host: '::1', port: 9000, path: '/ready', backend: 'kubernetes' });
 });
 
 test('every file starts with the header naming the spec and the version', () => {
