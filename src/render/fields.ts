@@ -160,12 +160,12 @@ export const FIELD_USES = {
   dns: {
     dns: { refuses: 'absent: the records need a name' },
     'dns.name': { expresses: 'the record owner', refuses: 'a name other than the endpoint (clients would not use it)' },
-    'dns.ttl': { expresses: 'the record TTL' },
+    'dns.ttl': { expresses: 'the record TTL (the CNAME\'s with an NLB)' },
     endpoint: { refuses: 'a name other than dns.name' },
     'controlPlane[].address': { expresses: 'one A / AAAA record per node (no VIP, no NLB)', when: (spec) => !spec.vip && !spec.aws, refuses: 'a name (round robin needs addresses)' },
-    'controlPlane[].ports': { refuses: 'any override: records carry no ports' },
-    'vip.address': { expresses: 'the one A / AAAA record', when: (spec) => spec.vip !== undefined && !spec.aws },
-    aws: { expresses: 'a CNAME to the NLB\'s DNS name (Terraform, aws_route53_record)' },
+    'controlPlane[].ports': { refuses: 'any override with node records: records carry no ports' },
+    'vip.address': { expresses: 'the one A / AAAA record', when: (spec) => spec.vip !== undefined && !spec.aws, refuses: 'together with an aws section: one name, two endpoints' },
+    aws: { expresses: 'a Route 53 CNAME to the NLB\'s DNS name (cluster/aws/dns.tf, next to render aws\'s files)' },
   },
   talos: {
     endpoint: { expresses: 'cluster.controlPlane.endpoint and certSANs' },
