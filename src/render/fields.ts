@@ -142,6 +142,8 @@ export const FIELD_USES = {
     'vip.address': { expresses: 'transparent on the bind of the VIP', when: (spec) => spec.vip !== undefined && spec.balancer.bind === spec.vip.address },
   },
   keepalived: {
+    vip: { refuses: 'absent: keepalived needs the floating address and the LB hosts' },
+    'vip.peers': { expresses: 'one file per peer', refuses: 'empty: keepalived needs the LB hosts' },
     'cluster.name': { expresses: 'the vrrp_instance name' },
     'vip.address': { expresses: 'virtual_ipaddress' },
     'vip.prefixLength': { expresses: 'virtual_ipaddress prefix' },

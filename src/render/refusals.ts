@@ -1,6 +1,7 @@
 // What a renderer says when its engine cannot express the spec: every problem at once, each naming the field
 // to change, as `validate` does — not the first one, then the next after the user fixed that.
 import { UserError } from '../errors.js';
+import type { Spec } from '../spec/types.js';
 import { FIELD_USES, fieldOfPath, type FieldUse, type RefusedField, type Target } from './fields.js';
 
 /** One value the target cannot express. `path` is the spec field as the user writes it (listeners[2].balance). */
@@ -64,4 +65,9 @@ export class Refusals<T extends Target> {
   throwIfAny(): void {
     if (this.#list.length > 0) throw new RenderRefused([...this.#list]);
   }
+}
+
+/** The spec path of a listener's health check, for refusals: healthCheck when it is the spec's, else the listener's own. */
+export function checkPath(spec: Spec, index: number): string {
+  return spec.listeners[index].healthCheck === spec.healthCheck ? 'healthCheck' : `listeners[${index}].healthCheck`;
 }

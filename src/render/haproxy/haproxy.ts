@@ -1,11 +1,11 @@
 // spec → /etc/haproxy/haproxy.cfg for the LB hosts (one file, the same on every host).
 // Every value traces to the spec; the few settings with no spec counterpart say why in a comment.
 import { isIP } from 'node:net';
-import { UserError } from '../../errors.js';
 import { addressKind, isLoopback, joinHostPort } from '../../spec/address.js';
 import { mainListener } from '../../spec/listener-role.js';
 import type { HealthCheck, Listener, Spec } from '../../spec/types.js';
 import { header } from '../header.js';
+import { checkPath, Refusals } from '../refusals.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
 import { haproxyTime } from './time.js';
 
@@ -39,6 +39,9 @@ export function monitor(spec: Spec): { host: string; port: number; path: string;
 }
 
 export function renderHaproxyConfig(spec: Spec, context: RenderContext): string {
+  const refusals = new Refusals('haproxy');
+  refuseUnreadableKeys(spec, refusals);
+  refusals.throwIfAny();
   const out: string[] = [header(context, '#').trimEnd()];
   out.push(
     '#',
@@ -196,7 +199,7 @@ function serverCheckOptions(spec: Spec, check: HealthCheck): string[] {
   if (check.type !== 'tcp') {
     options.push('check-ssl');
     options.push(...(check.caFile ? ['verify required', `ca-file ${check.caFile}`] : ['verify none']));
-    if (check.clientCertificate) options.push(`crt ${clientCertificatePem(check.clientCertificate)}`);
+    if (check.clientCertificate) options.push(`crt ${check.clientCertificate.certFile}`);
   }
   if (spec.balancer.onMarkedDown === 'close') options.push('on-marked-down shutdown-sessions');
   return options;
@@ -206,10 +209,15 @@ function serverCheckOptions(spec: Spec, check: HealthCheck): string[] {
  * HAProxy 2.6 reads a client certificate's key from the certificate file itself or from
  * "<certFile>.key" (ssl-load-extra-files); a key anywhere else cannot be named.
  */
-function clientCertificatePem(cert: { certFile: string; keyFile: string }): string {
-  if (cert.keyFile === cert.certFile || cert.keyFile === `${cert.certFile}.key`) return cert.certFile;
-  throw new UserError('RENDER', `healthCheck.clientCertificate: HAProxy cannot read the key ${cert.keyFile} separately from ${cert.certFile}`, {
-    hint: `HAProxy 2.6 takes the key from the certificate file or from ${cert.certFile}.key: concatenate them (cat cert key > check-client.pem) and set certFile and keyFile to that file, or name the key ${cert.certFile}.key`,
+function refuseUnreadableKeys(spec: Spec, refusals: Refusals<'haproxy'>): void {
+  const seen = new Set<string>();
+  spec.listeners.forEach((listener, index) => {
+    const cert = listener.healthCheck.clientCertificate;
+    if (listener.healthCheck.type === 'tcp' || !cert || cert.keyFile === cert.certFile || cert.keyFile === `${cert.certFile}.key`) return;
+    const at = `${checkPath(spec, index)}.clientCertificate.keyFile`;
+    if (seen.has(at)) return;
+    seen.add(at);
+    refusals.addAt(at, `HAProxy cannot read the key ${cert.keyFile} separately from ${cert.certFile}`, `HAProxy 2.6 takes the key from the certificate file or from ${cert.certFile}.key: concatenate them (cat cert key > check-client.pem) and set certFile and keyFile to that file, or name the key ${cert.certFile}.key`);
   });
 }
 

@@ -1,10 +1,10 @@
 // spec → /etc/keepalived/keepalived.conf, one file per LB host (vip.peers), written so that the VIP
 // really moves when HAProxy dies on the MASTER (see docs/render/keepalived.md for the guide's three bugs).
-import { UserError } from '../../errors.js';
 import type { Peer, Spec, Vip } from '../../spec/types.js';
 import { joinHostPort } from '../../spec/address.js';
 import { monitor } from '../haproxy/haproxy.js';
 import { header } from '../header.js';
+import { Refusals } from '../refusals.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
 import { otherPeers, planFailover, type FailoverPlan } from './plan.js';
 
@@ -31,12 +31,10 @@ export const keepalivedRenderer: Renderer = {
 };
 
 function requireVip(spec: Spec): Vip {
-  if (!spec.vip) {
-    throw new UserError('RENDER', 'the spec has no vip section: keepalived needs the floating address and the LB hosts', {
-      hint: 'add vip: { address, prefixLength, interface, peers: [{ name, address, priority }, ...] } (see docs/render/keepalived.md)',
-    });
-  }
-  return spec.vip;
+  const refusals = new Refusals('keepalived');
+  if (!spec.vip) refusals.add('vip', 'the spec has no vip section: keepalived needs the floating address and the LB hosts', 'add vip: { address, prefixLength, interface, peers: [{ name, address, priority }, ...] } (see docs/render/keepalived.md)');
+  refusals.throwIfAny();
+  return spec.vip as Vip;
 }
 
 /**

@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import type { AwsSettings, HealthCheck, Listener, Spec } from '../../spec/types.js';
 import { firstPortOverride } from '../node-ports.js';
-import { Refusals } from '../refusals.js';
+import { checkPath, Refusals } from '../refusals.js';
 
 /** Provider / ELB API ranges (aws_lb_target_group, NLB). */
 export const NLB_LIMITS = {
@@ -68,11 +68,6 @@ export interface AwsPlan {
   workerTargets: Array<{ name: string; address: string }>;
   kubernetesPort: number;
   talosPort: number;
-}
-
-/** Where a listener's health check came from, for refusals. */
-function checkPath(spec: Spec, index: number): string {
-  return spec.listeners[index].healthCheck === spec.healthCheck ? 'healthCheck' : `listeners[${index}].healthCheck`;
 }
 
 type Timing = { interval: number; timeout: number; healthyThreshold: number; unhealthyThreshold: number };

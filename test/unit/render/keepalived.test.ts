@@ -52,7 +52,7 @@ test('advert_int: whole seconds are VRRPv2; sub-second and IPv6 need VRRPv3', ()
   assert.deepEqual(pick(planFailover(vip({ advertIntervalMs: 500 }))), { version: 3, advertInt: '0.5' });
   assert.deepEqual(pick(planFailover(vip({ advertIntervalMs: 1250 }))), { version: 3, advertInt: '1.25' });
   assert.deepEqual(pick(planFailover(vip({ address: 'fd00::30', family: 6, peers: [{ name: 'a', address: 'fd00::11', priority: 10 }] }))), { version: 3, advertInt: '1' });
-  assert.match(renderError(() => planFailover(vip({ advertIntervalMs: 5 }))).message, /advertInterval 5ms/);
+  assert.match(renderError(() => planFailover(vip({ advertIntervalMs: 5 }))).message, /^vip\.advertInterval: 5ms cannot be written/);
   assert.match(renderError(() => planFailover(vip({ advertIntervalMs: 300_000 }))).message, /VRRPv2 takes 1s to 255s/);
 });
 
@@ -84,7 +84,7 @@ test('states and weight: MASTER is the highest priority when preempting; nopreem
 });
 
 test('bad peers are render errors that name the field', () => {
-  assert.match(renderError(() => planFailover(vip({ peers: [] }))).message, /vip.peers is empty/);
+  assert.match(renderError(() => planFailover(vip({ peers: [] }))).message, /^vip\.peers: lists no LB host/);
   const dns = renderError(() => planFailover(vip({ peers: [{ name: 'lb', address: 'lb.example.com', priority: 5 }] })));
   assert.match(dns.message, /vip.peers\[0\].address: unicast VRRP needs an IP address/);
   assert.doesNotThrow(() => planFailover(vip({ unicast: false, peers: [{ name: 'lb', address: 'lb.example.com', priority: 5 }] })));
