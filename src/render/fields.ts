@@ -95,7 +95,7 @@ export const FIELD_USES = {
     'aws.allowedAdminCidrs': { expresses: 'allowed_admin_cidrs (security group ingress)', refuses: 'an entry that is not a CIDR block' },
     'aws.vpcId': { expresses: 'vpc_id (an id in aws.tfvars, an expression in the module call)', refuses: 'absent' },
     'aws.subnetIds': { expresses: 'subnet_ids (ids in aws.tfvars, expressions in the module call)', refuses: 'absent or empty' },
-    'aws.region': { ignores: 'your root module configures the provider' },
+    'aws.region': { expresses: 'a plan-time check that the provider (configured in your root module) is in this region' },
   },
   haproxy: {
     endpoint: { expresses: 'the Host header of an https check', when: (spec) => anyCheck(spec, 'https') },

@@ -56,6 +56,8 @@ export interface AwsPlan {
   crossZone: boolean;
   preserveClientIp: boolean;
   allowedAdminCidrs: string[];
+  /** aws.region: the plan fails when the provider is configured for another region. */
+  region?: string;
   intervalSeconds: number;
   timeoutSeconds: number;
   healthyThreshold: number;
@@ -207,6 +209,7 @@ export function planAws(spec: Spec): AwsPlan {
     crossZone: aws.crossZone,
     preserveClientIp: aws.preserveClientIp,
     allowedAdminCidrs: aws.allowedAdminCidrs,
+    ...(aws.region ? { region: aws.region } : {}),
     intervalSeconds: timingValues.interval,
     timeoutSeconds: timingValues.timeout,
     healthyThreshold: timingValues.healthyThreshold,

@@ -389,6 +389,15 @@ describe('render aws: what the NLB can express it writes, what it cannot it refu
     assert.deepEqual(refusals((s) => s.replace('address: 10.0.2.42 }', 'address: 10.0.2.42, weight: 0 }')).map((r) => r.path), ['workers[1].weight']);
   });
 
+  it('aws.region becomes a plan-time check of the provider\'s region; without it there is none', async () => {
+    const root = await scopeOf(render(), ROOT);
+    assert.equal(root.data.aws_region.current.lifecycle[0].postcondition[0].condition, '${self.name == "eu-west-1"}');
+    const other = await scopeOf(render((s) => s.replace('region: eu-west-1', 'region: us-east-2')), ROOT);
+    assert.equal(other.data.aws_region.current.lifecycle[0].postcondition[0].condition, '${self.name == "us-east-2"}');
+    const none = await scopeOf(render((s) => s.replace(/ {2}region: .*\n/, '')), ROOT);
+    assert.equal(none.data.aws_region, undefined);
+  });
+
   it('whenAllDown reject is refused (an NLB always fails open); fail-open renders', () => {
     assert.deepEqual(refusals((s) => `${s}balancer: { whenAllDown: reject }\n`).map((r) => r.path), ['balancer.whenAllDown']);
     assert.equal(render((s) => `${s}balancer: { whenAllDown: fail-open }\n`).length, 7);

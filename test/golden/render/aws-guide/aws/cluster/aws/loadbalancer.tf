@@ -16,6 +16,16 @@ data "aws_vpc" "nodes" {
   }
 }
 
+# aws.region: the NLB belongs in eu-west-1; a provider (or profile) set for another region fails the plan.
+data "aws_region" "current" {
+  lifecycle {
+    postcondition {
+      condition     = self.name == "eu-west-1"
+      error_message = "The AWS provider is configured for ${self.name}; the spec's aws.region is eu-west-1."
+    }
+  }
+}
+
 locals {
   node_addresses = merge(var.control_plane_targets, var.worker_targets)
   node_cidrs     = [for block in data.aws_vpc.nodes.cidr_block_associations : block.cidr_block]
