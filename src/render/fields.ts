@@ -2,6 +2,8 @@
 // purpose — one table, read by the renderers (a refusal can only name a field the table says the target refuses),
 // by the docs (docs/render/fields.md is generated from it) and by the tests (no field is dropped without a word).
 // A field a target does not list is not that target's business (aws.vpcId means nothing to HAProxy).
+import type { TSchema } from '@sinclair/typebox';
+import { EndpointSpecSchema } from '../spec/schema.js';
 import type { Spec } from '../spec/types.js';
 
 export interface FieldUse {
@@ -231,6 +233,8 @@ export const fieldOfPath = (path: string): string => path.replace(/\[\d+\]/g, '[
 
 /** Fields only the running balancer reads (no render target has an engine for them). */
 export const SERVE_FIELDS: Readonly<Record<string, string>> = {
+  'balancer.replay': SERVE_ONLY,
+  'listeners[].replay': SERVE_ONLY,
   'balancer.mode': SERVE_ONLY,
   'balancer.preserveClientIp': SERVE_ONLY,
   'balancer.replayBufferSize': SERVE_ONLY,
@@ -243,3 +247,55 @@ export const SERVE_FIELDS: Readonly<Record<string, string>> = {
   'vip.sync.interface': SERVE_ONLY,
   'bgp.runDirectory': SERVE_ONLY,
 };
+
+/** Every field of the spec, in the schema's order, as the table writes it (listeners[].port; a list of values is one field). */
+export function specFields(schema: TSchema = EndpointSpecSchema): string[] {
+  const out: string[] = [];
+  const walk = (node: TSchema, path: string) => {
+    if (node.type === 'object' && node.properties) {
+      for (const [key, child] of Object.entries(node.properties as Record<string, TSchema>)) walk(child, path ? `${path}.${key}` : key);
+    } else if (node.type === 'array' && (node.items as TSchema | undefined)?.type === 'object') {
+      walk(node.items as TSchema, `${path}[]`);
+    } else if (path !== '$schema') {
+      out.push(path);
+    }
+  };
+  walk(schema, '');
+  return out;
+}
+
+const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+/** docs/render/fields.md: per spec field, which targets express it, which refuse which values, and which leave it out. */
+export function fieldsMarkdown(): string {
+  const targets = Object.keys(FIELD_USES) as Target[];
+  const use = (target: Target, field: string) => (FIELD_USES[target] as Record<string, FieldUse>)[field];
+  const sections = [...new Set(targets.flatMap((t) => Object.keys(FIELD_USES[t])))].filter((k) => !specFields().includes(k));
+  const row = (field: string) => {
+    const expressed = targets.filter((t) => use(t, field)?.expresses).map((t) => `\`${t}\`: ${cell(use(t, field)!.expresses!)}`);
+    const refused = targets.filter((t) => use(t, field)?.refuses).map((t) => `\`${t}\`: ${cell(use(t, field)!.refuses!)}`);
+    const ignored = [...targets.filter((t) => use(t, field)?.ignores).map((t) => `\`${t}\`: ${cell(use(t, field)!.ignores!)}`), ...(SERVE_FIELDS[field] ? [`only \`serve\` reads it`] : [])];
+    return `| \`${field}\` | ${expressed.join('<br>') || '—'} | ${refused.join('<br>') || '—'} | ${ignored.join('<br>') || '—'} |`;
+  };
+  return [
+    '# Which target uses which spec field',
+    '',
+    '<!-- Generated from src/render/fields.ts (fieldsMarkdown); test/unit/render/fields.test.ts checks it. UPDATE_GOLDEN=1 rewrites it. -->',
+    '',
+    'Every field of `endpoint.yaml` and what each `render` target does with it: **expresses** it (where the value goes),',
+    '**refuses** some values of it (render fails naming the field, and lists every such field at once), or **leaves it',
+    'out** on purpose (why). A field no target lists is not that target\'s business. The renderers\' refusals come',
+    'from the same table, so a refusal always names a field listed here.',
+    '',
+    '| Field | Expressed by | Refused by (values) | Left out by (why) |',
+    '|---|---|---|---|',
+    ...specFields().map(row),
+    '',
+    'Sections a target needs as a whole (`render all` skips the target when the spec has none):',
+    '',
+    '| Section | Expressed by | Refused by (values) | Left out by (why) |',
+    '|---|---|---|---|',
+    ...sections.map(row),
+    '',
+  ].join('\n');
+}
