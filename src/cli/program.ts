@@ -136,8 +136,12 @@ of input does not: the demo runs until quit, Ctrl-C, SIGTERM or --duration.`)
   const targets = [...Object.keys(RENDERERS), 'all'];
   const render = program.command('render')
     .summary(`write configuration for ${Object.keys(RENDERERS).join(', ')}`)
-    .description(`Writes configuration for one engine from the spec (all: every target, each in DIR/<target>/).
-Every file starts with a header naming the spec and the tool version.`)
+    .description(`Writes configuration for one engine from the spec (all: every target, each in DIR/<target>/;
+a target whose section the spec lacks, such as bird without bgp:, is skipped with a notice).
+Every file starts with a header naming the spec and the tool version. A value the engine cannot express
+fails naming its field, every such field at once.
+Exit codes: 0 written (--check: every file matches), 1 a target refuses the spec or --check found drift,
+2 usage or an invalid spec.`)
     .addArgument(new Argument('<target>', 'what to render').choices(targets).argParser((target: string) => {
       if (!targets.includes(target)) throw usage(`unknown render target "${target}"`, `use one of: ${targets.join(', ')}`);
       return target;
@@ -147,7 +151,7 @@ Every file starts with a header naming the spec and the tool version.`)
     .addOption(new Option('--check', 'write nothing; exit 1 and show a diff when DIR differs from what the spec renders').conflicts(['kubeconfig', 'talosconfig']))
     .addOption(pathOption(new Option('--kubeconfig <file>', 'clients only: set the server of cluster <cluster.name> in this file (backup FILE.bak-<time>)')))
     .addOption(pathOption(new Option('--talosconfig <file>', 'clients only: set endpoints and nodes of the context in this file (backup FILE.bak-<time>)')))
-    .addHelpText('after', `\nTargets:\n${Object.values(RENDERERS).map((r) => `  ${r.target.padEnd(11)} ${r.description}`).join('\n')}\n  ${'all'.padEnd(11)} every target above, each into its own subfolder`)
+    .addHelpText('after', `\nTargets:\n${Object.values(RENDERERS).map((r) => `  ${r.target.padEnd(11)} ${r.description}`).join('\n')}\n  ${'all'.padEnd(11)} every target above the spec has a section for, each into its own subfolder`)
     .action(async (target, options) => done(await (await import('./commands/render.js')).render({ ...options, target }, io)));
   examples(render, [
     'cluster-endpoint render haproxy -c endpoint.yaml -o out/',
