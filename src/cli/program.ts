@@ -136,12 +136,13 @@ of input does not: the demo runs until quit, Ctrl-C, SIGTERM or --duration.`)
   const targets = [...Object.keys(RENDERERS), 'all'];
   const render = program.command('render')
     .summary(`write configuration for ${Object.keys(RENDERERS).join(', ')}`)
-    .description(`Writes configuration for one engine from the spec (all: every target, each in DIR/<target>/;
-a target whose section the spec lacks, such as bird without bgp:, is skipped with a notice).
-Every file starts with a header naming the spec and the tool version. A value the engine cannot express
-fails naming its field, every such field at once.
-Exit codes: 0 written (--check: every file matches), 1 a target refuses the spec or --check found drift,
-2 usage or an invalid spec.`)
+    .description(`Writes configuration for one engine from the spec.
+all: every target, each in DIR/<target>/; one whose section the spec lacks
+(bird without bgp:) is skipped with a notice.
+Every file starts with a header naming the spec and the tool version.
+A value the engine cannot express fails naming its field, all at once.
+Exit codes: 0 written (--check: every file matches); 1 a target refuses
+the spec, or --check found drift; 2 usage or an invalid spec.`)
     .addArgument(new Argument('<target>', 'what to render').choices(targets).argParser((target: string) => {
       if (!targets.includes(target)) throw usage(`unknown render target "${target}"`, `use one of: ${targets.join(', ')}`);
       return target;
