@@ -108,12 +108,13 @@ function ipv4Targets(refusals: Refusals<'aws'>, nodes: Spec['controlPlane'], gro
  * that; different ones, or 0 (no new connections), cannot be written.
  */
 function evenWeights(refusals: Refusals<'aws'>, nodes: Spec['controlPlane'], group: 'controlPlane' | 'workers'): void {
+  const first = nodes.find((node) => node.weight !== 0);
   nodes.forEach((node, index) => {
     const at = `${group}[${index}].weight`;
     if (node.weight === 0) {
       refusals.add(`${group}[].weight`, `${node.name} has weight 0 (no new connections), which an NLB cannot express`, `remove ${node.name} from the spec to deregister it (the NLB drains it for deregistrationDelay), or remove its weight`, at);
-    } else if (node.weight !== nodes[0].weight && nodes[0].weight !== 0) {
-      refusals.add(`${group}[].weight`, `${node.name} has weight ${node.weight} and ${nodes[0].name} ${nodes[0].weight}: an NLB spreads flows evenly and has no per-target weight`, `give every node of ${group} the same weight (or none) for render aws`, at);
+    } else if (first && node.weight !== first.weight) {
+      refusals.add(`${group}[].weight`, `${node.name} has weight ${node.weight} and ${first.name} ${first.weight}: an NLB spreads flows evenly and has no per-target weight`, `give every node of ${group} the same weight (or none) for render aws`, at);
     }
   });
 }
