@@ -116,7 +116,7 @@ function listenerSections(spec: Spec, listener: Listener): string[] {
       '    # avoid it, and moves fewer clients when a node joins or leaves.',
       '    hash-type consistent',
     ] : []),
-    ...checkRules(spec, check).map((r) => `    ${r}`),
+    ...checkRules(spec, listener).map((r) => `    ${r}`),
     `    timeout check ${haproxyTime(check.timeoutMs)}`,
     ...identityNote(listener).map((l) => `    ${l}`),
     `    default-server ${serverCheckOptions(spec, check).join(' ')}`,
@@ -174,15 +174,19 @@ function describeCheck(check: HealthCheck): string {
 }
 
 /** The check itself. tcp and tls need no rules: `check` connects, `check-ssl` adds the handshake. */
-function checkRules(spec: Spec, check: HealthCheck): string[] {
+function checkRules(spec: Spec, listener: Listener): string[] {
+  const check = listener.healthCheck;
   if (check.type !== 'https') return [];
   const host = isIP(spec.endpoint) === 6 ? `[${spec.endpoint}]` : spec.endpoint;
   const statuses = check.expectStatuses;
   const expect = statuses.length === 1 ? `status ${statuses[0]}` : `rstatus ^(${statuses.join('|')})$`;
+  // "connect ssl" ignores the servers' check-sni (measured): with named servers, "connect default" takes
+  // the servers' own check settings (check-ssl, check-sni, verify), so each name is sent and verified.
+  const named = listener.servers.some((s) => addressKind(s.address) === 'dns');
   return [
     '# Never add option ssl-hello-chk here: the last check option wins and it would silently replace this check.',
     'option httpchk',
-    'http-check connect ssl',
+    ...(named ? ['# default: the servers\' check-ssl and check-sni (connect ssl would send no name and verify none).', 'http-check connect default'] : ['http-check connect ssl']),
     `http-check send meth GET uri ${check.path} ver HTTP/1.1 hdr Host ${host}`,
     `http-check expect ${expect}`,
   ];

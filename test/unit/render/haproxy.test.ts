@@ -8,7 +8,7 @@ import { createConnection, createServer as createTcpServer, type Server as TcpSe
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { tlsProbe } from '../../../src/health/probes/index.js';
 import { promisify } from 'node:util';
 import { haproxyRenderer, monitor, renderHaproxyConfig } from '../../../src/render/haproxy/index.js';
@@ -444,11 +444,11 @@ balancer: { bind: 127.0.0.1, admin: "127.0.0.1:${await freePort()}", retries: 2,
   }
 });
 
-test('a TLS check with caFile verifies a named server\'s identity as serve does; an IP SAN HAProxy cannot match (real HAProxy)', { timeout: 60_000 }, async (t) => {
+test('a tls or https check with caFile verifies a named server\'s identity as serve does; an IP SAN HAProxy cannot match (real HAProxy)', { timeout: 90_000 }, async (t) => {
   if (!requireOrSkip(t, await haproxyAvailable(), 'haproxy is not installed (apt-get install haproxy)')) return;
   if (!requireOrSkip(t, process.getuid?.() === 0, 'needs root (a private mount for /run/haproxy and /etc/hosts)')) return;
   const dir = await mkdtemp(join(tmpdir(), 'ce-haproxy-identity-'));
-  const servers: TcpServer[] = [];
+  const servers: HttpsServer[] = [];
   let haproxy: ReturnType<typeof runHaproxy> | undefined;
   try {
     const ca = await createCa('identity test CA', 2);
@@ -457,8 +457,9 @@ test('a TLS check with caFile verifies a named server\'s identity as serve does;
     // cp-01 has its own certificate; cp-02 presents cp-01's: signed by the CA, for another name and address.
     const own = await issueCertificate(ca, { commonName: 'cp-01', sans: ['cp-01.test', '127.0.0.2'], days: 2 });
     const targetPort = await freePort('127.0.0.2');
+    // Both answer GET /readyz with 200 (so the https check passes on the answer alone) and close.
     for (const address of ['127.0.0.2', '127.0.0.3']) {
-      const server = createTlsServer({ cert: own.cert, key: own.key }, (s) => { s.on('error', () => {}); s.end(); });
+      const server = createHttpsServer({ cert: own.cert, key: own.key }, (_req, res) => { res.writeHead(200, { connection: 'close' }).end('ok'); });
       await new Promise<void>((resolve) => server.listen(targetPort, address, resolve));
       servers.push(server);
     }
@@ -473,7 +474,7 @@ test('a TLS check with caFile verifies a named server\'s identity as serve does;
         return rows.length === 2 && rows.every((r) => /^(\* )?L\d/.test(r[36])) ? Object.fromEntries(rows.map((r) => [r[1], r[17]])) : undefined;
       } catch { return undefined; }
     };
-    const run = async (addresses: [string, string]) => {
+    const run = async (addresses: [string, string], type: 'tls' | 'https') => {
       const port = await freePort();
       const adminPort = await freePort();
       const spec = loadSpec(`
@@ -487,7 +488,7 @@ listeners:
     port: ${port}
     targetPort: ${targetPort}
     targets: controlPlane
-    healthCheck: { type: tls, interval: 300ms, timeout: 200ms, healthyThreshold: 1, unhealthyThreshold: 1, caFile: ${caFile} }
+    healthCheck: { type: ${type}, interval: 300ms, timeout: 200ms, healthyThreshold: 1, unhealthyThreshold: 1, caFile: ${caFile} }
 balancer: { bind: 127.0.0.1, admin: "127.0.0.1:${adminPort}", whenAllDown: reject }
 `);
       const [file] = haproxyRenderer.render(spec, GOLDEN_CONTEXT);
@@ -502,9 +503,11 @@ balancer: { bind: 127.0.0.1, admin: "127.0.0.1:${adminPort}", whenAllDown: rejec
     };
 
     // Servers by name: check-sni, and HAProxy verifies the name, so cp-02 (showing cp-01's certificate) is down.
-    const named = await run(['cp-01.test', 'cp-02.test']);
-    assert.match(named.file, /^ {4}server cp-02 cp-02\.test:\d+ weight 1 check-sni cp-02\.test$/m);
-    assert.deepEqual(named.states, { 'cp-01': 'UP', 'cp-02': 'DOWN' });
+    for (const type of ['tls', 'https'] as const) {
+      const named = await run(['cp-01.test', 'cp-02.test'], type);
+      assert.match(named.file, /^ {4}server cp-02 cp-02\.test:\d+ weight 1 check-sni cp-02\.test$/m);
+      assert.deepEqual(named.states, { 'cp-01': 'UP', 'cp-02': 'DOWN' }, type);
+    }
     // serve's own check agrees (it sends the name and verifies it): its verdicts are the same.
     const probe = async (address: string) => (await tlsProbe({ address, port: targetPort }, { ...loadSpec(BASE).healthCheck, ...check }, AbortSignal.timeout(2000))).ok;
     assert.equal(await probe('127.0.0.2'), true, 'serve: cp-01 at 127.0.0.2 (its IP SAN)');
@@ -512,7 +515,7 @@ balancer: { bind: 127.0.0.1, admin: "127.0.0.1:${adminPort}", whenAllDown: rejec
 
     // Servers by address: HAProxy matches DNS names only, so it cannot tell cp-02's certificate is not its own;
     // the file says so, and this records it (a future HAProxy that matches IP SANs fails this line first).
-    const byAddress = await run(['127.0.0.2', '127.0.0.3']);
+    const byAddress = await run(['127.0.0.2', '127.0.0.3'], 'tls');
     assert.match(byAddress.file, /cannot match an IP address\n {4}# against its IP SANs/);
     assert.doesNotMatch(byAddress.file, /^ {4}server .*check-sni/m);
     assert.deepEqual(byAddress.states, { 'cp-01': 'UP', 'cp-02': 'UP' });
