@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import { defineRule } from '../../context.js';
 import type { HaproxyConfig, HaproxySection, ServerLine } from '../../parsers/haproxy.js';
-import { proxies, servers } from '../../parsers/haproxy.js';
+import { inheritedList, proxies, servers } from '../../parsers/haproxy.js';
 import { hostAndPort } from './address.js';
 import { checksWithSsl, HAPROXY_DOCS, serverHas, serverSetting } from './backends.js';
 
@@ -20,9 +20,23 @@ function verifiedChecks(config: HaproxyConfig, section: HaproxySection): ServerL
     && (serverSetting(config, section, server, 'verify')?.value ?? verifyDefault) === 'required');
 }
 
-/** The name a check verifies: check-sni (SNI wins), else verifyhost. */
-function verifiedName(config: HaproxyConfig, section: HaproxySection, server: ServerLine) {
-  return serverSetting(config, section, server, 'check-sni') ?? serverSetting(config, section, server, 'verifyhost');
+/**
+ * An explicit `http-check connect` / `tcp-check connect` rule (without `default`) connects with its own settings:
+ * the servers' check-sni is not sent (measured with HAProxy 2.6), its own `sni` is.
+ */
+function connectRule(config: HaproxyConfig, section: HaproxySection) {
+  const rule = inheritedList(config, section, 'http-check', 'connect')[0] ?? inheritedList(config, section, 'tcp-check', 'connect')[0];
+  return rule && !rule.words.includes('default') ? rule : undefined;
+}
+
+/** The name a check verifies: the SNI it sends (which wins), else verifyhost. */
+function verifiedName(config: HaproxyConfig, section: HaproxySection, server: ServerLine): { value: string; line: number } | undefined {
+  const rule = connectRule(config, section);
+  const at = rule ? rule.words.indexOf('sni') : -1;
+  const sni = rule
+    ? (at >= 0 && rule.words[at + 1] ? { value: rule.words[at + 1].replace(/^str\((.*)\)$/, '$1'), line: rule.line } : undefined)
+    : serverSetting(config, section, server, 'check-sni');
+  return sni ?? serverSetting(config, section, server, 'verifyhost');
 }
 
 /** A check that verifies against an IP address never passes: every server is DOWN. */
@@ -55,13 +69,16 @@ export const haproxyVerifyIpSan = defineRule({
     return proxies(config).flatMap((section) => {
       const unnamed = verifiedChecks(config, section).filter((server) => !verifiedName(config, section, server) && isIP(hostAndPort(server.address)[0]) !== 0);
       if (unnamed.length === 0) return [];
+      const rule = connectRule(config, section);
+      // check-sni written but not sent: the file says more than it does, so a warning.
+      const ignored = rule !== undefined && unnamed.some((s) => serverSetting(config, section, s, 'check-sni'));
       return [{
-        severity: 'info' as const,
+        severity: ignored ? 'warning' as const : 'info' as const,
         line: unnamed[0].line,
-        message: `${section.kind} ${section.name}: the TLS check of ${unnamed.map((s) => s.name).join(', ')} verifies the certificate chain only`,
+        message: `${section.kind} ${section.name}: the TLS check of ${unnamed.map((s) => s.name).join(', ')} verifies the certificate chain only${ignored ? ` ("${rule.words.join(' ')}" does not send the servers' check-sni; "connect default" would)` : ''}`,
         why: 'a server given by IP address can only be matched against the certificate\'s IP SANs, which HAProxy does not do: any certificate the CA signed passes, also another node\'s (cluster-endpoint serve checks the IP SAN)',
         source: `${HAPROXY_DOCS}#5.2-verifyhost ; ${IP_SAN_ISSUE} ; docs/render/haproxy.md`,
-        fix: 'nothing to change in HAProxy; to verify identity, give the servers DNS names their certificates carry and add check-sni <name>, or run cluster-endpoint serve',
+        fix: ignored ? 'write "http-check connect default" (or "tcp-check connect default"), so the connect takes the servers\' check-ssl and check-sni' : 'nothing to change in HAProxy; to verify identity, give the servers DNS names their certificates carry and add check-sni <name>, or run cluster-endpoint serve',
       }];
     });
   },
