@@ -36,12 +36,12 @@ function checks<T extends Partial<Record<CheckField, FieldUse>>>(uses: T): { [K 
   return out as never;
 }
 
-/** A node field's use, for control-plane nodes and workers alike. */
+/** A node field's use, for control-plane nodes and workers alike; workers count only where a listener targets them. */
 function nodes<T extends Uses>(uses: T): { [K in keyof T & string as `controlPlane[].${K}` | `workers[].${K}`]: T[K] } {
   const out: Uses = {};
   for (const [key, use] of Object.entries(uses)) {
     out[`controlPlane[].${key}`] = use;
-    out[`workers[].${key}`] = use;
+    out[`workers[].${key}`] = use.expresses ? { ...use, when: (spec) => hasWorkerListener(spec) && (use.when?.(spec) ?? true) } : use;
   }
   return out as never;
 }
@@ -103,7 +103,7 @@ export const FIELD_USES = {
     endpoint: { expresses: 'the Host header of an https check', when: (spec) => anyCheck(spec, 'https') },
     ...nodes({
       name: { expresses: 'server names' },
-      address: { expresses: 'server addresses' },
+      address: { expresses: 'server addresses (and check-sni for a name, with a tls or https check)' },
       weight: { expresses: 'server weight' },
       ports: { expresses: 'the server\'s port for that listener' },
     }),
