@@ -4,6 +4,7 @@ import type { ExhaustionSink } from '../local-errors.js';
 import type { Logger } from '../log.js';
 import type { ServerSnapshot } from '../runtime/snapshot.js';
 import type { HealthCheck, ServerTarget } from '../spec/types.js';
+import { joinHostPort } from '../spec/address.js';
 
 /** Something the proxy can close: one downstream/upstream pair. */
 export interface Closable {
@@ -89,7 +90,7 @@ export class Server {
           this.#downSince = undefined;
         }
         this.#logger.info(
-          { event: 'server-state', listener, server: this.name, address: `${this.address}:${this.port}`, from: change.from, to: change.to, reason: change.reason, successes: counters.successes, failures: counters.failures },
+          { event: 'server-state', listener, server: this.name, address: joinHostPort(this.address, this.port), from: change.from, to: change.to, reason: change.reason, successes: counters.successes, failures: counters.failures },
           `${this.name} ${listener} ${change.to}: ${change.reason}`,
         );
         events.onStateChange(this, change);

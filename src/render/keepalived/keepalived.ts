@@ -6,6 +6,7 @@ import { localFrontend } from '../haproxy/haproxy.js';
 import { header } from '../header.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
 import { otherPeers, planFailover, type FailoverPlan } from './plan.js';
+import { joinHostPort } from '../../spec/address.js';
 
 /** The haproxy check: interval, and how many results in a row change its state. Not spec values: see the docs. */
 export const CHECK_SCRIPT = { intervalS: 1, connectTimeoutS: 1, timeoutS: 2, fall: 2, rise: 2 } as const;
@@ -62,7 +63,7 @@ export function renderKeepalivedConfig(spec: Spec, vip: Vip, plan: FailoverPlan,
     '',
     '# Defined before the vrrp_instance that tracks it: keepalived ignores a track_script whose vrrp_script',
     '# comes later ("track script chk_haproxy not found, ignoring").',
-    `# The check proves HAProxy serves: a TCP connect to its ${frontend.listener} frontend on ${frontend.host}:${frontend.port}`,
+    `# The check proves HAProxy serves: a TCP connect to its ${frontend.listener} frontend on ${joinHostPort(frontend.host, frontend.port)}`,
     '# (pidof fails as a check under keepalived 2.2.7, and a live process is not a listening one).',
     'vrrp_script chk_haproxy {',
     `    script "${checkCommand(spec)}"`,

@@ -1,3 +1,4 @@
+import { joinHostPort } from '../../../spec/address.js';
 import { formatDuration } from '../../../spec/duration.js';
 import { defineRule } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
@@ -28,8 +29,8 @@ export const haproxyDrift = defineRule({
       inPath.push(front, ...(backend && backend !== front ? [backend] : []));
       if (!backend) continue;
       const active = servers(backend).filter((s) => !s.flags.includes('backup'));
-      const want = listener.servers.map((s) => `${s.address}:${s.port}`).sort();
-      const have = active.map((s) => s.address).sort();
+      const want = listener.servers.map((s) => joinHostPort(s.address, s.port)).sort();
+      const have = active.map((s) => canonicalAddress(s.address)).sort();
       if (want.join(' ') !== have.join(' ')) {
         found.push(driftFinding(active[0]?.line ?? backend.line, `${backend.kind} ${backend.name} (listener ${listener.name}) servers`, want.join(', ') || 'none', `has ${have.join(', ') || 'none'}`));
       }
@@ -64,4 +65,10 @@ function checkTiming(config: HaproxyConfig, backend: HaproxySection, server: Ser
   compare('rise', check.healthyThreshold, String);
   compare('fall', check.unhealthyThreshold, String);
   return found;
+}
+
+/** "[fd00::31]:6443" and "fd00::31:6443" (HAProxy takes the last colon as the port's) written one way, as the spec's. */
+function canonicalAddress(address: string): string {
+  const match = /^\[?(.+?)\]?:(\d+)$/.exec(address);
+  return match ? joinHostPort(match[1], Number(match[2])) : address;
 }
