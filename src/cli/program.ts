@@ -188,6 +188,10 @@ Exit codes: 0 the endpoint is usable (node problems are warnings), 1 not usable 
 failed attempts) as it happens and in a summary at the end. Run it during a reboot or failover drill.
 It stops by itself after --duration; Ctrl-C (SIGINT) stops it early and prints the summary.
 
+Each connection must get an answer only a server behind the balancer can give (see --check): by default
+GET /readyz on the Kubernetes API, a TLS handshake on the Talos API; a connection closed before any byte is
+a failure. On a terminal a live line shows the counts as it goes.
+
 Exit codes: 0 done (outages are reported, not failures unless --fail-on-outage), 1 outage with --fail-on-outage, 2 usage.`)
     .addOption(pathOption(new Option('-c, --config <file>', "spec: watch spec.endpoint on a listener's port (default endpoint.yaml)")))
     .option('--listener <name>', 'which listener (default the Kubernetes API listener, else the first)')
@@ -196,8 +200,9 @@ Exit codes: 0 done (outages are reported, not failures unless --fail-on-outage),
     .option('--rate <rate>', 'attempts per second: 20/s, 600/m, 5', '20/s')
     .addOption(new Option('--duration <duration>', 'how long to watch').default(60_000, '1m').argParser(durationArgument('--duration', '10m')))
     .addOption(new Option('--timeout <duration>', 'per attempt').default(2000, '2s').argParser(durationArgument('--timeout', '2s')))
-    .option('--https <path>', 'send an HTTPS GET for PATH on each new connection instead of a bare TCP connect')
-    .option('--expect <codes>', 'with --https: statuses that count as up, e.g. 200,401', '200')
+    .addOption(new Option('--check <type>', "what each new connection must get through the balancer: tcp (not closed before any byte), tls (a handshake), https (GET --https PATH, default /readyz); default by the listener's role: https /readyz for the Kubernetes API, tls for the Talos API, else tcp").choices(['tcp', 'tls', 'https'] as const))
+    .option('--https <path>', 'an https check that GETs PATH on each new connection')
+    .option('--expect <codes>', 'with an https check: statuses that count as up, e.g. 200,401 (default 200; 200,401,403 for the Kubernetes API by default)')
     .option('--json', 'one JSON line per event (start, outage-start, outage-end, summary)')
     .option('--fail-on-outage', 'exit 1 when any outage was seen (for CI)')
     .action(async (options) => done(await (await import('./commands/watch.js')).watch({ ...options, durationMs: options.duration, timeoutMs: options.timeout }, io)));
