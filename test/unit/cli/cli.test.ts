@@ -1,15 +1,17 @@
 // The CLI's one declaration: docs/cli.md names every command and option; usage errors are one line, a fix and
 // exit 2; help and --version exit 0; a command is a typed function that runs without argv.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { validate } from '../../../src/cli/commands/validate.js';
 import { createProgram, runProgram } from '../../../src/cli/program.js';
 import { UserError } from '../../../src/errors.js';
-import { ROOT, runCli } from '../../helpers/cli.js';
+import { CLI, requireOrSkip, ROOT, runCli, TSX } from '../../helpers/cli.js';
 
 function sink(columns?: number): { stream: Writable; text(): string } {
   let text = '';
@@ -225,6 +227,16 @@ describe('help is wrapped once, at the terminal width', () => {
   it('the check sees the ragged lines of text wrapped twice', () => {
     const twice = 'Usage: x\n\nRuns the built-in L4 balancer described by the spec: one frontend per listener,\nhealth checks,\nthe status page.\n';
     assert.equal(wrapProblems(twice, 80).length, 1);
+  });
+
+  it('a real terminal of 60 columns (script: a pseudo-terminal) gets help 60 columns wide', async (t) => {
+    if (!requireOrSkip(t, existsSync('/usr/bin/script'), 'script (bsdutils) is not installed')) return;
+    const command = [process.execPath, '--import', TSX, CLI, 'watch', '--help'].map((w) => `'${w}'`).join(' ');
+    const { stdout } = await promisify(execFile)('script', ['-q', '-e', '-c', `stty cols 60; ${command}`, '/dev/null'], { cwd: ROOT, env: { ...process.env, COLUMNS: '' }, timeout: 60_000 });
+    const help = stdout.replace(/\r/g, '');
+    assert.match(help, /^Usage: cluster-endpoint watch/m);
+    assert.deepEqual(wrapProblems(help, 60), [], help);
+    assert.ok(help.split('\n').some((l) => l.length > 50), 'it uses the width');
   });
 
   it('$COLUMNS when the output is not a terminal; 100 columns at most', async () => {
