@@ -13,7 +13,6 @@ import { examples, formatItem, formatList, helpWidth, MIN_DESCRIPTION_WIDTH, out
 
 export const PROGRAM = 'cluster-endpoint';
 
-
 /** A duration flag ("30s", "5m") parsed to milliseconds; a bad value is a usage error naming the flag. */
 export function durationArgument(flag: string, example: string): (text: string) => number {
   return (text) => {

@@ -20,7 +20,10 @@ test('demo: stdin at its end (not a terminal) keeps the demo running until --dur
 
 test('demo: its first line is its header, and nothing it prints is JSON (under a descriptor limit of 4096)', async () => {
   // stdout and stderr in one stream, as a terminal shows them.
-  const { stdout } = await promisify(execFile)('sh', ['-c', `ulimit -n 4096 && exec "$0" --import "$1" "$2" demo --free-ports --duration 2s </dev/null 2>&1`, process.execPath, TSX, CLI], { cwd: ROOT, timeout: 60_000 });
+  const run = await promisify(execFile)('sh', ['-c', `ulimit -n 4096 && exec "$0" --import "$1" "$2" demo --free-ports --duration 2s </dev/null 2>&1`, process.execPath, TSX, CLI], { cwd: ROOT, timeout: 120_000 })
+    .then((r) => ({ code: 0, stdout: r.stdout }), (error: { code?: number; signal?: string; stdout?: string }) => ({ code: error.code ?? error.signal, stdout: error.stdout ?? '' }));
+  const { stdout } = run;
+  assert.equal(run.code, 0, stdout);
   const lines = stdout.split('\n');
   assert.match(lines[0], /^cluster-endpoint demo: /, stdout);
   assert.deepEqual(lines.filter((l) => l.startsWith('{')), [], 'no raw JSON');
