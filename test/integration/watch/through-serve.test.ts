@@ -37,7 +37,8 @@ test('watch sees every server behind serve go down for ~2 s, on the Kubernetes a
       { name: 'kubernetes', port: port.kubernetes, targetPort: kubernetesPort, targets: 'controlPlane' },
       { name: 'talos', port: port.talos, targetPort: talosPort, targets: 'controlPlane' },
     ],
-    healthCheck: { type: 'tls', interval: '200ms', timeout: '150ms', healthyThreshold: 1, unhealthyThreshold: 1 },
+    // Patient enough that a loaded machine does not flap the servers (which would cut connections of its own).
+    healthCheck: { type: 'tls', interval: '500ms', timeout: '400ms', healthyThreshold: 1, unhealthyThreshold: 2 },
     balancer: { bind: '127.0.0.1', admin: `127.0.0.1:${await freePort()}`, watch: false },
   }));
   const daemon = await startDaemon({ specPath, logger: createLogger({ level: 'silent' }), watch: false });
@@ -62,14 +63,15 @@ test('watch sees every server behind serve go down for ~2 s, on the Kubernetes a
       assert.equal(summary.event, 'summary');
       const windows = summary.windows ?? [];
       // The outage: about the time the servers were down (attempts are 40 ms apart), plus until the balancer's
-      // checks (every 200 ms) take them back. While the nodes close one after another, a connection or two in
-      // flight may be reset just before: short windows of their own.
+      // checks (every 500 ms) take them back. While the nodes close one after another, a connection or two in
+      // flight may be reset just before: short windows of their own, as may a check that times out on a busy
+      // machine. The outage is the one that holds nearly every failure.
       const longest = windows.reduce((a, w) => (w.lengthMs > a.lengthMs ? w : a), windows[0]);
       assert.ok(longest, `${mode}: no outage reported`);
       assert.ok(longest.lengthMs >= downMs - 300 && longest.lengthMs <= downMs + 1500, `${mode}: window ${longest.lengthMs}ms, servers down ${downMs}ms`);
       assert.ok(longest.failedAttempts >= 20, `${mode}: ${longest.failedAttempts} failed attempts`);
       assert.equal(longest.ongoing, false, 'it ended when the servers came back');
-      assert.ok(windows.length <= 4, `${mode}: ${JSON.stringify(windows)}`);
+      assert.ok(longest.failedAttempts >= 0.8 * (summary.failed ?? 0), `${mode}: ${JSON.stringify(windows)}`);
     }
   } finally {
     await daemon.close().catch(() => undefined);

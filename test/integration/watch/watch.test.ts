@@ -57,7 +57,9 @@ test('a TCP server down for ~1 s during a 4 s watch at 50/s: one window of about
     const window = lines[2];
     assert.ok(Math.abs((window.lengthMs ?? 0) - downMs) <= 300, `window ${window.lengthMs}ms vs server down ${downMs}ms`);
     assert.ok((window.failedAttempts ?? 0) >= 35 && (window.failedAttempts ?? 0) <= 70, `failed attempts ${window.failedAttempts}`);
-    assert.deepEqual(Object.keys(window.errors ?? {}), ['ECONNREFUSED']);
+    // Refused while it is down; a connection in flight when it stopped is reset before its first byte.
+    const errors = Object.keys(window.errors ?? {});
+    assert.ok(errors.includes('ECONNREFUSED') && errors.every((e) => ['ECONNREFUSED', 'ECONNRESET'].includes(e)), errors.join());
     const summary = lines[3];
     assert.equal(summary.outages, 1);
     assert.ok((summary.attempts ?? 0) >= 180 && (summary.attempts ?? 0) <= 201, `attempts ${summary.attempts}`);
