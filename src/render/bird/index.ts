@@ -4,6 +4,7 @@
 // systemd unit that runs the loop. One set of files serves every LB host (router id auto differs per host).
 import { isIP } from 'node:net';
 import { birdConfig, ENDPOINT_PROTOCOL } from '../../bgp/config.js';
+import { joinHostPort } from '../../spec/address.js';
 import { UserError } from '../../errors.js';
 import { mainListener } from '../../spec/listener-role.js';
 import type { Spec } from '../../spec/types.js';
@@ -36,7 +37,7 @@ export const birdRenderer: Renderer = {
 function healthScript(spec: Spec, port: number, context: RenderContext): string {
   const endpoint = spec.endpoint;
   const prefix = `${endpoint}/${isIP(endpoint) === 6 ? 128 : 32}`;
-  const url = `https://${isIP(endpoint) === 6 ? `[${endpoint}]` : endpoint}:${port}/readyz`;
+  const url = `https://${joinHostPort(endpoint, port)}/readyz`;
   const { intervalS, timeoutS, rise, fall, resendS } = HEALTH_LOOP;
   return `#!/bin/sh
 ${header(context, '#').trimEnd()}
