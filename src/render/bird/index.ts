@@ -4,6 +4,7 @@
 // systemd unit that runs the loop. One set of files serves every LB host (router id auto differs per host).
 import { isIP } from 'node:net';
 import { birdConfig, ENDPOINT_PROTOCOL } from '../../bgp/config.js';
+import { joinHostPort } from '../../spec/address.js';
 import { UserError } from '../../errors.js';
 import { mainListener } from '../../spec/listener-role.js';
 import type { Spec } from '../../spec/types.js';
@@ -19,6 +20,7 @@ const SCRIPT_PATH = '/usr/local/lib/cluster-endpoint/bgp-health.sh';
 export const birdRenderer: Renderer = {
   target: 'bird',
   description: 'BIRD 2 configuration announcing the endpoint with BGP from each LB host, and a health loop that withdraws it when the local HAProxy has no healthy server',
+  section: { name: 'bgp', present: (spec) => spec.bgp !== undefined },
   render(spec: Spec, context: RenderContext): RenderedFile[] {
     if (!spec.bgp) throw new UserError('RENDER', 'render bird needs a bgp section in the spec', { hint: 'add bgp: { localAsn, peers: [{ name, address, asn }] } (docs/bgp.md)' });
     if (isIP(spec.endpoint) === 0) throw new UserError('RENDER', `endpoint: "${spec.endpoint}" is a name; BGP announces an address`, { hint: 'set endpoint to the anycast address' });
@@ -35,7 +37,7 @@ export const birdRenderer: Renderer = {
 function healthScript(spec: Spec, port: number, context: RenderContext): string {
   const endpoint = spec.endpoint;
   const prefix = `${endpoint}/${isIP(endpoint) === 6 ? 128 : 32}`;
-  const url = `https://${isIP(endpoint) === 6 ? `[${endpoint}]` : endpoint}:${port}/readyz`;
+  const url = `https://${joinHostPort(endpoint, port)}/readyz`;
   const { intervalS, timeoutS, rise, fall, resendS } = HEALTH_LOOP;
   return `#!/bin/sh
 ${header(context, '#').trimEnd()}

@@ -3,6 +3,7 @@
 // and the certificate names.
 import { BlockList, isIP } from 'node:net';
 import { UserError } from '../../errors.js';
+import { joinHostPort } from '../../spec/address.js';
 import { listenerOf } from '../../spec/listener-role.js';
 import type { Spec } from '../../spec/types.js';
 import { firstPortOverride } from '../node-ports.js';
@@ -161,5 +162,5 @@ function apiPort(spec: Spec, via: string): number {
 }
 
 function endpointUrl(spec: Spec, port: number): string {
-  return `https://${isIP(spec.endpoint) === 6 ? `[${spec.endpoint}]` : spec.endpoint}:${port}`;
+  return `https://${joinHostPort(spec.endpoint, port)}`;
 }
