@@ -215,6 +215,11 @@ function frontOf(spec: Spec): { text: string; addresses: string[] } | undefined 
   }
   if (spec.bgp) return { text: `BGP anycast ${spec.bgp.addresses.join(' and ')} from every healthy LB host`, addresses: spec.bgp.addresses };
   if (spec.controlPlane.length === 1 || spec.controlPlane.some((n) => n.address === spec.endpoint)) return undefined;
+  // DNS round robin: the name leads to the nodes themselves, so nothing maps ports (checked like a single node).
+  if (spec.dns?.name.replace(/\.$/, '') === spec.endpoint.replace(/\.$/, '')) {
+    apiPort(spec, 'DNS round robin');
+    return { text: `DNS records for the nodes (${spec.dns.name}, render dns)`, addresses: [] };
+  }
   return { text: `${spec.endpoint}, a balancer in front of the nodes`, addresses: [] };
 }
 

@@ -68,7 +68,7 @@ describe('cluster-endpoint render', () => {
     // The dns-clients spec has no aws or VIP settings: those targets fail, the others are written.
     assert.equal(result.code, 1);
     assert.match(result.stderr, /error: aws: aws\.vpcId: is required for render aws/);
-    assert.match(result.stderr, /error: talos: vip: render talos needs a VIP/);
+    assert.ok(existsSync(join(out, 'talos', 'cp-01.yaml')), 'talos writes the endpoint and certSANs for DNS round robin too');
     assert.ok(existsSync(join(out, 'dns', 'records.zone')));
     assert.ok(existsSync(join(out, 'clients', 'clients.sh')));
     for (const target of Object.keys(RENDERERS)) {
@@ -100,9 +100,12 @@ describe('cluster-endpoint render', () => {
   });
 
   it('a spec the target cannot serve fails with the field and exits 1', async () => {
-    const result = await runCli(['render', 'talos', '-c', DNS_SPEC, '-o', join(dir, 'talos')]);
+    // Several control-plane nodes behind one node's address: the API would go down with that node.
+    const spec = join(dir, 'endpoint-is-node.yaml');
+    writeFileSync(spec, 'cluster: { name: lab }\nendpoint: 192.168.40.11\ncontrolPlane:\n  - { name: cp-01, address: 192.168.40.11 }\n  - { name: cp-02, address: 192.168.40.12 }\n');
+    const result = await runCli(['render', 'talos', '-c', spec, '-o', join(dir, 'talos')]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /^error: vip: render talos needs a VIP for \d+ control-plane nodes\n {2}fix: add vip: /);
+    assert.match(result.stderr, /^error: endpoint: the endpoint 192\.168\.40\.11 is the address of controlPlane\[0\] \(cp-01\)[^\n]*\n {2}fix: point the endpoint at /);
     assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/, 'no stack trace');
   });
 

@@ -264,13 +264,15 @@ describe('render talos: a Talos VIP on a VLAN over a bond (issue 19 item 4)', ()
 });
 
 describe('render talos: the endpoint and certSANs in every topology (issue 19 item 10)', () => {
-  // The golden cases of the other targets: an LB pair's VIP, an NLB's DNS name, BGP anycast (IPv4, IPv6 on 443).
+  // The golden cases of the other targets: an LB pair's VIP, an NLB's DNS name, BGP anycast (IPv4, IPv6 on 443),
+  // DNS round robin.
   const topologies: Array<[string, string, string[]]> = [
     ['bare-metal-tcp', 'https://192.168.30.30:6443', ['192.168.30.30']],
     ['bare-metal-workers', '', []],
     ['aws-guide', 'https://demo-talos-api-nlb-0123456789.elb.eu-west-1.amazonaws.com:6443', ['demo-talos-api-nlb-0123456789.elb.eu-west-1.amazonaws.com']],
     ['bgp-bird', 'https://10.96.0.10:6443', ['10.96.0.10']],
     ['bgp-bird-ipv6', 'https://[fd00:96::10]:443', ['fd00:96::10']],
+    ['dns-clients', 'https://api.dev.example.com:6443', []],
   ];
   for (const [name, url, sans] of topologies) {
     it(`${name}: every control-plane node gets the endpoint and certSANs, every worker the endpoint; valid for v1.11 and v1.13`, () => {
