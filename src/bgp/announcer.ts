@@ -1,11 +1,12 @@
 // Announces the endpoint with BGP while this host's balancer can serve: the run directory locked, the announced
-// addresses on lo, BIRD run by the supervisor, and a poll of healthy() that enables or disables the addresses'
-// static protocols (announce or withdraw on every session at once). Session state is read back from BIRD's
-// control socket every second. A planned stop withdraws first, waits withdrawDelay for the routers, then stops
-// BIRD (the daemon drains after).
+// addresses on lo, BIRD run by the supervisor, and the balancer's health, re-read at every membership change,
+// that enables or disables the addresses' static protocols (announce or withdraw on every session at once).
+// Session state is read back from BIRD's control socket every second. A planned stop withdraws first, waits
+// withdrawDelay for the routers, then stops BIRD (the daemon drains after).
 import { networkInterfaces } from 'node:os';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { EndpointHealth } from '../membership/health.js';
 import type { BgpPeerSnapshot, BgpSnapshot } from '../runtime/snapshot.js';
 import type { Bgp } from '../spec/types.js';
 import { runCommand, type CommandRunner } from '../vip/announcers/command.js';
@@ -21,7 +22,8 @@ export interface BgpAnnouncerOptions {
   addresses: readonly string[];
   /** This host's view of the bgp section (src/spec/hosts.ts). */
   bgp: Bgp;
-  healthy: () => boolean;
+  /** Whether the balancer can serve, re-read when it says the membership changed. */
+  health: EndpointHealth;
   logger: Logger;
   /** The spec file, named in the rendered config's header. */
   source: string;
@@ -29,8 +31,6 @@ export interface BgpAnnouncerOptions {
   run?: CommandRunner;
 }
 
-/** healthy() is a cheap in-process read: polling it often bounds the time to withdraw. */
-export const HEALTH_POLL_MS = 100;
 export const STATE_POLL_MS = 1000;
 /** After a withdrawal, how long to wait for BIRD to have sent it on every established session. */
 const WITHDRAW_SENT_TIMEOUT_MS = 1000;
@@ -48,7 +48,7 @@ export class BgpAnnouncer {
   #announced: boolean | undefined;
   #transitions = 0;
   #queue: Promise<void> = Promise.resolve();
-  #healthTimer: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => void) | undefined;
   #stateTimer: NodeJS.Timeout | undefined;
   #startedAt = 0;
   #warnedNoSession = false;
@@ -84,9 +84,9 @@ export class BgpAnnouncer {
     const config = birdConfig({ addresses: this.#o.addresses, bgp: this.#o.bgp, log: 'stderr', header: [`Written by cluster-endpoint serve from ${this.#o.source}; rewritten at every start.`], passwords });
     this.#startedAt = Date.now();
     await this.#speaker.start(config);
-    this.#healthTimer = setInterval(() => this.#sync(), HEALTH_POLL_MS);
+    this.#unsubscribe = this.#o.health.onChange(() => this.#sync());
+    this.#sync();
     this.#stateTimer = setInterval(() => void this.#refresh(), STATE_POLL_MS);
-    this.#healthTimer.unref();
     this.#stateTimer.unref();
     await this.#refresh();
     const taken = [...this.#peers.values()].filter((p) => NO_SOCKET.test(p.lastError ?? ''));
@@ -116,7 +116,7 @@ export class BgpAnnouncer {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    clearInterval(this.#healthTimer);
+    this.#unsubscribe?.();
     clearInterval(this.#stateTimer);
     const wasAnnounced = this.#announced === true;
     if (this.#speaker.state === 'running') {
@@ -152,7 +152,7 @@ export class BgpAnnouncer {
   /** Tells BIRD what health asks for, when that differs from what it was told. */
   #sync(): void {
     if (this.#stopped) return;
-    this.#healthy = this.#o.healthy();
+    this.#healthy = this.#o.health.healthy();
     if (this.#speaker.state !== 'running' || this.#healthy === this.#announced) return;
     const want = this.#healthy;
     void this.#enqueue(() => (this.#announced === want || this.#stopped ? Promise.resolve() : this.#tell(want, want ? 'the balancer is healthy' : 'no healthy server on the kubernetes listener')));
@@ -202,6 +202,8 @@ export class BgpAnnouncer {
   }
 
   async #refresh(): Promise<void> {
+    // A command BIRD refused or never got is told again here (changes themselves come by event).
+    this.#sync();
     if (this.#speaker.state !== 'running') {
       for (const peer of this.#peers.values()) this.#setState(peer, 'down', undefined);
       return;
@@ -210,7 +212,7 @@ export class BgpAnnouncer {
     let bfd = new Map<string, string>();
     try {
       protocols = parseProtocols(await this.#speaker.command('show protocols all'));
-      if (this.#o.bgp.bfd) bfd = parseBfdSessions(await this.#speaker.command('show bfd sessions'));
+      if (this.#o.bgp.peers.some((p) => p.bfd)) bfd = parseBfdSessions(await this.#speaker.command('show bfd sessions'));
     } catch {
       return; // BIRD is restarting: the supervisor says so
     }

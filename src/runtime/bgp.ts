@@ -9,10 +9,10 @@ import type { AnnouncerFactory } from './daemon.js';
  * bgp.hosts entry named by --peer, or the one whose router id or a source address is local.
  */
 export function bgpFactory(peer?: string): AnnouncerFactory {
-  return (spec: Spec, healthy, logger) => {
+  return (spec: Spec, health, logger) => {
     if (!spec.bgp) return undefined;
     const host = selectBgpHost(spec.bgp, peer, isLocalAddress);
-    return new BgpAnnouncer({ addresses: spec.bgp.addresses, bgp: bgpForHost(spec.bgp, host), healthy, logger, source: spec.source });
+    return new BgpAnnouncer({ addresses: spec.bgp.addresses, bgp: bgpForHost(spec.bgp, host), health, logger, source: spec.source });
   };
 }
 

@@ -25,14 +25,14 @@ export function announcerFor(spec: Pick<Spec, 'balancer'> & { vip: Vip }, self: 
  * vip.sync.flows, conntrackd keeps the peers' flow state in step and acts when the VIP moves.
  */
 export function vipFactory(peer?: string): VipFactory {
-  return (spec: Spec, healthy, logger) => {
+  return (spec: Spec, health, logger) => {
     if (!spec.vip || spec.vip.peers.length === 0) return undefined;
     const self = selectSelf(spec.vip, peer);
     // This host's view: its own interface (vip.peers[].interface) for the VIP and the flow sync.
     const vip = vipForPeer(spec.vip, self);
     const sync = vip.sync?.flows && vip.peers.length > 1 ? new FlowSync(vip, self, logger) : undefined;
     const announcer = announcerFor({ balancer: spec.balancer, vip }, self, logger);
-    const manager = new VipManager({ vip, self, healthy, logger, port: vip.port, announcer: sync ? new SyncedAnnouncer(announcer, sync) : announcer });
+    const manager = new VipManager({ vip, self, health, logger, port: vip.port, announcer: sync ? new SyncedAnnouncer(announcer, sync) : announcer });
     if (!sync) return manager;
     return {
       start: () => manager.start(),
