@@ -200,7 +200,7 @@ export const BOND_MODES = ['balance-rr', 'active-backup', 'balance-xor', 'broadc
 export const TalosSchema = Type.Object(
   {
     configStyle: Type.Optional(StringEnum(['legacy', 'documents'] as const, 'legacy: machine.network.interfaces[].vip (Talos <= 1.11); documents: Layer2VIPConfig and link documents (Talos >= 1.12). Default documents.')),
-    interface: Type.Optional(Type.String({ description: 'Link name on the nodes. Default eth0.' })),
+    interface: Type.Optional(Type.String({ description: 'Talos VIP: the link on the nodes that carries their addresses and the VIP — a physical link, the alias a deviceSelector gives it, or the bond of talos.bond (bond0); with talos.vlan its VLAN <interface>.<vlan>. Default vip.interface, else eth0.' })),
     deviceSelector: Type.Optional(Type.Object({ hardwareAddr: Type.Optional(Type.String()), driver: Type.Optional(Type.String()), busPath: Type.Optional(Type.String()) }, closed)),
     gateway: Type.Optional(Type.String({ description: 'Default gateway of the control-plane subnet.' })),
     prefixLength: Type.Optional(Type.Integer({ minimum: 1, maximum: 128, description: 'Prefix length of the node addresses. Default vip.prefixLength or 24.' })),
