@@ -24,7 +24,7 @@ export const DEFAULT_BALANCER = {
   admin: '127.0.0.1:8404',
   balance: 'roundrobin',
   connectTimeoutMs: 10_000,
-  // kubectl logs -f, exec and watches sit idle for minutes; AWS NLB's fixed value is 350s.
+  // kubectl logs -f, exec and watches sit idle for minutes; an AWS NLB's own default is 350s (render aws sets this).
   idleTimeoutMs: 3_600_000,
   retries: 2,
   replay: true,

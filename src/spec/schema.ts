@@ -88,7 +88,7 @@ export const BalancerSchema = Type.Object(
     adminToken: Type.Optional(Type.String({ minLength: MIN_ADMIN_TOKEN_LENGTH, description: 'Bearer token for the admin surface; required when admin is not on loopback. Or set CLUSTER_ENDPOINT_ADMIN_TOKEN.' })),
     balance: Type.Optional(StringEnum(BALANCE_ALGORITHMS, 'Default balancing algorithm. Default roundrobin.')),
     connectTimeout: Type.Optional(Duration('Time to establish a connection to a server. Default 10s.')),
-    idleTimeout: Type.Optional(Duration('A connection with no traffic either way for this long is closed. Default 1h (long enough for kubectl logs -f, exec and watches; AWS NLB uses 350s).')),
+    idleTimeout: Type.Optional(Duration('A connection with no traffic either way for this long is closed. Default 1h (long enough for kubectl logs -f, exec and watches; an AWS NLB\'s own default is 350s, render aws sets this value).')),
     retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'Further servers tried when a connect fails. Default 2.' })),
     replay: Type.Optional(Type.Boolean({ description: 'Replay the client\'s first bytes to another server when the chosen one closes before sending a byte. Default true.' })),
     replayBufferSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 16_777_216, description: 'Bytes of client data kept for replay. Default 65536.' })),

@@ -196,7 +196,8 @@ export interface Spec {
   balancer: BalancerSettings;
   vip?: Vip;
   bgp?: Bgp;
-  aws: AwsSettings;
+  /** Present when the spec has an aws section (render aws). */
+  aws?: AwsSettings;
   talos: TalosSettings;
   dns?: DnsSettings;
 }

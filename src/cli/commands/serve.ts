@@ -1,6 +1,6 @@
 import { KernelDataPlane } from '../../dataplane/kernel/index.js';
 import { EXIT } from '../../errors.js';
-import { createLogger } from '../../log.js';
+import { createLogger, flushRepeats } from '../../log.js';
 import { startDaemon } from '../../runtime/daemon.js';
 import { vipFactory } from '../../runtime/vip.js';
 import { bgpFactory } from '../../runtime/bgp.js';
@@ -37,7 +37,9 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     announcers: [bgpFactory(options.peer)],
   });
 
-  return new Promise<number>((resolve) => {
+  return new Promise<number>((resolveStop) => {
+    // Repeats still being counted (log.ts) are written before the process goes.
+    const resolve = (code: number) => { flushRepeats(logger); resolveStop(code); };
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {

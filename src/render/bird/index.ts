@@ -5,6 +5,7 @@
 // per host (<host>/bird.conf) when the spec gives hosts their own settings (bgp.hosts).
 import { isIP } from 'node:net';
 import { birdConfig, endpointRoutes, type EndpointRoute } from '../../bgp/config.js';
+import { joinHostPort } from '../../spec/address.js';
 import { UserError } from '../../errors.js';
 import { bgpForHost } from '../../spec/hosts.js';
 import { mainListener } from '../../spec/listener-role.js';
@@ -21,6 +22,7 @@ const SCRIPT_PATH = '/usr/local/lib/cluster-endpoint/bgp-health.sh';
 export const birdRenderer: Renderer = {
   target: 'bird',
   description: 'BIRD 2 configuration announcing the endpoint with BGP from each LB host, and a health loop that withdraws it when the local HAProxy has no healthy server',
+  section: { name: 'bgp', present: (spec) => spec.bgp !== undefined },
   render(spec: Spec, context: RenderContext): RenderedFile[] {
     const bgp = spec.bgp;
     if (!bgp) throw new UserError('RENDER', 'render bird needs a bgp section in the spec', { hint: 'add bgp: { localAsn, peers: [{ name, address, asn }] } (docs/bgp.md)' });
@@ -55,7 +57,7 @@ function refuseSecrets(bgp: Bgp): void {
 function healthScript(spec: Spec, routes: EndpointRoute[], port: number, context: RenderContext): string {
   const first = spec.bgp!.addresses[0];
   const prefix = routes.map((r) => r.prefix).join(' and ');
-  const url = `https://${isIP(first) === 6 ? `[${first}]` : first}:${port}/readyz`;
+  const url = `https://${joinHostPort(first, port)}/readyz`;
   const { intervalS, timeoutS, rise, fall, resendS } = HEALTH_LOOP;
   const tell = routes.map((r) => `$BIRDC "$1" ${r.protocol} >/dev/null`).join(' && ');
   return `#!/bin/sh

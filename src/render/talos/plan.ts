@@ -5,6 +5,7 @@
 // in front of them (an LB pair's VIP, BGP anycast, an NLB's DNS name, any balancer).
 import { BlockList, isIP } from 'node:net';
 import { UserError } from '../../errors.js';
+import { joinHostPort } from '../../spec/address.js';
 import { listenerOf } from '../../spec/listener-role.js';
 import type { BondMode, Spec } from '../../spec/types.js';
 import { firstPortOverride } from '../node-ports.js';
@@ -242,5 +243,5 @@ function apiPort(spec: Spec, via: string): number {
 }
 
 function endpointUrl(spec: Spec, port: number): string {
-  return `https://${isIP(spec.endpoint) === 6 ? `[${spec.endpoint}]` : spec.endpoint}:${port}`;
+  return `https://${joinHostPort(spec.endpoint, port)}`;
 }
