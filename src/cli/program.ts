@@ -55,7 +55,8 @@ export function createProgram(io: Io, exit: { code: number }): Cli {
     .summary('run the built-in L4 balancer (and the VIP when the spec has one)')
     .description(`Runs the built-in L4 balancer described by the spec: one frontend per listener, health checks,
 the status page, JSON API and /metrics on balancer.admin. With a vip: section and --peer (or a local
-address that matches a peer), it also holds the floating VIP together with the other peers.
+address that matches a peer), it also holds the floating VIP together with the other peers; with a
+bgp: section it announces the endpoint with BGP (bgp.hosts: --peer picks this host's own settings).
 
 Signals: SIGHUP reloads the spec (as does changing the file, unless --no-watch);
 SIGTERM/SIGINT stop accepting, let connections finish for up to the deregistration delay, and exit 0
@@ -63,7 +64,7 @@ SIGTERM/SIGINT stop accepting, let connections finish for up to the deregistrati
 in kernel mode the table stays, established flows go on and the next serve adopts it (the unit that
 \`render builtin\` writes sends SIGUSR2 on \`systemctl restart\`).`)
     .addOption(configOption())
-    .option('--peer <name>', 'which vip.peers entry this host is (default: the peer whose address is local)')
+    .option('--peer <name>', 'which LB host this is: a vip.peers or bgp.hosts entry (default: the one whose address, or router id, is local)')
     .option('--no-watch', 'do not reload when the spec file changes (SIGHUP still reloads)')
     .addOption(new Option('--log-level <level>', 'log level (default info, or CLUSTER_ENDPOINT_LOG_LEVEL)').choices(LOG_LEVELS))
     .option('--cleanup', 'remove the nftables table (and its conntrack flows) that a kernel-mode serve left behind, then exit; cuts the flows it carried')

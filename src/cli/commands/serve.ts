@@ -8,7 +8,7 @@ import type { Io } from '../command.js';
 
 export interface ServeOptions {
   config: string;
-  /** Which vip.peers entry this host is; default the peer whose address is local. */
+  /** Which vip.peers or bgp.hosts entry this host is; default the one whose address is local. */
   peer?: string;
   /** false: do not reload when the file changes; undefined: the spec's balancer.watch. */
   watch?: false;
@@ -34,7 +34,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     peer: options.peer,
     ...(options.watch === false ? { watch: false } : {}),
     vipFactory: vipFactory(options.peer),
-    announcers: [bgpFactory()],
+    announcers: [bgpFactory(options.peer)],
   });
 
   return new Promise<number>((resolveStop) => {

@@ -116,7 +116,7 @@ ${rows ? `<table class="transitions"><thead><tr><th>at</th><th>age</th><th>role<
 function renderBgp(bgp: BgpSnapshot, now: number): string {
   const rows = bgp.peers.map((p) => `<tr data-peer="${escapeHtml(p.name)}"><td>${escapeHtml(p.name)}</td><td>${escapeHtml(`${p.address} AS${p.asn}`)}</td><td>${badge('session', p.state)}</td><td>${escapeHtml(formatAge(now - p.stateSince))}</td><td>${p.bfd ? badge('bfd', p.bfd) : '-'}</td><td data-announced="${p.routeAnnounced}">${p.routeAnnounced ? 'announced' : 'withdrawn'}</td><td>${escapeHtml(p.lastError ?? '')}</td></tr>`).join('');
   return `<section class="vip bgp" data-bgp="${escapeHtml(bgp.prefix)}">
-<h2>BGP ${escapeHtml(bgp.prefix)} <small>AS${bgp.localAsn}${bgp.routerId ? `, router id ${escapeHtml(bgp.routerId)}` : ''}</small></h2>
+<h2>BGP ${escapeHtml((bgp.prefixes ?? [bgp.prefix]).join(' '))} <small>AS${bgp.localAsn}${bgp.routerId ? `, router id ${escapeHtml(bgp.routerId)}` : ''}</small></h2>
 <dl class="facts">
 <div><dt>balancer</dt><dd>${bgp.healthy ? 'healthy' : 'unhealthy'}</dd></div>
 <div><dt>route</dt><dd data-route="${bgp.announced ? 'announced' : 'withdrawn'}">${bgp.announced ? 'announced' : 'withdrawn'}</dd></div>

@@ -22,7 +22,7 @@ export function formatStatusText(s: StatusSnapshot): string {
   }
   if (s.bgp) {
     const b = s.bgp;
-    lines.push(`BGP ${b.prefix} AS${b.localAsn}: ${b.announced ? 'announced' : 'withdrawn'} (balancer ${b.healthy ? 'healthy' : 'unhealthy'}, bird ${b.speaker}); ${b.peers.map((p) => `${p.name} ${p.address} ${p.state}${p.bfd ? ` bfd ${p.bfd}` : ''}${p.routeAnnounced ? ' route announced' : ''}${p.lastError && p.state !== 'established' ? ` (${p.lastError})` : ''}`).join('; ')}`);
+    lines.push(`BGP ${(b.prefixes ?? [b.prefix]).join(' ')} AS${b.localAsn}: ${b.announced ? 'announced' : 'withdrawn'} (balancer ${b.healthy ? 'healthy' : 'unhealthy'}, bird ${b.speaker}); ${b.peers.map((p) => `${p.name} ${p.address} ${p.state}${p.bfd ? ` bfd ${p.bfd}` : ''}${p.routeAnnounced ? ' route announced' : ''}${p.lastError && p.state !== 'established' ? ` (${p.lastError})` : ''}`).join('; ')}`);
   }
   const header = ['LISTENER', 'SERVER', 'ADDRESS', 'STATE', 'IN STATE', 'ADMIN', 'CUR', 'TOTAL', 'LAST CHECK'];
   const rows: string[][] = [];
