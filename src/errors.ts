@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   DISCOVERY: 'Discovery from the cluster cannot start (the kubeconfig or the service account cannot be loaded).',
   BGP: 'The BGP announcer cannot run its speaker (BIRD) or put the endpoint on this host.',
   DOCTOR_FINDINGS: 'doctor found problems of severity error.',
+  INTERNAL: 'An unexpected failure inside the tool (a bug).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
