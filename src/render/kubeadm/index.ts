@@ -13,6 +13,7 @@ export const MANIFEST = 'cluster-endpoint-pod.yaml';
 export const kubeadmRenderer: Renderer = {
   target: 'kubeadm',
   description: 'a static pod manifest that runs serve on every kubeadm control-plane node (/etc/kubernetes/manifests), with the spec it reads (needs staticPod)',
+  section: { name: 'staticPod', present: (spec) => spec.staticPod !== undefined },
   render(spec, context: RenderContext): RenderedFile[] {
     if (!spec.staticPod) throw new UserError('RENDER', 'render kubeadm writes the static pod that runs serve on the control-plane nodes, and the spec has no staticPod section', { hint: 'add staticPod: { image: REGISTRY/cluster-endpoint:VERSION } with balancer.mode: kernel and a vip (docs/control-plane-nodes.md)' });
     if (context.specText === undefined) throw new UserError('RENDER', 'staticPod: the spec file\'s text is needed on the nodes', { hint: 'render from a spec file: cluster-endpoint render kubeadm -c endpoint.yaml -o DIR' });

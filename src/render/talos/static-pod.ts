@@ -1,9 +1,9 @@
 // render talos with staticPod: one patch for every control-plane node that runs serve as a Talos static pod
 // (machine.pods) with the spec as a machine file. serve holds the VIP itself, so the patch sets no Talos VIP
 // (two owners of one address would fight over it): only the endpoint, the certificate names, the file and the pod.
-import { isIP } from 'node:net';
 import { Document, isScalar, visit } from 'yaml';
 import { UserError } from '../../errors.js';
+import { joinHostPort } from '../../spec/address.js';
 import { listenerOf } from '../../spec/listener-role.js';
 import type { Spec } from '../../spec/types.js';
 import { header } from '../header.js';
@@ -16,7 +16,6 @@ export const TALOS_SPEC_DIR = '/var/etc/cluster-endpoint';
 export function staticPodPatch(spec: Spec, context: RenderContext): RenderedFile[] {
   if (context.specText === undefined) throw new UserError('RENDER', 'staticPod: the spec file\'s text is needed for the machine file', { hint: 'render from a spec file: cluster-endpoint render talos -c endpoint.yaml -o DIR' });
   const port = listenerOf(spec, 'kubernetes')?.port ?? 6443;
-  const host = isIP(spec.endpoint) === 6 ? `[${spec.endpoint}]` : spec.endpoint;
   const certSANs = [...new Set([spec.endpoint, ...(spec.vip ? [spec.vip.address] : []), ...spec.talos.certSANs])];
   const patch = {
     machine: {
@@ -25,7 +24,7 @@ export function staticPodPatch(spec: Spec, context: RenderContext): RenderedFile
       pods: [staticPodManifest(spec, { specDir: TALOS_SPEC_DIR, specText: context.specText })],
     },
     cluster: {
-      controlPlane: { endpoint: `https://${host}:${port}` },
+      controlPlane: { endpoint: `https://${joinHostPort(spec.endpoint, port)}` },
       apiServer: { certSANs },
     },
   };
