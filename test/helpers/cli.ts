@@ -7,9 +7,11 @@ export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.ur
 export interface CliResult { code: number | null; stdout: string; stderr: string }
 
 /** Runs the real CLI (under tsx) as a child process and collects its output. */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, ...options.env } });
+    // Elsewhere than the checkout, tsx is named by its resolved URL (--import resolves from the working directory).
+    const loader = options.cwd === undefined ? 'tsx' : import.meta.resolve('tsx');
+    const child = spawn(process.execPath, ['--import', loader, CLI, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d; });
