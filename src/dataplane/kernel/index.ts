@@ -4,8 +4,8 @@
 // upgrade) established flows keep flowing and new ones are still balanced over the last membership;
 // a restarted serve adopts the table and replaces it once its own checks have a verdict.
 import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { readFile } from 'node:fs/promises';
+import { isLocalAddress } from '../../local-addresses.js';
 import { UserError } from '../../errors.js';
 import type { ListenerCounters } from '../../lb/backend.js';
 import type { Server } from '../../lb/server.js';
@@ -88,7 +88,7 @@ export class KernelDataPlane implements DataPlane {
       }
     }
     const bind = spec.balancer.bind;
-    if (bind !== '0.0.0.0' && bind !== '::' && !options.floating?.includes(bind) && !localAddresses().has(bind)) {
+    if (bind !== '0.0.0.0' && bind !== '::' && !options.floating?.includes(bind) && !isLocalAddress(bind)) {
       throw new UserError('KERNEL', `balancer.bind ${bind} is not an address of this host`, {
         hint: 'use an address of this host, the VIP (vip.address), or 0.0.0.0 / :: for every local address',
         exitCode: 2,
@@ -327,10 +327,4 @@ export class KernelDataPlane implements DataPlane {
     })();
     return this.#polling;
   }
-}
-
-function localAddresses(): Set<string> {
-  const out = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) for (const info of list ?? []) out.add(info.address);
-  return out;
 }
