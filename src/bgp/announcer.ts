@@ -1,9 +1,10 @@
 // Announces the endpoint with BGP while this host's balancer can serve: the endpoint on lo, BIRD run by the
-// supervisor, and a poll of healthy() that enables or disables the endpoint's static protocol (announce or
-// withdraw on every session at once). Session state is read back from BIRD's control socket every second.
+// supervisor, and the balancer's health, re-read at every membership change, that enables or disables the
+// endpoint's static protocol (announce or withdraw on every session at once). Session state is read back from BIRD's control socket every second.
 // A planned stop withdraws first, waits withdrawDelay for the routers, then stops BIRD (the daemon drains after).
 import { isIP } from 'node:net';
 import type { Logger } from '../log.js';
+import type { EndpointHealth } from '../membership/health.js';
 import type { BgpPeerSnapshot, BgpSnapshot } from '../runtime/snapshot.js';
 import type { Bgp } from '../spec/types.js';
 import { runCommand, type CommandRunner } from '../vip/announcers/command.js';
@@ -15,7 +16,8 @@ import { BirdSupervisor } from './supervisor.js';
 export interface BgpAnnouncerOptions {
   endpoint: string;
   bgp: Bgp;
-  healthy: () => boolean;
+  /** Whether the balancer can serve, re-read when it says the membership changed. */
+  health: EndpointHealth;
   logger: Logger;
   /** The spec file, named in the rendered config's header. */
   source: string;
@@ -23,8 +25,6 @@ export interface BgpAnnouncerOptions {
   run?: CommandRunner;
 }
 
-/** healthy() is a cheap in-process read: polling it often bounds the time to withdraw. */
-export const HEALTH_POLL_MS = 100;
 export const STATE_POLL_MS = 1000;
 /** After a withdrawal, how long to wait for BIRD to have sent it on every established session. */
 const WITHDRAW_SENT_TIMEOUT_MS = 1000;
@@ -41,7 +41,7 @@ export class BgpAnnouncer {
   #announced: boolean | undefined;
   #transitions = 0;
   #queue: Promise<void> = Promise.resolve();
-  #healthTimer: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => void) | undefined;
   #stateTimer: NodeJS.Timeout | undefined;
   #startedAt = 0;
   #warnedNoSession = false;
@@ -70,9 +70,9 @@ export class BgpAnnouncer {
     await this.prepare();
     this.#startedAt = Date.now();
     await this.#speaker.start();
-    this.#healthTimer = setInterval(() => this.#sync(), HEALTH_POLL_MS);
+    this.#unsubscribe = this.#o.health.onChange(() => this.#sync());
+    this.#sync();
     this.#stateTimer = setInterval(() => void this.#refresh(), STATE_POLL_MS);
-    this.#healthTimer.unref();
     this.#stateTimer.unref();
     await this.#refresh();
     const peers = this.#o.bgp.peers.map((p) => `${p.name} ${p.address} AS${p.asn}`).join(', ');
@@ -83,7 +83,7 @@ export class BgpAnnouncer {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    clearInterval(this.#healthTimer);
+    this.#unsubscribe?.();
     clearInterval(this.#stateTimer);
     const wasAnnounced = this.#announced === true;
     if (this.#speaker.state === 'running') {
@@ -117,7 +117,7 @@ export class BgpAnnouncer {
   /** Tells BIRD what health asks for, when that differs from what it was told. */
   #sync(): void {
     if (this.#stopped) return;
-    this.#healthy = this.#o.healthy();
+    this.#healthy = this.#o.health.healthy();
     if (this.#speaker.state !== 'running' || this.#healthy === this.#announced) return;
     const want = this.#healthy;
     void this.#enqueue(() => (this.#announced === want || this.#stopped ? Promise.resolve() : this.#tell(want, want ? 'the balancer is healthy' : 'no healthy server on the kubernetes listener')));
@@ -164,6 +164,8 @@ export class BgpAnnouncer {
   }
 
   async #refresh(): Promise<void> {
+    // A command BIRD refused or never got is told again here (changes themselves come by event).
+    this.#sync();
     if (this.#speaker.state !== 'running') {
       for (const peer of this.#peers.values()) this.#setState(peer, 'down', undefined);
       return;

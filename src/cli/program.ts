@@ -147,6 +147,7 @@ Every file starts with a header naming the spec and the tool version.`)
     .addOption(new Option('--check', 'write nothing; exit 1 and show a diff when DIR differs from what the spec renders').conflicts(['kubeconfig', 'talosconfig']))
     .addOption(pathOption(new Option('--kubeconfig <file>', 'clients only: set the server of cluster <cluster.name> in this file (backup FILE.bak-<time>)')))
     .addOption(pathOption(new Option('--talosconfig <file>', 'clients only: set endpoints and nodes of the context in this file (backup FILE.bak-<time>)')))
+    .addOption(pathOption(new Option('--binary <path>', 'builtin only: the executable the unit runs (default: cluster-endpoint, which systemd finds in /usr/local/bin or /usr/bin)')))
     .addHelpText('after', `\nTargets:\n${Object.values(RENDERERS).map((r) => `  ${r.target.padEnd(11)} ${r.description}`).join('\n')}\n  ${'all'.padEnd(11)} every target above, each into its own subfolder`)
     .action(async (target, options) => done(await (await import('./commands/render.js')).render({ ...options, target }, io)));
   examples(render, [

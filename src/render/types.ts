@@ -13,6 +13,8 @@ export interface RenderContext {
   version: string;
   /** The spec file name as the user passed it (for headers). */
   specName: string;
+  /** render builtin: the executable the unit runs (`--binary`; default a name systemd looks up). */
+  binary?: string;
 }
 
 /** A pure function from spec to files. The CLI writes them; `--check` compares them. */

@@ -24,12 +24,12 @@ export function announcerFor(spec: Pick<Spec, 'balancer'> & { vip: Vip }, self: 
  * vip.sync.flows, conntrackd keeps the peers' flow state in step and acts when the VIP moves.
  */
 export function vipFactory(peer?: string): VipFactory {
-  return (spec: Spec, healthy, logger) => {
+  return (spec: Spec, health, logger) => {
     if (!spec.vip || spec.vip.peers.length === 0) return undefined;
     const self = selectSelf(spec.vip, peer);
     const sync = spec.vip.sync?.flows && spec.vip.peers.length > 1 ? new FlowSync(spec.vip, self, logger) : undefined;
     const announcer = announcerFor({ balancer: spec.balancer, vip: spec.vip }, self, logger);
-    const manager = new VipManager({ vip: spec.vip, self, healthy, logger, announcer: sync ? new SyncedAnnouncer(announcer, sync) : announcer });
+    const manager = new VipManager({ vip: spec.vip, self, health, logger, announcer: sync ? new SyncedAnnouncer(announcer, sync) : announcer });
     if (!sync) return manager;
     return {
       start: () => manager.start(),

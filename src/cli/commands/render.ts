@@ -1,5 +1,5 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { EXIT, UserError } from '../../errors.js';
 import { updateKubeconfigFile, updateTalosconfigFile } from '../../render/clients/update.js';
 import { unifiedDiff } from '../../render/diff.js';
@@ -17,6 +17,8 @@ export interface RenderOptions {
   check?: boolean;
   kubeconfig?: string;
   talosconfig?: string;
+  /** builtin: the executable the systemd unit runs. */
+  binary?: string;
 }
 
 interface Output { target: string; files: RenderedFile[] }
@@ -29,9 +31,17 @@ export async function render(options: RenderOptions, io: Io): Promise<number> {
     throw usage('--kubeconfig and --talosconfig belong to the clients target', 'run cluster-endpoint render clients -c FILE -o DIR --kubeconfig FILE');
   }
 
+  if (options.binary !== undefined && target !== 'builtin' && target !== 'all') {
+    throw usage('--binary belongs to the builtin target', 'run cluster-endpoint render builtin -c FILE -o DIR --binary /usr/bin/cluster-endpoint');
+  }
+  // systemd runs an absolute path, or a plain name it looks up itself; nothing relative.
+  if (options.binary !== undefined && !isAbsolute(options.binary)) {
+    throw usage(`--binary ${options.binary}: systemd needs an absolute path`, `give the full path, e.g. --binary ${resolve(options.binary)}`);
+  }
+
   const specPath = options.config;
   const spec = await requireSpec(specPath);
-  const context: RenderContext = { version: VERSION, specName: normalize(specPath) };
+  const context: RenderContext = { version: VERSION, specName: normalize(specPath), ...(options.binary ? { binary: options.binary } : {}) };
   const dir: string = options.output;
 
   const outputs: Output[] = [];

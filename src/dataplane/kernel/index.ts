@@ -8,10 +8,11 @@ import { readFile } from 'node:fs/promises';
 import { isLocalAddress } from '../../local-addresses.js';
 import { UserError } from '../../errors.js';
 import type { ListenerCounters } from '../../lb/backend.js';
-import type { Server } from '../../lb/server.js';
 import type { Logger } from '../../log.js';
+import type { Member } from '../../membership/member.js';
+import { inRotation } from '../../membership/rotation.js';
 import type { Spec } from '../../spec/types.js';
-import type { DataPlane, DataPlaneListener } from '../types.js';
+import type { DataPlane, DataPlaneListener, MemberCounters } from '../types.js';
 import { applyRuleset, deleteFlows, deleteTable, openFlowsByMark, readTable, run, type TableState } from './engines.js';
 import { counterOf, FAMILY, listenerChain, markOf, renderRuleset, serverChain, serverIds, TABLE, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
 
@@ -26,6 +27,8 @@ const FRESH_MS = 1000;
  */
 const POLL_SHARE = 20;
 
+const NO_COUNTERS: MemberCounters = { activeConnections: 0, totalConnections: 0, connectFailures: 0, redispatches: 0, bytesIn: 0, bytesOut: 0, firstByteTimeouts: 0 };
+
 export interface KernelOptions {
   /** Addresses this host may not have yet but will answer on (the VIP, a BGP-announced endpoint). */
   floating?: readonly string[];
@@ -37,11 +40,13 @@ export class KernelDataPlane implements DataPlane {
   readonly #logger: Logger;
   #spec: Spec | undefined;
   #listeners: readonly DataPlaneListener[] = [];
-  /** Servers no longer in any listener whose flows still count (drained past a reload). */
-  readonly #retiring = new Set<Server>();
+  /** Members no longer in any listener whose flows still count (drained past a reload). */
+  readonly #retiring = new Set<Member>();
   #ids = new Map<string, string>();
   /** Counters of listeners by name, rebuilt from the table at each poll. */
   #counters = new Map<string, ListenerCounters>();
+  /** Counters of members by key, from the table at each poll (kept when a read has none). */
+  readonly #memberCounters = new Map<string, MemberCounters>();
 
   #flows = new Map<number, number>();
   #polledAt = 0;
@@ -108,11 +113,13 @@ export class KernelDataPlane implements DataPlane {
     const previous = { spec: this.#spec, listeners: this.#listeners };
     this.#spec = spec;
     this.#listeners = listeners;
-    const current = new Set(listeners.flatMap((l) => l.servers));
-    for (const server of previous.listeners.flatMap((l) => l.servers)) if (!current.has(server) && (this.#flows.get(this.#markOf(server)) ?? 0) > 0) this.#retiring.add(server);
-    for (const server of this.#retiring) if (current.has(server)) this.#retiring.delete(server);
-    // One flow mark per key: a server removed and added again is one server (the registry revives it).
-    this.#ids = serverIds([...current, ...this.#retiring].map((s) => s.key));
+    const current = new Set(listeners.flatMap((l) => l.members));
+    for (const member of previous.listeners.flatMap((l) => l.members)) if (!current.has(member) && (this.#flows.get(this.#markOf(member)) ?? 0) > 0) this.#retiring.add(member);
+    for (const member of this.#retiring) if (current.has(member)) this.#retiring.delete(member);
+    // One flow mark per key: a member removed and added again is one member (the registry revives it).
+    this.#ids = serverIds([...current, ...this.#retiring].map((m) => m.key));
+    const keys = new Set(this.#ids.keys());
+    for (const key of this.#memberCounters.keys()) if (!keys.has(key)) this.#memberCounters.delete(key);
     if (first) {
       const adopted = await readTable();
       if (adopted) {
@@ -146,17 +153,21 @@ export class KernelDataPlane implements DataPlane {
     });
   }
 
-  async closeFlows(server: Server, reason: string): Promise<number> {
-    // Wait for the table that takes the server out of rotation first, so no new flow slips in behind.
+  async closeFlows(member: Member, reason: string): Promise<number> {
+    // Wait for the table that takes the member out of rotation first, so no new flow slips in behind.
     await this.#rendering;
-    const closed = await deleteFlows(this.#markOf(server));
-    this.#flows.set(this.#markOf(server), 0);
-    if (closed > 0) this.#logger.debug({ event: 'flows-closed', server: server.name, listener: server.listener, closed, reason }, `${server.name} ${server.listener}: removed ${closed} flow(s) from conntrack (${reason})`);
+    const closed = await deleteFlows(this.#markOf(member));
+    this.#flows.set(this.#markOf(member), 0);
+    if (closed > 0) this.#logger.debug({ event: 'flows-closed', server: member.name, listener: member.listener, closed, reason }, `${member.name} ${member.listener}: removed ${closed} flow(s) from conntrack (${reason})`);
     return closed;
   }
 
-  flowsOf(server: Server): number {
-    return this.#flows.get(this.#markOf(server)) ?? 0;
+  flowsOf(member: Member): number {
+    return this.#flows.get(this.#markOf(member)) ?? 0;
+  }
+
+  memberCounters(member: Member): MemberCounters {
+    return { ...(this.#memberCounters.get(member.key) ?? NO_COUNTERS) };
   }
 
   counters(listener: string): ListenerCounters | undefined {
@@ -203,26 +214,24 @@ export class KernelDataPlane implements DataPlane {
     this.#logger.info({ event: 'kernel-table', handover: true }, `left the nftables table ${FAMILY} ${TABLE} in place: established flows go on, new ones are balanced over the current membership until the next serve takes over`);
   }
 
-  #markOf(server: Server): number {
-    const id = this.#ids.get(server.key);
+  #markOf(member: Member): number {
+    const id = this.#ids.get(member.key);
     return id === undefined ? -1 : markOf(id);
   }
 
-  /** The plan for the table: members follow eligibility, or every fail-open candidate when none is eligible. */
+  /** The plan for the table: the members in rotation get new flows. */
   #plan(existing: TableState | undefined): KernelPlan {
     const spec = this.#spec!;
-    const failOpen = spec.balancer.whenAllDown === 'fail-open';
-    const toKernel = (server: Server): KernelServer => ({ id: this.#ids.get(server.key)!, listener: listenerChain(server.listener), address: server.address, port: server.port, weight: server.weight });
+    const toKernel = (member: Member): KernelServer => ({ id: this.#ids.get(member.key)!, listener: listenerChain(member.listener), address: member.address, port: member.port, weight: member.weight });
     // Stateful failover: every peer hashes a flow to the same server, and picks up flows it never saw.
     const sync = spec.vip?.sync;
     const consistent = sync !== undefined && sync.consistentHash && spec.vip!.peers.length > 1;
-    const listeners: KernelListener[] = this.#listeners.map(({ listener, servers }) => {
-      let members = servers.filter((s) => s.eligible);
-      if (members.length === 0 && failOpen) members = servers.filter((s) => s.failOpenCandidate);
+    const listeners: KernelListener[] = this.#listeners.map(({ listener, members: all }) => {
+      const members = inRotation(all, spec.balancer.whenAllDown);
       const balance = listener.balance === 'source' ? 'source' : consistent ? 'flow' : 'roundrobin';
       return { name: listener.name, port: listener.port, balance, members: this.#accepting ? members.map(toKernel) : [] };
     });
-    const servers = [...new Set([...this.#listeners.flatMap((l) => l.servers), ...this.#retiring])].map(toKernel);
+    const servers = [...new Set([...this.#listeners.flatMap((l) => l.members), ...this.#retiring])].map(toKernel);
     return {
       bind: spec.balancer.bind,
       preserveClientIp: spec.balancer.preserveClientIp,
@@ -254,7 +263,7 @@ export class KernelDataPlane implements DataPlane {
   }
 
   #allDecided(): boolean {
-    return this.#listeners.every((l) => l.servers.every((s) => s.state !== 'checking' || s.adminState === 'maint'));
+    return this.#listeners.every((l) => l.members.every((m) => m.state !== 'checking' || m.adminState === 'maint'));
   }
 
   #endAdoption(): void {
@@ -284,7 +293,7 @@ export class KernelDataPlane implements DataPlane {
     this.#adoptedUntil = 0;
   }
 
-  /** Reads counters (nft) and open flows (conntrack) and writes them into the Servers and listeners. */
+  /** Reads counters (nft) and open flows (conntrack) into the members' and listeners' counters. */
   #poll(wait = false): Promise<void> {
     if (this.#polling) return wait ? this.#polling : Promise.resolve();
     this.#polling = (async () => {
@@ -296,29 +305,34 @@ export class KernelDataPlane implements DataPlane {
         this.#pollCostMs = performance.now() - started;
         if (!table) return;
         // A listener's connections and bytes come from its own counters (they outlast its servers and serve);
-        // its open flows are its servers'.
+        // its open flows are its members'.
         const counters = new Map<string, ListenerCounters>();
         const value = (name: string, field: 'packets' | 'bytes') => table.counters.get(name)?.[field] ?? 0;
-        for (const { listener, servers } of this.#listeners) {
+        for (const { listener, members } of this.#listeners) {
           const chain = listenerChain(listener.name);
           const total: ListenerCounters = {
             activeConnections: 0, totalConnections: value(counterOf(chain, 'new'), 'packets'), failedConnections: value(counterOf(chain, 'rejected'), 'packets'), localErrors: 0,
             bytesIn: value(counterOf(chain, 'in'), 'bytes'), bytesOut: value(counterOf(chain, 'out'), 'bytes'),
           };
-          for (const server of [...servers, ...[...this.#retiring].filter((s) => s.listener === listener.name)]) {
-            const id = this.#ids.get(server.key);
+          for (const member of [...members, ...[...this.#retiring].filter((m) => m.listener === listener.name)]) {
+            const id = this.#ids.get(member.key);
             if (id === undefined) continue;
-            server.activeConnections = flows.get(markOf(id)) ?? 0;
+            const last = this.#memberCounters.get(member.key) ?? NO_COUNTERS;
             const chain = serverChain(id);
-            server.totalConnections = table.counters.get(counterOf(chain, 'new'))?.packets ?? server.totalConnections;
-            server.bytesIn = table.counters.get(counterOf(chain, 'in'))?.bytes ?? server.bytesIn;
-            server.bytesOut = table.counters.get(counterOf(chain, 'out'))?.bytes ?? server.bytesOut;
-            total.activeConnections += server.activeConnections;
+            const read: MemberCounters = {
+              ...last,
+              activeConnections: flows.get(markOf(id)) ?? 0,
+              totalConnections: table.counters.get(counterOf(chain, 'new'))?.packets ?? last.totalConnections,
+              bytesIn: table.counters.get(counterOf(chain, 'in'))?.bytes ?? last.bytesIn,
+              bytesOut: table.counters.get(counterOf(chain, 'out'))?.bytes ?? last.bytesOut,
+            };
+            this.#memberCounters.set(member.key, read);
+            total.activeConnections += read.activeConnections;
           }
           counters.set(listener.name, total);
         }
         this.#counters = counters;
-        for (const server of this.#retiring) if ((flows.get(this.#markOf(server)) ?? 0) === 0) this.#retiring.delete(server);
+        for (const member of this.#retiring) if ((flows.get(this.#markOf(member)) ?? 0) === 0) this.#retiring.delete(member);
       } catch (error) {
         this.#logger.warn({ event: 'kernel-counters', error: (error as Error).message }, `reading counters from the kernel failed: ${(error as Error).message}`);
       } finally {
