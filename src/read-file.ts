@@ -45,7 +45,7 @@ export function dieBySignal(signal: 'SIGTERM' | 'SIGINT' = 'SIGTERM'): void {
 /** Reads a regular file as UTF-8 text within the bounds above; every failure is a UserError naming the path. */
 export async function readTextFile(path: string, options: ReadOptions): Promise<string> {
   const codes = options.codes ?? { file: 'SPEC_FILE', limit: 'SPEC_LIMIT' };
-  const fail = (message: string, code = codes.file, hint = options.hint) => new UserError(code, message, { hint, exitCode: options.exitCode });
+  const fail = (message: string, code = codes.file, hint = options.hint, cause?: unknown) => new UserError(code, message, { hint, exitCode: options.exitCode, cause });
   const buffer = await bounded(path, options.deadlineMs ?? READ_DEADLINE_MS, fail, () => readRegular(path, options.maxBytes, fail));
   if (buffer.length > options.maxBytes) {
     throw fail(`${path} is larger than ${formatBytes(options.maxBytes)}; it was not read`, codes.limit, 'check that the file is the one meant (not generated output or a log)');
@@ -95,12 +95,13 @@ async function bounded<T>(path: string, deadlineMs: number, fail: (message: stri
  * answers EWOULDBLOCK instead of waiting for the lease holder; it changes nothing for reading a regular file.
  * The type is checked on the open descriptor, so a path swapped for a FIFO after a stat() cannot slip through.
  */
-async function readRegular(path: string, maxBytes: number, fail: (message: string) => UserError): Promise<Buffer> {
+async function readRegular(path: string, maxBytes: number, fail: (message: string, code?: ErrorCode, hint?: string, cause?: unknown) => UserError): Promise<Buffer> {
   let handle: FileHandle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
-    throw fail(`cannot read ${path}: ${describeErrno(error)}`);
+    // The errno stays as the cause: a watcher tells a file that is missing for a moment (mid-replace) from one it cannot read.
+    throw fail(`cannot read ${path}: ${describeErrno(error)}`, undefined, undefined, error);
   }
   try {
     const info = await handle.stat();
@@ -127,7 +128,7 @@ async function readRegular(path: string, maxBytes: number, fail: (message: strin
     return buffer.subarray(0, length);
   } catch (error) {
     if (error instanceof UserError) throw error;
-    throw fail(`cannot read ${path}: ${describeErrno(error)}`);
+    throw fail(`cannot read ${path}: ${describeErrno(error)}`, undefined, undefined, error);
   } finally {
     await handle.close().catch(() => undefined);
   }

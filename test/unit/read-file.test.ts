@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.js';
+import { loadKubeconfig, loadTalosconfig } from '../../src/probe/credentials.js';
 import { blockedReads, readTextFile } from '../../src/read-file.js';
 import { requireOrSkip, runCli } from '../helpers/cli.js';
 
@@ -80,4 +81,12 @@ test('validate -c on a FIFO, a device and a directory: one line, exit 2, no stac
     assert.match(result.stderr, what);
     assert.doesNotMatch(result.stderr, /\n\s+at |EISDIR|illegal operation/);
   }
+});
+
+test('probe\'s --kubeconfig and --talosconfig on a FIFO or a device: a usage error naming the flag, at once', async (t) => {
+  const fifo = join(await tempDir(t), 'kubeconfig');
+  mkfifo(fifo);
+  await refusedWithin(loadKubeconfig(fifo), 1000, /^--kubeconfig .*kubeconfig is a FIFO \(named pipe\), not a regular file/);
+  await refusedWithin(loadTalosconfig('/dev/zero'), 1000, /^--talosconfig \/dev\/zero is a character device/);
+  await refusedWithin(loadKubeconfig('/nonexistent/kubeconfig'), 1000, /^cannot read --kubeconfig \/nonexistent\/kubeconfig: no such file/);
 });
