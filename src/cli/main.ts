@@ -2,6 +2,7 @@
 // A thin, lazy shell: program.ts declares the commands and runs the one asked for; here errors become one line
 // and an exit code.
 import { UserError } from '../errors.js';
+import { blockedReads, dieBySignal } from '../read-file.js';
 import { SpecInvalidError } from '../spec/load.js';
 import { formatProblem } from '../spec/problem.js';
 import { runProgram } from './program.js';
@@ -38,4 +39,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (error: unknown) => { process.exitCode = reportError(error); },
-);
+).then(() => {
+  // A read given up on a hung file system still holds a thread that a normal exit would wait for (src/read-file.ts).
+  if (blockedReads() > 0) dieBySignal();
+});

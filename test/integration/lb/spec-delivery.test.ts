@@ -14,7 +14,7 @@ import { stringify } from 'yaml';
 import { createLogger } from '../../../src/log.js';
 import { REMOVAL_CONFIRM_MS, startDaemon, type Daemon } from '../../../src/runtime/daemon.js';
 import { exchange, specFor, startBackends, type Backend } from '../../helpers/backends.js';
-import { requireOrSkip } from '../../helpers/cli.js';
+import { requireOrSkip, runCli } from '../../helpers/cli.js';
 import { projectConfigMap } from '../../helpers/configmap.js';
 import { hungMountUnavailable, mountHung } from '../../helpers/hung-mount.js';
 import { freePort, waitFor } from '../../helpers/net.js';
@@ -212,6 +212,23 @@ test('serve: a hung mount under the spec path fails the reload after its deadlin
     assert.ok(Date.now() - started < 10_000, `stopped after ${Date.now() - started} ms`);
     assert.ok(signal === 'SIGTERM' || code === 0, `exit ${code} ${signal}`);
     assert.match(serve.output, /is still stuck in the kernel: exiting by SIGTERM/);
+  } finally {
+    mount.release();
+  }
+});
+
+test('validate on a spec under a hung mount: the error after the deadline, and the command ends', async (t) => {
+  const unavailable = hungMountUnavailable();
+  if (!requireOrSkip(t, unavailable === undefined, unavailable ?? '')) return;
+  const dir = join(await tempDir(t), 'etc');
+  await mkdir(dir);
+  const mount = mountHung(dir);
+  try {
+    const started = Date.now();
+    const result = await runCli(['validate', '-c', join(dir, 'endpoint.yaml')], { timeoutMs: 30_000 });
+    assert.ok(Date.now() - started < 20_000, `ended after ${Date.now() - started} ms`);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /could not be read within 5s: the file system is not answering/);
   } finally {
     mount.release();
   }
