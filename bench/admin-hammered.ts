@@ -254,10 +254,12 @@ function report(samples: Sample[], variants: string[], r: { beforeCommit?: strin
     ...ratios,
     '',
     'What limits the figures: the clients, the prober and the servers run on the same two CPUs as the balancer, and so',
-    'does whatever else this machine runs (see the load average): the idle rows are the floor of each run. What serve',
-    'does now (docs/admin-api.md#limits): each output is rendered at',
-    'most once a second and shared by every client that asks meanwhile, rendered in slices that yield to connections,',
-    'sent in chunks, and each client address has at most 2 requests in progress (more wait their turn).',
+    'does whatever else this machine runs (see the load average): the idle rows are the floor of each run, and serve\'s',
+    'idle p99 is itself a few times HAProxy\'s here. A connection that got no first byte within 10 s counts as failed',
+    'and as 10,000 ms. What serve does now (docs/admin-api.md#limits): each output is made at most once a second and',
+    'shared by every client that asks meanwhile, formatted in slices of at most 4 ms that let connections through,',
+    'sent 64 KiB at a time; each client address has 2 requests in progress (more wait their turn, then 429) and',
+    'is sent at most 8 MiB/s — which is why its clients get fewer answers per second than before.',
   ];
   return `${lines.join('\n')}\n`;
 }
