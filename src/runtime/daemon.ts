@@ -125,7 +125,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
 /** The data plane the spec asks for; kernel mode checks what it needs first (a UserError, exit 2). */
 async function createDataPlane(spec: Spec, logger: Logger): Promise<(resources: ResourceMonitor) => DataPlane> {
   if (spec.balancer.mode === 'proxy') return (resources) => new ProxyDataPlane(logger, resources);
-  const floating = [spec.vip?.address, spec.bgp ? spec.endpoint : undefined].filter((a): a is string => a !== undefined);
+  const floating = [spec.vip?.address, ...(spec.bgp?.addresses ?? [])].filter((a): a is string => a !== undefined);
   await KernelDataPlane.preflight(spec, { floating });
   return () => new KernelDataPlane(logger);
 }

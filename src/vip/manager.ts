@@ -16,6 +16,7 @@ import {
 import { localAddresses } from '../local-addresses.js';
 import { addressBytes } from './election/address-order.js';
 import { DEFAULT_VIP_PORT, decodeAdvert, encodeAdvert, ReplayGuard, SequenceSource, type DropReason } from './election/packet.js';
+import { joinHostPort } from '../spec/address.js';
 
 export interface VipManagerOptions {
   vip: Vip;
@@ -102,8 +103,8 @@ export class VipManager {
     socket.on('message', (packet, remote) => this.#receive(packet, remote.address));
     socket.on('error', (error) => this.#o.logger.error({ err: error.message }, 'vip socket error'));
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', (error: NodeJS.ErrnoException) => reject(new UserError('VIP', `cannot bind the VIP advertisement socket to ${this.#o.self.address}:${this.#port}: ${error.code ?? error.message}`, {
-        hint: `peer ${this.#o.self.name}'s address must be on this host (check vip.peers and --peer) and UDP port ${this.#port} free`,
+      socket.once('error', (error: NodeJS.ErrnoException) => reject(new UserError('VIP', `cannot bind the VIP advertisement socket to ${joinHostPort(this.#o.self.address, this.#port)}: ${error.code ?? error.message}`, {
+        hint: `peer ${this.#o.self.name}'s address must be on this host (check vip.peers and --peer) and UDP port ${this.#port} free (each serve on a host needs its own vip.port)`,
         cause: error,
       })));
       socket.bind({ address: this.#o.self.address, port: this.#port, exclusive: true }, () => resolve());

@@ -5,6 +5,7 @@
 // what is gone is deleted in the same transaction. Nothing outside the table is touched.
 import { isIP } from 'node:net';
 import { fnv1a, mix32 } from '../../hash.js';
+import { joinHostPort } from '../../spec/address.js';
 
 export const TABLE = 'cluster_endpoint';
 export const FAMILY = 'inet';
@@ -170,7 +171,7 @@ export function renderRuleset(plan: KernelPlan): string {
   for (const server of plan.servers) {
     const family = isIP(server.address) === 6 ? 6 : 4;
     const ip = family === 4 ? 'ip' : 'ip6';
-    const target = family === 4 ? `${server.address}:${server.port}` : `[${server.address}]:${server.port}`;
+    const target = joinHostPort(server.address, server.port);
     const chain = serverChain(server.id);
     const counter = (kind: 'new' | 'in' | 'out') => counterOf(chain, kind);
     wantedChains.add(chain).add(`c_${server.id}`);

@@ -178,7 +178,7 @@ export const METRICS: readonly MetricDefinition[] = [
   },
   {
     name: 'cluster_endpoint_bgp_route_announced', type: 'gauge', labels: ['peer', 'prefix'], help: 'BGP: 1 while the endpoint\'s route is exported to this router (0 while withdrawn: unhealthy, stopping, or no session).',
-    values: (s, emit) => { for (const p of s.bgp?.peers ?? []) emit({ peer: p.name, prefix: s.bgp!.prefix }, p.routeAnnounced ? 1 : 0); },
+    values: (s, emit) => { for (const p of s.bgp?.peers ?? []) emit({ peer: p.name, prefix: p.prefix ?? s.bgp!.prefix }, p.routeAnnounced ? 1 : 0); },
   },
   {
     name: 'cluster_endpoint_bgp_session_drops_total', type: 'counter', labels: ['peer', 'address'], help: 'BGP: times the established session with this router was lost since start.',

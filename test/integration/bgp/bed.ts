@@ -180,14 +180,37 @@ export class BgpBed {
     ].join('\n');
   }
 
-  /** Starts the real `serve` on an LB host and waits until it says it announces (or fails). */
+  /** Starts the real `serve` on an LB host with its own spec (specText). */
   async startServe(lb: Lb, overrides: Overrides = {}): Promise<Proc> {
     await mkdir(join(this.dir, lb), { recursive: true });
     const spec = join(this.dir, lb, 'endpoint.yaml');
     await writeFile(spec, this.specText(lb, overrides));
-    const proc = this.spawn(lb, ['nice', '-n', NICE, process.execPath, '--import', 'tsx', CLI, 'serve', '-c', spec], { CLUSTER_ENDPOINT_LOG_LEVEL: 'info', ...overrides.env });
+    return this.startServeWith(lb, spec, [], overrides.env);
+  }
+
+  /**
+   * Starts the real `serve` on an LB host with a spec file (e.g. one for the fleet) and further arguments. With
+   * `privateRun`, that directory is a tmpfs of this host's own (a mount namespace), as /run is on a real host.
+   */
+  startServeWith(lb: Lb, spec: string, args: string[], env: NodeJS.ProcessEnv = {}, privateRun?: string): Proc {
+    const serve = ['nice', '-n', NICE, process.execPath, '--import', 'tsx', CLI, 'serve', '-c', spec, ...args];
+    const command = privateRun ? ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mkdir -p "$0" && mount -t tmpfs tmpfs "$0" && exec "$@"', privateRun, ...serve] : serve;
+    const proc = this.spawn(lb, command, { CLUSTER_ENDPOINT_LOG_LEVEL: 'info', ...env });
     this.serves.set(lb, proc);
     return proc;
+  }
+
+  /** One spec for both LB hosts: each host's router id and its own ToR in bgp.hosts (the hosts are on subnets of their own). */
+  fleetSpecText(): string {
+    const own = this.specText('lb-01').split('\n').filter((line) => !/^ {2}(peers:|runDirectory:)|^ {4}- \{ name: tor/.test(line)).join('\n');
+    return `${own.trimEnd()}
+  runDirectory: ${join(this.dir, 'fleet-run')}
+  hosts:
+${LBS.map((lb) => `    - name: ${lb}
+      routerId: ${BgpBed.lbAddress(lb)}
+      peers:
+        - { name: tor, address: "10.251.${LBS.indexOf(lb) + 1}.1", asn: ${ROUTER_ASN} }`).join('\n')}
+`;
   }
 
   /** Next hops (LB host addresses) of the router's route to the endpoint. */
