@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   ADMIN_BAD_REQUEST: 'An admin API request body or parameter is malformed.',
   ADMIN_METHOD_NOT_ALLOWED: 'The admin API path does not take this HTTP method.',
   ADMIN_FORBIDDEN_HOST: 'An admin API request without a token came with a Host header that is not an address (DNS rebinding guard).',
+  ADMIN_FORBIDDEN_ORIGIN: 'An admin API request that changes state came from another site\'s page (its Origin header is not the admin surface).',
+  ADMIN_BUSY: 'The admin API has as many requests of this client in progress as it takes; retry shortly.',
   ADMIN_INTERNAL: 'The admin API failed while answering.',
   LISTEN: 'A listener or the admin surface cannot bind its address.',
   RENDER: 'A renderer cannot produce configuration from this spec.',
