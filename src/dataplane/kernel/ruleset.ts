@@ -263,7 +263,8 @@ export function renderRuleset(plan: KernelPlan): string {
     // The server's first packet back. A reset (its port is closed: the process died) or an ICMP error (the host is
     // gone) never reaches the client: the kernel forgets a flow whose only answer was a reset, so the client's SYN
     // retransmission (about 1 s later) is balanced again, to a server that answers. Anything else answers the flow.
-    `  chain answer {\n    tcp flags & rst != 0 drop\n    meta l4proto { icmp, ipv6-icmp } drop\n    ct mark set ct mark | ${hex(MARK_ANSWERED)}\n  }`,
+    // ICMP and ICMPv6 by number: nft resolves their names through /etc/protocols, which minimal hosts and images lack.
+    `  chain answer {\n    tcp flags & rst != 0 drop\n    meta l4proto { 1, 58 } drop\n    ct mark set ct mark | ${hex(MARK_ANSWERED)}\n  }`,
   );
   for (const [chain, hook] of [['filter_forward', 'forward'], ['filter_input', 'input'], ['filter_output', 'output']] as const) {
     body.push(`  chain ${chain} {\n    type filter hook ${hook} priority filter; policy accept;\n    ${ours} jump count\n  }`);
