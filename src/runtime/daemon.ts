@@ -102,7 +102,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
   if (!result.spec) {
     throw new SpecInvalidError(options.specPath, result.problems);
   }
-  const dataPlane = await createDataPlane(result.spec, logger);
+  const dataPlane = await createDataPlane(result.spec, options.specPath, logger);
   const daemon = new BalancerDaemon(source, result.spec, digest, logger, dataPlane, options.membership ?? new SpecMembership());
   const factories: AnnouncerFactory[] = [...(options.announcers ?? [])];
   if (options.vipFactory) factories.unshift(vipAnnouncer(options.vipFactory));
@@ -116,11 +116,11 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
 }
 
 /** The data plane the spec asks for; kernel mode checks what it needs first (a UserError, exit 2). */
-async function createDataPlane(spec: Spec, logger: Logger): Promise<(resources: ResourceMonitor) => DataPlane> {
+async function createDataPlane(spec: Spec, specPath: string, logger: Logger): Promise<(resources: ResourceMonitor) => DataPlane> {
   if (spec.balancer.mode === 'proxy') return (resources) => new ProxyDataPlane(logger, resources);
   const floating = [spec.vip?.address, ...(spec.bgp?.addresses ?? [])].filter((a): a is string => a !== undefined);
   await KernelDataPlane.preflight(spec, { floating });
-  return () => new KernelDataPlane(logger);
+  return () => new KernelDataPlane(logger, { cluster: spec.cluster.name, specPath });
 }
 
 function vipAnnouncer(factory: VipFactory): AnnouncerFactory {

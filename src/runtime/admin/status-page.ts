@@ -43,7 +43,7 @@ export function renderStatusBody(s: StatusSnapshot): string {
   return [renderHeader(s), renderReload(s), s.vip ? renderVip(s.vip, s.now) : '', s.bgp ? renderBgp(s.bgp, s.now) : '', ...s.listeners.map((l) => renderListener(l, s.now))].filter(Boolean).join('\n');
 }
 
-/** "kernel (nftables table inet cluster_endpoint), servers see the client's address". */
+/** "kernel (nftables table inet cluster_endpoint_prod), servers see the client's address". */
 export function dataPlaneText(d: NonNullable<StatusSnapshot['dataPlane']>): string {
   const client = d.mode === 'kernel' ? (d.preserveClientIp ? ', servers see the client\'s address' : ', servers see the balancer\'s address') : '';
   return `${d.description}${client}`;
