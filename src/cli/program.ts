@@ -64,7 +64,7 @@ SIGTERM/SIGINT stop accepting, let connections finish for up to the deregistrati
 in kernel mode the table stays, established flows go on and the next serve adopts it (the unit that
 \`render builtin\` writes sends SIGUSR2 on \`systemctl restart\`).`)
     .addOption(configOption())
-    .option('--peer <name>', 'which LB host this is: a vip.peers or bgp.hosts entry (default: the one whose address, or router id, is local)')
+    .option('--peer <name>', 'which LB host this is: a vip.peers or bgp.hosts entry (default: the one whose address, or router id, is local); refused on a spec with neither')
     .option('--no-watch', 'do not reload when the spec file changes (SIGHUP still reloads)')
     .addOption(new Option('--log-level <level>', 'log level (default info, or CLUSTER_ENDPOINT_LOG_LEVEL)').choices(LOG_LEVELS))
     .option('--cleanup', 'remove the nftables table (and its conntrack flows) that a kernel-mode serve of this spec left behind, then exit; cuts the flows it carried, leaves other clusters\' tables')

@@ -15,6 +15,7 @@ import type { Member } from '../membership/member.js';
 import { MemberRegistry } from '../membership/registry.js';
 import { SpecMembership, type MembershipSource } from '../membership/source.js';
 import { joinHostPort } from '../spec/address.js';
+import { checkPeerFlag } from '../spec/hosts.js';
 import { mainListener } from '../spec/listener-role.js';
 import { SpecInvalidError } from '../spec/load.js';
 import { formatProblem } from '../spec/problem.js';
@@ -102,6 +103,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
   if (!result.spec) {
     throw new SpecInvalidError(options.specPath, result.problems);
   }
+  checkPeerFlag(result.spec, options.peer);
   const dataPlane = await createDataPlane(result.spec, options.specPath, logger);
   const daemon = new BalancerDaemon(source, result.spec, digest, logger, dataPlane, options.membership ?? new SpecMembership());
   const factories: AnnouncerFactory[] = [...(options.announcers ?? [])];
