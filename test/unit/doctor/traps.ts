@@ -264,8 +264,11 @@ export const TRAPS: Trap[] = [
         expect: [['talos/certsans-endpoint', 5, 'warning', 'bad-talos/controlplane.yaml'], ['talos/drift', 5, 'warning', 'bad-talos/controlplane.yaml'], ['talos/drift', 5, 'warning', 'bad-talos/controlplane.yaml'], ['talos/drift', 9, 'warning', 'bad-talos/controlplane.yaml']],
       },
       {
-        path: 'bad-terraform', syntax: 'Terraform: listener port, deregistration delay, interval through a variable',
-        expect: [['terraform/drift', 6, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 18, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 20, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 31, 'warning', 'bad-terraform/main.tf']],
+        path: 'bad-terraform', syntax: 'Terraform: listener port, deregistration delay, interval and a TCP idle timeout through variables, a TCP listener without one',
+        expect: [
+          ['terraform/drift', 11, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 23, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 25, 'warning', 'bad-terraform/main.tf'],
+          ['terraform/drift', 36, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 38, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 46, 'warning', 'bad-terraform/main.tf'],
+        ],
       },
     ],
     good: ['good-hand-written'],
