@@ -113,6 +113,17 @@ export const TRAPS: Trap[] = [
     good: ['good'],
   },
   {
+    dir: 'tcp-connect-check', rules: ['keepalived/tcp-connect-check'],
+    bad: [
+      { path: 'bad-dev-tcp-nc.conf', syntax: 'bash /dev/tcp and nc -z to loopback and localhost', expect: [['keepalived/tcp-connect-check', 8, 'warning'], ['keepalived/tcp-connect-check', 15, 'warning']] },
+      {
+        path: 'bad-own-addresses.conf', syntax: 'check_tcp to the VIP, curl telnet:// to unicast_src_ip, socat to [::1]; braces on their own lines, ! comments',
+        expect: [['keepalived/tcp-connect-check', 11, 'warning'], ['keepalived/tcp-connect-check', 18, 'warning'], ['keepalived/tcp-connect-check', 25, 'warning']],
+      },
+    ],
+    good: ['good-http.conf', 'good-rendered.conf'],
+  },
+  {
     dir: 'auth-pass-length', rules: ['keepalived/auth-pass-length'],
     bad: [
       { path: 'bad-unquoted.conf', syntax: 'unquoted password', expect: [['keepalived/auth-pass-length', 9, 'warning']] },
