@@ -64,15 +64,15 @@ SIGTERM/SIGINT stop accepting, let connections finish for up to the deregistrati
 in kernel mode the table stays, established flows go on and the next serve adopts it (the unit that
 \`render builtin\` writes sends SIGUSR2 on \`systemctl restart\`).`)
     .addOption(configOption())
-    .option('--peer <name>', 'which LB host this is: a vip.peers or bgp.hosts entry (default: the one whose address, or router id, is local)')
+    .option('--peer <name>', 'which LB host this is: a vip.peers or bgp.hosts entry (default: the one whose address, or router id, is local); refused on a spec with neither')
     .option('--no-watch', 'do not reload when the spec file changes (SIGHUP still reloads)')
     .addOption(new Option('--log-level <level>', 'log level (default info, or CLUSTER_ENDPOINT_LOG_LEVEL)').choices(LOG_LEVELS))
-    .option('--cleanup', 'remove the nftables table (and its conntrack flows) that a kernel-mode serve left behind, then exit; cuts the flows it carried')
+    .option('--cleanup', 'remove the nftables table (and its conntrack flows) that a kernel-mode serve of this spec left behind, then exit; cuts the flows it carried, leaves other clusters\' tables')
     .action(async (options) => {
       const { serve: run } = await import('./commands/serve.js');
       done(await run({ config: options.config, peer: options.peer, watch: options.watch ? undefined : false, logLevel: options.logLevel, cleanup: options.cleanup }, io));
     });
-  examples(serve, ['sudo cluster-endpoint serve -c /etc/cluster-endpoint/endpoint.yaml', 'cluster-endpoint serve -c endpoint.yaml --peer lb-01 --log-level debug', 'sudo cluster-endpoint serve --cleanup']);
+  examples(serve, ['sudo cluster-endpoint serve -c /etc/cluster-endpoint/endpoint.yaml', 'cluster-endpoint serve -c endpoint.yaml --peer lb-01 --log-level debug', 'sudo cluster-endpoint serve --cleanup -c /etc/cluster-endpoint/endpoint.yaml']);
 
   const validate = program.command('validate')
     .summary('check a spec and print every problem')
