@@ -203,7 +203,7 @@ export class NamespaceLab {
   /** Kills every process this lab started (SIGKILL to its group), then deletes every namespace of the lab. Idempotent. */
   async cleanup(): Promise<void> {
     for (const proc of this.#procs) this.killGroup(proc, 'SIGKILL');
-    await Promise.all([...this.#procs].map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 2000))])));
+    await Promise.all([...this.#procs].map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 2000).unref())])));
     for (const host of this.hosts.values()) await ip('netns', 'del', host.ns).catch(() => undefined);
     await removeOwn(`${this.prefix}-${this.id}-`);
   }
