@@ -4,12 +4,13 @@
 // reports events as JSON lines on stdout; it ends when stdin closes (its parent is gone) or on "exit".
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { createInterface } from 'node:readline';
 import { StandInNode, type StandInOptions } from './apiserver.js';
 import { RehearsalClient, type ClientOptions } from './client.js';
-import { AGENT_CONFIG_ENV } from './self.js';
+import { AGENT_CONFIG_ENV, AGENT_ENV } from './self.js';
 
 export type NodeAgentConfig = Omit<StandInOptions, 'onEvent'>;
 export type ClientAgentConfig = Omit<ClientOptions, 'emit'>;
@@ -34,7 +35,8 @@ export type AgentCommand =
   | { cmd: 'stop' }
   | { cmd: 'engine-start'; engine: string } | { cmd: 'engine-crash'; engine: string } | { cmd: 'engine-reload'; engine: string }
   | { cmd: 'crash-all' }
-  | { cmd: 'unix'; id: number; path: string; text: string };
+  | { cmd: 'unix'; id: number; path: string; text: string }
+  | { cmd: 'http'; id: number; method: string; url: string; headers: Record<string, string>; body?: string };
 
 function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -81,7 +83,7 @@ async function runNode(config: NodeAgentConfig): Promise<void> {
 function runClient(config: ClientAgentConfig): void {
   const client = new RehearsalClient({ ...config, emit: (event) => emit(event as unknown as Record<string, unknown>) });
   client.start();
-  const stop = () => { client.stop(); emit({ e: 'stopped', at: Date.now() }); process.exit(0); };
+  const stop = () => { void client.stop().then(() => { emit({ e: 'stopped', at: Date.now() }); process.exit(0); }); };
   commands((command) => { if (command.cmd === 'stop' || command.cmd === 'exit') stop(); }, stop);
 }
 
@@ -99,7 +101,11 @@ function runLbHost(config: LbAgentConfig): void {
     const engine = config.engines[name];
     if (!engine || running.has(name)) return;
     // Own process group: a crash takes the engine's workers and children down with it.
-    const child = spawn(engine.argv[0], engine.argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...engine.env } });
+    // The engines are not agents: they must not see the agent's variables (serve is this program too).
+    const env = { ...process.env, ...engine.env };
+    delete env[AGENT_ENV];
+    delete env[AGENT_CONFIG_ENV];
+    const child = spawn(engine.argv[0], engine.argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
     running.set(name, child);
     const forward = (stream: NodeJS.ReadableStream) => createInterface({ input: stream }).on('line', (line) => {
       // keepalived announces every gratuitous ARP on its own line: noise for the report.
@@ -147,9 +153,22 @@ function runLbHost(config: LbAgentConfig): void {
         break;
       }
       case 'unix': unixCommand(command.id, command.path, command.text); break;
+      case 'http': httpCommand(command); break;
       case 'exit': exit();
     }
   }, exit);
+}
+
+/** One HTTP request from this host (serve's admin API on its loopback), its status and body as an event. */
+function httpCommand(command: Extract<AgentCommand, { cmd: 'http' }>): void {
+  const req = httpRequest(command.url, { method: command.method, headers: command.headers, timeout: 3000 }, (res) => {
+    let body = '';
+    res.on('data', (chunk) => { body += chunk; });
+    res.on('end', () => emit({ e: 'unix', id: command.id, at: Date.now(), answer: `${res.statusCode} ${body}` }));
+  });
+  req.on('timeout', () => req.destroy(new Error('timeout')));
+  req.on('error', (error) => emit({ e: 'unix', id: command.id, at: Date.now(), answer: '', error: error.message }));
+  req.end(command.body);
 }
 
 /** One command on a UNIX socket of this host (HAProxy's runtime API), its answer as an event. */

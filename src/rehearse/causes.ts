@@ -189,6 +189,15 @@ function fromEngines(plan: RehearsalPlan, inputs: RehearsalInputs, step: StepRes
     if (!o.exits.some((e) => e.host === log.host && e.engine === 'haproxy' && e.at >= log.at && e.at - log.at < 2000)) continue;
     causes.push({ file: host.haproxy.source, line: Number(match[2]), text: `HAProxy does not start on ${log.host}: ${match[3].trim()}`, why: 'with no balancer on the host that holds the VIP, every connection to the endpoint is refused there', evidence: `haproxy on ${log.host} exited at start` });
   }
+  // An engine that exited at start (serve's "error: … fix: …", keepalived's last words): the spec or file it read.
+  for (const exit of o.exits.filter((e) => e.at <= step.endedAt && e.code !== 0 && e.signal !== 'SIGKILL')) {
+    const host = plan.lbHosts.find((h) => h.name === exit.host);
+    const lines = o.logs.filter((l) => l.host === exit.host && l.engine === exit.engine && l.at <= exit.at && l.at >= exit.at - 3000 && /error|fatal|alert/i.test(l.line));
+    const file = exit.engine === 'serve' ? plan.serveSpec?.source : exit.engine === 'keepalived' ? host?.keepalived?.source : host?.haproxy?.source;
+    if (!lines.length || causes.some((c) => c.text.includes(`on ${exit.host}`) && c.file === file)) continue;
+    const words = lines.map((l) => l.line.replace(/^.*?\b(error|ALERT)\b\W*/i, '')).slice(0, 2).join('; ');
+    causes.push({ ...(file ? { file } : {}), text: `${exit.engine} does not start on ${exit.host}: ${words}`, why: 'with no balancer running, the LB host answers nothing', evidence: `${exit.engine} on ${exit.host} exited with code ${exit.code}` });
+  }
   return causes;
 }
 

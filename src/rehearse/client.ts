@@ -26,7 +26,8 @@ export interface ClientOptions {
 }
 
 export type ClientEvent =
-  | { e: 'request'; api: 'kubernetes' | 'talos'; at: number; ms: number; ok: boolean; node?: string; error?: string }
+  | { e: 'sent'; api: 'kubernetes' | 'talos'; id: number; at: number }
+  | { e: 'request'; api: 'kubernetes' | 'talos'; id: number; at: number; ms: number; ok: boolean; node?: string; error?: string }
   | { e: 'stream'; kind: 'watch' | 'exec'; id: number; event: 'open'; at: number; node?: string }
   | { e: 'stream'; kind: 'watch' | 'exec'; id: number; event: 'cut'; at: number; reason: string; idleMs: number; openedAt: number }
   | { e: 'stream'; kind: 'watch' | 'exec'; id: number; event: 'open-failed'; at: number; reason: string };
@@ -41,6 +42,8 @@ export class RehearsalClient {
   #stopped = false;
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #sockets = new Set<{ destroy(): void }>();
+  #inFlight = 0;
+  #nextId = 0;
 
   constructor(options: ClientOptions) {
     this.#o = options;
@@ -56,10 +59,13 @@ export class RehearsalClient {
     if (o.talos && o.talosPerSecond > 0) this.#every(1000 / o.talosPerSecond, () => this.#talosCall(o.talos!));
   }
 
-  stop(): void {
+  /** Stops starting anything; resolves once the requests still in flight have ended (each is bounded by its timeout). */
+  async stop(): Promise<void> {
     this.#stopped = true;
     for (const timer of this.#timers) clearTimeout(timer);
     for (const socket of this.#sockets) socket.destroy();
+    const deadline = Date.now() + this.#o.requestTimeoutMs + 500;
+    while (this.#inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Runs fn at a fixed rate from now on (drift-free: each run is due at start + n × interval). */
@@ -89,12 +95,16 @@ export class RehearsalClient {
 
   #kubernetesRequest(c: ClientCredentials): void {
     const at = Date.now();
+    const id = this.#nextId++;
     let done = false;
+    this.#inFlight++;
+    this.#o.emit({ e: 'sent', api: 'kubernetes', id, at });
     const finish = (ok: boolean, extra: { node?: string; error?: string }) => {
       if (done) return;
       done = true;
+      this.#inFlight--;
       clearTimeout(timer);
-      this.#o.emit({ e: 'request', api: 'kubernetes', at, ms: Date.now() - at, ok, ...extra });
+      this.#o.emit({ e: 'request', api: 'kubernetes', id, at, ms: Date.now() - at, ok, ...extra });
     };
     const req = httpsRequest({ ...this.#options(c, '/api/v1/namespaces/default/pods?limit=1', { connection: 'close' }), method: 'GET' }, (res) => {
       res.resume();
@@ -177,14 +187,18 @@ export class RehearsalClient {
   /** talosctl version: one gRPC call over a new HTTP/2 connection with the talosconfig's client certificate. */
   #talosCall(c: ClientCredentials): void {
     const at = Date.now();
+    const id = this.#nextId++;
     let done = false;
+    this.#o.emit({ e: 'sent', api: 'talos', id, at });
     const session = http2Connect(`https://${joinHostPort(this.#o.endpoint, c.port)}`, { ca: c.ca, cert: c.cert, key: c.key });
+    this.#inFlight++;
     const finish = (ok: boolean, extra: { node?: string; error?: string }) => {
       if (done) return;
       done = true;
+      this.#inFlight--;
       clearTimeout(timer);
       session.destroy();
-      this.#o.emit({ e: 'request', api: 'talos', at, ms: Date.now() - at, ok, ...extra });
+      this.#o.emit({ e: 'request', api: 'talos', id, at, ms: Date.now() - at, ok, ...extra });
     };
     const timer = setTimeout(() => finish(false, { error: 'timeout' }), this.#o.requestTimeoutMs);
     session.on('error', (error) => finish(false, { error: errorCode(error) }));

@@ -12,6 +12,7 @@ import { parseKeepalived, topLevel } from '../doctor/parsers/keepalived.js';
 import { EXIT, UserError } from '../errors.js';
 import { formatDuration, parseDuration } from '../spec/duration.js';
 import type { Spec } from '../spec/types.js';
+import { joinHostPort } from '../spec/address.js';
 import type { HaproxyInput, KeepalivedInput, RehearsalInputs, YamlInput } from './inputs.js';
 import { cidr, contains, freeAddress, isIpv4, subnetOf, type Subnet } from './ipv4.js';
 
@@ -109,6 +110,8 @@ export interface RehearsalPlan {
   steps: PlannedStep[];
   /** serve mode: the spec serve runs (paths mapped into the lab). */
   serveSpec?: EngineFile;
+  /** serve mode: where each LB host's serve answers its admin API (on the host's own loopback). */
+  serveAdmin?: { url: string; token?: string };
   /** Assumptions and things not rehearsed, said once. */
   notes: string[];
 }
@@ -124,9 +127,9 @@ export interface PlanOptions {
 export const MAX_HOLD_MS = 30_000;
 /**
  * Margin on top of a promised time before a step restores what it disturbed: the verdict's slack (1.5 s) plus
- * 2 s in which failures prove the promise was not kept.
+ * a second in which failures (some twenty requests) prove the promise was not kept.
  */
-const HOLD_MARGIN_MS = 3500;
+const HOLD_MARGIN_MS = 2500;
 /** kube-apiserver's --min-request-timeout: watches last 30–60 minutes unless the client says otherwise. */
 export const WATCH_LIFETIME_MS = 1_800_000;
 /** HAProxy's defaults for a server's check (configuration manual, 5.2 "inter", "rise", "fall"). */
@@ -152,7 +155,11 @@ export function planRehearsal(inputs: RehearsalInputs, options: PlanOptions): Re
   if (inputs.spec && !options.serve) applySpecPromises(timing, inputs.spec.spec, inputs.spec.path);
   const steps = planSteps(layout, timing, options, notes);
   const plan: RehearsalPlan = { mode: options.serve ? 'serve' : 'files', ...layout, apiserver, timing, steps, notes };
-  if (options.serve) plan.serveSpec = serveSpecFile(inputs.spec!.text, inputs.spec!.path);
+  if (options.serve) {
+    const spec = inputs.spec!.spec;
+    plan.serveSpec = serveSpecFile(inputs.spec!.text, inputs.spec!.path);
+    plan.serveAdmin = { url: `http://${joinHostPort(spec.balancer.admin.host === '0.0.0.0' ? '127.0.0.1' : spec.balancer.admin.host === '::' ? '::1' : spec.balancer.admin.host, spec.balancer.admin.port)}`, ...(spec.balancer.adminToken ? { token: spec.balancer.adminToken } : {}) };
+  }
   mapScripts(plan, inputs, notes);
   return plan;
 }

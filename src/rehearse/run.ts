@@ -176,6 +176,9 @@ class Drill {
   #unixId = 0;
   readonly #unixAnswers = new Map<number, (answer: string) => void>();
   readonly #openWatches = new Set<number>();
+  readonly #starts = new Map<string, number>();
+  /** Requests sent and not answered yet: id → when sent. */
+  readonly #pending = new Map<number, number>();
 
   constructor(lab: NamespaceLab, plan: RehearsalPlan, observations: Observations, options: RunOptions, self: string[], work: string, pki: LabPki, files: WorkFiles, agents: Agent[]) {
     this.#lab = lab; this.#plan = plan; this.#o = observations; this.#options = options; this.#self = self; this.#work = work; this.#pki = pki; this.#files = files; this.#agents = agents;
@@ -191,13 +194,22 @@ class Drill {
     await this.#waitFor(() => [...this.#nodeAgents.values()].every((a) => a.proc.lines.some((l) => l.json?.kind === 'listening')), 20_000, 'the stand-in nodes to listen');
     this.#options.progress(`nodes listening; engines started on ${plan.lbHosts.map((h) => `${h.name} (${h.engines.join(' + ')})`).join(', ')}`);
     this.#startClient();
-    const warm = Math.max(15_000, plan.timing.lbFailoverMs * 2);
+    const warm = Math.max(30_000, plan.timing.lbFailoverMs * 2);
     // Ready: requests go through, the watches are open, and one LB host has held the VIP for a while (the first
     // election can hand it over once).
     const ready = await this.#waitFor(() => this.#recentlyOk(5) && this.#openWatches.size >= (plan.endpoint.kubernetesPort ? TRAFFIC.watches : 0)
       && (!plan.endpoint.vip || (this.#holders().length === 1 && Date.now() - (this.#o.holders.at(-1)?.at ?? 0) >= 2000)), warm, 'the endpoint to answer', false);
     this.#options.progress(ready ? `the endpoint ${joinHostPort(plan.endpoint.address, plan.endpoint.kubernetesPort ?? plan.endpoint.talosPort ?? 0)} answers; the drill starts` : `the endpoint does not answer after ${Math.round(warm / 1000)}s; the drill runs anyway`);
     this.#o.watchesOpenAt = Date.now();
+    const balancers = plan.lbHosts.map((h) => [h.name, h.engines.includes('serve') ? 'serve' : 'haproxy'] as const);
+    const allDown = balancers.every(([host, engine]) => this.#o.exits.some((e) => e.host === host && e.engine === engine) && !this.#running(host, engine));
+    if (!ready && allDown) {
+      // Nothing to rehearse: the baseline shows the loss and the engines' own words its cause.
+      this.#options.progress(`${balancers[0][1]} is not running on any LB host; the drill stops after the baseline`);
+      await this.#step(plan.steps.find((s) => s.name === 'baseline') ?? { name: 'baseline', holdMs: 3000 });
+      await this.#stopClient();
+      return;
+    }
     const idle = plan.steps.find((s) => s.name === 'idle');
     for (const step of plan.steps) {
       if (step.name === 'idle') continue;
@@ -207,8 +219,15 @@ class Drill {
       await this.#step(step);
     }
     if (idle && !this.#o.steps.some((s) => s.name === 'idle')) await this.#step(idle);
+    await this.#stopClient();
+  }
+
+  /** The client stops and reports the requests still in flight (each ends by its timeout). */
+  async #stopClient(): Promise<void> {
     this.#send(this.#client, { cmd: 'stop' });
-    await Promise.race([this.#client?.proc.exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    await Promise.race([this.#client?.proc.exited, new Promise((resolve) => setTimeout(resolve, TRAFFIC.requestTimeoutMs + 1500).unref())]);
+    const last = this.#o.steps.at(-1);
+    if (last) last.endedAt = Math.max(last.endedAt, Date.now());
   }
 
   // ------------------------------------------------------------------ agents
@@ -243,8 +262,11 @@ class Drill {
         break;
       }
       case 'unix': this.#unixAnswers.get(Number(json.id))?.(String(json.answer ?? json.error ?? '')); break;
+      case 'started': this.#starts.set(`${agent.host}/${String(json.engine)}`, Number(json.at)); break;
+      case 'sent': this.#pending.set(Number(json.id), Number(json.at)); break;
       case 'request': case 'stream': {
         const event = json as unknown as ClientEvent;
+        if (event.e === 'request') this.#pending.delete(event.id);
         this.#o.client.push(event);
         if (event.e === 'stream' && event.kind === 'watch') {
           if (event.event === 'open') this.#openWatches.add(event.id);
@@ -254,6 +276,12 @@ class Drill {
       }
       case 'error': this.#o.logs.push({ host: agent.host, engine: 'agent', at, line: String(json.message) }); break;
     }
+  }
+
+  /** Whether an engine runs on a host now (its last start is later than its last exit). */
+  #running(host: string, engine: string): boolean {
+    const lastExit = this.#o.exits.filter((e) => e.host === host && e.engine === engine).at(-1)?.at ?? 0;
+    return (this.#starts.get(`${host}/${engine}`) ?? 0) > lastExit;
   }
 
   #holders(): string[] {
@@ -347,8 +375,17 @@ class Drill {
 
   // ------------------------------------------------------------------ steps
 
+  /**
+   * Before a step disturbs anything, the requests of the step before have ended, so every request's outcome
+   * belongs to the step it was sent in. Healthy requests end in milliseconds; a broken endpoint's by their timeout.
+   */
+  async #quiet(): Promise<void> {
+    await this.#waitFor(() => ![...this.#pending.values()].some((at) => Date.now() - at > 300), TRAFFIC.requestTimeoutMs + 1000, 'requests to end', false);
+  }
+
   async #step(step: PlannedStep): Promise<void> {
     abortable(this.#signal);
+    if (step.name !== 'baseline' && step.name !== 'idle') await this.#quiet();
     const record: StepRecord = { name: step.name, ...(step.target ? { target: step.target } : {}), startedAt: Date.now(), endedAt: 0, actions: [] };
     const previous = this.#o.steps.at(-1);
     if (previous) previous.endedAt = record.startedAt;
@@ -436,7 +473,7 @@ class Drill {
   async #nodeReboot(name: string, record: StepRecord, say: (action: string) => void, hold: () => Promise<void>): Promise<void> {
     const node = this.#node(name);
     const drained = await this.#drain(node, true);
-    say(drained ? `${name} drained on every LB host (${drained})` : `${name} not drained: no way to drain it (${this.#plan.mode === 'files' ? 'the haproxy.cfg has no stats socket at level admin' : 'no admin API'})`);
+    say(drained ? `${name} drained on every LB host (${drained})` : `${name} not drained: no way to drain it (${this.#plan.mode === 'files' ? 'the haproxy.cfg has no stats socket at level admin' : 'the admin API did not answer'})`);
     if (drained) await sleep(1000, this.#signal);
     record.disturbedAt = Date.now();
     const agent = this.#nodeAgents.get(name);
@@ -465,9 +502,12 @@ class Drill {
   async #drain(node: PlannedNode, drain: boolean): Promise<string | undefined> {
     const done: string[] = [];
     for (const host of this.#plan.lbHosts) {
-      if (host.engines.includes('serve')) {
-        const args = [...this.#self, drain ? 'drain' : 'undrain', node.name, '-c', join(this.#work, host.name, 'endpoint.yaml')];
-        try { await this.#lab.exec(host.name, args, { timeoutMs: 10_000 }); done.push(`cluster-endpoint ${drain ? 'drain' : 'undrain'} on ${host.name}`); } catch { /* reported as not drained */ }
+      if (host.engines.includes('serve') && this.#plan.serveAdmin) {
+        // What `cluster-endpoint drain NODE` sends, from the LB host itself (the admin API is on its loopback).
+        const admin = this.#plan.serveAdmin;
+        const body = JSON.stringify({ adminState: drain ? 'drain' : 'ready' });
+        const answer = await this.#request(host.name, { cmd: 'http', id: 0, method: 'PUT', url: `${admin.url}/api/nodes/${encodeURIComponent(node.name)}/admin-state`, headers: { 'content-type': 'application/json', accept: 'application/json', ...(admin.token ? { authorization: `Bearer ${admin.token}` } : {}) }, body });
+        if (answer?.startsWith('200')) done.push(`cluster-endpoint ${drain ? 'drain' : 'undrain'} ${node.name} on ${host.name}`);
       } else if (host.haproxy) {
         const socket = adminSocket(host.haproxy.text);
         if (!socket) continue;
@@ -481,11 +521,16 @@ class Drill {
   }
 
   #unix(host: string, path: string, text: string): Promise<string | undefined> {
+    return this.#request(host, { cmd: 'unix', id: 0, path, text });
+  }
+
+  /** A command an LB host's agent answers (a UNIX socket or an HTTP request on that host). */
+  #request(host: string, command: Extract<AgentCommand, { cmd: 'unix' | 'http' }>): Promise<string | undefined> {
     const id = ++this.#unixId;
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.#unixAnswers.delete(id); resolve(undefined); }, 4000);
       this.#unixAnswers.set(id, (answer) => { clearTimeout(timer); this.#unixAnswers.delete(id); resolve(answer); });
-      this.#send(this.#lbAgents.get(host), { cmd: 'unix', id, path, text });
+      this.#send(this.#lbAgents.get(host), { ...command, id });
     });
   }
 

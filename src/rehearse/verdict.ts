@@ -69,7 +69,8 @@ export interface Verdict {
 
 const fmt = (ms: number) => (ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`);
 
-export function judge(plan: RehearsalPlan, o: Observations): Verdict {
+export function judge(plan: RehearsalPlan, observations: Observations): Verdict {
+  const o = { ...observations, client: attribute(observations) };
   const cuts = allCuts(o.client, o);
   // A watch cut after just the idle time a configured timeout names is that timeout's, whatever step was running.
   const explained = new Set<Cut>(cuts.filter((c) => c.kind === 'watch' && idleTimeoutOf(plan, c) !== undefined));
@@ -79,14 +80,28 @@ export function judge(plan: RehearsalPlan, o: Observations): Verdict {
     const inLbStep = o.steps.some((s) => s.name.startsWith('lb-') && cut.at >= s.startedAt && cut.at < s.endedAt);
     if (!inLbStep && cut.via && !holdersAt(o, cut.at).includes(cut.via) && o.steps.some((s) => s.name.startsWith('lb-') && s.startedAt >= cut.openedAt && s.startedAt <= cut.at)) explained.add(cut);
   }
+  const preExplained: ReadonlySet<Cut> = new Set(explained);
   const results: StepResult[] = [];
   for (const step of o.steps) {
     if (step.name === 'idle') continue;
-    results.push(judgeStep(plan, o, step, cuts, explained));
+    results.push(judgeStep(plan, o, step, cuts, explained, preExplained));
   }
   const idleStep = o.steps.find((s) => s.name === 'idle');
   if (idleStep) results.splice(Math.max(0, o.steps.indexOf(idleStep)), 0, judgeIdle(plan, o, idleStep, cuts, explained));
   return { steps: results, lost: results.some((r) => r.losses.length > 0), interrupted: o.interrupted, durationMs: o.endedAt - o.startedAt };
+}
+
+/**
+ * A failed request that was still waiting when a step disturbed something was decided by that disturbance: it
+ * counts as failing then, in that step (the drill lets requests end before it disturbs, so these are few).
+ */
+export function attribute(o: Observations): ClientEvent[] {
+  const disturbances = o.steps.map((s) => s.disturbedAt).filter((d): d is number => d !== undefined).sort((a, b) => a - b);
+  return o.client.map((e) => {
+    if (e.e !== 'request' || e.ok) return e;
+    const d = disturbances.find((t) => t > e.at && t < e.at + e.ms);
+    return d === undefined ? e : { ...e, at: d };
+  });
 }
 
 /** The configured idle timeout a cut matches (its idle time within 2 s or 10 % of the timeout). */
@@ -157,25 +172,23 @@ function holdersDuring(o: Observations, from: number, to: number): string[][] {
   return sequence;
 }
 
-function judgeStep(plan: RehearsalPlan, o: Observations, step: StepRecord, cuts: Cut[], explained: Set<Cut>): StepResult {
+function judgeStep(plan: RehearsalPlan, o: Observations, step: StepRecord, cuts: Cut[], explained: Set<Cut>, preExplained: ReadonlySet<Cut>): StepResult {
   const from = step.startedAt;
   const to = step.endedAt;
   const requests = outage(o.client, 'kubernetes', from, to);
   const talos = outage(o.client, 'talos', from, to);
-  const inStep = cuts.filter((c) => c.at >= from && c.at < to);
+  // Cuts another step answers for (an idle timeout, a VIP move earlier) are not shown as this step's.
+  const inStep = cuts.filter((c) => c.at >= from && c.at < to && !preExplained.has(c));
   const losses: Loss[] = [];
   const result: StepResult = {
     name: step.name, title: STEP_TITLES[step.name], ...(step.target ? { target: step.target } : {}), startedAt: from, endedAt: to, actions: step.actions,
     requests, talos, cuts: inStep, holders: holdersDuring(o, from, to), allowed: '', losses, seen: seenIn(o, from, to),
   };
   const failures = (api: 'kubernetes' | 'talos') => o.client.filter((e): e is Extract<ClientEvent, { e: 'request' }> => e.e === 'request' && e.api === api && !e.ok && e.at >= from && e.at < to);
-  /**
-   * Failures outside the windows the promise allows, per API. A request still waiting when the step ended was
-   * decided by what the next step did, so it is not held against this one.
-   */
+  /** Failures outside the windows the promise allows, per API (the drill lets a step's requests end before the next disturbs anything). */
   const beyond = (windows: Array<[number, number]>) => {
     for (const api of ['kubernetes', 'talos'] as const) {
-      const outside = failures(api).filter((f) => f.at + f.ms < to && !windows.some(([a, b]) => f.at >= a && f.at <= b));
+      const outside = failures(api).filter((f) => !windows.some(([a, b]) => f.at >= a && f.at <= b));
       if (outside.length === 0) continue;
       const stats = api === 'kubernetes' ? requests : talos;
       const errors: Record<string, number> = {};
@@ -203,6 +216,9 @@ function judgeStep(plan: RehearsalPlan, o: Observations, step: StepRecord, cuts:
     const nodes = [...new Set(late.map((c) => c.node).filter(Boolean))];
     losses.push({ what: 'streams', text: `${kinds}${nodes.length ? ` on ${nodes.join(', ')}` : ''} cut (${[...new Set(late.map((c) => c.reason))].join(', ')}): ${never ? `${never} did not come back${never < late.length ? ', the others ' : ''}` : ''}${never < late.length ? `came back only ${fmt(slowest)} after ${since !== undefined ? 'the disturbance' : 'the cut'}` : ''}${backWithinMs > 0 ? ` (allowed: ${fmt(backWithinMs)})` : ''}` });
   };
+  if (requests.total + talos.total === 0 && (plan.endpoint.kubernetesPort || plan.endpoint.talosPort)) {
+    losses.push({ what: 'requests', text: 'no request through the endpoint finished during the step' });
+  }
   const t = plan.timing;
   const disturbed = step.disturbedAt ?? from;
   const restored = step.restoredAt ?? to;
