@@ -85,10 +85,10 @@ function fromNodes(plan: RehearsalPlan, inputs: RehearsalInputs, step: StepResul
     const kubeChecks = checkLines(config, 'kubernetes');
     if (seen['missing-host']) {
       for (const line of kubeChecks.filter((d) => sendsHttp11WithoutHost(config, d))) {
-        causes.push({ file: file.path, line: line.line, text: `the check sends ${describe(line)} over HTTP/1.1 without a Host header`, why: `kube-apiserver answers it 400, so the check fails on every server and HAProxy marks them all DOWN. ${KUBE_DOCS.host}`, evidence: `${seen['missing-host']} check request(s) without Host answered 400 by the stand-in kube-apiservers` });
+        causes.push({ file: file.path, line: line.line, text: `the check (${describe(line)}) speaks HTTP/1.1 and sends no Host header`, why: `kube-apiserver answers it 400, so the check fails on every server and HAProxy marks them all DOWN. ${KUBE_DOCS.host}`, evidence: `${seen['missing-host']} check request(s) without Host answered 400 by the stand-in kube-apiservers` });
       }
     }
-    if (seen.unauthorized) {
+    if (seen.unauthorized && !checksPresentCertificate(config)) {
       for (const line of kubeChecks) {
         causes.push({ file: file.path, line: line.line, text: `the check (${describe(line)}) has no client certificate while kube-apiserver runs with anonymous auth off (${plan.apiserver.anonymousFrom.text})`, why: `kube-apiserver answers an anonymous request 401, which is not the status the check expects, so every server is marked DOWN. ${KUBE_DOCS.anonymous}`, evidence: `${seen.unauthorized} anonymous request(s) answered 401` });
       }
@@ -125,6 +125,12 @@ function checkLines(config: HaproxyConfig, api: 'kubernetes' | 'talos'): Haproxy
     if (send) out.push(send);
   }
   return [...new Map(out.map((d) => [d.line, d])).values()];
+}
+
+/** Whether the Kubernetes API backends' checks present a client certificate (`crt` on their server lines). */
+function checksPresentCertificate(config: HaproxyConfig): boolean {
+  return proxies(config).some((section) => section.kind !== 'frontend' && apiOf(config, section) === 'kubernetes'
+    && [...servers(section).map((s) => s.directive), ...directives(section, 'default-server'), ...config.sections.filter((s) => s.kind === 'defaults').flatMap((s) => directives(s, 'default-server'))].some((d) => d.words.includes('crt')));
 }
 
 function describe(d: HaproxyDirective): string {
@@ -172,12 +178,13 @@ function fromEngines(plan: RehearsalPlan, inputs: RehearsalInputs, step: StepRes
       if (notFound && source && !causes.some((c) => c.line === Number(notFound[1]) && c.file === source)) {
         causes.push({ file: source, line: Number(notFound[1]), text: `track_script ${notFound[3]} of ${notFound[2]}: keepalived ignores it (the vrrp_script is not found where the instance is read)`, why: 'no check is tracked, so nothing lowers the holder\'s priority when its balancer dies: the VIP stays on a host that cannot serve', evidence: `keepalived on ${log.host}: "track script ${notFound[3]} not found, ignoring"` });
       }
-      const insecure = /(Unsafe permissions found for script|could not find script) '([^']+)'/.exec(log.line);
-      if (insecure && source) {
+      const disabled = /(?<what>Unsafe permissions found for script|could not find script) '(?<path>[^']+)'/.exec(log.line)?.groups
+        ?? /Script (?<path>\S+) (?<what>cannot be accessed|is not executable)/.exec(log.line)?.groups;
+      if (disabled && source) {
         const text = plan.lbHosts.find((h) => h.name === log.host)?.keepalived?.text ?? '';
-        const name = insecure[2].split('/').pop() ?? insecure[2];
+        const name = disabled.path.split('/').pop() ?? disabled.path;
         const line = lineOf(text, new RegExp(`script\\s+"?[^"]*${escape(name)}`));
-        causes.push({ file: source, ...(line ? { line } : {}), text: `the check script ${name} is disabled by keepalived (${insecure[1].toLowerCase()})`, why: 'a disabled script never fails, so the VIP never moves because of it', evidence: `keepalived on ${log.host}: ${insecure[0]}` });
+        causes.push({ file: source, ...(line ? { line } : {}), text: `the check script ${name} is disabled by keepalived (${disabled.what.toLowerCase()})`, why: 'a disabled script never fails, so the VIP never moves because of it', evidence: `keepalived on ${log.host}: ${log.line.replace(/^.*?\d{4}: /, '')}` });
       }
     }
   }
@@ -199,6 +206,11 @@ function fromEngines(plan: RehearsalPlan, inputs: RehearsalInputs, step: StepRes
     causes.push({ ...(file ? { file } : {}), text: `${exit.engine} does not start on ${exit.host}: ${words}`, why: 'with no balancer running, the LB host answers nothing', evidence: `${exit.engine} on ${exit.host} exited with code ${exit.code}` });
   }
   return causes;
+}
+
+/** A script command as written (the lab's @FILE:name|path@ stands for the path the file named). */
+function shown(command: string | undefined): string {
+  return (command ?? '?').replace(/@FILE:[^|@]+\|([^@]*)@/g, '$1');
 }
 
 function escape(text: string): string {
@@ -246,9 +258,10 @@ function vipDidNotMove(plan: RehearsalPlan, step: StepResult, o: Observations): 
     const ran = logs.some((l) => l.host === holder && new RegExp(`VRRP_Script\\(${escape(name)}\\)|Script \`${escape(name)}\``).test(l.line));
     if (!ran) continue;
     if (failingEverywhere) {
-      causes.push({ file: host.keepalived.source, ...(command ? { line: command.line } : {}), text: `vrrp_script ${name} (${command?.args[0] ?? '?'}) fails on every LB host, also where the balancer serves`, why: 'a check that fails everywhere cannot tell a broken host from a healthy one: every host loses the same weight (or all go to FAULT), so the VIP stays where it is when the balancer there dies', evidence: `keepalived reported ${name} failed on ${plan.lbHosts.map((h) => h.name).join(' and ')} before the step` });
+      const anonymous = step.seenFromScripts.unauthorized ? ` — kube-apiserver answered its ${Object.keys(step.seenFromScripts).length ? 'requests' : 'request'} 401, anonymous auth is off (${plan.apiserver.anonymousFrom.text})` : '';
+      causes.push({ file: host.keepalived.source, ...(command ? { line: command.line } : {}), text: `vrrp_script ${name} (${shown(command?.args[0])}) fails on every LB host, also where the balancer serves${anonymous}`, why: 'a check that fails everywhere cannot tell a broken host from a healthy one: every host loses the same weight (or all go to FAULT), so the VIP stays where it is when the balancer there dies', evidence: `keepalived reported ${name} failed on ${plan.lbHosts.map((h) => h.name).join(' and ')} before the step` });
     } else if (!failedHere) {
-      causes.push({ file: host.keepalived.source, ...(command ? { line: command.line } : {}), text: `vrrp_script ${name} (${command?.args[0] ?? '?'}) kept passing on ${holder} while its balancer was down`, why: 'the script does not test what clients need (a frontend that answers), so keepalived never lowers the holder\'s priority', evidence: `no failure of ${name} on ${holder} during the step` });
+      causes.push({ file: host.keepalived.source, ...(command ? { line: command.line } : {}), text: `vrrp_script ${name} (${shown(command?.args[0])}) kept passing on ${holder} while its balancer was down`, why: 'the script does not test what clients need (a frontend that answers), so keepalived never lowers the holder\'s priority', evidence: `no failure of ${name} on ${holder} during the step` });
     } else {
       const weight = script.children.find((c) => c.keyword === 'weight');
       causes.push({ file: host.keepalived.source, ...(weight ? { line: weight.line } : command ? { line: command.line } : {}), text: `vrrp_script ${name} failed on ${holder}, but the VIP did not move`, why: 'the failing check did not take the holder below its peer: its weight does not exceed the priority gap, or preemption is off', evidence: `keepalived on ${holder}: ${name} failed during the step` });

@@ -50,7 +50,7 @@ export type EngineName = 'haproxy' | 'keepalived' | 'serve';
 export interface EngineFile {
   /** The file as given (causes point at it). */
   source: string;
-  /** What the engine reads: the file's text, paths it names mapped into the lab (@CHECK_PEM@, @CA@, @FILE:name@). */
+  /** What the engine reads: the file's text, paths it names mapped into the lab (@CHECK_PEM@, @CA@, @FILE:name|path@). */
   text: string;
   /** For a keepalived.conf made from another one's comments: the lines changed and why. */
   derived?: string;
@@ -112,6 +112,8 @@ export interface RehearsalPlan {
   serveSpec?: EngineFile;
   /** serve mode: where each LB host's serve answers its admin API (on the host's own loopback). */
   serveAdmin?: { url: string; token?: string };
+  /** Files the configurations name by path, taken from the files given (by name): written to the lab. */
+  scripts: Array<{ name: string; source: string; text: string; mode: number }>;
   /** Assumptions and things not rehearsed, said once. */
   notes: string[];
 }
@@ -154,7 +156,7 @@ export function planRehearsal(inputs: RehearsalInputs, options: PlanOptions): Re
   const timing = options.serve ? serveTiming(inputs.spec!.spec, inputs.spec!.path, options) : filesTiming(inputs, layout, options, notes);
   if (inputs.spec && !options.serve) applySpecPromises(timing, inputs.spec.spec, inputs.spec.path);
   const steps = planSteps(layout, timing, options, notes);
-  const plan: RehearsalPlan = { mode: options.serve ? 'serve' : 'files', ...layout, apiserver, timing, steps, notes };
+  const plan: RehearsalPlan = { mode: options.serve ? 'serve' : 'files', ...layout, apiserver, timing, steps, scripts: [], notes };
   if (options.serve) {
     const spec = inputs.spec!.spec;
     plan.serveSpec = serveSpecFile(inputs.spec!.text, inputs.spec!.path);
@@ -717,7 +719,10 @@ function mapScripts(plan: RehearsalPlan, inputs: RehearsalInputs, notes: string[
       if (!/^\s*(script|notify\w*)\s/.test(line)) return line;
       return line.replace(/(?<=["\s])(\/[^\s"']+)/g, (path) => {
         const file = given.get(basename(path));
-        if (file) return `@FILE:${file.name}@`;
+        if (file) {
+          if (!plan.scripts.some((s) => s.name === file.name)) plan.scripts.push({ name: file.name, source: file.path, text: file.text, mode: file.mode });
+          return `@FILE:${file.name}|${path}@`;
+        }
         if (!notes.some((n) => n.includes(path)) && !/^\/(usr\/)?s?bin\//.test(path)) notes.push(`${host.keepalived!.source}:${index + 1} runs ${path}, which was not given: give it with the files (by the same name) or it runs as this machine has it, if at all`);
         return path;
       });

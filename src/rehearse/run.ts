@@ -149,13 +149,15 @@ async function writeWorkFiles(work: string, plan: RehearsalPlan, pki: LabPki): P
   await writeFile(files.checkCert, pki.check.cert);
   await writeFile(files.checkKey, pki.check.key, { mode: 0o600 });
   await mkdir(join(work, 'files'), { mode: 0o755 });
+  // The scripts as given, with their modes (a script that is not executable stays so: keepalived says why).
+  for (const script of plan.scripts) await writeFile(join(work, 'files', script.name), script.text, { mode: script.mode & 0o777 });
   return files;
 }
 
 function substitute(text: string, work: string, files: WorkFiles): string {
   return text
     .replaceAll('@CHECK_PEM@', files.checkPem).replaceAll('@CHECK_CERT@', files.checkCert).replaceAll('@CHECK_KEY@', files.checkKey)
-    .replaceAll('@CA@', files.ca).replace(/@FILE:([^@]+)@/g, (_m, name: string) => join(work, 'files', name));
+    .replaceAll('@CA@', files.ca).replace(/@FILE:([^|@]+)\|[^@]*@/g, (_m, name: string) => join(work, 'files', name));
 }
 
 /** The drill, step by step, with the lab's agents. */
@@ -194,7 +196,10 @@ class Drill {
     await this.#waitFor(() => [...this.#nodeAgents.values()].every((a) => a.proc.lines.some((l) => l.json?.kind === 'listening')), 20_000, 'the stand-in nodes to listen');
     this.#options.progress(`nodes listening; engines started on ${plan.lbHosts.map((h) => `${h.name} (${h.engines.join(' + ')})`).join(', ')}`);
     this.#startClient();
-    const warm = Math.max(30_000, plan.timing.lbFailoverMs * 2);
+    // Long enough for the checks to bring every server up and keepalived (or serve) to elect a holder; a
+    // configuration that breaks everything shows in the baseline after that.
+    const t = plan.timing;
+    const warm = Math.min(30_000, Math.max(plan.mode === 'serve' ? 20_000 : 12_000, 2 * (t.nodeDetectMs + t.nodeRejoinMs) + t.lbFailoverMs));
     // Ready: requests go through, the watches are open, and one LB host has held the VIP for a while (the first
     // election can hand it over once).
     const ready = await this.#waitFor(() => this.#recentlyOk(5) && this.#openWatches.size >= (plan.endpoint.kubernetesPort ? TRAFFIC.watches : 0)
@@ -534,9 +539,14 @@ class Drill {
     });
   }
 
-  /** Until the node answers through the endpoint again (bounded by the checks' rise time). */
+  /** Every watch is open again (the streams a step cut have come back, or at least tried to). */
+  #streamsBack(): boolean {
+    return !this.#plan.endpoint.kubernetesPort || this.#openWatches.size >= TRAFFIC.watches;
+  }
+
+  /** Until the node answers through the endpoint again and the cut streams are back (bounded by the checks' rise time). */
   async #rejoin(name: string, since: number, say: (action: string) => void): Promise<void> {
-    const back = await this.#waitFor(() => this.#answeredBy(name, since), this.#plan.timing.nodeRejoinMs + 3000, `${name} back in service`, false);
+    const back = await this.#waitFor(() => this.#answeredBy(name, since) && this.#streamsBack(), this.#plan.timing.nodeRejoinMs + 3000, `${name} back in service`, false);
     say(back ? `${name} answers through the endpoint again` : `${name} did not answer through the endpoint within ${Math.round((this.#plan.timing.nodeRejoinMs + 3000) / 1000)}s`);
   }
 
@@ -584,7 +594,7 @@ class Drill {
       const holders = this.#holders();
       const lastChange = this.#o.holders.at(-1)?.at ?? 0;
       const decided = step.name === 'lb-engine-crash' || holders.includes(name) || !plan.endpoint.vip || Date.now() - restartedAt >= plan.timing.lbFailoverMs;
-      return decided && holders.length <= 1 && Date.now() - lastChange >= 1000 && this.#recentlyOk(3);
+      return decided && holders.length <= 1 && Date.now() - lastChange >= 1000 && this.#recentlyOk(3) && this.#streamsBack();
     }, bound, 'the LB hosts to settle', false);
     say(settled ? `settled: ${this.#holders().join(', ') || 'no host'} holds the VIP` : `not settled after ${Math.round(bound / 1000)}s: ${this.#holders().join(', ') || 'no host'} holds the VIP`);
   }

@@ -54,8 +54,9 @@ export interface StepResult {
   /** In words: what the promises allow in this step. */
   allowed: string;
   losses: Loss[];
-  /** Things the stand-in nodes saw in this step (a check's 400, a PROXY header, …), counted. */
+  /** Things the stand-in nodes saw in this step (a check's 400, a PROXY header, …), counted; `script:` ones came from a check script. */
   seen: Partial<Record<NodeEventKind, number>>;
+  seenFromScripts: Partial<Record<NodeEventKind, number>>;
   /** For the idle step: the longest a watch idled without being cut. */
   longestIdleMs?: number;
 }
@@ -153,10 +154,11 @@ export function outage(events: ClientEvent[], api: 'kubernetes' | 'talos', from:
   return { failed, total: requests.length, errors, longestMs: longest, ...(first !== undefined ? { firstFailureAt: first } : {}), ...(last !== undefined ? { lastFailureAt: last } : {}) };
 }
 
-function seenIn(o: Observations, from: number, to: number): StepResult['seen'] {
+function seenIn(o: Observations, from: number, to: number, scripts: boolean): StepResult['seen'] {
   const seen: StepResult['seen'] = {};
   for (const e of o.nodes) {
     if (e.at < from || e.at >= to || ['listening', 'stopped', 'terminating'].includes(e.kind)) continue;
+    if ((e.from?.startsWith('script:') ?? false) !== scripts) continue;
     const kind = e.kind as NodeEventKind;
     seen[kind] = (seen[kind] ?? 0) + 1;
   }
@@ -182,7 +184,7 @@ function judgeStep(plan: RehearsalPlan, o: Observations, step: StepRecord, cuts:
   const losses: Loss[] = [];
   const result: StepResult = {
     name: step.name, title: STEP_TITLES[step.name], ...(step.target ? { target: step.target } : {}), startedAt: from, endedAt: to, actions: step.actions,
-    requests, talos, cuts: inStep, holders: holdersDuring(o, from, to), allowed: '', losses, seen: seenIn(o, from, to),
+    requests, talos, cuts: inStep, holders: holdersDuring(o, from, to), allowed: '', losses, seen: seenIn(o, from, to, false), seenFromScripts: seenIn(o, from, to, true),
   };
   const failures = (api: 'kubernetes' | 'talos') => o.client.filter((e): e is Extract<ClientEvent, { e: 'request' }> => e.e === 'request' && e.api === api && !e.ok && e.at >= from && e.at < to);
   /** Failures outside the windows the promise allows, per API (the drill lets a step's requests end before the next disturbs anything). */
@@ -282,7 +284,7 @@ function judgeIdle(plan: RehearsalPlan, o: Observations, step: StepRecord, cuts:
   for (const at of opened.values()) longest = Math.max(longest, to - Math.max(at, from));
   return {
     name: 'idle', title: STEP_TITLES.idle, startedAt: from, endedAt: to, actions: step.actions,
-    requests: outage([], 'kubernetes', from, to), talos: outage([], 'talos', from, to), cuts: idleCuts, holders: [], losses, seen: {},
+    requests: outage([], 'kubernetes', from, to), talos: outage([], 'talos', from, to), cuts: idleCuts, holders: [], losses, seen: {}, seenFromScripts: {},
     allowed: promise >= WATCH_LIFETIME_MS ? `no idle watch cut before kube-apiserver ends it (${fmt(WATCH_LIFETIME_MS)}, --min-request-timeout)` : `no idle watch cut before balancer.idleTimeout (${fmt(promise)})`,
     longestIdleMs: Math.max(0, longest),
   };
