@@ -204,6 +204,17 @@ export class NamespaceLab {
   async cleanup(): Promise<void> {
     for (const proc of this.#procs) this.killGroup(proc, 'SIGKILL');
     await Promise.all([...this.#procs].map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 2000).unref())])));
+    // Whatever still runs in the lab's namespaces was started there by us (a daemon's children, a PID namespace
+    // being torn down): killed by PID, and waited for, before the namespaces go.
+    const deadline = Date.now() + 5000;
+    for (const host of this.hosts.values()) {
+      for (;;) {
+        const pids = (await ip('netns', 'pids', host.ns).catch(() => '')).split('\n').map(Number).filter((pid) => pid > 1);
+        if (pids.length === 0 || Date.now() > deadline) break;
+        for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
     for (const host of this.hosts.values()) await ip('netns', 'del', host.ns).catch(() => undefined);
     await removeOwn(`${this.prefix}-${this.id}-`);
   }

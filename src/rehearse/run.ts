@@ -92,7 +92,10 @@ export async function runRehearsal(plan: RehearsalPlan, options: RunOptions): Pr
   } finally {
     observations.endedAt = Date.now();
     options.progress('removing the lab');
+    // The agents end by themselves when their stdin closes (an LB host's init takes its PID namespace with it and
+    // is reaped by its parent); what has not ended within 2 s is killed.
     for (const agent of agents) agent.proc.child.stdin?.end();
+    await Promise.all(agents.map((a) => Promise.race([a.proc.exited, new Promise((r) => setTimeout(r, 2000).unref())])));
     await lab?.cleanup();
     await rm(work, { recursive: true, force: true });
     options.progress('lab removed');
@@ -224,6 +227,8 @@ class Drill {
       await this.#step(step);
     }
     if (idle && !this.#o.steps.some((s) => s.name === 'idle')) await this.#step(idle);
+    // Streams the last step cut get their chance to come back before the client stops.
+    await this.#waitFor(() => this.#streamsBack(), 3000, 'the streams to come back', false);
     await this.#stopClient();
   }
 
@@ -586,14 +591,17 @@ class Drill {
       await this.#lab.setLink(name, link.segment, true);
       say(`${name}'s link restored`);
     }
-    // Settled: the restarted host has made up its mind (taken the VIP back, or stayed BACKUP for as long as a
-    // takeover takes), one host holds the VIP and has for a second, and requests go through.
-    const bound = plan.timing.lbEngineFailoverMs + 5000;
+    // Settled: the restarted host has made up its mind — the host with the highest priority takes the VIP back
+    // (after its checks rise and its peers' adverts say so), another stays BACKUP — one host holds the VIP and has
+    // for a second, and requests and streams go through.
+    const top = [...plan.lbHosts].sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0))[0];
+    const preempts = plan.endpoint.vip && top.name === name && !/^\s*nopreempt\b/m.test(host.keepalived?.text ?? '') && !/preempt:\s*false/.test(plan.serveSpec?.text ?? '');
+    const bound = plan.timing.lbEngineFailoverMs + plan.timing.nodeRejoinMs + 5000;
     const restartedAt = Date.now();
     const settled = await this.#waitFor(() => {
       const holders = this.#holders();
       const lastChange = this.#o.holders.at(-1)?.at ?? 0;
-      const decided = step.name === 'lb-engine-crash' || holders.includes(name) || !plan.endpoint.vip || Date.now() - restartedAt >= plan.timing.lbFailoverMs;
+      const decided = step.name === 'lb-engine-crash' || !plan.endpoint.vip || (preempts ? holders.includes(name) : Date.now() - restartedAt >= plan.timing.lbFailoverMs);
       return decided && holders.length <= 1 && Date.now() - lastChange >= 1000 && this.#recentlyOk(3) && this.#streamsBack();
     }, bound, 'the LB hosts to settle', false);
     say(settled ? `settled: ${this.#holders().join(', ') || 'no host'} holds the VIP` : `not settled after ${Math.round(bound / 1000)}s: ${this.#holders().join(', ') || 'no host'} holds the VIP`);

@@ -26,9 +26,9 @@ export interface Outage { failed: number; total: number; errors: Record<string, 
 export interface Cut {
   kind: 'watch' | 'exec';
   id: number;
-  /** When the stream was opened, and the LB host that held the VIP then (the one it went through). */
+  /** When the stream was opened, and the LB hosts that held the VIP then (it went through one of them). */
   openedAt: number;
-  via?: string;
+  via: string[];
   at: number;
   reason: string;
   idleMs: number;
@@ -75,11 +75,14 @@ export function judge(plan: RehearsalPlan, observations: Observations): Verdict 
   const cuts = allCuts(o.client, o);
   // A watch cut after just the idle time a configured timeout names is that timeout's, whatever step was running.
   const explained = new Set<Cut>(cuts.filter((c) => c.kind === 'watch' && idleTimeoutOf(plan, c) !== undefined));
-  // A stream opened through an LB host that has since lost the VIP died with that move: the client learns of it
-  // only when it next sends or gets a byte. The LB step that moved the VIP answers for it, not the step it shows in.
+  // A stream through an LB host that an LB step took down (or took the VIP from) died then, silently: the client
+  // learns of it only when a byte next moves, maybe steps later. That LB step answers for it, not the one it shows in.
   for (const cut of cuts) {
     const inLbStep = o.steps.some((s) => s.name.startsWith('lb-') && cut.at >= s.startedAt && cut.at < s.endedAt);
-    if (!inLbStep && cut.via && !holdersAt(o, cut.at).includes(cut.via) && o.steps.some((s) => s.name.startsWith('lb-') && s.startedAt >= cut.openedAt && s.startedAt <= cut.at)) explained.add(cut);
+    if (inLbStep) continue;
+    const diedEarlier = o.steps.some((s) => s.name.startsWith('lb-') && s.disturbedAt !== undefined && cut.openedAt < s.disturbedAt && s.startedAt <= cut.at
+      && (cut.via.length !== 1 || cut.via.includes(s.target ?? '') || !holdersAt(o, cut.at).includes(cut.via[0])));
+    if (diedEarlier) explained.add(cut);
   }
   const preExplained: ReadonlySet<Cut> = new Set(explained);
   const results: StepResult[] = [];
@@ -113,6 +116,7 @@ export function idleTimeoutOf(plan: RehearsalPlan, cut: Cut): RehearsalPlan['tim
 /** Every stream cut, with the node the stream was on and when it was open again. */
 export function allCuts(events: ClientEvent[], o?: Observations): Cut[] {
   const node = new Map<string, string | undefined>();
+  const openAt = new Map<string, number>();
   const cuts: Cut[] = [];
   const waiting = new Map<string, Cut>();
   for (const e of events) {
@@ -120,11 +124,13 @@ export function allCuts(events: ClientEvent[], o?: Observations): Cut[] {
     const key = `${e.kind}:${e.id}`;
     if (e.event === 'open') {
       node.set(key, e.node);
+      openAt.set(key, e.at);
       const cut = waiting.get(key);
       if (cut) { cut.backAt = e.at; waiting.delete(key); }
     } else if (e.event === 'cut') {
-      const via = o ? holdersAt(o, e.openedAt)[0] : undefined;
-      const cut: Cut = { kind: e.kind, id: e.id, openedAt: e.openedAt, ...(via ? { via } : {}), at: e.at, reason: e.reason, idleMs: e.idleMs, ...(node.get(key) ? { node: node.get(key) } : {}) };
+      const opened = openAt.get(key) ?? e.openedAt;
+      const via = o ? holdersAt(o, opened) : [];
+      const cut: Cut = { kind: e.kind, id: e.id, openedAt: opened, via, at: e.at, reason: e.reason, idleMs: e.idleMs, ...(node.get(key) ? { node: node.get(key) } : {}) };
       cuts.push(cut);
       waiting.set(key, cut);
     }
