@@ -1,15 +1,19 @@
 // The proxy data plane: serve accepts every client connection and opens one to a server (src/lb/). It
-// reads each server's eligibility at the moment it picks one, so membership changes need no push.
+// reads who is in rotation at the moment it picks a server, so membership changes need no push.
 // Listeners keep their bound socket across a reload (same bind and port), so a reload refuses nothing.
+// Per member it keeps a Server (lb/server.ts: connections, counters, ejections) as long as the Member lives.
 import { UserError } from '../errors.js';
 import type { ExhaustionSink } from '../local-errors.js';
 import type { Logger } from '../log.js';
 import { Backend, type ListenerCounters } from '../lb/backend.js';
 import { Frontend } from '../lb/frontend.js';
-import type { Server } from '../lb/server.js';
+import { Server } from '../lb/server.js';
 import { tcpEngine } from '../lb/tcp/index.js';
+import type { Member } from '../membership/member.js';
 import type { Spec } from '../spec/types.js';
-import type { DataPlane, DataPlaneListener } from './types.js';
+import type { DataPlane, DataPlaneListener, MemberCounters } from './types.js';
+
+const NO_COUNTERS: MemberCounters = { activeConnections: 0, totalConnections: 0, connectFailures: 0, redispatches: 0, bytesIn: 0, bytesOut: 0, firstByteTimeouts: 0 };
 
 export class ProxyDataPlane implements DataPlane {
   readonly mode = 'proxy' as const;
@@ -20,6 +24,8 @@ export class ProxyDataPlane implements DataPlane {
   #frontends = new Map<string, Frontend>();
   /** Frontends a reload removed: no longer accepting, connections draining. */
   readonly #retired = new Set<Frontend>();
+  /** The proxy's state of each member, gone with the Member (a removed member is dropped once drained). */
+  readonly #servers = new WeakMap<Member, Server>();
 
   constructor(logger: Logger, exhaustion: ExhaustionSink) {
     this.#logger = logger;
@@ -27,7 +33,7 @@ export class ProxyDataPlane implements DataPlane {
   }
 
   async apply(spec: Spec, listeners: readonly DataPlaneListener[]): Promise<void> {
-    const backends = listeners.map(({ listener, servers }) => new Backend(listener, spec.balancer, servers));
+    const backends = listeners.map(({ listener, members }) => new Backend(listener, spec.balancer, members.map((m) => this.#serverOf(m))));
     // Bind new listeners first: if one cannot bind, undo and keep the old runtime.
     const frontends = new Map<string, Frontend>();
     const bound: Frontend[] = [];
@@ -64,15 +70,19 @@ export class ProxyDataPlane implements DataPlane {
   }
 
   membershipChanged(): void {
-    // Nothing to push: Backend.pick reads Server.eligible for every new connection.
+    // Nothing to push: Backend.pick reads who is in rotation for every new connection.
   }
 
-  async closeFlows(server: Server, reason: string): Promise<number> {
-    return server.closeConnections(reason);
+  async closeFlows(member: Member, reason: string): Promise<number> {
+    return this.#servers.get(member)?.closeConnections(reason) ?? 0;
   }
 
-  flowsOf(server: Server): number {
-    return server.connections.size;
+  flowsOf(member: Member): number {
+    return this.#servers.get(member)?.connections.size ?? 0;
+  }
+
+  memberCounters(member: Member): MemberCounters {
+    return this.#servers.get(member)?.counters() ?? { ...NO_COUNTERS };
   }
 
   counters(listener: string): ListenerCounters | undefined {
@@ -97,6 +107,15 @@ export class ProxyDataPlane implements DataPlane {
   async destroy(): Promise<void> {
     await this.stopAccepting();
     await this.close();
+  }
+
+  #serverOf(member: Member): Server {
+    let server = this.#servers.get(member);
+    if (!server) {
+      server = new Server(member);
+      this.#servers.set(member, server);
+    }
+    return server;
   }
 
   #all(): Frontend[] {

@@ -1,15 +1,32 @@
 // The seam between the runtime (which decides) and whatever carries the packets (which forwards). The
-// runtime hands a data plane the listeners and, per server, its address, port, weight and eligibility
-// (health and admin state, read from the Server objects of the registry); the data plane carries flows
-// and writes its counters back into those Servers. Two implementations: the proxy (serve carries every
-// connection) and the kernel (nftables NAT + conntrack).
+// runtime hands a data plane the listeners and their members (src/membership/: address, port, weight, and
+// the two states that say who is in rotation); the data plane carries flows, keeps what it knows per member
+// (the proxy its connections and ejections, the kernel its ids and flow counts) and reports its counters
+// when asked. Two implementations: the proxy (serve carries every connection) and the kernel (nftables
+// NAT + conntrack).
 import type { ListenerCounters } from '../lb/backend.js';
-import type { Server } from '../lb/server.js';
+import type { Member } from '../membership/member.js';
 import type { BalancerMode, Listener, Spec } from '../spec/types.js';
 
 export interface DataPlaneListener {
   readonly listener: Listener;
-  readonly servers: readonly Server[];
+  readonly members: readonly Member[];
+}
+
+/** A member's flow counters as a data plane knows them (the snapshot adds them to the member's health). */
+export interface MemberCounters {
+  activeConnections: number;
+  totalConnections: number;
+  /** Connects to this member that failed (retried elsewhere when possible). */
+  connectFailures: number;
+  /** Connections moved to another member after this one failed (HAProxy redispatch). */
+  redispatches: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Connections this member took and did not answer within balancer.firstByteTimeout. */
+  firstByteTimeouts: number;
+  /** Set while passive health keeps new connections away from the member: epoch ms when that ends. */
+  ejectedUntil?: number;
 }
 
 export interface DataPlane {
@@ -21,12 +38,14 @@ export interface DataPlane {
    * bind, nft refuses the table), it throws a UserError and the previous state keeps serving.
    */
   apply(spec: Spec, listeners: readonly DataPlaneListener[]): Promise<void>;
-  /** A server's eligibility or weight changed (health, admin state): new flows follow from now on. */
+  /** Who is in rotation or a weight may have changed (health, admin state, a commit): new flows follow from now on. */
   membershipChanged(): void;
-  /** Closes a server's established flows now; resolves how many there were. */
-  closeFlows(server: Server, reason: string): Promise<number>;
-  /** Established flows of a server, as last known (for retiring removed servers). */
-  flowsOf(server: Server): number;
+  /** Closes a member's established flows now; resolves how many there were. */
+  closeFlows(member: Member, reason: string): Promise<number>;
+  /** Established flows of a member, as last known (for retiring removed members). */
+  flowsOf(member: Member): number;
+  /** A member's flow counters, as last known (zeros for a member it never carried). */
+  memberCounters(member: Member): MemberCounters;
   /** Client-side counters of a listener that is current or still draining. */
   counters(listener: string): ListenerCounters | undefined;
   /** Flows established through every listener, current or draining. */

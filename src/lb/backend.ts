@@ -1,3 +1,4 @@
+import { inRotation } from '../membership/rotation.js';
 import type { BalancerSettings, Listener } from '../spec/types.js';
 import { BALANCERS, type Balancer, type PickContext } from './balancers/index.js';
 import { preferNotEjected } from './outlier.js';
@@ -25,8 +26,8 @@ export interface ListenerCounters {
 }
 
 /**
- * A listener's servers and how to choose one: eligibility and the all-down policy live here, the
- * choice among eligible servers in a small strategy (balancers/).
+ * A listener's servers and how to choose one: who is in rotation is membership's decision (inRotation),
+ * the choice among them a small strategy (balancers/).
  */
 export class Backend {
   readonly name: string;
@@ -34,14 +35,14 @@ export class Backend {
   readonly settings: ProxySettings;
   readonly servers: readonly Server[];
   readonly #balancer: Balancer;
-  readonly #failOpen: boolean;
+  readonly #whenAllDown: BalancerSettings['whenAllDown'];
 
   constructor(listener: Listener, balancer: BalancerSettings, servers: readonly Server[]) {
     this.name = listener.name;
     this.listener = listener;
     this.servers = servers;
     this.#balancer = BALANCERS[listener.balance]();
-    this.#failOpen = balancer.whenAllDown === 'fail-open';
+    this.#whenAllDown = balancer.whenAllDown;
     this.settings = {
       connectTimeoutMs: balancer.connectTimeoutMs,
       idleTimeoutMs: balancer.idleTimeoutMs,
@@ -53,23 +54,12 @@ export class Backend {
   }
 
   /**
-   * Picks a server for a new connection, skipping those already tried. Eligible servers (up and ready)
-   * first; when none is eligible and the policy is fail-open, every server not in maintenance — as an
-   * AWS NLB routes to all targets when all are unhealthy. Among them, servers that passive health ejected
-   * (outlier.ts) only when there is no other.
+   * Picks a server for a new connection among those in rotation, skipping those already tried; servers
+   * that passive health ejected (outlier.ts) only when there is no other.
    */
   pick(context: PickContext, tried?: ReadonlySet<Server>): Server | undefined {
-    let candidates = this.servers.filter((s) => s.eligible && !tried?.has(s));
-    if (candidates.length === 0) {
-      const anyEligible = this.servers.some((s) => s.eligible);
-      if (anyEligible || !this.#failOpen) return undefined;
-      candidates = this.servers.filter((s) => s.failOpenCandidate && !tried?.has(s));
-    }
+    const rotation = inRotation(this.servers, this.#whenAllDown);
+    const candidates = tried ? rotation.filter((s) => !tried.has(s)) : rotation;
     return this.#balancer.pick(preferNotEjected(candidates), context);
-  }
-
-  /** True when at least one server is up and ready. */
-  get healthy(): boolean {
-    return this.servers.some((s) => s.eligible);
   }
 }

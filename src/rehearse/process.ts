@@ -19,7 +19,12 @@ export interface NsProc {
 const MAX_LINES = 20_000;
 
 export function spawnInNamespace(ns: string, args: string[], label: string, options: { env?: NodeJS.ProcessEnv; cwd?: string; detached?: boolean } = {}): NsProc {
-  const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env }, cwd: options.cwd, detached: options.detached ?? false });
+  return spawnLogged(['ip', 'netns', 'exec', ns, ...args], label, options);
+}
+
+/** The same for a process in this namespace (one that joins a namespace by itself, as `podman run --network ns:…`). */
+export function spawnLogged(args: string[], label: string, options: { env?: NodeJS.ProcessEnv; cwd?: string; detached?: boolean } = {}): NsProc {
+  const child = spawn(args[0], args.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env }, cwd: options.cwd, detached: options.detached ?? false });
   const lines: Line[] = [];
   const waiters = new Set<() => void>();
   const listeners: Array<(line: Line) => void> = [];

@@ -1,15 +1,19 @@
 // The running balancer. It decides; a data plane forwards. The parts, each in its own file:
 //   spec-source.ts  reads, parses (off the event loop) and watches the spec file
-//   registry.ts     the servers, which keep health state, admin state and counters across reloads
+//   membership/     the members, which keep health state and admin state across reloads (registry.ts),
+//                   who is in rotation (rotation.ts), and where the members come from (source.ts)
 //   dataplane/      what carries flows: the proxy (serve itself) or the kernel (nftables)
 //   status.ts       assembles the one snapshot the admin surface formats
-// This file wires them: it applies a spec (registry plan → data plane → registry commit), reacts to
-// health and admin changes, reloads, and stops. If a new spec is invalid or cannot be applied, the old
-// one keeps serving.
+// This file wires them: it applies a spec (registry plan → data plane → registry commit), passes the
+// registry's membership changes to the data plane and the announcers, reloads, and stops. If a new spec
+// is invalid or cannot be applied, the old one keeps serving.
 import { UserError } from '../errors.js';
 import type { AdminState, StateChange } from '../health/types.js';
-import type { Server } from '../lb/server.js';
 import { createLogger, type Logger } from '../log.js';
+import type { EndpointHealth } from '../membership/health.js';
+import type { Member } from '../membership/member.js';
+import { MemberRegistry } from '../membership/registry.js';
+import { SpecMembership, type MembershipSource } from '../membership/source.js';
 import { joinHostPort } from '../spec/address.js';
 import { mainListener } from '../spec/listener-role.js';
 import { SpecInvalidError } from '../spec/load.js';
@@ -19,7 +23,6 @@ import { KernelDataPlane } from '../dataplane/kernel/index.js';
 import { ProxyDataPlane } from '../dataplane/proxy.js';
 import type { DataPlane } from '../dataplane/types.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
-import { ServerRegistry } from './registry.js';
 import { descriptorsNeeded, ResourceMonitor } from './resources.js';
 import type { ReloadRecord, StatusSnapshot, VipSnapshot } from './snapshot.js';
 import { SpecSource, type SpecText } from './spec-source.js';
@@ -32,6 +35,8 @@ export interface DaemonOptions {
   watch?: boolean;
   /** VIP peer name of this host (serve --peer). */
   peer?: string;
+  /** Where the members come from; default the spec's own servers. */
+  membership?: MembershipSource;
 }
 
 export interface Daemon {
@@ -59,9 +64,9 @@ export type ReloadTrigger = 'signal' | 'watch';
 export const HOLD_REMOVAL_SHARE = 0.5;
 
 /**
- * Something that announces the endpoint while this host can serve it (the VIP, a BGP route). It is
- * told nothing: it asks `healthy()` when it needs to. On a planned stop it goes first, so that clients
- * are sent elsewhere before this host drains.
+ * Something that announces the endpoint while this host can serve it (the VIP, a BGP route). It reads
+ * `health.healthy()` when `health.onChange` says the membership changed. On a planned stop it goes first,
+ * so that clients are sent elsewhere before this host drains.
  */
 export interface Announcer {
   /** Optional: runs before the data plane binds (BGP puts the endpoint on lo, so `bind: <endpoint>` works). */
@@ -72,7 +77,7 @@ export interface Announcer {
   snapshot(): Partial<StatusSnapshot>;
 }
 
-export type AnnouncerFactory = (spec: Spec, healthy: () => boolean, logger: Logger) => Announcer | undefined;
+export type AnnouncerFactory = (spec: Spec, health: EndpointHealth, logger: Logger) => Announcer | undefined;
 
 /** Something that holds the VIP for this daemon (src/vip); optional. */
 export interface VipHolder {
@@ -81,7 +86,7 @@ export interface VipHolder {
   snapshot(): VipSnapshot;
 }
 
-export type VipFactory = (spec: Spec, healthy: () => boolean, logger: Logger) => VipHolder | undefined;
+export type VipFactory = (spec: Spec, health: EndpointHealth, logger: Logger) => VipHolder | undefined;
 
 export interface StartOptions extends DaemonOptions {
   vipFactory?: VipFactory;
@@ -98,7 +103,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     throw new SpecInvalidError(options.specPath, result.problems);
   }
   const dataPlane = await createDataPlane(result.spec, logger);
-  const daemon = new BalancerDaemon(source, result.spec, digest, logger, dataPlane);
+  const daemon = new BalancerDaemon(source, result.spec, digest, logger, dataPlane, options.membership ?? new SpecMembership());
   const factories: AnnouncerFactory[] = [...(options.announcers ?? [])];
   if (options.vipFactory) factories.unshift(vipAnnouncer(options.vipFactory));
   try {
@@ -113,14 +118,14 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
 /** The data plane the spec asks for; kernel mode checks what it needs first (a UserError, exit 2). */
 async function createDataPlane(spec: Spec, logger: Logger): Promise<(resources: ResourceMonitor) => DataPlane> {
   if (spec.balancer.mode === 'proxy') return (resources) => new ProxyDataPlane(logger, resources);
-  const floating = [spec.vip?.address, spec.bgp ? spec.endpoint : undefined].filter((a): a is string => a !== undefined);
+  const floating = [spec.vip?.address, ...(spec.bgp?.addresses ?? [])].filter((a): a is string => a !== undefined);
   await KernelDataPlane.preflight(spec, { floating });
   return () => new KernelDataPlane(logger);
 }
 
 function vipAnnouncer(factory: VipFactory): AnnouncerFactory {
-  return (spec, healthy, logger) => {
-    const holder = factory(spec, healthy, logger);
+  return (spec, health, logger) => {
+    const holder = factory(spec, health, logger);
     return holder && { start: () => holder.start(), stop: () => holder.stop(), snapshot: () => ({ vip: holder.snapshot() }) };
   };
 }
@@ -130,7 +135,8 @@ class BalancerDaemon implements Daemon {
   readonly #logger: Logger;
   readonly #startedAt = Date.now();
   readonly #resources: ResourceMonitor;
-  readonly #registry: ServerRegistry;
+  readonly #registry: MemberRegistry;
+  readonly #membership: MembershipSource;
   readonly #dataPlane: DataPlane;
   #spec: Spec;
   #specDigest: string;
@@ -144,19 +150,28 @@ class BalancerDaemon implements Daemon {
   #failedDigest: string | undefined;
   #closing = false;
 
-  constructor(source: SpecSource, spec: Spec, digest: string, logger: Logger, dataPlane: (resources: ResourceMonitor) => DataPlane) {
+  constructor(source: SpecSource, spec: Spec, digest: string, logger: Logger, dataPlane: (resources: ResourceMonitor) => DataPlane, membership: MembershipSource) {
     this.#source = source;
     this.#spec = spec;
     this.#specDigest = digest;
     this.#logger = logger;
+    this.#membership = membership;
     this.#resources = new ResourceMonitor(logger);
-    this.#registry = new ServerRegistry({
-      onStateChange: (server, change) => this.#onStateChange(server, change),
-      onDeadline: (server) => void this.#closeFlows(server, 'deregistration delay over', 'server-drained'),
+    this.#registry = new MemberRegistry({
+      onStateChange: (member, change) => this.#onStateChange(member, change),
+      onDeadline: (member) => void this.#closeFlows(member, 'deregistration delay over', 'server-drained'),
       exhaustion: this.#resources,
     }, logger);
     this.#dataPlane = dataPlane(this.#resources);
+    // The one membership-change event: the data plane hears it first, the announcers through #health.
+    this.#registry.onChange(() => this.#dataPlane.membershipChanged());
   }
+
+  /** What the announcers see: healthy() re-read whenever the registry says the membership changed. */
+  readonly #health: EndpointHealth = {
+    healthy: () => this.#healthy(),
+    onChange: (listener) => this.#registry.onChange(() => listener()),
+  };
 
   get adminUrl(): string {
     return this.#admin?.url ?? `http://${joinHostPort(this.#spec.balancer.admin.host, this.#spec.balancer.admin.port)}`;
@@ -166,11 +181,12 @@ class BalancerDaemon implements Daemon {
     // The kernel carries no connection on a descriptor of ours.
     const proxied = this.#dataPlane.mode === 'proxy' ? this.#spec.listeners.length : 0;
     await this.#resources.start(descriptorsNeeded(proxied, this.#spec.balancer.maxConnections));
-    const created = announcers.map((factory) => factory(this.#spec, () => this.#healthy(), this.#logger)).filter((a) => a !== undefined);
+    const created = announcers.map((factory) => factory(this.#spec, this.#health, this.#logger)).filter((a) => a !== undefined);
     for (const announcer of created.filter((a) => a.prepare)) {
       this.#announcers.push(announcer);
       await announcer.prepare!();
     }
+    await this.#membership.start(() => void this.#membersChanged());
     await this.#apply(this.#spec);
     const { host, port } = this.#spec.balancer.admin;
     try {
@@ -200,8 +216,9 @@ class BalancerDaemon implements Daemon {
       loadedAt: this.#loadedAt,
       lastReload: this.#lastReload,
       reloads: this.#reloads,
-      servers: (listener) => this.#registry.serversOf(listener),
+      members: (listener) => this.#registry.membersOf(listener),
       counters: (listener) => this.#dataPlane.counters(listener),
+      memberCounters: (member) => this.#dataPlane.memberCounters(member),
       dataPlane: { mode: this.#dataPlane.mode, description: this.#dataPlane.description, ...(this.#dataPlane.mode === 'kernel' ? { preserveClientIp: this.#spec.balancer.preserveClientIp } : {}) },
       resources: this.#resources.snapshot(),
       announcers: this.#announcers.map((a) => a.snapshot()),
@@ -209,17 +226,33 @@ class BalancerDaemon implements Daemon {
   }
 
   setAdminState(target: { server: string; listener?: string }, state: AdminState): number {
-    const matched = this.#registry.setAdminState(target, state, this.#spec.deregistrationDelayMs);
-    this.#dataPlane.membershipChanged();
-    return matched.length;
+    return this.#registry.setAdminState(target, state, this.#spec.deregistrationDelayMs).length;
   }
 
   reload(trigger: ReloadTrigger = 'signal'): Promise<ReloadRecord> {
     // Reloads run one at a time; a reload requested during another waits for it.
-    const run = async (): Promise<ReloadRecord> => (await this.#reload(trigger)) ?? { at: Date.now(), ok: true, unchanged: true, message: `${this.#source.path} unchanged; nothing applied` };
+    return this.#serialized(async () => (await this.#reload(trigger)) ?? { at: Date.now(), ok: true, unchanged: true, message: `${this.#source.path} unchanged; nothing applied` });
+  }
+
+  /** Reloads and membership updates run one at a time; one requested during another waits for it. */
+  #serialized(run: () => Promise<ReloadRecord>): Promise<ReloadRecord> {
     const next = (this.#reloading ?? Promise.resolve(undefined)).then(run, run);
     this.#reloading = next;
     return next;
+  }
+
+  /** The membership source has new members: the current spec is applied again with them. */
+  async #membersChanged(): Promise<void> {
+    await this.#serialized(async () => {
+      if (this.#closing) return { at: Date.now(), ok: true, unchanged: true, message: 'stopping' };
+      try {
+        await this.#apply(this.#spec);
+        return { at: Date.now(), ok: true, message: `members from ${this.#membership.name} applied` };
+      } catch (error) {
+        this.#logger.error({ event: 'membership', source: this.#membership.name, error: (error as Error).message }, `the members from ${this.#membership.name} could not be applied: ${(error as Error).message}; the previous ones stay in place`);
+        return { at: Date.now(), ok: false, message: (error as Error).message };
+      }
+    });
   }
 
   close(): Promise<void> {
@@ -252,6 +285,7 @@ class BalancerDaemon implements Daemon {
     if (this.#closing) return;
     this.#closing = true;
     this.#source.close();
+    await this.#membership.stop();
     await this.#stopAnnouncers();
     const { log, message } = await end();
     this.#registry.stop();
@@ -263,6 +297,7 @@ class BalancerDaemon implements Daemon {
   async destroy(): Promise<void> {
     this.#closing = true;
     this.#source.close();
+    await this.#membership.stop().catch(() => undefined);
     await this.#stopAnnouncers(() => undefined);
     await this.#dataPlane.destroy();
     this.#registry.stop();
@@ -297,7 +332,7 @@ class BalancerDaemon implements Daemon {
       this.#failedDigest = file.digest;
       return this.#recordReload({ at: Date.now(), ok: false, message: `balancer.mode changes from ${this.#spec.balancer.mode} to ${result.spec.balancer.mode}: restart serve for this change; still serving the previous config` });
     }
-    const removal = this.#registry.removal(result.spec);
+    const removal = this.#registry.removal(this.#resolve(result.spec));
     if (removal.removed.length > 0 && removal.removed.length > removal.total * HOLD_REMOVAL_SHARE) {
       const what = `this change removes ${removal.removed.length} of ${removal.total} servers (${removal.removed.slice(0, 6).join(', ')}${removal.removed.length > 6 ? ', …' : ''})`;
       if (trigger === 'watch') {
@@ -326,33 +361,37 @@ class BalancerDaemon implements Daemon {
   #healthy(): boolean {
     if (this.#closing) return false;
     const main = mainListener(this.#spec);
-    return main !== undefined && this.#registry.serversOf(main.name).some((s) => s.eligible);
+    return main !== undefined && this.#registry.membersOf(main.name).some((m) => m.eligible);
   }
 
-  /** Builds the runtime for `spec`, reusing servers and bound sockets; on failure nothing changes. */
+  /** `spec` with the members the membership source knows now. */
+  #resolve(spec: Spec): Spec {
+    return { ...spec, listeners: this.#membership.listeners(spec) };
+  }
+
+  /** Builds the runtime for `spec`, reusing members and bound sockets; on failure nothing changes. */
   async #apply(spec: Spec): Promise<void> {
-    const plan = this.#registry.plan(spec);
-    await this.#dataPlane.apply(spec, plan.listeners);
-    this.#registry.commit(plan, (server) => this.#dataPlane.flowsOf(server));
-    this.#registry.prune((server) => this.#dataPlane.flowsOf(server));
+    const plan = this.#registry.plan(this.#resolve(spec));
+    await this.#dataPlane.apply(plan.spec, plan.listeners);
+    this.#registry.commit(plan, (member) => this.#dataPlane.flowsOf(member));
+    this.#registry.prune((member) => this.#dataPlane.flowsOf(member));
   }
 
-  #onStateChange(server: Server, change: StateChange): void {
-    this.#dataPlane.membershipChanged();
-    if (change.to === 'down' && this.#spec.balancer.onMarkedDown === 'close') void this.#closeFlows(server, 'server marked down', 'connections-closed');
+  #onStateChange(member: Member, change: StateChange): void {
+    if (change.to === 'down' && this.#spec.balancer.onMarkedDown === 'close') void this.#closeFlows(member, 'server marked down', 'connections-closed');
   }
 
-  async #closeFlows(server: Server, reason: string, event: 'connections-closed' | 'server-drained'): Promise<void> {
+  async #closeFlows(member: Member, reason: string, event: 'connections-closed' | 'server-drained'): Promise<void> {
     let closed: number;
     try {
-      closed = await this.#dataPlane.closeFlows(server, reason);
+      closed = await this.#dataPlane.closeFlows(member, reason);
     } catch (error) {
-      this.#logger.error({ event, listener: server.listener, server: server.name, error: (error as Error).message }, `${server.name} ${server.listener}: closing its connections failed: ${(error as Error).message}`);
+      this.#logger.error({ event, listener: member.listener, server: member.name, error: (error as Error).message }, `${member.name} ${member.listener}: closing its connections failed: ${(error as Error).message}`);
       return;
     }
     if (closed === 0) return;
     const why = event === 'server-drained' ? 'at the deregistration delay' : 'because the server is down';
-    this.#logger.info({ event, listener: server.listener, server: server.name, closed }, `${server.name} ${server.listener}${event === 'server-drained' ? ' drained' : ''}: closed ${closed} connection(s) ${why}`);
+    this.#logger.info({ event, listener: member.listener, server: member.name, closed }, `${member.name} ${member.listener}${event === 'server-drained' ? ' drained' : ''}: closed ${closed} connection(s) ${why}`);
   }
 
   async #stopAnnouncers(onError = (error: Error) => { this.#logger.error({ event: 'vip-error', error: error.message }, `releasing the endpoint failed: ${error.message}`); }): Promise<void> {

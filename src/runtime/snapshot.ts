@@ -109,6 +109,8 @@ export interface BgpPeerSnapshot {
   name: string;
   address: string;
   asn: number;
+  /** Dual stack: the host route this session carries (the one of its family). */
+  prefix?: string;
   /** The BGP session's state as BIRD reports it, lower-case: idle, connect, active, opensent, openconfirm, established, down. */
   state: string;
   /** Epoch ms when serve saw `state` change. */
@@ -124,8 +126,10 @@ export interface BgpPeerSnapshot {
 }
 
 export interface BgpSnapshot {
-  /** The announced host route, e.g. 10.96.0.10/32. */
+  /** The announced host route, e.g. 10.96.0.10/32 (the first of prefixes for a dual-stack endpoint). */
   prefix: string;
+  /** Dual stack: every announced host route, e.g. [10.96.0.10/32, fd00:96::10/128]. */
+  prefixes?: string[];
   localAsn: number;
   routerId?: string;
   /** The BIRD that serve runs: starting, running, restarting (after it exited), stopped. */

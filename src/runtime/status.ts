@@ -1,11 +1,12 @@
 // Assembles the one snapshot that the status page, /api/status and /metrics format, from the parts of
-// the running balancer: the spec in effect, the registry's servers, the data plane's listener counters,
-// the process's resources, and what announces the endpoint (VIP, BGP).
+// the running balancer: the spec in effect, the registry's members, the data plane's counters, the
+// process's resources, and what announces the endpoint (VIP, BGP).
+import type { MemberCounters } from '../dataplane/types.js';
 import type { ListenerCounters } from '../lb/backend.js';
-import type { Server } from '../lb/server.js';
+import type { Member } from '../membership/member.js';
 import type { Spec } from '../spec/types.js';
 import { VERSION } from '../version.js';
-import type { ListenerSnapshot, ReloadRecord, ResourcesSnapshot, StatusSnapshot } from './snapshot.js';
+import type { ListenerSnapshot, ReloadRecord, ResourcesSnapshot, ServerSnapshot, StatusSnapshot } from './snapshot.js';
 
 export interface SnapshotParts {
   spec: Spec;
@@ -13,9 +14,11 @@ export interface SnapshotParts {
   loadedAt: number;
   lastReload?: ReloadRecord;
   reloads: { ok: number; failed: number };
-  /** Current servers of a listener, then the removed ones still draining. */
-  servers(listener: string): Server[];
+  /** Current members of a listener, then the removed ones still draining. */
+  members(listener: string): Member[];
   counters(listener: string): ListenerCounters | undefined;
+  /** The data plane's counters of a member. */
+  memberCounters(member: Member): MemberCounters;
   dataPlane: StatusSnapshot['dataPlane'];
   resources: ResourcesSnapshot;
   /** Each announcer's part (`vip`, `bgp`). */
@@ -39,7 +42,7 @@ export function assembleSnapshot(parts: SnapshotParts, now = Date.now()): Status
       checkType: listener.healthCheck.type,
       ...NO_COUNTERS,
       ...counters,
-      servers: parts.servers(listener.name).map((s) => s.snapshot()),
+      servers: parts.members(listener.name).map((m) => serverSnapshot(m, parts.memberCounters(m), now)),
     });
   }
   return {
@@ -54,5 +57,34 @@ export function assembleSnapshot(parts: SnapshotParts, now = Date.now()): Status
     listeners,
     resources: parts.resources,
     ...Object.assign({}, ...parts.announcers),
+  };
+}
+
+/** One server's line: who it is and its health (the member's), its flows (the data plane's). */
+export function serverSnapshot(member: Member, counters: MemberCounters, now = Date.now()): ServerSnapshot {
+  const health = member.health();
+  return {
+    name: member.name,
+    address: member.address,
+    port: member.port,
+    state: health.state,
+    adminState: health.adminState,
+    stateSince: health.stateSince,
+    stateReason: health.stateReason,
+    weight: health.weight,
+    activeConnections: counters.activeConnections,
+    totalConnections: counters.totalConnections,
+    connectFailures: counters.connectFailures,
+    redispatches: counters.redispatches,
+    bytesIn: counters.bytesIn,
+    bytesOut: counters.bytesOut,
+    checksFailed: health.checksFailed,
+    downTransitions: health.downTransitions,
+    downtimeMs: health.downtimeMs,
+    firstByteTimeouts: counters.firstByteTimeouts,
+    ...(counters.ejectedUntil !== undefined && counters.ejectedUntil > now ? { ejectedUntil: counters.ejectedUntil } : {}),
+    ...(health.lastCheck ? { lastCheck: health.lastCheck } : {}),
+    ...(health.drainDeadline !== undefined ? { drainDeadline: health.drainDeadline } : {}),
+    ...(health.removed ? { removed: true } : {}),
   };
 }

@@ -24,7 +24,7 @@ export const DEFAULT_BALANCER = {
   admin: '127.0.0.1:8404',
   balance: 'roundrobin',
   connectTimeoutMs: 10_000,
-  // kubectl logs -f, exec and watches sit idle for minutes; AWS NLB's fixed value is 350s.
+  // kubectl logs -f, exec and watches sit idle for minutes; an AWS NLB's own default is 350s (render aws sets this).
   idleTimeoutMs: 3_600_000,
   retries: 2,
   replay: true,
@@ -51,6 +51,9 @@ export const DEFAULT_VIP = {
   preempt: true,
   unicast: true,
 } as const;
+
+/** Works with any switch; 802.3ad (LACP) needs the switch ports configured for it. */
+export const DEFAULT_BOND_MODE = 'active-backup';
 
 /** conntrackd's own default port for its sync traffic. */
 export const DEFAULT_SYNC_PORT = 3780;

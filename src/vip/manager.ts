@@ -1,10 +1,11 @@
 // The VIP manager: the I/O shell around the pure election machine. It owns the UDP socket, the one timer,
-// the health poll and the announcer; every decision is made by step() in election/machine.ts.
+// the health subscription and the announcer; every decision is made by step() in election/machine.ts.
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { EndpointHealth } from '../membership/health.js';
 import type { VipSnapshot, VipTransition } from '../runtime/snapshot.js';
 import type { Peer, Vip } from '../spec/types.js';
 import type { Announcer } from './announcers/announcer.js';
@@ -15,12 +16,13 @@ import {
 } from './election/machine.js';
 import { addressBytes } from './election/address-order.js';
 import { DEFAULT_VIP_PORT, decodeAdvert, encodeAdvert, ReplayGuard, SequenceSource, type DropReason } from './election/packet.js';
+import { joinHostPort } from '../spec/address.js';
 
 export interface VipManagerOptions {
   vip: Vip;
   self: Peer;
-  /** True while this host's balancer can serve: listeners bound and the kubernetes listener has a server up. */
-  healthy: () => boolean;
+  /** Whether this host's balancer can serve, re-read when it says the membership changed. */
+  health: EndpointHealth;
   logger: Logger;
   /** Default: iproute2 + arping on Linux, in-memory elsewhere. */
   announcer?: Announcer;
@@ -30,8 +32,6 @@ export interface VipManagerOptions {
   holdDownMs?: number;
   /** Planned stop: how long the VIP stays after a peer took over. Default max(2 × interval, 250 ms). */
   handoverGraceMs?: number;
-  /** How often healthy() is polled. Default half the advertisement interval (20 ms .. 500 ms). */
-  healthPollMs?: number;
   /** A peer's first packet may be at most this old (replay protection across restarts). Default 120 s. */
   maxPacketAgeMs?: number;
 }
@@ -61,7 +61,7 @@ export class VipManager {
   #transitionsTotal = 0;
   #socket?: Socket;
   #timer?: NodeJS.Timeout;
-  #healthTimer?: NodeJS.Timeout;
+  #unsubscribe?: () => void;
   #addressOps: Promise<void> = Promise.resolve();
   readonly #sending = new Set<Promise<void>>();
   #stopped = false;
@@ -103,8 +103,8 @@ export class VipManager {
     socket.on('message', (packet, remote) => this.#receive(packet, remote.address));
     socket.on('error', (error) => this.#o.logger.error({ err: error.message }, 'vip socket error'));
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', (error: NodeJS.ErrnoException) => reject(new UserError('VIP', `cannot bind the VIP advertisement socket to ${this.#o.self.address}:${this.#port}: ${error.code ?? error.message}`, {
-        hint: `peer ${this.#o.self.name}'s address must be on this host (check vip.peers and --peer) and UDP port ${this.#port} free`,
+      socket.once('error', (error: NodeJS.ErrnoException) => reject(new UserError('VIP', `cannot bind the VIP advertisement socket to ${joinHostPort(this.#o.self.address, this.#port)}: ${error.code ?? error.message}`, {
+        hint: `peer ${this.#o.self.name}'s address must be on this host (check vip.peers and --peer) and UDP port ${this.#port} free (each serve on a host needs its own vip.port)`,
         cause: error,
       })));
       socket.bind({ address: this.#o.self.address, port: this.#port, exclusive: true }, () => resolve());
@@ -119,8 +119,11 @@ export class VipManager {
     this.#socket = socket;
     this.#o.logger.info({ vip: this.#o.vip.address, self: this.#o.self.name, priority: this.#o.self.priority, advertIntervalMs: this.#o.vip.advertIntervalMs }, 'vip manager started');
     this.#feed({ type: 'start', now: Date.now(), healthy: this.#healthy() });
-    const pollMs = this.#o.healthPollMs ?? Math.min(500, Math.max(20, this.#o.vip.advertIntervalMs / 2));
-    this.#healthTimer = setInterval(() => this.#feed({ type: 'health', now: Date.now(), healthy: this.#healthy() }), pollMs);
+    this.#unsubscribe = this.#o.health.onChange(() => {
+      if (this.#stopped) return;
+      const healthy = this.#healthy();
+      if (healthy !== this.#state.healthy) this.#feed({ type: 'health', now: Date.now(), healthy });
+    });
     await this.#addressOps;
   }
 
@@ -132,7 +135,7 @@ export class VipManager {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    clearInterval(this.#healthTimer);
+    this.#unsubscribe?.();
     if (this.#socket) {
       const handedOver = new Promise<void>((resolve) => { this.#handoverDone = resolve; });
       this.#feed({ type: 'stop', now: Date.now() });
@@ -173,7 +176,7 @@ export class VipManager {
 
   #healthy(): boolean {
     try {
-      return this.#o.healthy();
+      return this.#o.health.healthy();
     } catch (error) {
       this.#o.logger.warn({ err: (error as Error).message }, 'vip health check threw; treating as unhealthy');
       return false;

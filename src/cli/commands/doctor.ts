@@ -23,7 +23,8 @@ export async function doctor(options: DoctorOptions, io: Io): Promise<number> {
   for (const path of paths) inputs.push(...(await readInputs(path)));
   const report = await runDoctor(inputs, { haproxyVersion: options.haproxyVersion, talosVersion: options.talosVersion, engines: options.engines !== false });
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ files: report.files, findings: report.findings, counts: report.counts, engines: report.engines }, null, 2)}\n`);
+    const error = report.counts.error > 0 ? { error: { code: 'DOCTOR_FINDINGS', message: `${report.counts.error} finding(s) of severity error` } } : {};
+    io.stdout.write(`${JSON.stringify({ files: report.files, findings: report.findings, counts: report.counts, engines: report.engines, ...error }, null, 2)}\n`);
   } else {
     for (const finding of report.findings) io.stdout.write(`${formatFinding(finding)}\n`);
     io.stdout.write(`${formatSummary(report)}\n`);

@@ -1,9 +1,10 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { EXIT, UserError } from '../../errors.js';
 import { updateKubeconfigFile, updateTalosconfigFile } from '../../render/clients/update.js';
 import { unifiedDiff } from '../../render/diff.js';
 import { RENDERERS, type RenderContext, type RenderedFile } from '../../render/index.js';
+import { formatRefusal, refusalsOf } from '../../render/refusals.js';
 import { requireSpec } from '../../spec/load.js';
 import type { Spec } from '../../spec/types.js';
 import { VERSION } from '../../version.js';
@@ -17,6 +18,8 @@ export interface RenderOptions {
   check?: boolean;
   kubeconfig?: string;
   talosconfig?: string;
+  /** builtin: the executable the systemd unit runs. */
+  binary?: string;
 }
 
 interface Output { target: string; files: RenderedFile[] }
@@ -29,26 +32,39 @@ export async function render(options: RenderOptions, io: Io): Promise<number> {
     throw usage('--kubeconfig and --talosconfig belong to the clients target', 'run cluster-endpoint render clients -c FILE -o DIR --kubeconfig FILE');
   }
 
+  if (options.binary !== undefined && target !== 'builtin' && target !== 'all') {
+    throw usage('--binary belongs to the builtin target', 'run cluster-endpoint render builtin -c FILE -o DIR --binary /usr/bin/cluster-endpoint');
+  }
+  // systemd runs an absolute path, or a plain name it looks up itself; nothing relative.
+  if (options.binary !== undefined && !isAbsolute(options.binary)) {
+    throw usage(`--binary ${options.binary}: systemd needs an absolute path`, `give the full path, e.g. --binary ${resolve(options.binary)}`);
+  }
+
   const specPath = options.config;
   const spec = await requireSpec(specPath);
-  const context: RenderContext = { version: VERSION, specName: normalize(specPath) };
+  const context: RenderContext = { version: VERSION, specName: normalize(specPath), ...(options.binary ? { binary: options.binary } : {}) };
   const dir: string = options.output;
 
   const outputs: Output[] = [];
   let failed = 0;
-  if (target === 'all') {
-    for (const renderer of Object.values(RENDERERS)) {
-      try {
-        outputs.push({ target: renderer.target, files: renderer.render(spec, context).map((f) => ({ ...f, path: join(renderer.target, f.path) })) });
-      } catch (error) {
-        if (!(error instanceof UserError)) throw error;
-        failed++;
-        io.stderr.write(`error: ${renderer.target}: ${error.message}${error.hint ? `\n  fix: ${error.hint}` : ''}\n`);
-      }
+  const renderers = target === 'all' ? Object.values(RENDERERS) : [RENDERERS[target]];
+  for (const renderer of renderers) {
+    // `all` renders what the spec describes: a target whose section the spec lacks is not an error there.
+    if (target === 'all' && renderer.section && !renderer.section.present(spec)) {
+      io.stdout.write(`skipped ${renderer.target}: the spec has no ${renderer.section.name}\n`);
+      continue;
     }
-  } else {
-    outputs.push({ target, files: RENDERERS[target].render(spec, context) });
+    try {
+      const files = renderer.render(spec, context);
+      outputs.push({ target: renderer.target, files: target === 'all' ? files.map((f) => ({ ...f, path: join(renderer.target, f.path) })) : files });
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      failed++;
+      reportRefusals(target === 'all' ? `${renderer.target}: ` : '', error, io);
+    }
   }
+  // One target that cannot be rendered: nothing to write or compare.
+  if (target !== 'all' && failed > 0) return EXIT.failure;
 
   if (options.check) return (await check(dir, outputs, io)) || failed > 0 ? EXIT.failure : EXIT.ok;
 
@@ -65,6 +81,13 @@ export async function render(options: RenderOptions, io: Io): Promise<number> {
   }
   await updateClientConfigs(spec, options, io);
   return failed > 0 ? EXIT.failure : EXIT.ok;
+}
+
+/** Every field the target refused, one `error:` line and its fix each (as validate lists every problem). */
+function reportRefusals(prefix: string, error: UserError, io: Io): void {
+  for (const refusal of refusalsOf(error)) {
+    io.stderr.write(`error: ${prefix}${formatRefusal(refusal)}${refusal.hint ? `\n  fix: ${refusal.hint}` : ''}\n`);
+  }
 }
 
 /** Prints a diff per drifted file and names missing ones; true when anything differs. */

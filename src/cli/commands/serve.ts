@@ -1,6 +1,6 @@
 import { KernelDataPlane } from '../../dataplane/kernel/index.js';
 import { EXIT } from '../../errors.js';
-import { createLogger } from '../../log.js';
+import { createLogger, flushRepeats } from '../../log.js';
 import { startDaemon } from '../../runtime/daemon.js';
 import { vipFactory } from '../../runtime/vip.js';
 import { bgpFactory } from '../../runtime/bgp.js';
@@ -8,7 +8,7 @@ import type { Io } from '../command.js';
 
 export interface ServeOptions {
   config: string;
-  /** Which vip.peers entry this host is; default the peer whose address is local. */
+  /** Which vip.peers or bgp.hosts entry this host is; default the one whose address is local. */
   peer?: string;
   /** false: do not reload when the file changes; undefined: the spec's balancer.watch. */
   watch?: false;
@@ -34,10 +34,12 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     peer: options.peer,
     ...(options.watch === false ? { watch: false } : {}),
     vipFactory: vipFactory(options.peer),
-    announcers: [bgpFactory()],
+    announcers: [bgpFactory(options.peer)],
   });
 
-  return new Promise<number>((resolve) => {
+  return new Promise<number>((resolveStop) => {
+    // Repeats still being counted (log.ts) are written before the process goes.
+    const resolve = (code: number) => { flushRepeats(logger); resolveStop(code); };
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {

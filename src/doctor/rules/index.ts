@@ -14,6 +14,7 @@ import { haproxyServerWithoutCheck } from './haproxy/server-without-check.js';
 import { haproxyShortTimeouts } from './haproxy/short-timeouts.js';
 import { haproxySslHelloAfterHttpchk } from './haproxy/ssl-hello-after-httpchk.js';
 import { haproxyTcpOnlyCheck } from './haproxy/tcp-only-check.js';
+import { haproxyVerifyhostIp, haproxyVerifyIpSan } from './haproxy/tls-check-identity.js';
 import { haproxyUnknownKeyword } from './haproxy/unknown-keyword.js';
 import { keepalivedAuthPassLength } from './keepalived/auth-pass-length.js';
 import { keepalivedDrift } from './keepalived/drift.js';
@@ -65,6 +66,7 @@ export const RULES: readonly AnyRule[] = [
   specPreserveClientIp, specEndpointIsNode, specQuorum, specIpv6EndpointIpv4Bind, specKernelModeProxySettings,
   haproxyUnknownKeyword, haproxySslHelloAfterHttpchk, haproxyHttpchkWithoutSsl, haproxyHealthzCheck, haproxyTcpOnlyCheck, haproxyModeHttpApi,
   haproxyShortTimeouts, haproxyServerWithoutCheck, haproxyNoShutdownSessions, haproxyBalanceDefault, haproxyQuorum, haproxyDrift,
+  haproxyVerifyhostIp, haproxyVerifyIpSan,
   keepalivedUnknownKeyword, keepalivedScriptAfterInstance, keepalivedUnknownTrackScript, keepalivedWeightGap, keepalivedPidofCheck,
   keepalivedNopreemptNegativeWeight, keepalivedScriptSecurity, keepalivedDuplicateVrid, keepalivedUnicastPeers, keepalivedPeerMismatch,
   keepalivedEqualMasters, keepalivedAuthPassLength, keepalivedVipSubnet, keepalivedDrift,

@@ -1,6 +1,7 @@
 // What every probe shares: one settle-once result, abort handling, error wording, cert files.
 import { readFile, stat } from 'node:fs/promises';
 import type { ConnectionOptions } from 'node:tls';
+import { credentialPath } from '../../credentials.js';
 import { addressKind } from '../../spec/address.js';
 import { formatDuration } from '../../spec/duration.js';
 import type { HealthCheck } from '../../spec/types.js';
@@ -93,7 +94,8 @@ export class CertificateFileError extends Error {
 
 async function readField(field: string, path: string): Promise<Buffer> {
   try {
-    return await readCached(path);
+    // Under systemd with LoadCredential= (render builtin writes it for these files) the readable copy is elsewhere.
+    return await readCached(await credentialPath(path));
   } catch (error) {
     throw new CertificateFileError(field, path, error);
   }

@@ -1,5 +1,9 @@
 // `render builtin`: a systemd unit per LB host running `cluster-endpoint serve` (balancer + floating VIP), locked
-// down to what serve needs: bind low ports, manage the VIP address, send gratuitous ARP.
+// down to what serve needs: bind low ports, manage the VIP address, send gratuitous ARP. The Debian package ships
+// the unit this renders for its example spec (packaging/debian.ts): one source, so the two cannot drift apart.
+import { isAbsolute } from 'node:path';
+import { credentialName } from '../../credentials.js';
+import { UserError } from '../../errors.js';
 import type { Spec } from '../../spec/types.js';
 import { header } from '../header.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
@@ -7,7 +11,12 @@ import type { RenderContext, RenderedFile, Renderer } from '../types.js';
 export const UNIT_NAME = 'cluster-endpoint.service';
 export const SPEC_PATH = '/etc/cluster-endpoint/endpoint.yaml';
 export const ENV_FILE = '/etc/cluster-endpoint/env';
-export const BINARY = '/usr/local/bin/cluster-endpoint';
+/**
+ * The executable a unit runs unless told otherwise: a plain name, which systemd (239 and later) looks up in
+ * /usr/local/bin, /usr/bin and their sbin siblings when the unit starts — where the README's install routes and the
+ * .deb put it. A name rather than a path also keeps `render --check` output the same on every machine.
+ */
+export const BINARY = 'cluster-endpoint';
 /** Scheduling priority of serve: VIP timers and the takeover's `ip`/`arping` must not queue behind other work. */
 export const NICE = -10;
 
@@ -16,12 +25,13 @@ export const CAPABILITIES = ['CAP_NET_BIND_SERVICE', 'CAP_NET_ADMIN', 'CAP_NET_R
 
 export const builtinRenderer: Renderer = {
   target: 'builtin',
-  description: 'systemd unit(s) running `cluster-endpoint serve` on the LB hosts (one per vip.peers entry), hardened',
+  description: 'systemd unit(s) running `cluster-endpoint serve` on the LB hosts (one per vip.peers or bgp.hosts entry), hardened',
   render: (spec, context) => renderUnits(spec, context),
 };
 
 export function renderUnits(spec: Spec, context: RenderContext): RenderedFile[] {
-  const peers = spec.vip?.peers ?? [];
+  // One unit per LB host that the spec names (vip.peers, or bgp.hosts), each with its --peer.
+  const peers: ReadonlyArray<{ name: string }> = spec.vip?.peers.length ? spec.vip.peers : spec.bgp?.hosts ?? [];
   if (peers.length === 0) return [{ path: UNIT_NAME, contents: renderUnit(spec, context) }];
   return peers.map((peer) => ({ path: `${peer.name}/${UNIT_NAME}`, contents: renderUnit(spec, context, peer.name) }));
 }
@@ -32,36 +42,35 @@ export function stopTimeoutSeconds(spec: Spec): number {
   return Math.ceil((spec.deregistrationDelayMs + handoverMs) / 1000) + 15;
 }
 
-/** How the Debian package differs from `render builtin`: where the binary is, and what the comment says. */
+/** How the Debian package's copy differs from `render builtin`'s: only in what its comment says. */
 export interface UnitOptions {
-  /** Path of the executable (default BINARY, where the README's install puts it). */
-  binary?: string;
   /** Comment lines after the header (default: how to install the rendered unit by hand). */
   install?: string[];
-  /** Run `validate` before serve, so an invalid spec fails the start with its problems in the journal. */
-  validateFirst?: boolean;
 }
 
 export function renderUnit(spec: Spec, context: RenderContext, peer?: string, options: UnitOptions = {}): string {
   const vip = spec.vip;
-  const binary = options.binary ?? BINARY;
-  const what = vip && peer ? `balancer and floating VIP ${vip.address} (peer ${peer})` : 'balancer';
+  const binary = context.binary ?? BINARY;
+  // Never the cluster's name: the packaged unit is rendered from the example spec, and a unit outlives spec edits.
+  const what = vip && peer ? `control-plane load balancer and floating VIP ${vip.address} (peer ${peer})` : 'control-plane load balancer';
   const lines = [
     header(context, '#').trimEnd(),
     ...(options.install ?? [
       `# Install: copy the spec to ${SPEC_PATH}${vip ? ` and put CLUSTER_ENDPOINT_VIP_KEY=<shared key> in ${ENV_FILE} (mode 0600)` : ''},`,
       `# then: cp ${UNIT_NAME} /etc/systemd/system/ && systemctl daemon-reload && systemctl enable --now cluster-endpoint`,
+      ...(binary === BINARY ? ['# systemd finds cluster-endpoint in /usr/local/bin or /usr/bin; anywhere else: render builtin --binary PATH.'] : []),
     ]),
     '',
     '[Unit]',
-    `Description=cluster-endpoint serve for ${spec.cluster.name}: ${what}`,
+    `Description=cluster-endpoint serve: ${what}`,
     'Documentation=https://github.com/cluster-endpoint/cluster-endpoint/blob/main/docs/vip.md',
     'After=network-online.target',
     'Wants=network-online.target',
     '',
     '[Service]',
     'Type=simple',
-    ...(options.validateFirst ? [`ExecStartPre=${binary} validate -c ${SPEC_PATH}`] : []),
+    '# An invalid spec fails the start with its problems in the journal instead of starting serve.',
+    `ExecStartPre=${binary} validate -c ${SPEC_PATH}`,
     `ExecStart=${binary} serve -c ${SPEC_PATH}${peer ? ` --peer ${peer}` : ''}`,
     'ExecReload=/bin/kill -HUP $MAINPID',
   ];
@@ -69,7 +78,15 @@ export function renderUnit(spec: Spec, context: RenderContext, peer?: string, op
     lines.push(
       '# After a crash (no planned stop) the VIP would stay on the interface and the kernel would keep answering ARP',
       '# for it next to the new holder: take it off. "-": nothing to do when serve already released it.',
-      `ExecStopPost=-/usr/sbin/ip addr del ${vip.address}/${vip.prefixLength} dev ${vip.interface}`,
+      `ExecStopPost=-/usr/sbin/ip addr del ${vip.address}/${vip.prefixLength} dev ${vip.peers.find((p) => p.name === peer)?.interface ?? vip.interface}`,
+    );
+  }
+  const credentials = credentialFiles(spec);
+  if (credentials.length > 0) {
+    lines.push(
+      '# The health checks\' client certificate and key: systemd reads them as root and gives serve a private copy',
+      '# in $CREDENTIALS_DIRECTORY, so they stay readable by root only on disk. Copied at start: restart after a change.',
+      ...credentials.map((path) => `LoadCredential=${credentialName(path)}:${path}`),
     );
   }
   lines.push(
@@ -125,4 +142,30 @@ export function renderUnit(spec: Spec, context: RenderContext, peer?: string, op
     '',
   );
   return lines.join('\n');
+}
+
+/**
+ * The files serve reads through systemd credentials: every health check's client certificate and key (the pair, so a
+ * rotated pair is always read together). serve finds each copy by its file name (src/credentials.ts), so two files
+ * of one name cannot both be loaded.
+ */
+export function credentialFiles(spec: Spec): string[] {
+  const byName = new Map<string, string>();
+  for (const listener of spec.listeners) {
+    const certificate = listener.healthCheck.clientCertificate;
+    if (!certificate) continue;
+    for (const [field, path] of [['certFile', certificate.certFile], ['keyFile', certificate.keyFile]] as const) {
+      const where = `listeners[${listener.name}].healthCheck.clientCertificate.${field}`;
+      if (!isAbsolute(path)) {
+        throw new UserError('RENDER', `${where}: "${path}" is relative; under systemd serve runs in / and LoadCredential= needs an absolute path`, { hint: `write the full path, e.g. /etc/cluster-endpoint/${credentialName(path)}` });
+      }
+      const name = credentialName(path);
+      const seen = byName.get(name);
+      if (seen !== undefined && seen !== path) {
+        throw new UserError('RENDER', `${where}: ${path} and ${seen} have the same file name "${name}"; serve finds a credential by its file name`, { hint: 'give the files different names (e.g. kubernetes-client.key, talos-client.key)' });
+      }
+      byName.set(name, path);
+    }
+  }
+  return [...byName.values()];
 }

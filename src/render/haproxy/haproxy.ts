@@ -1,11 +1,11 @@
 // spec → /etc/haproxy/haproxy.cfg for the LB hosts (one file, the same on every host).
 // Every value traces to the spec; the few settings with no spec counterpart say why in a comment.
 import { isIP } from 'node:net';
-import { UserError } from '../../errors.js';
-import { isLoopback, joinHostPort } from '../../spec/address.js';
+import { addressKind, isLoopback, joinHostPort } from '../../spec/address.js';
 import { mainListener } from '../../spec/listener-role.js';
 import type { HealthCheck, Listener, Spec } from '../../spec/types.js';
 import { header } from '../header.js';
+import { checkPath, Refusals } from '../refusals.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
 import { haproxyTime } from './time.js';
 
@@ -21,18 +21,27 @@ export const haproxyRenderer: Renderer = {
   render: (spec, context): RenderedFile[] => [{ path: HAPROXY_CONFIG_PATH, contents: renderHaproxyConfig(spec, context) }],
 };
 
+/** The stats frontend's address: balancer.admin when it is on loopback, else loopback on its port (no token there). */
+function statsBind(spec: Spec): { host: string; port: number; moved: boolean } {
+  const admin = spec.balancer.admin;
+  const onLoopback = isLoopback(admin.host) && admin.host !== 'localhost';
+  return { host: onLoopback ? admin.host : '127.0.0.1', port: admin.port, moved: !onLoopback };
+}
+
 /**
- * Where a process on the LB host can prove that HAProxy serves: the local address of the
- * Kubernetes API listener's frontend (or the first listener's). keepalived's check connects here.
+ * Where keepalived asks whether this HAProxy can serve (render keepalived): the stats frontend's monitor-uri,
+ * which answers 200 while the main listener's backend has a server up and 503 when it has none. A TCP connect
+ * to a frontend would succeed with nothing behind it: HAProxy accepts and closes.
  */
-export function localFrontend(spec: Spec): { listener: string; host: string; port: number } {
-  const listener = mainListener(spec);
-  const bind = spec.balancer.bind;
-  const host = bind === '::' ? '::1' : isLoopback(bind) && bind !== 'localhost' ? bind : '127.0.0.1';
-  return { listener: listener.name, host, port: listener.port };
+export function monitor(spec: Spec): { host: string; port: number; path: string; backend: string } {
+  const { host, port } = statsBind(spec);
+  return { host, port, path: '/ready', backend: mainListener(spec).name };
 }
 
 export function renderHaproxyConfig(spec: Spec, context: RenderContext): string {
+  const refusals = new Refusals('haproxy');
+  refuseUnreadableKeys(spec, refusals);
+  refusals.throwIfAny();
   const out: string[] = [header(context, '#').trimEnd()];
   out.push(
     '#',
@@ -76,9 +85,11 @@ function defaultsSection(spec: Spec): string[] {
     '    log global',
     '    option tcplog',
     '    option dontlognull',
-    `    # balancer.retries ${b.retries}: a failed connect is retried; redispatch sends the retry to another server.`,
+    `    # balancer.retries ${b.retries}: a failed connect is retried on another server than the one that failed, as`,
+    '    # serve does. HAProxy does so for roundrobin and leastconn by itself; for balance source it takes',
+    '    # "redispatch 1" (plain "option redispatch" moves only the last retry) and hash-type consistent (below).',
     '    # HAProxy in TCP mode never replays client bytes (balancer.replay is `serve` only).',
-    '    option redispatch',
+    '    option redispatch 1',
     `    retries ${b.retries}`,
     `    timeout connect ${haproxyTime(b.connectTimeoutMs)}`,
     `    # balancer.idleTimeout ${idle}: kubectl logs -f, exec and watches sit idle for minutes.`,
@@ -100,12 +111,18 @@ function listenerSections(spec: Spec, listener: Listener): string[] {
     `backend ${listener.name}`,
     '    # Explicit, so every HAProxy version balances alike (the default is not the same in all of them).',
     `    balance ${listener.balance}`,
-    ...checkRules(spec, check).map((r) => `    ${r}`),
+    ...(listener.balance === 'source' ? [
+      '    # A map-based hash has no "other server": a retry would pick the dead one again. A consistent hash can',
+      '    # avoid it, and moves fewer clients when a node joins or leaves.',
+      '    hash-type consistent',
+    ] : []),
+    ...checkRules(spec, listener).map((r) => `    ${r}`),
     `    timeout check ${haproxyTime(check.timeoutMs)}`,
+    ...identityNote(listener).map((l) => `    ${l}`),
     `    default-server ${serverCheckOptions(spec, check).join(' ')}`,
   ];
   for (const server of listener.servers) {
-    lines.push(`    server ${server.name} ${joinHostPort(server.address, server.port)} weight ${server.weight}`);
+    lines.push(`    server ${server.name} ${joinHostPort(server.address, server.port)} weight ${server.weight}${checkSni(check, server.address)}`);
   }
   if (spec.balancer.whenAllDown === 'fail-open' && listener.servers.length > 0) {
     lines.push(
@@ -126,9 +143,29 @@ function bindLines(spec: Spec, port: number): string[] {
   if (bind === '::') return [`bind :::${port} v4v6`];
   if (isLoopback(bind)) return [`bind ${joinHostPort(bind, port)}`];
   // A specific address: the VIP is on one host only, so bind it even where it is absent (transparent),
-  // and bind loopback too so keepalived's local check can reach the frontend on every host.
+  // and bind loopback too so the frontend answers on every host (local clients, a check by hand).
   const transparent = spec.vip && bind === spec.vip.address ? ' transparent' : '';
   return [`bind ${joinHostPort(bind, port)}${transparent}`, `bind 127.0.0.1:${port}`];
+}
+
+/**
+ * A TLS check of a server given by name sends the name (SNI) and, with caFile, HAProxy verifies the certificate
+ * against it, as serve does. An address is never sent: HAProxy would then match it against DNS names only.
+ */
+function checkSni(check: HealthCheck, address: string): string {
+  return check.type !== 'tcp' && addressKind(address) === 'dns' ? ` check-sni ${address}` : '';
+}
+
+/** What caFile proves in HAProxy when servers are IP addresses: less than in serve, and the file says so. */
+function identityNote(listener: Listener): string[] {
+  const check = listener.healthCheck;
+  if (check.type === 'tcp' || !check.caFile || !listener.servers.some((s) => addressKind(s.address) !== 'dns')) return [];
+  return [
+    '# caFile: the check accepts a certificate that chains to this CA, but HAProxy cannot match an IP address',
+    '# against its IP SANs (it compares DNS names only, haproxy/haproxy#3249), so any certificate of the cluster CA',
+    '# passes, not only this node\'s. serve checks both (docs/render/haproxy.md). A server given by DNS name gets',
+    '# check-sni and is verified by that name.',
+  ];
 }
 
 function describeCheck(check: HealthCheck): string {
@@ -137,15 +174,19 @@ function describeCheck(check: HealthCheck): string {
 }
 
 /** The check itself. tcp and tls need no rules: `check` connects, `check-ssl` adds the handshake. */
-function checkRules(spec: Spec, check: HealthCheck): string[] {
+function checkRules(spec: Spec, listener: Listener): string[] {
+  const check = listener.healthCheck;
   if (check.type !== 'https') return [];
   const host = isIP(spec.endpoint) === 6 ? `[${spec.endpoint}]` : spec.endpoint;
   const statuses = check.expectStatuses;
   const expect = statuses.length === 1 ? `status ${statuses[0]}` : `rstatus ^(${statuses.join('|')})$`;
+  // "connect ssl" ignores the servers' check-sni (measured): with named servers, "connect default" takes
+  // the servers' own check settings (check-ssl, check-sni, verify), so each name is sent and verified.
+  const named = listener.servers.some((s) => addressKind(s.address) === 'dns');
   return [
     '# Never add option ssl-hello-chk here: the last check option wins and it would silently replace this check.',
     'option httpchk',
-    'http-check connect ssl',
+    ...(named ? ['# default: the servers\' check-ssl and check-sni (connect ssl would send no name and verify none).', 'http-check connect default'] : ['http-check connect ssl']),
     `http-check send meth GET uri ${check.path} ver HTTP/1.1 hdr Host ${host}`,
     `http-check expect ${expect}`,
   ];
@@ -162,7 +203,7 @@ function serverCheckOptions(spec: Spec, check: HealthCheck): string[] {
   if (check.type !== 'tcp') {
     options.push('check-ssl');
     options.push(...(check.caFile ? ['verify required', `ca-file ${check.caFile}`] : ['verify none']));
-    if (check.clientCertificate) options.push(`crt ${clientCertificatePem(check.clientCertificate)}`);
+    if (check.clientCertificate) options.push(`crt ${check.clientCertificate.certFile}`);
   }
   if (spec.balancer.onMarkedDown === 'close') options.push('on-marked-down shutdown-sessions');
   return options;
@@ -172,25 +213,37 @@ function serverCheckOptions(spec: Spec, check: HealthCheck): string[] {
  * HAProxy 2.6 reads a client certificate's key from the certificate file itself or from
  * "<certFile>.key" (ssl-load-extra-files); a key anywhere else cannot be named.
  */
-function clientCertificatePem(cert: { certFile: string; keyFile: string }): string {
-  if (cert.keyFile === cert.certFile || cert.keyFile === `${cert.certFile}.key`) return cert.certFile;
-  throw new UserError('RENDER', `healthCheck.clientCertificate: HAProxy cannot read the key ${cert.keyFile} separately from ${cert.certFile}`, {
-    hint: `HAProxy 2.6 takes the key from the certificate file or from ${cert.certFile}.key: concatenate them (cat cert key > check-client.pem) and set certFile and keyFile to that file, or name the key ${cert.certFile}.key`,
+function refuseUnreadableKeys(spec: Spec, refusals: Refusals<'haproxy'>): void {
+  const seen = new Set<string>();
+  spec.listeners.forEach((listener, index) => {
+    const cert = listener.healthCheck.clientCertificate;
+    if (listener.healthCheck.type === 'tcp' || !cert || cert.keyFile === cert.certFile || cert.keyFile === `${cert.certFile}.key`) return;
+    const at = `${checkPath(spec, index)}.clientCertificate.keyFile`;
+    if (seen.has(at)) return;
+    seen.add(at);
+    refusals.addAt(at, `HAProxy cannot read the key ${cert.keyFile} separately from ${cert.certFile}`, `HAProxy 2.6 takes the key from the certificate file or from ${cert.certFile}.key: concatenate them (cat cert key > check-client.pem) and set certFile and keyFile to that file, or name the key ${cert.certFile}.key`);
   });
 }
 
 function statsSection(spec: Spec): string[] {
-  const admin = spec.balancer.admin;
-  const onLoopback = isLoopback(admin.host) && admin.host !== 'localhost';
-  const bind = onLoopback ? joinHostPort(admin.host, admin.port) : `127.0.0.1:${admin.port}`;
+  const stats = statsBind(spec);
+  const bind = joinHostPort(stats.host, stats.port);
+  const live = monitor(spec);
+  const servers = mainListener(spec).servers;
   return [
-    `# Stats page and Prometheus metrics (balancer.admin${onLoopback ? '' : `, moved to loopback: HAProxy's stats page has no bearer token`}).`,
+    `# Stats page and Prometheus metrics (balancer.admin${stats.moved ? `, moved to loopback: HAProxy's stats page has no bearer token` : ''}).`,
     '# curl http://' + bind + '/metrics, or open http://' + bind + '/ through an SSH tunnel.',
     'frontend stats',
     '    mode http',
     `    bind ${bind}`,
     '    maxconn ' + STATS_MAXCONN,
     '    timeout client 30s',
+    `    # keepalived's check (render keepalived): ${live.path} answers 200 while backend ${live.backend} has a server up, 503`,
+    '    # when it has none, so an LB host cut off from the control plane gives up the VIP. Not nbsrv(): it counts',
+    '    # the fail-open backup servers, which are never checked. ACL lines of one name are ORed.',
+    `    monitor-uri ${live.path}`,
+    ...servers.map((s) => `    acl ${live.backend}_live srv_is_up(${live.backend}/${s.name})`),
+    `    monitor fail unless ${live.backend}_live`,
     '    http-request use-service prometheus-exporter if { path /metrics }',
     '    stats enable',
     '    stats uri /',

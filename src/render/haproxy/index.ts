@@ -1,1 +1,1 @@
-export { haproxyRenderer, localFrontend, renderHaproxyConfig, HAPROXY_CONFIG_PATH } from './haproxy.js';
+export { haproxyRenderer, monitor, renderHaproxyConfig, HAPROXY_CONFIG_PATH } from './haproxy.js';

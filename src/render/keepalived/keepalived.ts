@@ -1,9 +1,10 @@
 // spec → /etc/keepalived/keepalived.conf, one file per LB host (vip.peers), written so that the VIP
 // really moves when HAProxy dies on the MASTER (see docs/render/keepalived.md for the guide's three bugs).
-import { UserError } from '../../errors.js';
 import type { Peer, Spec, Vip } from '../../spec/types.js';
-import { localFrontend } from '../haproxy/haproxy.js';
+import { joinHostPort } from '../../spec/address.js';
+import { monitor } from '../haproxy/haproxy.js';
 import { header } from '../header.js';
+import { Refusals } from '../refusals.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
 import { otherPeers, planFailover, type FailoverPlan } from './plan.js';
 
@@ -16,6 +17,8 @@ export const GARP = { masterDelayS: 1, masterRepeat: 5, masterRefreshS: 60, mast
 export const keepalivedRenderer: Renderer = {
   target: 'keepalived',
   description: 'keepalived.conf for each LB host of vip.peers (keepalived >= 2.2)',
+  // A VIP without peers is the Talos VIP, held by the control-plane nodes: no LB hosts, nothing for keepalived.
+  section: { name: 'vip.peers', present: (spec) => (spec.vip?.peers.length ?? 0) > 0 },
   render(spec, context): RenderedFile[] {
     const vip = requireVip(spec);
     const plan = planFailover(vip);
@@ -28,22 +31,26 @@ export const keepalivedRenderer: Renderer = {
 };
 
 function requireVip(spec: Spec): Vip {
-  if (!spec.vip) {
-    throw new UserError('RENDER', 'the spec has no vip section: keepalived needs the floating address and the LB hosts', {
-      hint: 'add vip: { address, prefixLength, interface, peers: [{ name, address, priority }, ...] } (see docs/render/keepalived.md)',
-    });
-  }
-  return spec.vip;
+  const refusals = new Refusals('keepalived');
+  if (!spec.vip) refusals.add('vip', 'the spec has no vip section: keepalived needs the floating address and the LB hosts', 'add vip: { address, prefixLength, interface, peers: [{ name, address, priority }, ...] } (see docs/render/keepalived.md)');
+  refusals.throwIfAny();
+  return spec.vip as Vip;
 }
 
-/** The check command: a TCP connect to HAProxy's local frontend. Bash opens /dev/tcp (Debian's sh, dash, cannot). */
+/**
+ * The check command: GET HAProxy's monitor URI (render haproxy's stats frontend), healthy on 200 only, so
+ * the check goes through HAProxy to its view of the control plane. Bash speaks the HTTP itself over /dev/tcp
+ * (Debian's sh, dash, cannot; curl may not be installed); HAProxy takes bare LF line ends, so the request
+ * needs no quotes or escapes inside keepalived's quoted script.
+ */
 export function checkCommand(spec: Spec): string {
-  const frontend = localFrontend(spec);
-  return `/usr/bin/timeout ${CHECK_SCRIPT.connectTimeoutS} /bin/bash -c '</dev/tcp/${frontend.host}/${frontend.port}'`;
+  const { host, port, path } = monitor(spec);
+  const request = `exec 3<>/dev/tcp/${host}/${port} && { echo GET ${path} HTTP/1.0; echo; } >&3 && /usr/bin/head -n1 <&3 | /usr/bin/grep -qw 200`;
+  return `/usr/bin/timeout ${CHECK_SCRIPT.connectTimeoutS} /bin/bash -c '${request}'`;
 }
 
 export function renderKeepalivedConfig(spec: Spec, vip: Vip, plan: FailoverPlan, self: Peer, context: RenderContext): string {
-  const frontend = localFrontend(spec);
+  const live = monitor(spec);
   const state = plan.states.get(self.name) ?? 'BACKUP';
   const peers = otherPeers(vip, self);
   const out: string[] = [header(context, '#').trimEnd()];
@@ -62,8 +69,9 @@ export function renderKeepalivedConfig(spec: Spec, vip: Vip, plan: FailoverPlan,
     '',
     '# Defined before the vrrp_instance that tracks it: keepalived ignores a track_script whose vrrp_script',
     '# comes later ("track script chk_haproxy not found, ignoring").',
-    `# The check proves HAProxy serves: a TCP connect to its ${frontend.listener} frontend on ${frontend.host}:${frontend.port}`,
-    '# (pidof fails as a check under keepalived 2.2.7, and a live process is not a listening one).',
+    `# The check proves HAProxy can serve: its monitor ${live.path} on ${joinHostPort(live.host, live.port)} answers 200 while backend ${live.backend}`,
+    '# has a server up. A TCP connect to a frontend would pass with nothing behind it (HAProxy accepts and closes),',
+    '# and pidof fails as a check under keepalived 2.2.7.',
     'vrrp_script chk_haproxy {',
     `    script "${checkCommand(spec)}"`,
     `    interval ${CHECK_SCRIPT.intervalS}`,
@@ -77,7 +85,7 @@ export function renderKeepalivedConfig(spec: Spec, vip: Vip, plan: FailoverPlan,
     `vrrp_instance ${spec.cluster.name}-endpoint {`,
     ...(plan.nopreempt ? ['    # vip.preempt false: every host starts as BACKUP (nopreempt requires it).'] : []),
     `    state ${state}`,
-    `    interface ${vip.interface}`,
+    `    interface ${self.interface ?? vip.interface}`,
     `    virtual_router_id ${vip.virtualRouterId}`,
     `    priority ${self.priority}`,
     ...(plan.version === 3 ? ['    # VRRPv3: an IPv6 VIP or a sub-second vip.advertInterval.', '    version 3'] : []),
@@ -86,7 +94,7 @@ export function renderKeepalivedConfig(spec: Spec, vip: Vip, plan: FailoverPlan,
     ...unicastLines(vip, self, peers),
     ...authLines(vip, plan),
     '    virtual_ipaddress {',
-    `        ${vip.address}/${vip.prefixLength} dev ${vip.interface}`,
+    `        ${vip.address}/${vip.prefixLength} dev ${self.interface ?? vip.interface}`,
     '    }',
     '    track_script {',
     '        chk_haproxy',

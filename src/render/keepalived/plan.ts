@@ -1,7 +1,7 @@
 // The decisions behind keepalived.conf, kept apart from the text so they can be table-tested.
 import { isIP } from 'node:net';
-import { UserError } from '../../errors.js';
 import type { Peer, Vip } from '../../spec/types.js';
+import { Refusals } from '../refusals.js';
 
 export interface FailoverPlan {
   /** VRRP version: 2 unless the VIP is IPv6 or the advertisement interval is not whole seconds. */
@@ -19,37 +19,29 @@ export interface FailoverPlan {
   authPass?: string;
 }
 
-/** Decides version, interval, weight and states for a VIP with peers. Throws UserError('RENDER'). */
+/** Decides version, interval, weight and states for a VIP with peers. Throws RenderRefused naming every field. */
 export function planFailover(vip: Vip): FailoverPlan {
+  const refusals = new Refusals('keepalived');
   if (vip.peers.length === 0) {
-    throw new UserError('RENDER', 'vip.peers is empty: keepalived needs the LB hosts that share the VIP', {
-      hint: 'list the HAProxy hosts under vip.peers with name, address and priority (e.g. 100 and 90)',
-    });
+    refusals.add('vip.peers', 'lists no LB host: keepalived runs on the hosts that share the VIP', 'list the HAProxy hosts under vip.peers with name, address and priority (e.g. 100 and 90)');
   }
   const wholeSeconds = vip.advertIntervalMs % 1000 === 0;
   const version: 2 | 3 = vip.family === 6 || !wholeSeconds ? 3 : 2;
-  const advertInt = advertIntFor(vip.advertIntervalMs, version);
+  const advertInt = advertIntFor(refusals, vip.advertIntervalMs, version);
   if (version === 3 && vip.authKey !== undefined) {
     const why = vip.family === 6 ? 'an IPv6 VIP needs VRRPv3' : `vip.advertInterval ${vip.advertIntervalMs}ms is not whole seconds, which needs VRRPv3`;
-    throw new UserError('RENDER', `vip.authKey: ${why}, and VRRPv3 has no authentication`, {
-      hint: vip.family === 6 ? 'remove vip.authKey (and unset CLUSTER_ENDPOINT_VIP_KEY) for keepalived' : 'use a whole-second vip.advertInterval (e.g. 1s) or remove vip.authKey',
-    });
+    refusals.add('vip.authKey', `${why}, and VRRPv3 has no authentication`, vip.family === 6 ? 'remove vip.authKey (and unset CLUSTER_ENDPOINT_VIP_KEY) for keepalived' : 'use a whole-second vip.advertInterval (e.g. 1s) or remove vip.authKey');
   }
   const authPass = vip.authKey?.slice(0, 8);
   if (authPass !== undefined && (!/^[\x21-\x7e]+$/.test(authPass) || /["'#!]/.test(authPass))) {
-    throw new UserError('RENDER', 'vip.authKey: keepalived reads its first 8 characters as one word, so they must be printable, with no space, quote, # or !', {
-      hint: 'use letters, digits and punctuation such as - _ . : in the first 8 characters',
-    });
+    refusals.add('vip.authKey', 'keepalived reads its first 8 characters as one word, so they must be printable, with no space, quote, # or !', 'use letters, digits and punctuation such as - _ . : in the first 8 characters');
   }
   if (vip.unicast) {
     for (const [index, peer] of vip.peers.entries()) {
-      if (isIP(peer.address) === 0) {
-        throw new UserError('RENDER', `vip.peers[${index}].address: unicast VRRP needs an IP address, not "${peer.address}"`, {
-          hint: 'give the peer\'s address on the VIP segment as an IP address',
-        });
-      }
+      if (isIP(peer.address) === 0) refusals.add('vip.peers[].address', `unicast VRRP needs an IP address, not "${peer.address}"`, 'give the peer\'s address on the VIP segment as an IP address', `vip.peers[${index}].address`);
     }
   }
+  refusals.throwIfAny();
   const priorities = vip.peers.map((p) => p.priority);
   const max = Math.max(...priorities);
   const min = Math.min(...priorities);
@@ -67,18 +59,12 @@ export function planFailover(vip: Vip): FailoverPlan {
   };
 }
 
-function advertIntFor(ms: number, version: 2 | 3): string {
-  if (version === 2) {
-    if (ms < 1000 || ms > 255_000) throw badInterval(ms, 'VRRPv2 takes 1s to 255s');
-    return String(ms / 1000);
-  }
-  // VRRPv3 counts in centiseconds, 1 to 4095.
-  if (ms % 10 !== 0 || ms < 10 || ms > 40_950) throw badInterval(ms, 'VRRPv3 takes 10ms to 40.95s in steps of 10ms');
+function advertIntFor(refusals: Refusals<'keepalived'>, ms: number, version: 2 | 3): string {
+  // VRRPv2 counts whole seconds, 1 to 255; VRRPv3 centiseconds, 1 to 4095.
+  const fits = version === 2 ? ms >= 1000 && ms <= 255_000 : ms % 10 === 0 && ms >= 10 && ms <= 40_950;
+  const range = version === 2 ? 'VRRPv2 takes 1s to 255s' : 'VRRPv3 takes 10ms to 40.95s in steps of 10ms';
+  if (!fits) refusals.add('vip.advertInterval', `${ms}ms cannot be written for keepalived: ${range}`, 'use e.g. 1s (the default)');
   return String(ms / 1000);
-}
-
-function badInterval(ms: number, range: string): UserError {
-  return new UserError('RENDER', `vip.advertInterval ${ms}ms cannot be written for keepalived: ${range}`, { hint: 'use e.g. 1s (the default)' });
 }
 
 /**

@@ -1,8 +1,9 @@
 // A Grafana dashboard over serve's /metrics: per listener and server state, connections, bytes, check latency,
 // and (with a VIP) which host holds it. Every query selects the scrape job (selector.ts) and the
 // $instance / $listener variables.
+import { createHash } from 'node:crypto';
 import type { Spec } from '../../spec/types.js';
-import { series } from './selector.js';
+import { clusterInfo, series } from './selector.js';
 
 export interface Query { expr: string; legend: string }
 
@@ -88,6 +89,24 @@ export function dashboardRows(spec: Spec): RowPlan[] {
       ],
     });
   }
+  if (spec.bgp) {
+    rows.push({
+      title: `BGP ${spec.endpoint}`,
+      panels: [
+        {
+          title: 'Route announced per host and router', type: 'state-timeline', width: 12, height: 6, description: 'Whether each host exports the endpoint to each router (cluster_endpoint_bgp_route_announced). A host that withdraws carries no traffic.',
+          queries: [{ expr: series('cluster_endpoint_bgp_route_announced', {}, where), legend: '{{instance}} → {{peer}}' }],
+          states: [{ value: 0, text: 'withdrawn', color: 'red' }, { value: 1, text: 'announced', color: 'green' }],
+        },
+        {
+          title: 'BGP sessions', type: 'state-timeline', width: 6, height: 6, description: 'Established sessions with each router (cluster_endpoint_bgp_session_up).',
+          queries: [{ expr: series('cluster_endpoint_bgp_session_up', {}, where), legend: '{{instance}} → {{peer}}' }],
+          states: [{ value: 0, text: 'down', color: 'red' }, { value: 1, text: 'established', color: 'green' }],
+        },
+        { title: 'Session drops', type: 'timeseries', width: 6, height: 6, description: 'Established sessions lost (cluster_endpoint_bgp_session_drops_total).', queries: [{ expr: `increase(${series('cluster_endpoint_bgp_session_drops_total', {}, where)}[${RATE}])`, legend: '{{instance}} → {{peer}}' }] },
+      ],
+    });
+  }
   rows.push({
     title: 'Process',
     panels: [
@@ -123,8 +142,8 @@ export function dashboardJson(spec: Spec, description: string): Record<string, u
     y += rowHeight;
   }
   return {
-    title: `cluster-endpoint: ${spec.cluster.name}`,
-    uid: `cluster-endpoint-${spec.cluster.name}`.slice(0, 40),
+    title: `cluster-endpoint: ${spec.cluster.name} (${spec.endpoint})`,
+    uid: dashboardUid(spec),
     description,
     tags: ['cluster-endpoint', 'kubernetes', 'talos'],
     timezone: 'browser',
@@ -135,7 +154,8 @@ export function dashboardJson(spec: Spec, description: string): Record<string, u
     templating: {
       list: [
         { name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus', current: {}, hide: 0 },
-        variable('instance', 'LB host', `label_values(${series('cluster_endpoint_build_info')}, instance)`, datasource),
+        // "All" lists this cluster's hosts (no catch-all regular expression): other clusters' hosts stay out.
+        variable('instance', 'LB host', `label_values(${clusterInfo(spec)}, instance)`, datasource, false),
         variable('listener', 'Listener', `label_values(${series('haproxy_backend_active_servers', {}, { instance: '$instance' })}, proxy)`, datasource),
       ],
     },
@@ -144,8 +164,14 @@ export function dashboardJson(spec: Spec, description: string): Record<string, u
   };
 }
 
-function variable(name: string, label: string, query: string, datasource: Record<string, string>): Record<string, unknown> {
-  return { name, label, type: 'query', datasource, query: { query, refId: `${name}-values` }, definition: query, refresh: 2, includeAll: true, allValue: '.*', multi: true, current: { selected: true, text: 'All', value: '$__all' }, hide: 0, sort: 1 };
+/** Grafana's uid (at most 40 characters) for a cluster and endpoint: two clusters never share a dashboard. */
+export function dashboardUid(spec: Spec): string {
+  const digest = createHash('sha256').update(`${spec.cluster.name}\n${spec.endpoint}`).digest('hex').slice(0, 8);
+  return `ce-${spec.cluster.name}`.slice(0, 31) + `-${digest}`;
+}
+
+function variable(name: string, label: string, query: string, datasource: Record<string, string>, catchAll = true): Record<string, unknown> {
+  return { name, label, type: 'query', datasource, query: { query, refId: `${name}-values` }, definition: query, refresh: 2, includeAll: true, ...(catchAll ? { allValue: '.*' } : {}), multi: true, current: { selected: true, text: 'All', value: '$__all' }, hide: 0, sort: 1 };
 }
 
 function panelJson(panel: PanelPlan, id: number, gridPos: Record<string, number>, datasource: Record<string, string>): Record<string, unknown> {

@@ -13,13 +13,14 @@ const hcl = (lines: string[]) => `${alignAttributes(lines.join('\n')).replace(/\
 export function versionsTf(): string {
   return hcl([
     'terraform {',
-    // validation blocks and optional() need 1.3; security_groups on an NLB and target_health_state need provider 5.x.
+    // validation blocks need 1.3; security_groups on an NLB and target_health_state need provider 5.x,
+    // a listener's tcp_idle_timeout_seconds 5.73.
     '  required_version = ">= 1.3"',
     '',
     '  required_providers {',
     '    aws = {',
     '      source  = "hashicorp/aws"',
-    '      version = ">= 5.40"',
+    '      version = ">= 5.73"',
     '    }',
     '  }',
     '}',
@@ -47,7 +48,8 @@ function variable(name: string, type: string, description: string, extra: string
   ];
 }
 
-export function variablesTf(): string {
+/** The module's inputs. Their defaults are the spec's values, so the module alone says what the spec says. */
+export function variablesTf(plan: AwsPlan): string {
   return hcl([
     ...variable('environment', 'string', `Prefix of every resource name. At most ${MAX_ENVIRONMENT_LENGTH} characters: AWS allows ${NLB_LIMITS.nameLength}, and the longest name is "<environment>-talos-wk-apid-tg".`, [
       '  validation {',
@@ -62,28 +64,29 @@ export function variablesTf(): string {
       '    error_message = "subnet_ids needs at least one subnet."',
       '  }',
     ]),
-    ...variable('internal', 'bool', 'true: internal NLB (reachable from the VPC, VPN or bastion); false: internet-facing.', [], 'true'),
-    ...variable('enable_deletion_protection', 'bool', 'Refuse to delete the NLB until this is turned off.', [], 'false'),
-    ...variable('enable_cross_zone_load_balancing', 'bool', 'Spread each zone\'s traffic over the targets of every zone.', [], 'true'),
+    ...variable('internal', 'bool', 'true: internal NLB (reachable from the VPC, VPN or bastion); false: internet-facing.', [], String(plan.internal)),
+    ...variable('enable_deletion_protection', 'bool', 'Refuse to delete the NLB until this is turned off.', [], String(plan.deletionProtection)),
+    ...variable('enable_cross_zone_load_balancing', 'bool', 'Spread each zone\'s traffic over the targets of every zone.', [], String(plan.crossZone)),
     ...variable('allowed_admin_cidrs', 'list(string)', 'CIDR blocks (administrators, CI) allowed to reach every listener through the NLB security group.', [
       '  validation {',
       '    condition     = alltrue([for cidr in var.allowed_admin_cidrs : can(cidrhost(cidr, 0))])',
       '    error_message = "allowed_admin_cidrs must hold CIDR blocks such as 203.0.113.7/32."',
       '  }',
-    ], '[]'),
-    ...variable('node_cidrs', 'list(string)', 'CIDR blocks of the cluster nodes: they reach the API through the NLB (kubelets, hairpin) and the NLB reaches them for traffic and health checks.', [
+    ], hclList(plan.allowedAdminCidrs)),
+    ...variable('node_cidrs', 'list(string)', 'CIDR blocks that hold the cluster nodes (the VPC\'s, or the nodes\' subnets): they reach the API through the NLB (kubelets, hairpin) and the NLB reaches them for traffic and health checks. Blocks, not one /32 per node: AWS counts every CIDR of a rule against the security group\'s rule quota.', [
       '  validation {',
       '    condition     = alltrue([for cidr in var.node_cidrs : can(cidrhost(cidr, 0))])',
       '    error_message = "node_cidrs must hold CIDR blocks such as 10.0.1.10/32."',
       '  }',
     ]),
-    ...variable('health_check_interval', 'number', 'NLB health check interval in seconds.', range('health_check_interval', NLB_LIMITS.intervalSeconds, ' seconds'), '10'),
-    ...variable('health_check_timeout', 'number', 'NLB health check timeout in seconds.', range('health_check_timeout', NLB_LIMITS.timeoutSeconds, ' seconds'), '5'),
-    ...variable('healthy_threshold', 'number', 'Consecutive successful checks before marking target healthy.', range('healthy_threshold', NLB_LIMITS.threshold, ''), '2'),
-    ...variable('unhealthy_threshold', 'number', 'Consecutive failed checks before marking target unhealthy.', range('unhealthy_threshold', NLB_LIMITS.threshold, ''), '2'),
-    ...variable('deregistration_delay', 'number', 'Seconds a deregistered or draining target keeps its established connections.', range('deregistration_delay', NLB_LIMITS.deregistrationDelaySeconds, ' seconds'), '30'),
-    ...variable('preserve_client_ip', 'bool', 'Targets see the client\'s address. With true, a node that reaches its own API through the NLB can time out (hairpin); see docs/render/aws.md.', [], 'false'),
-    ...variable('unhealthy_connection_termination', 'bool', 'Close established connections to a target when it is marked unhealthy (the spec\'s balancer.onMarkedDown).', [], 'true'),
+    ...variable('health_check_interval', 'number', 'NLB health check interval in seconds.', range('health_check_interval', NLB_LIMITS.intervalSeconds, ' seconds'), String(plan.intervalSeconds)),
+    ...variable('health_check_timeout', 'number', 'NLB health check timeout in seconds.', range('health_check_timeout', NLB_LIMITS.timeoutSeconds, ' seconds'), String(plan.timeoutSeconds)),
+    ...variable('healthy_threshold', 'number', 'Consecutive successful checks before marking target healthy.', range('healthy_threshold', NLB_LIMITS.threshold, ''), String(plan.healthyThreshold)),
+    ...variable('unhealthy_threshold', 'number', 'Consecutive failed checks before marking target unhealthy.', range('unhealthy_threshold', NLB_LIMITS.threshold, ''), String(plan.unhealthyThreshold)),
+    ...variable('deregistration_delay', 'number', 'Seconds a deregistered or draining target keeps its established connections.', range('deregistration_delay', NLB_LIMITS.deregistrationDelaySeconds, ' seconds'), String(plan.deregistrationDelaySeconds)),
+    ...variable('tcp_idle_timeout', 'number', 'Seconds a connection may stay idle before the NLB closes it (the spec\'s balancer.idleTimeout; the NLB\'s own default, 350, cuts quiet kubectl logs -f and exec).', range('tcp_idle_timeout', NLB_LIMITS.idleTimeoutSeconds, ' seconds'), String(plan.idleTimeoutSeconds)),
+    ...variable('preserve_client_ip', 'bool', 'Targets see the client\'s address. With true, a node that reaches its own API through the NLB can time out (hairpin); see docs/render/aws.md.', [], String(plan.preserveClientIp)),
+    ...variable('unhealthy_connection_termination', 'bool', 'Close established connections to a target when it is marked unhealthy (the spec\'s balancer.onMarkedDown).', [], String(plan.unhealthyConnectionTermination)),
   ]);
 }
 
@@ -123,12 +126,21 @@ function targetGroupAndListener(group: TargetGroupPlan, prefix: string, loadBala
     '  target_health_state {',
     `    enable_unhealthy_connection_termination = ${prefix}unhealthy_connection_termination`,
     '  }',
+    ...(group.sticky ? [
+      '',
+      `  # ${group.listenerName}: balance source. A client's flows go to one target while it is healthy.`,
+      '  stickiness {',
+      '    enabled = true',
+      '    type = "source_ip"',
+      '  }',
+    ] : []),
     '}',
     '',
     `resource "aws_lb_listener" "${group.resource}" {`,
     `  load_balancer_arn = ${loadBalancerArn}`,
     `  port = ${group.port}`,
     '  protocol = "TCP"',
+    `  tcp_idle_timeout_seconds = ${prefix}tcp_idle_timeout`,
     '',
     '  default_action {',
     '    type = "forward"',
@@ -139,38 +151,45 @@ function targetGroupAndListener(group: TargetGroupPlan, prefix: string, loadBala
   ];
 }
 
+/** Ports as the fewest from–to ranges (50000 and 50001 are one rule): each range is one rule per CIDR. */
+export function portRanges(ports: readonly number[]): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  for (const port of [...new Set(ports)].sort((a, b) => a - b)) {
+    const last = ranges[ranges.length - 1];
+    if (last && port === last[1] + 1) last[1] = port;
+    else ranges.push([port, port]);
+  }
+  return ranges;
+}
+
+const rangeText = ([from, to]: [number, number]) => (from === to ? `${from}` : `${from}-${to}`);
+
+function rule(kind: 'ingress' | 'egress', [from, to]: [number, number], description: string, cidrs: string): string[] {
+  return [`  ${kind} {`, `    description = "${description}"`, `    from_port = ${from}`, `    to_port = ${to}`, '    protocol = "tcp"', `    cidr_blocks = ${cidrs}`, '  }', ''];
+}
+
 export function mainTf(plan: AwsPlan): string {
   const moduleGroups = plan.targetGroups.filter((g) => g.role !== 'talos-workers');
-  const ports = plan.targetGroups.map((g) => g.port);
-  const targetPorts = [...new Set(plan.targetGroups.map((g) => g.targetPort))];
+  const ingress = portRanges(plan.targetGroups.map((g) => g.port));
+  const egress = portRanges(plan.targetGroups.map((g) => g.targetPort));
+  const quota = NLB_LIMITS.securityGroupRules;
   return hcl([
     '# The security group is created together with the NLB: adding security_groups to an existing NLB',
     '# replaces it (new DNS name, every kubeconfig and talosconfig breaks).',
+    '# One rule per port range; AWS counts each CIDR of a rule against the quota, so nodes come in as',
+    '# node_cidrs (blocks such as the VPC\'s), never one /32 per node.',
     'resource "aws_security_group" "nlb" {',
     '  name = "${var.environment}-talos-api-nlb"',
     '  description = "Talos and Kubernetes API load balancer"',
     '  vpc_id = var.vpc_id',
     '',
-    '  dynamic "ingress" {',
-    `    for_each = toset([${ports.join(', ')}])`,
-    '    content {',
-    '      description = "listener ${ingress.value} from admins and nodes"',
-    '      from_port = ingress.value',
-    '      to_port = ingress.value',
-    '      protocol = "tcp"',
-    '      cidr_blocks = concat(var.allowed_admin_cidrs, var.node_cidrs)',
-    '    }',
-    '  }',
-    '',
+    ...ingress.flatMap((r) => rule('ingress', r, `listener ${rangeText(r)} from admins and nodes`, 'concat(var.allowed_admin_cidrs, var.node_cidrs)')),
     '  # Traffic and health checks from the NLB to the nodes.',
-    '  dynamic "egress" {',
-    `    for_each = toset([${targetPorts.join(', ')}])`,
-    '    content {',
-    '      description = "targets on ${egress.value}"',
-    '      from_port = egress.value',
-    '      to_port = egress.value',
-    '      protocol = "tcp"',
-    '      cidr_blocks = var.node_cidrs',
+    ...egress.flatMap((r) => rule('egress', r, `targets on ${rangeText(r)}`, 'var.node_cidrs')),
+    '  lifecycle {',
+    '    precondition {',
+    `      condition = ${ingress.length} * length(concat(var.allowed_admin_cidrs, var.node_cidrs)) <= ${quota} && ${egress.length} * length(var.node_cidrs) <= ${quota}`,
+    `      error_message = "The NLB security group would exceed AWS's default ${quota} inbound or outbound rules (every CIDR of a rule counts, once per port range: ${ingress.length} inbound, ${egress.length} outbound). Use fewer, wider CIDR blocks in allowed_admin_cidrs and node_cidrs, or raise the quota."`,
     '    }',
     '  }',
     '}',
@@ -193,6 +212,7 @@ export function outputsTf(plan: AwsPlan): string {
   const output = (name: string, description: string, value: string) => [`output "${name}" {`, `  description = ${hclString(description)}`, `  value = ${value}`, '}', ''];
   return hcl([
     ...output('load_balancer_dns_name', 'NLB DNS name for external access.', 'aws_lb.kubernetes_api.dns_name'),
+    ...output('load_balancer_zone_id', 'Route 53 zone of the NLB\'s DNS name (for alias records).', 'aws_lb.kubernetes_api.zone_id'),
     ...output('load_balancer_arn', 'NLB ARN (used for additional listeners in the root module).', 'aws_lb.kubernetes_api.arn'),
     ...output('kubernetes_api_endpoint', 'https://<nlb-dns>:<kubernetes port>', `"https://\${aws_lb.kubernetes_api.dns_name}:${plan.kubernetesPort}"`),
     ...output('talos_api_endpoint', '<nlb-dns>:<talos port>', `"\${aws_lb.kubernetes_api.dns_name}:${plan.talosPort}"`),
@@ -218,12 +238,16 @@ export function rootVariablesTf(plan: AwsPlan): string {
     ...v('healthy_threshold', 'number', 'healthCheck.healthyThreshold.'),
     ...v('unhealthy_threshold', 'number', 'healthCheck.unhealthyThreshold.'),
     ...v('deregistration_delay', 'number', 'Seconds (deregistrationDelay).'),
+    ...v('tcp_idle_timeout', 'number', 'Seconds (balancer.idleTimeout).'),
     ...v('preserve_client_ip', 'bool', 'aws.preserveClientIp.'),
     ...v('unhealthy_connection_termination', 'bool', 'balancer.onMarkedDown == close.'),
     ...v('control_plane_targets', 'map(string)', 'Control-plane node name => private IPv4 address (controlPlane).'),
     ...v('worker_targets', 'map(string)', 'Worker node name => private IPv4 address (workers).'),
   ]);
 }
+
+/** The nodes (name (address)) that no CIDR block of the VPC holds; `self` is the aws_vpc data source. */
+export const OUTSIDE_VPC = '[for name, address in local.node_addresses : "${name} (${address})" if !anytrue([for block in self.cidr_block_associations : cidrhost("${address}/${split("/", block.cidr_block)[1]}", 0) == cidrhost(block.cidr_block, 0)])]';
 
 export function rootTf(plan: AwsPlan): string {
   const vpc = isExpression(plan.vpcId) ? plan.vpcId : 'var.vpc_id';
@@ -241,9 +265,36 @@ export function rootTf(plan: AwsPlan): string {
   const kubernetes = plan.targetGroups.find((g) => g.role === 'kubernetes') as TargetGroupPlan;
   const talos = plan.targetGroups.find((g) => g.role === 'talos') as TargetGroupPlan;
   return hcl([
+    '# Every node reaches the API through the NLB and the NLB reaches every node: the security group admits the',
+    '# VPC\'s CIDR blocks (AWS counts each CIDR of a rule against its quota, so not one /32 per node).',
+    'data "aws_vpc" "nodes" {',
+    `  id = ${vpc}`,
+    '',
+    '  lifecycle {',
+    '    # A node outside those blocks would never pass a health check: say so at plan time. cidrhost(address/prefix, 0)',
+    '    # is the network that holds address; it equals the block\'s own when the block holds the address.',
+    '    postcondition {',
+    `      condition = length(${OUTSIDE_VPC}) == 0`,
+    `      error_message = "Outside the VPC's CIDR blocks, which the NLB security group admits: \${join(", ", ${OUTSIDE_VPC})}. Pass the nodes' subnets as node_cidrs to module.loadbalancer."`,
+    '    }',
+    '  }',
+    '}',
+    '',
+    ...(plan.region ? [
+      `# aws.region: the NLB belongs in ${plan.region}; a provider (or profile) set for another region fails the plan.`,
+      'data "aws_region" "current" {',
+      '  lifecycle {',
+      '    postcondition {',
+      `      condition = self.name == ${hclString(plan.region)}`,
+      `      error_message = "The AWS provider is configured for \${self.name}; the spec's aws.region is ${plan.region}."`,
+      '    }',
+      '  }',
+      '}',
+      '',
+    ] : []),
     'locals {',
-    '  # Every node reaches the API through the NLB, and the NLB reaches every node.',
-    '  node_cidrs = [for address in concat(values(var.control_plane_targets), values(var.worker_targets)) : "${address}/32"]',
+    '  node_addresses = merge(var.control_plane_targets, var.worker_targets)',
+    '  node_cidrs = [for block in data.aws_vpc.nodes.cidr_block_associations : block.cidr_block]',
     '}',
     '',
     'module "loadbalancer" {',
@@ -262,6 +313,7 @@ export function rootTf(plan: AwsPlan): string {
     '  healthy_threshold = var.healthy_threshold',
     '  unhealthy_threshold = var.unhealthy_threshold',
     '  deregistration_delay = var.deregistration_delay',
+    '  tcp_idle_timeout = var.tcp_idle_timeout',
     '  preserve_client_ip = var.preserve_client_ip',
     '  unhealthy_connection_termination = var.unhealthy_connection_termination',
     '}',
@@ -301,6 +353,7 @@ export function tfvars(plan: AwsPlan): string {
     `healthy_threshold = ${plan.healthyThreshold}`,
     `unhealthy_threshold = ${plan.unhealthyThreshold}`,
     `deregistration_delay = ${plan.deregistrationDelaySeconds}`,
+    `tcp_idle_timeout = ${plan.idleTimeoutSeconds}`,
     `preserve_client_ip = ${plan.preserveClientIp}`,
     `unhealthy_connection_termination = ${plan.unhealthyConnectionTermination}`,
     '',

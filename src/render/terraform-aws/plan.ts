@@ -1,9 +1,10 @@
-// Maps the spec onto what an AWS Network Load Balancer can express, or fails with the field to change.
-// No value is rounded or clamped: an NLB that checks every 10s when the spec says 2s would be a lie.
+// Maps the spec onto what an AWS Network Load Balancer can express, or refuses every field it cannot, each by
+// name (src/render/fields.ts lists them). No value is rounded or clamped: an NLB that checks every 10s when the
+// spec says 2s would be a lie.
 import { isIP } from 'node:net';
-import { UserError } from '../../errors.js';
-import type { HealthCheck, Listener, Spec } from '../../spec/types.js';
+import type { AwsSettings, HealthCheck, Listener, Spec } from '../../spec/types.js';
 import { firstPortOverride } from '../node-ports.js';
+import { checkPath, Refusals } from '../refusals.js';
 
 /** Provider / ELB API ranges (aws_lb_target_group, NLB). */
 export const NLB_LIMITS = {
@@ -11,8 +12,12 @@ export const NLB_LIMITS = {
   timeoutSeconds: [2, 120],
   threshold: [2, 10],
   deregistrationDelaySeconds: [0, 3600],
+  /** A TCP listener's tcp.idle_timeout.seconds (the NLB's own default is 350). */
+  idleTimeoutSeconds: [60, 6000],
   matcherStatus: [200, 599],
   nameLength: 32,
+  /** Inbound (and outbound) rules per security group, AWS's default quota; each CIDR of a rule counts as one. */
+  securityGroupRules: 60,
 } as const;
 
 /** The longest name suffix we render; what is left of 32 characters is the environment's. */
@@ -38,6 +43,8 @@ export interface TargetGroupPlan {
   protocol: 'TCP' | 'HTTPS';
   path?: string;
   matcher?: string;
+  /** balance source: the NLB sends a client's flows to one target (stickiness source_ip). */
+  sticky: boolean;
 }
 
 export interface AwsPlan {
@@ -49,11 +56,14 @@ export interface AwsPlan {
   crossZone: boolean;
   preserveClientIp: boolean;
   allowedAdminCidrs: string[];
+  /** aws.region: the plan fails when the provider is configured for another region. */
+  region?: string;
   intervalSeconds: number;
   timeoutSeconds: number;
   healthyThreshold: number;
   unhealthyThreshold: number;
   deregistrationDelaySeconds: number;
+  idleTimeoutSeconds: number;
   unhealthyConnectionTermination: boolean;
   targetGroups: TargetGroupPlan[];
   controlPlaneTargets: Array<{ name: string; address: string }>;
@@ -62,86 +72,110 @@ export interface AwsPlan {
   talosPort: number;
 }
 
-function fail(path: string, message: string, hint: string): never {
-  throw new UserError('RENDER', `${path}: ${message}`, { hint });
-}
+type Timing = { interval: number; timeout: number; healthyThreshold: number; unhealthyThreshold: number };
 
-/** Where a listener's health check came from, for error messages. */
-function checkPath(spec: Spec, index: number): string {
-  return spec.listeners[index].healthCheck === spec.healthCheck ? 'healthCheck' : `listeners[${index}].healthCheck`;
-}
-
-function wholeSeconds(ms: number, path: string, [min, max]: readonly [number, number]): number {
-  if (ms % 1000 !== 0) fail(path, `${ms}ms is not a whole number of seconds`, `an NLB takes whole seconds from ${min}s to ${max}s; set ${path} to e.g. "${Math.min(max, Math.max(min, Math.round(ms / 1000)))}s"`);
+function wholeSeconds(refusals: Refusals<'aws'>, ms: number, at: string, [min, max]: readonly [number, number], what = 'an NLB'): number {
   const seconds = ms / 1000;
-  if (seconds < min || seconds > max) fail(path, `${seconds}s is outside the NLB range ${min}s–${max}s`, `set ${path} to a value from ${min}s to ${max}s`);
+  if (ms % 1000 !== 0) refusals.addAt(at, `${ms}ms is not a whole number of seconds`, `${what} takes whole seconds from ${min}s to ${max}s; set ${at} to e.g. "${Math.min(max, Math.max(min, Math.round(seconds)))}s"`);
+  else if (seconds < min || seconds > max) refusals.addAt(at, `${seconds}s is outside the NLB range ${min}s–${max}s`, `set ${at} to a value from ${min}s to ${max}s`);
   return seconds;
 }
 
-function threshold(value: number, path: string): number {
+function threshold(refusals: Refusals<'aws'>, value: number, at: string): number {
   const [min, max] = NLB_LIMITS.threshold;
-  if (value < min || value > max) fail(path, `${value} is outside the NLB range ${min}–${max}`, `set ${path} to a value from ${min} to ${max}`);
+  if (value < min || value > max) refusals.addAt(at, `${value} is outside the NLB range ${min}–${max}`, `set ${at} to a value from ${min} to ${max}`);
   return value;
 }
 
-function timing(check: HealthCheck, path: string) {
+function timing(refusals: Refusals<'aws'>, check: HealthCheck, path: string): Timing {
   return {
-    intervalSeconds: wholeSeconds(check.intervalMs, `${path}.interval`, NLB_LIMITS.intervalSeconds),
-    timeoutSeconds: wholeSeconds(check.timeoutMs, `${path}.timeout`, NLB_LIMITS.timeoutSeconds),
-    healthyThreshold: threshold(check.healthyThreshold, `${path}.healthyThreshold`),
-    unhealthyThreshold: threshold(check.unhealthyThreshold, `${path}.unhealthyThreshold`),
+    interval: wholeSeconds(refusals, check.intervalMs, `${path}.interval`, NLB_LIMITS.intervalSeconds),
+    timeout: wholeSeconds(refusals, check.timeoutMs, `${path}.timeout`, NLB_LIMITS.timeoutSeconds),
+    healthyThreshold: threshold(refusals, check.healthyThreshold, `${path}.healthyThreshold`),
+    unhealthyThreshold: threshold(refusals, check.unhealthyThreshold, `${path}.unhealthyThreshold`),
   };
 }
 
-function ipv4Targets(nodes: Spec['controlPlane'], group: string) {
-  return nodes.map((node, index) => {
-    if (isIP(node.address) !== 4) fail(`${group}[${index}].address`, `"${node.address}" is not an IPv4 address`, 'the NLB target groups register nodes by IPv4 address (target_type "ip"); use the node\'s private IPv4 address');
-    return { name: node.name, address: node.address };
+function ipv4Targets(refusals: Refusals<'aws'>, nodes: Spec['controlPlane'], group: 'controlPlane' | 'workers') {
+  nodes.forEach((node, index) => {
+    if (isIP(node.address) !== 4) refusals.add(`${group}[].address`, `"${node.address}" is not an IPv4 address`, 'the NLB target groups register nodes by IPv4 address (target_type "ip"); use the node\'s private IPv4 address', `${group}[${index}].address`);
+  });
+  return nodes.map((node) => ({ name: node.name, address: node.address }));
+}
+
+/**
+ * Weights: an NLB spreads flows evenly over healthy targets and has no per-target weight. Equal weights say just
+ * that; different ones, or 0 (no new connections), cannot be written.
+ */
+function evenWeights(refusals: Refusals<'aws'>, nodes: Spec['controlPlane'], group: 'controlPlane' | 'workers'): void {
+  const first = nodes.find((node) => node.weight !== 0);
+  nodes.forEach((node, index) => {
+    const at = `${group}[${index}].weight`;
+    if (node.weight === 0) {
+      refusals.add(`${group}[].weight`, `${node.name} has weight 0 (no new connections), which an NLB cannot express`, `remove ${node.name} from the spec to deregister it (the NLB drains it for deregistrationDelay), or remove its weight`, at);
+    } else if (first && node.weight !== first.weight) {
+      refusals.add(`${group}[].weight`, `${node.name} has weight ${node.weight} and ${first.name} ${first.weight}: an NLB spreads flows evenly and has no per-target weight`, `give every node of ${group} the same weight (or none) for render aws`, at);
+    }
   });
 }
 
 export function planAws(spec: Spec): AwsPlan {
+  const refusals = new Refusals('aws');
+  const aws: AwsSettings = spec.aws ?? { internal: true, deletionProtection: false, crossZone: true, preserveClientIp: false, allowedAdminCidrs: [], subnetIds: [] };
+  if (!spec.aws) refusals.add('aws', 'the spec has no aws section: render aws needs the VPC and subnets of the NLB', 'add aws: { vpcId: vpc-..., subnetIds: [subnet-..., ...] } (docs/render/aws.md)');
   const environment = spec.cluster.environment;
   if (environment.length > MAX_ENVIRONMENT_LENGTH) {
-    fail('cluster.environment', `"${environment}" is ${environment.length} characters; AWS limits load balancer and target group names to ${NLB_LIMITS.nameLength}, and "${environment}${LONGEST_SUFFIX}" is ${environment.length + LONGEST_SUFFIX.length}`, `set cluster.environment to at most ${MAX_ENVIRONMENT_LENGTH} characters (it defaults to cluster.name)`);
+    refusals.add('cluster.environment', `"${environment}" is ${environment.length} characters; AWS limits load balancer and target group names to ${NLB_LIMITS.nameLength}, and "${environment}${LONGEST_SUFFIX}" is ${environment.length + LONGEST_SUFFIX.length}`, `set cluster.environment to at most ${MAX_ENVIRONMENT_LENGTH} characters (it defaults to cluster.name)`);
   }
-  if (!spec.aws.vpcId) fail('aws.vpcId', 'is required for render aws', 'add aws.vpcId: the VPC id (vpc-...) or a Terraform expression such as module.network.vpc_id');
-  if (spec.aws.subnetIds.length === 0) fail('aws.subnetIds', 'is required for render aws', 'add aws.subnetIds: the subnet ids (subnet-...) the NLB is placed in');
+  if (spec.aws && !aws.vpcId) refusals.add('aws.vpcId', 'is required for render aws', 'add aws.vpcId: the VPC id (vpc-...) or a Terraform expression such as module.network.vpc_id');
+  if (spec.aws && aws.subnetIds.length === 0) refusals.add('aws.subnetIds', 'is required for render aws', 'add aws.subnetIds: the subnet ids (subnet-...) the NLB is placed in');
 
-  spec.aws.allowedAdminCidrs.forEach((cidr, index) => {
-    if (!isCidr(cidr)) fail(`aws.allowedAdminCidrs[${index}]`, `"${cidr}" is not a CIDR block`, 'write an address with a prefix length, e.g. 203.0.113.7/32');
+  aws.allowedAdminCidrs.forEach((cidr, index) => {
+    if (!isCidr(cidr)) refusals.add('aws.allowedAdminCidrs', `"${cidr}" is not a CIDR block`, 'write an address with a prefix length, e.g. 203.0.113.7/32', `aws.allowedAdminCidrs[${index}]`);
   });
 
   const override = firstPortOverride(spec);
   if (override) {
-    fail(override.path, `${override.node} serves ${override.listener.name} on ${override.port}, but the rendered target group registers every node on the listener's targetPort ${override.listener.targetPort}`, `remove ${override.path} for render aws and serve ${override.listener.name} on ${override.listener.targetPort} on every node (per-node ports are for several nodes on one address, as in the demo)`);
+    const group = override.listener.targets;
+    refusals.add(`${group}[].ports`, `${override.node} serves ${override.listener.name} on ${override.port}, but the rendered target group registers every node on the listener's targetPort ${override.listener.targetPort}`, `remove ${override.path} for render aws and serve ${override.listener.name} on ${override.listener.targetPort} on every node (per-node ports are for several nodes on one address, as in the demo)`, override.path);
+  }
+
+  if (spec.balancer.whenAllDown === 'reject') {
+    refusals.add('balancer.whenAllDown', 'reject cannot be written: when no target is healthy an NLB sends traffic to every target (it fails open)', 'remove balancer.whenAllDown (fail-open is the default) for render aws');
   }
 
   const targetGroups: TargetGroupPlan[] = [];
-  let shared: ReturnType<typeof timing> | undefined;
+  let shared: Timing | undefined;
   let sharedFrom = '';
   spec.listeners.forEach((listener, index) => {
     const role = listener.role;
     if (role === 'other') {
-      fail(`listeners[${index}].name`, `"${listener.name}" has no place in the guide's NLB layout (it carries neither the Kubernetes nor the Talos API)`, `render aws knows the listeners ${Object.keys(NLB_LAYOUT).join(', ')} (by name, or by targetPort 6443 / 50000 and targets); rename or remove this one`);
+      refusals.add('listeners[].name', `"${listener.name}" has no place in the guide's NLB layout (it carries neither the Kubernetes nor the Talos API)`, `render aws knows the listeners ${Object.keys(NLB_LAYOUT).join(', ')} (by name, or by targetPort 6443 / 50000 and targets); rename or remove this one`, `listeners[${index}].name`);
+      return;
     }
     const twin = targetGroups.find((g) => g.role === role);
-    if (twin) fail(`listeners[${index}]`, `"${listener.name}" carries the ${role} role that listener "${twin.listenerName}" already has`, 'the guide\'s NLB layout has one target group per role; remove one of the two listeners');
+    if (twin) {
+      refusals.add('listeners[].name', `"${listener.name}" carries the ${role} role that listener "${twin.listenerName}" already has`, 'the guide\'s NLB layout has one target group per role; remove one of the two listeners', `listeners[${index}].name`);
+      return;
+    }
+    if (listener.balance === 'leastconn') {
+      refusals.add('listeners[].balance', 'leastconn cannot be written: an NLB hashes each flow to a target and has no least-connections algorithm', `set listeners[${index}].balance (or balancer.balance, its default) to roundrobin (the NLB's even spread) or source (stickiness source_ip) for render aws`, `listeners[${index}].balance`);
+    }
     const path = checkPath(spec, index);
     const check = listener.healthCheck;
-    const own = timing(check, path);
+    const own = timing(refusals, check, path);
     if (!shared) { shared = own; sharedFrom = path; } else {
-      for (const key of Object.keys(own) as Array<keyof typeof own>) {
-        if (own[key] !== shared[key]) fail(`${path}`, `health-check timing differs from ${sharedFrom} (${key} ${own[key]} vs ${shared[key]})`, 'the NLB module shares one interval/timeout/threshold set (health_check_* variables); give the listeners the same timing');
+      for (const key of Object.keys(own) as Array<keyof Timing>) {
+        if (own[key] !== shared[key]) refusals.addAt(`${path}.${key}`, `differs from ${sharedFrom}.${key} (${own[key]} vs ${shared[key]})`, 'the NLB module shares one interval/timeout/threshold set (health_check_* variables); give the listeners the same timing');
       }
     }
-    if (check.type === 'tls') fail(`${path}.type`, 'an NLB has no TLS-handshake health check', 'use type tcp (connect) or https (GET path) for AWS');
+    if (check.type === 'tls') refusals.addAt(`${path}.type`, 'an NLB has no TLS-handshake health check', 'use type tcp (connect) or https (GET path) for AWS');
     let matcher: string | undefined;
     if (check.type === 'https') {
-      if (check.clientCertificate) fail(`${path}.clientCertificate`, 'an NLB health check cannot present a client certificate', 'remove clientCertificate (kube-apiserver serves /readyz to anonymous clients by default) or use type tcp');
+      if (check.clientCertificate) refusals.addAt(`${path}.clientCertificate.certFile`, 'an NLB health check cannot present a client certificate', 'remove clientCertificate (kube-apiserver serves /readyz to anonymous clients by default) or use type tcp');
       const [min, max] = NLB_LIMITS.matcherStatus;
       for (const status of check.expectStatuses) {
-        if (status < min || status > max) fail(`${path}.expectStatuses`, `${status} is outside the NLB matcher range ${min}–${max}`, `use statuses from ${min} to ${max}`);
+        if (status < min || status > max) refusals.addAt(`${path}.expectStatuses`, `${status} is outside the NLB matcher range ${min}–${max}`, `use statuses from ${min} to ${max}`);
       }
       matcher = check.expectStatuses.join(',');
     }
@@ -151,30 +185,44 @@ export function planAws(spec: Spec): AwsPlan {
       port: listener.port, targetPort: listener.targetPort, targets: listener.targets,
       protocol: check.type === 'https' ? 'HTTPS' : 'TCP',
       ...(check.type === 'https' ? { path: check.path, matcher } : {}),
+      sticky: listener.balance === 'source',
     });
   });
   const kubernetes = targetGroups.find((t) => t.role === 'kubernetes');
   const talos = targetGroups.find((t) => t.role === 'talos');
-  if (!kubernetes || !talos) fail('listeners', 'render aws needs the kubernetes and talos listeners', 'add { name: kubernetes, port: 6443, targetPort: 6443, targets: controlPlane } and { name: talos, port: 50000, targetPort: 50000, targets: controlPlane }, or remove listeners to get the defaults');
+  if (!kubernetes || !talos) refusals.add('listeners[].name', 'render aws needs the kubernetes and talos listeners', 'add { name: kubernetes, port: 6443, targetPort: 6443, targets: controlPlane } and { name: talos, port: 50000, targetPort: 50000, targets: controlPlane }, or remove listeners to get the defaults', 'listeners[0].name');
   const hasWorkerListener = targetGroups.some((t) => t.role === 'talos-workers');
-  const timingValues = shared as ReturnType<typeof timing>;
+  const controlPlaneTargets = ipv4Targets(refusals, spec.controlPlane, 'controlPlane');
+  evenWeights(refusals, spec.controlPlane, 'controlPlane');
+  const workerTargets = hasWorkerListener ? ipv4Targets(refusals, spec.workers, 'workers') : [];
+  if (hasWorkerListener) evenWeights(refusals, spec.workers, 'workers');
+  const deregistrationDelaySeconds = wholeSeconds(refusals, spec.deregistrationDelayMs, 'deregistrationDelay', NLB_LIMITS.deregistrationDelaySeconds);
+  const idleTimeoutSeconds = wholeSeconds(refusals, spec.balancer.idleTimeoutMs, 'balancer.idleTimeout', NLB_LIMITS.idleTimeoutSeconds, 'an NLB listener\'s TCP idle timeout');
+  refusals.throwIfAny();
+
+  const timingValues = shared as Timing;
   return {
     environment,
-    vpcId: spec.aws.vpcId,
-    subnetIds: spec.aws.subnetIds,
-    internal: spec.aws.internal,
-    deletionProtection: spec.aws.deletionProtection,
-    crossZone: spec.aws.crossZone,
-    preserveClientIp: spec.aws.preserveClientIp,
-    allowedAdminCidrs: spec.aws.allowedAdminCidrs,
-    ...timingValues,
-    deregistrationDelaySeconds: wholeSeconds(spec.deregistrationDelayMs, 'deregistrationDelay', NLB_LIMITS.deregistrationDelaySeconds),
+    vpcId: aws.vpcId as string,
+    subnetIds: aws.subnetIds,
+    internal: aws.internal,
+    deletionProtection: aws.deletionProtection,
+    crossZone: aws.crossZone,
+    preserveClientIp: aws.preserveClientIp,
+    allowedAdminCidrs: aws.allowedAdminCidrs,
+    ...(aws.region ? { region: aws.region } : {}),
+    intervalSeconds: timingValues.interval,
+    timeoutSeconds: timingValues.timeout,
+    healthyThreshold: timingValues.healthyThreshold,
+    unhealthyThreshold: timingValues.unhealthyThreshold,
+    deregistrationDelaySeconds,
+    idleTimeoutSeconds,
     unhealthyConnectionTermination: spec.balancer.onMarkedDown === 'close',
     targetGroups,
-    controlPlaneTargets: ipv4Targets(spec.controlPlane, 'controlPlane'),
-    workerTargets: hasWorkerListener ? ipv4Targets(spec.workers, 'workers') : [],
-    kubernetesPort: kubernetes.port,
-    talosPort: talos.port,
+    controlPlaneTargets,
+    workerTargets,
+    kubernetesPort: (kubernetes as TargetGroupPlan).port,
+    talosPort: (talos as TargetGroupPlan).port,
   };
 }
 

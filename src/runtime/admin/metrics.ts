@@ -124,6 +124,7 @@ export const METRICS: readonly MetricDefinition[] = [
 
   // Ours: what HAProxy has no name for.
   { name: 'cluster_endpoint_build_info', type: 'gauge', labels: ['version'], help: 'Always 1; the version of cluster-endpoint serving.', values: (s, emit) => emit({ version: s.version }, 1) },
+  { name: 'cluster_endpoint_info', type: 'gauge', labels: ['cluster', 'endpoint'], help: 'Always 1; the cluster and endpoint this serve answers for (the rendered rules and dashboard select by it).', values: (s, emit) => emit({ cluster: s.spec.cluster, endpoint: s.spec.endpoint }, 1) },
   { name: 'cluster_endpoint_frontend_no_server_total', type: 'counter', labels: ['proxy'], help: 'Client connections closed because no server could take them.', values: perListener((l) => l.failedConnections) },
   { name: 'cluster_endpoint_server_state', type: 'gauge', labels: ['proxy', 'server', 'state'], help: 'Health state of the server set by checks, per state label value (checking, up, down).', values: oneHot(SERVER_STATES, (v) => v.state) },
   { name: 'cluster_endpoint_server_admin_state', type: 'gauge', labels: ['proxy', 'server', 'state'], help: 'Admin state of the server set by the operator, per state label value (ready, drain, maint).', values: oneHot(ADMIN_STATES, (v) => v.adminState) },
@@ -177,7 +178,7 @@ export const METRICS: readonly MetricDefinition[] = [
   },
   {
     name: 'cluster_endpoint_bgp_route_announced', type: 'gauge', labels: ['peer', 'prefix'], help: 'BGP: 1 while the endpoint\'s route is exported to this router (0 while withdrawn: unhealthy, stopping, or no session).',
-    values: (s, emit) => { for (const p of s.bgp?.peers ?? []) emit({ peer: p.name, prefix: s.bgp!.prefix }, p.routeAnnounced ? 1 : 0); },
+    values: (s, emit) => { for (const p of s.bgp?.peers ?? []) emit({ peer: p.name, prefix: p.prefix ?? s.bgp!.prefix }, p.routeAnnounced ? 1 : 0); },
   },
   {
     name: 'cluster_endpoint_bgp_session_drops_total', type: 'counter', labels: ['peer', 'address'], help: 'BGP: times the established session with this router was lost since start.',

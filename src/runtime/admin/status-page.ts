@@ -2,6 +2,7 @@
 // The page re-fetches its own body (GET /?fragment=1) every 1.5 s and swaps it in, so there is one
 // renderer and one place that escapes text — this file — instead of a second one in browser code.
 import { createHash } from 'node:crypto';
+import { joinHostPort } from '../../spec/address.js';
 import { formatAge, formatBytes, formatLatency, formatTime } from './format.js';
 import type { BgpSnapshot, ListenerSnapshot, ServerSnapshot, StatusSnapshot, VipSnapshot } from '../snapshot.js';
 
@@ -115,7 +116,7 @@ ${rows ? `<table class="transitions"><thead><tr><th>at</th><th>age</th><th>role<
 function renderBgp(bgp: BgpSnapshot, now: number): string {
   const rows = bgp.peers.map((p) => `<tr data-peer="${escapeHtml(p.name)}"><td>${escapeHtml(p.name)}</td><td>${escapeHtml(`${p.address} AS${p.asn}`)}</td><td>${badge('session', p.state)}</td><td>${escapeHtml(formatAge(now - p.stateSince))}</td><td>${p.bfd ? badge('bfd', p.bfd) : '-'}</td><td data-announced="${p.routeAnnounced}">${p.routeAnnounced ? 'announced' : 'withdrawn'}</td><td>${escapeHtml(p.lastError ?? '')}</td></tr>`).join('');
   return `<section class="vip bgp" data-bgp="${escapeHtml(bgp.prefix)}">
-<h2>BGP ${escapeHtml(bgp.prefix)} <small>AS${bgp.localAsn}${bgp.routerId ? `, router id ${escapeHtml(bgp.routerId)}` : ''}</small></h2>
+<h2>BGP ${escapeHtml((bgp.prefixes ?? [bgp.prefix]).join(' '))} <small>AS${bgp.localAsn}${bgp.routerId ? `, router id ${escapeHtml(bgp.routerId)}` : ''}</small></h2>
 <dl class="facts">
 <div><dt>balancer</dt><dd>${bgp.healthy ? 'healthy' : 'unhealthy'}</dd></div>
 <div><dt>route</dt><dd data-route="${bgp.announced ? 'announced' : 'withdrawn'}">${bgp.announced ? 'announced' : 'withdrawn'}</dd></div>
@@ -131,7 +132,7 @@ const COLUMNS = ['Server', 'Address', 'State', 'In state', 'Admin', 'Last check'
 function renderListener(l: ListenerSnapshot, now: number): string {
   const eligible = l.servers.filter((s) => s.state === 'up' && s.adminState === 'ready').length;
   return `<section class="listener" data-listener="${escapeHtml(l.name)}">
-<h2>${escapeHtml(l.name)} <small>${escapeHtml(`${l.bind}:${l.port} → :${l.targetPort} · ${l.balance} · ${l.checkType} check · ${eligible}/${l.servers.length} servers eligible`)}</small></h2>
+<h2>${escapeHtml(l.name)} <small>${escapeHtml(`${joinHostPort(l.bind, l.port)} → :${l.targetPort} · ${l.balance} · ${l.checkType} check · ${eligible}/${l.servers.length} servers eligible`)}</small></h2>
 <div class="scroll"><table class="servers">
 <thead><tr>${COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead>
 <tbody>
@@ -155,7 +156,7 @@ function renderServer(l: ListenerSnapshot, s: ServerSnapshot, now: number): stri
     .map((state) => `<button type="button" data-admin-state="${state}"${state === s.adminState ? ' disabled' : ''}>${state}</button>`).join('');
   return `<tr class="server state-${s.state} admin-${s.adminState}" data-server="${escapeHtml(s.name)}" data-state="${s.state}" data-admin="${s.adminState}">
 <td class="name">${escapeHtml(s.name)}${removed}</td>
-<td>${escapeHtml(`${s.address}:${s.port}`)}</td>
+<td>${escapeHtml(joinHostPort(s.address, s.port))}</td>
 <td class="state">${badge('state', s.state)}</td>
 <td class="since" title="${escapeHtml(s.stateReason)}">${escapeHtml(formatAge(now - s.stateSince))}<div class="reason">${escapeHtml(s.stateReason)}</div></td>
 <td class="admin">${badge('admin', s.adminState)}</td>

@@ -1,14 +1,16 @@
 // `npm run package`, then the Debian package as an operator gets it: installed with dpkg into a scratch root
 // that holds nothing but a shell, rm/rmdir and the C libraries the executable links against (no Node.js
 // anywhere in it), every command run from /usr/bin/cluster-endpoint inside a chroot of that root, the conffile
-// kept across an upgrade, and the package removed and purged again.
+// kept across an upgrade, and the package removed and purged again; lintian's verdict; and the README, read top
+// to bottom in a fresh shell outside the checkout, on each of its install routes.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import { buildPackage, type BuildResult } from '../../../packaging/build.js';
 import { CONTROL_RELATIONS } from '../../../packaging/debian.js';
@@ -18,6 +20,9 @@ import { freePort, waitFor } from '../../helpers/net.js';
 import { batch } from '../../helpers/lab-peers.js';
 import { KernelLab, PORT as KERNEL_PORT } from '../kernel/lab.js';
 import { canUseNamespaces, Topology } from '../vip/topology.js';
+import { Lab } from '../../helpers/lab.js';
+import { createCa, issueCertificate } from '../../../src/tls/certs.js';
+import { ReadmeSession, shellBlocks, WORKDIR } from './readme.js';
 
 const run = promisify(execFile);
 
@@ -66,7 +71,10 @@ test('the Debian package: installs into a scratch root, every command runs there
 
   const built = await buildOnce();
   assert.ok(built.deb && existsSync(built.deb), 'npm run package wrote the .deb');
+  // xz inside: dpkg reads it on every Debian and Ubuntu (zstd only from Debian 12).
+  assert.deepEqual((await run('ar', ['t', built.deb!])).stdout.trim().split('\n'), ['debian-binary', 'control.tar.xz', 'data.tar.xz']);
   const fields = async (field: string) => (await run('dpkg-deb', ['-f', built.deb!, field])).stdout.trim();
+  for (const line of (await run('dpkg-deb', ['-f', built.deb!, 'Description'])).stdout.split('\n')) assert.ok(line.length <= 80, `Description line of ${line.length} characters: ${line}`);
   for (const [field, value] of Object.entries(CONTROL_RELATIONS)) assert.equal(await fields(field), value);
   for (const tool of ['iproute2', 'arping', 'libndp-tools']) assert.match(await fields('Recommends'), new RegExp(tool));
   for (const tool of ['nftables', 'conntrack']) assert.match(await fields('Suggests'), new RegExp(tool));
@@ -90,6 +98,28 @@ test('the Debian package: installs into a scratch root, every command runs there
   assert.match(unit, /^ExecStartPre=\/usr\/bin\/cluster-endpoint validate -c \/etc\/cluster-endpoint\/endpoint\.yaml$/m, 'the unit validates the spec before serve starts');
   assert.match(unit, /^ExecStart=\/usr\/bin\/cluster-endpoint serve -c \/etc\/cluster-endpoint\/endpoint\.yaml$/m);
   assert.match(unit, /^AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_ADMIN CAP_NET_RAW$/m);
+  assert.doesNotMatch(/^Description=.*$/m.exec(unit)![0], /rciis/, 'the unit does not name the example\'s cluster');
+  // One unit, one source: render builtin on the installed host writes the packaged unit (only its comments differ).
+  const renderedUnit = await cli('render', 'builtin', '-c', '/etc/cluster-endpoint/endpoint.yaml', '-o', '/tmp/unit', '--binary', '/usr/bin/cluster-endpoint');
+  assert.equal(renderedUnit.code, 0, renderedUnit.stderr);
+  const settings = (text: string) => text.split('\n').filter((line) => !line.startsWith('#'));
+  assert.deepEqual(settings(readFileSync(join(root, 'tmp/unit/cluster-endpoint.service'), 'utf8')), settings(unit));
+  // The packaged spec's $schema names a file the package installs: the schema of this version.
+  const modeline = /^# yaml-language-server: \$schema=(.+)$/m.exec(readFileSync(join(root, 'etc/cluster-endpoint/endpoint.yaml'), 'utf8'));
+  assert.ok(modeline, 'the packaged spec has a $schema line');
+  const schemaPath = join(root, resolve('/etc/cluster-endpoint', modeline[1]));
+  assert.ok(existsSync(schemaPath), `${modeline[1]} (from /etc/cluster-endpoint) is installed`);
+  assert.equal(readFileSync(schemaPath, 'utf8'), readFileSync(join(ROOT, 'schema/endpoint.schema.json'), 'utf8'));
+  // The changelog Debian wants and the licences of everything inside the executable.
+  const changelog = gunzipSync(readFileSync(join(root, 'usr/share/doc/cluster-endpoint/changelog.gz'))).toString();
+  assert.match(changelog, new RegExp(`^cluster-endpoint \\(${built.version.replaceAll('.', '\\.')}\\) `));
+  const copyright = readFileSync(join(root, 'usr/share/doc/cluster-endpoint/copyright'), 'utf8');
+  assert.equal(copyright, built.copyright);
+  for (const bundled of ['yaml', 'pino', 'commander', 'ajv', '@sinclair/typebox', 'prom-client', '@cdktn/hcl2json', '@bomb.sh/tab']) {
+    assert.match(copyright, new RegExp(`^Files: node_modules/${bundled.replace('.', '\\.')}/\\*\nCopyright: .+\n(Comment: .+\n)?License: \\S+\n .+`, 'm'), bundled);
+  }
+  assert.match(copyright, new RegExp(`^Files: node-${process.version.replaceAll('.', '\\.')}/\\*$`, 'm'));
+  assert.match(copyright, /Permission is hereby granted/, 'licence texts are quoted in full');
   for (const path of ['usr/share/bash-completion/completions/cluster-endpoint', 'usr/share/zsh/vendor-completions/_cluster-endpoint', 'usr/share/fish/vendor_completions.d/cluster-endpoint.fish']) {
     assert.match(readFileSync(join(root, path), 'utf8'), /cluster-endpoint complete --/, path);
   }
@@ -160,14 +190,27 @@ test('the Debian package: installs into a scratch root, every command runs there
   await dpkg('-i', built.deb!);
   assert.equal(readFileSync(spec, 'utf8'), edited);
 
-  // remove keeps the configuration; purge removes it and the directory.
+  // remove keeps the configuration; purge removes it, the environment file with the VIP key, and the directory.
+  writeFileSync(join(root, 'etc/cluster-endpoint/env'), 'CLUSTER_ENDPOINT_VIP_KEY=package-test-key\n', { mode: 0o600 });
   await dpkg('-r', 'cluster-endpoint');
   assert.equal(existsSync(join(root, 'usr/bin/cluster-endpoint')), false);
   assert.equal(existsSync(join(root, 'lib/systemd/system/cluster-endpoint.service')), false);
   assert.equal(readFileSync(spec, 'utf8'), edited);
+  assert.ok(existsSync(join(root, 'etc/cluster-endpoint/env')), 'remove keeps the environment file');
   await dpkg('--purge', 'cluster-endpoint');
+  assert.equal(existsSync(join(root, 'etc/cluster-endpoint/env')), false, 'purge removes the environment file');
   assert.equal(existsSync(join(root, 'etc/cluster-endpoint')), false);
   assert.doesNotMatch((await run('dpkg', [`--root=${root}`, '-l'])).stdout, /cluster-endpoint/);
+});
+
+test('lintian finds no error in the package (what it cannot change is overridden, with the reason)', async (t) => {
+  const ok = (await which('lintian')) !== undefined && (await which('dpkg-deb')) !== undefined;
+  if (!requireOrSkip(t, ok, 'needs lintian and dpkg-deb')) return;
+  const built = await buildOnce();
+  const lintian = await run('lintian', ['--tag-display-limit', '0', built.deb!], { maxBuffer: 16 * 1024 * 1024 }).then((r) => r, (e: { stdout: string; stderr: string }) => e);
+  const errors = lintian.stdout.split('\n').filter((line) => line.startsWith('E: '));
+  assert.deepEqual(errors, [], lintian.stdout + lintian.stderr);
+  assert.doesNotMatch(lintian.stdout, /malformed-deb-archive|no-changelog|unstripped-binary-or-object|copyright-without-copyright-notice|extended-description-line-too-long/);
 });
 
 test('the installed executable holds the VIP: serve in a network namespace of its own, ip and arping from the root', async (t) => {
@@ -229,4 +272,96 @@ test('the installed executable runs the kernel data plane: nft and conntrack fro
   serve.child.kill('SIGTERM');
   assert.equal(await serve.exited, 0);
   assert.equal(await kernel.table(), undefined, 'a stop removes our table');
+});
+
+/** Commands the README starts in the background, and what a reader waits for before typing the next line. */
+const BACKGROUND: Array<{ command: RegExp; ready: (spec: string | undefined) => RegExp[] }> = [
+  // serve is ready when it has started and, with a vip: section, holds the VIP (it is the only peer up).
+  { command: /\bcluster-endpoint serve\b/, ready: (spec) => [/"event":"started"/, ...(spec && /^vip:/m.test(spec) ? [/^(?=.*"msg":"vip transition")(?=.*"to":"master").*$/m] : [])] },
+];
+
+/** The release file an install line names (`./cluster-endpoint-*.tgz`, `cluster-endpoint`, `./…_amd64.deb`). */
+function releaseFileOf(line: string, files: string[]): string {
+  const tokens = line.split('#')[0].split(/\s+/).filter(Boolean).map((t) => t.replace(/^\.\//, ''));
+  const matches = files.filter((file) => tokens.some((token) => new RegExp(`^${token.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`).test(basename(file))));
+  assert.equal(matches.length, 1, `the install line "${line}" names one release file of ${files.map((f) => basename(f)).join(', ')}`);
+  return matches[0];
+}
+
+test('the README, top to bottom in a fresh shell outside the checkout: each install line, then the tour on the first', async (t) => {
+  const ok = (await canUseNamespaces()) && (await which('unshare')) !== undefined && (await which('chroot')) !== undefined
+    && (await which('dpkg-deb')) !== undefined && (await which('apt-get')) !== undefined && (await which('npm')) !== undefined && (await which('openssl')) !== undefined;
+  if (!requireOrSkip(t, ok, 'needs root, network namespaces, unshare, chroot, dpkg, apt, npm and openssl')) return;
+  const blocks = shellBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+  const install = blocks.filter((b) => b.section === 'Install');
+  const tour = blocks.filter((b) => b.section === 'A five-minute tour');
+  assert.equal(install.length, 2, 'Install: how to build the release files in a checkout, then how to install one of them');
+  assert.ok(tour.length >= 4, 'the tour has its commands');
+  for (const block of [...install, ...tour]) for (const command of block.commands) assert.doesNotMatch(command, /\bnpx\b|npm (install|i) -g cluster-endpoint\b/, 'nothing from a registry name we do not own');
+
+  // The release files, made in the checkout by the README's own build line: npm pack, npm run package.
+  const [build] = install[0].commands;
+  assert.match(build, /\bnpm pack\b/);
+  assert.match(build, /\bnpm run package\b/);
+  const built = await buildOnce();
+  const releases = mkdtempSync(join(tmpdir(), 'ce-release-'));
+  t.after(() => rmSync(releases, { recursive: true, force: true }));
+  await run('npm', ['pack', '--pack-destination', releases], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+  const files = [built.executable, built.deb!, ...readdirSync(releases).filter((f) => f.endsWith('.tgz')).map((f) => join(releases, f))];
+
+  // The reference guide's cluster, in namespaces: the LB host lb-01 and stand-ins for the nodes, each answering like
+  // kube-apiserver and apid over TLS with certificates that also name the endpoint.
+  const lab = await Lab.create({ segments: { lan: 1 }, hosts: { lb: { lan: 11 }, 'cp-01': { lan: 31 }, 'cp-02': { lan: 32 }, 'cp-03': { lan: 33 }, 'wk-01': { lan: 41 } } }, 'cereadme');
+  t.after(() => lab.cleanup());
+  const ca = await createCa('README test CA');
+  for (const [host, last] of [['lb', 11], ['cp-01', 31], ['cp-02', 32], ['cp-03', 33], ['wk-01', 41]] as const) {
+    const address = `192.168.30.${last}`;
+    await lab.exec(host, ['ip', 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+    if (host === 'lb') continue;
+    const pair = await issueCertificate(ca, { commonName: host, sans: [address, '192.168.30.30'] });
+    const node = lab.spawn(host, [process.execPath, '--import', 'tsx', join(ROOT, 'test/integration/package/readme-node.ts'), JSON.stringify({ name: host, address, ...pair })], { env: { NODE_OPTIONS: '' } });
+    await node.waitForLine((l) => l.text === 'listening', 30_000);
+  }
+
+  const sessions: ReadmeSession[] = [];
+  t.after(async () => { for (const session of sessions) await session.remove(); });
+  const expectOk = async (session: ReadmeSession, command: string, timeoutMs?: number) => {
+    const result = await session.run(command, timeoutMs);
+    assert.equal(result.code, 0, `\`${command}\` exited ${result.code}:\n${result.output.slice(-4000)}`);
+    return result.output;
+  };
+
+  const installLines = install[1].commands;
+  assert.equal(installLines.length, 3, 'three ways to install: the npm tarball, the executable, the .deb');
+  // Each way in a fresh copy of this machine, in its own network namespace (npm fetches the tarball's dependencies
+  // from the registry): the command is there afterwards and runs.
+  const installed: ReadmeSession[] = [];
+  for (const line of installLines) {
+    const file = releaseFileOf(line, files);
+    const session = await ReadmeSession.start(undefined, { files: { [file]: basename(file) } });
+    sessions.push(session);
+    installed.push(session);
+    await expectOk(session, line, 180_000);
+    assert.equal((await expectOk(session, 'cluster-endpoint --version')).trim(), built.version, line);
+    if (file.endsWith('.deb')) assert.match(await expectOk(session, 'cluster-endpoint validate -c /etc/cluster-endpoint/endpoint.yaml'), /valid — /);
+    await session.stop();
+  }
+
+  // The tour, command by command, in a fresh shell on the first way's copy, on lb-01 of the guide's cluster.
+  const session = await ReadmeSession.start({ lab, host: 'lb' }, { copy: installed[0].copy });
+  sessions.push(session);
+  for (const command of tour.flatMap((b) => b.commands)) {
+    const from = session.output.length;
+    const output = await expectOk(session, command);
+    const background = BACKGROUND.find((b) => b.command.test(command));
+    if (/&\s*(#.*)?$/.test(command)) {
+      assert.ok(background, `the README starts \`${command}\` in the background: tell this test what to wait for`);
+      for (const ready of background.ready(await session.file(`${WORKDIR}/endpoint.yaml`))) await session.waitForOutput(ready, from, 60_000, `\`${command}\`: ${ready}`);
+    }
+    if (/^cluster-endpoint demo\b/.test(command)) assert.match(output, /tour done/);
+    if (/^cluster-endpoint validate\b/m.test(command)) assert.match(output, /valid — 3 listener\(s\)/);
+    if (/^cluster-endpoint watch\b/.test(command)) assert.match(output, /^summary: /m);
+  }
+  // serve outlived the README's kill -HUP: probe and watch, after it, went through the endpoint it holds.
+  assert.match(session.output, /endpoint usable/);
 });

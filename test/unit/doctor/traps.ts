@@ -33,6 +33,15 @@ export interface Trap {
 
 export const TRAPS: Trap[] = [
   {
+    dir: 'tls-check-identity', rules: ['haproxy/verifyhost-ip', 'haproxy/verify-ip-san'],
+    bad: [
+      { path: 'bad-default-server.cfg', syntax: 'frontend + backend, verify required on default-server, verifyhost <address> per server', expect: [['haproxy/verifyhost-ip', 19, 'error'], ['haproxy/verifyhost-ip', 20, 'error'], ['haproxy/verifyhost-ip', 21, 'error']] },
+      { path: 'bad-listen-check-sni.cfg', syntax: 'listen, verify by default, IPv6 servers, check-sni <address> on one', expect: [['haproxy/verify-ip-san', 15, 'info'], ['haproxy/verifyhost-ip', 17, 'error']] },
+      { path: 'bad-connect-ssl.cfg', syntax: 'http-check connect ssl, which does not send the servers\' check-sni names', expect: [['haproxy/verify-ip-san', 17, 'warning']] },
+    ],
+    good: ['good-names.cfg', 'good-connect-default.cfg'],
+  },
+  {
     dir: 'httpchk-without-ssl', rules: ['haproxy/httpchk-without-ssl'],
     bad: [
       { path: 'bad-frontend-backend.cfg', syntax: 'frontend + backend, option httpchk, per-server check', expect: [['haproxy/httpchk-without-ssl', 17, 'error']] },

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { dnsRenderer } from '../../../src/render/dns/index.js';
+import { parse } from '@cdktn/hcl2json';
+import { dnsRenderer, ROUTE53_FILE, ZONE_FILE } from '../../../src/render/dns/index.js';
+import { RenderRefused } from '../../../src/render/refusals.js';
+import { awsRenderer } from '../../../src/render/terraform-aws/index.js';
 import { requireOrSkip } from '../../helpers/cli.js';
 import { GOLDEN_CONTEXT, assertGolden, caseSpec, loadSpec, renderError, specText } from './golden.js';
 
@@ -68,5 +71,96 @@ describe('render dns', () => {
     assert.match(port.hint ?? '', /remove controlPlane\[1\]\.ports\.kubernetes/);
     // The trailing dot and case do not matter.
     assert.equal(dnsRenderer.render(loadSpec(base.replace('dns: { name: api.dev.example.com', 'dns: { name: API.dev.example.com.')), GOLDEN_CONTEXT).length, 1);
+  });
+});
+
+/** Loads zone-file records with named-checkzone inside a minimal zone (SOA, NS); returns its exit status and output. */
+function checkZone(dir: string, records: string): { status: number | null; output: string } {
+  const path = join(dir, `${Math.random().toString(36).slice(2)}.zone`);
+  writeFileSync(path, ['$TTL 300', '@ IN SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 60', '@ IN NS ns1.example.com.', 'ns1 IN A 192.0.2.53', records].join('\n'));
+  const result = spawnSync('named-checkzone', ['example.com', path], { encoding: 'utf8' });
+  return { status: result.status, output: result.stdout + result.stderr };
+}
+
+describe('render dns: the name points at what serves the endpoint', () => {
+  it('an NLB: a Route 53 CNAME to the NLB\'s name next to render aws\'s files, no node records', async () => {
+    const spec = caseSpec('dns-nlb');
+    const files = dnsRenderer.render(spec, GOLDEN_CONTEXT);
+    assertGolden('dns-nlb', 'dns', files);
+    assert.deepEqual(files.map((f) => f.path), [ROUTE53_FILE]);
+    assert.doesNotMatch(files[0].contents, /10\.0\.\d\.\d+/, 'no node address');
+    const json = await parse('dns.tf', files[0].contents);
+    const record = json.resource.aws_route53_record.endpoint[0];
+    assert.equal(record.type, 'CNAME');
+    assert.equal(record.name, 'api.prod.example.com.');
+    assert.equal(record.ttl, 60);
+    assert.deepEqual(record.records, ['${module.loadbalancer.load_balancer_dns_name}']);
+    assert.equal(record.zone_id, '${var.route53_zone_id}');
+    // What it reads exists: render aws of the same spec puts module "loadbalancer" in the same directory, and
+    // the module has that output.
+    const aws = awsRenderer.render(spec, GOLDEN_CONTEXT);
+    const root = await parse('loadbalancer.tf', aws.find((f) => f.path === 'cluster/aws/loadbalancer.tf')!.contents);
+    assert.ok(root.module.loadbalancer, 'module "loadbalancer" in cluster/aws/loadbalancer.tf');
+    const outputs = await parse('outputs.tf', aws.find((f) => f.path.endsWith('loadbalancer/outputs.tf'))!.contents);
+    assert.ok(outputs.output.load_balancer_dns_name);
+  });
+
+  it('the NLB file passes terraform fmt -check, and its zone-id validation holds (terraform test, offline)', (t) => {
+    const terraform = spawnSync('terraform', ['version'], { encoding: 'utf8' });
+    if (!requireOrSkip(t, terraform.status === 0, 'terraform is not on PATH')) return;
+    const [file] = dnsRenderer.render(caseSpec('dns-nlb'), GOLDEN_CONTEXT);
+    const dir = mkdtempSync(join(tmpdir(), 'ce-dns-tf-'));
+    try {
+      writeFileSync(join(dir, 'dns.tf'), file.contents);
+      const fmt = spawnSync('terraform', ['fmt', '-check', '-diff', '-no-color', dir], { encoding: 'utf8' });
+      assert.equal(fmt.status, 0, fmt.stdout + fmt.stderr);
+      // Without the AWS provider only the variable can plan: keep its block.
+      const variable = /^variable "route53_zone_id" \{[\s\S]*?^\}$/m.exec(file.contents)?.[0];
+      assert.ok(variable);
+      rmSync(join(dir, 'dns.tf'));
+      writeFileSync(join(dir, 'variables.tf'), variable);
+      mkdirSync(join(dir, 'tests'));
+      writeFileSync(join(dir, 'tests', 'zone.tftest.hcl'), [
+        'run "good" {\n  command = plan\n  variables {\n    route53_zone_id = "Z0123456789ABCDEFGHIJ"\n  }\n}',
+        'run "bad" {\n  command = plan\n  variables {\n    route53_zone_id = "example.com"\n  }\n  expect_failures = [var.route53_zone_id]\n}',
+      ].join('\n\n'));
+      spawnSync('terraform', ['init', '-input=false', '-no-color'], { cwd: dir, encoding: 'utf8' });
+      const test = spawnSync('terraform', ['test', '-no-color'], { cwd: dir, encoding: 'utf8' });
+      assert.equal(test.status, 0, test.stdout + test.stderr);
+      assert.match(test.stdout, /2 passed, 0 failed/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a VIP: one record for the VIP, not for the nodes, and named-checkzone loads it', (t) => {
+    const files = dnsRenderer.render(caseSpec('dns-vip'), GOLDEN_CONTEXT);
+    assertGolden('dns-vip', 'dns', files);
+    assert.deepEqual(files.map((f) => f.path), [ZONE_FILE]);
+    const records = files[0].contents.split('\n').filter((line) => line && !line.startsWith(';'));
+    assert.deepEqual(records.map((r) => r.split(/\s+/).slice(0, 5)), [['api.lab.example.com.', '30', 'IN', 'A', '192.168.30.30']]);
+    const ipv6 = dnsRenderer.render(loadSpec(specText('dns-vip').replaceAll('192.168.30.', 'fd00:30::')), GOLDEN_CONTEXT);
+    assert.match(ipv6[0].contents, /^api\.lab\.example\.com\. 30 IN AAAA fd00:30::30 ; VIP$/m);
+    const check = spawnSync('named-checkzone', ['-v'], { encoding: 'utf8' });
+    if (!requireOrSkip(t, check.status === 0, 'named-checkzone (Debian bind9-utils) is not installed')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'ce-dns-vip-'));
+    try {
+      for (const zone of [files[0].contents, ipv6[0].contents]) {
+        const result = checkZone(dir, zone);
+        assert.equal(result.status, 0, result.output);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an NLB and a VIP in one spec are two endpoints for one name: refused naming the field', () => {
+    try {
+      dnsRenderer.render(loadSpec(`${specText('dns-vip')}aws: { vpcId: vpc-1, subnetIds: [subnet-1] }\n`), GOLDEN_CONTEXT);
+      assert.fail('expected a refusal');
+    } catch (error) {
+      assert.ok(error instanceof RenderRefused);
+      assert.deepEqual(error.refusals.map((r) => r.path), ['vip.address']);
+    }
   });
 });

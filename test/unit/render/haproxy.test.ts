@@ -4,17 +4,18 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { createConnection, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
+import { tlsProbe } from '../../../src/health/probes/index.js';
 import { promisify } from 'node:util';
-import { haproxyRenderer, localFrontend, renderHaproxyConfig } from '../../../src/render/haproxy/index.js';
+import { haproxyRenderer, monitor, renderHaproxyConfig } from '../../../src/render/haproxy/index.js';
 import { haproxyTime } from '../../../src/render/haproxy/time.js';
 import { createCa, issueCertificate } from '../../../src/tls/certs.js';
 import { requireOrSkip } from '../../helpers/cli.js';
-import { freePort, waitFor } from '../../helpers/net.js';
+import { canConnect, freePort, waitFor } from '../../helpers/net.js';
 import { GOLDEN_CONTEXT, loadSpec, renderError, specText } from './golden.js';
 
 const exec = promisify(execFile);
@@ -82,7 +83,7 @@ deregistrationDelay: 2m
   assert.ok(backend.includes('timeout check 3s'));
   assert.ok(backend.includes('default-server check inter 7s fastinter 700ms rise 4 fall 5 on-marked-down shutdown-sessions'));
   const defaults = section(config, 'defaults');
-  for (const line of ['option redispatch', 'retries 4', 'timeout connect 6s', 'timeout client 45m', 'timeout server 45m', 'timeout tunnel 45m']) {
+  for (const line of ['option redispatch 1', 'retries 4', 'timeout connect 6s', 'timeout client 45m', 'timeout server 45m', 'timeout tunnel 45m']) {
     assert.ok(defaults.includes(line), line);
   }
   assert.ok(section(config, 'global').includes('hard-stop-after 2m'));
@@ -154,13 +155,23 @@ test('stats page and Prometheus exporter on loopback', () => {
   assert.ok(moved.includes('bind 127.0.0.1:9000'), 'a non-loopback admin address stays on loopback for HAProxy');
 });
 
-test('binding the VIP: transparent, plus loopback for the keepalived check', () => {
+test('binding the VIP: transparent, plus loopback so the frontend answers on every host', () => {
   const config = render(`
 balancer: { bind: 10.0.0.30 }
 vip: { address: 10.0.0.30, peers: [{ name: lb-1, address: 10.0.0.2, priority: 100 }] }
 `);
   assert.deepEqual(section(config, 'frontend kubernetes').slice(0, 2), ['bind 10.0.0.30:6443 transparent', 'bind 127.0.0.1:6443']);
-  assert.deepEqual(localFrontend(loadSpec(BASE)), { listener: 'kubernetes', host: '127.0.0.1', port: 6443 });
+});
+
+test('the stats frontend has the monitor keepalived asks: 200 while the main backend has a server up', () => {
+  const stats = section(render(''), 'frontend stats');
+  assert.ok(stats.includes('monitor-uri /ready'));
+  assert.ok(stats.includes('acl kubernetes_live srv_is_up(kubernetes/cp-01)'));
+  assert.ok(stats.includes('acl kubernetes_live srv_is_up(kubernetes/cp-02)'));
+  assert.ok(stats.includes('monitor fail unless kubernetes_live'));
+  assert.doesNotMatch(stats.join('\n'), /srv_is_up\(kubernetes\/cp-0\d-fail-open\)|nbsrv/, 'the unchecked fail-open backups never count');
+  assert.deepEqual(monitor(loadSpec(BASE)), { host: '127.0.0.1', port: 8404, path: '/ready', backend: 'kubernetes' });
+  assert.deepEqual(monitor(loadSpec(`${BASE}balancer: { admin: "[::1]:9000" }\n`)), { host: '::1', port: 9000, path: '/ready', backend: 'kubernetes' });
 });
 
 test('every file starts with the header naming the spec and the version', () => {
@@ -340,6 +351,177 @@ test('why never ssl-hello-chk: after httpchk it silently replaces the HTTP check
     const closed = new Promise((r) => server.close(r));
     server.closeAllConnections();
     await closed;
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Runs haproxy on a rendered file in a private mount namespace (its /run/haproxy/admin.sock on a tmpfs, and
+ * `hosts` bind-mounted on /etc/hosts there when given, so server names resolve); root only.
+ */
+function runHaproxy(cfg: string, hosts?: string): { child: ReturnType<typeof spawn>; output: () => string; stop: () => Promise<void> } {
+  let output = '';
+  const script = `${hosts ? 'mount --bind "$1" /etc/hosts && ' : ''}mount -t tmpfs tmpfs /run && mkdir /run/haproxy && exec haproxy -db -f "$0"`;
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script, cfg, ...(hosts ? [hosts] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d: Buffer) => { output += d; });
+  child.stderr?.on('data', (d: Buffer) => { output += d; });
+  return {
+    child,
+    output: () => output,
+    stop: async () => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      const closed = new Promise((r) => child.once('close', r));
+      process.kill(child.pid, 'SIGKILL');
+      await closed;
+    },
+  };
+}
+
+/** One connection from localAddress through host:port: what the server sent before the close ('' when HAProxy closed it empty). */
+function fetchLine(host: string, port: number, localAddress?: string): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    const socket = createConnection({ host, port, ...(localAddress ? { localAddress } : {}) });
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on('data', (d: Buffer) => { data += d; });
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(data.trim()));
+  });
+}
+
+test('balancer.retries: a retry goes to another server (redispatch 1, hash-type consistent for source), measured in a real HAProxy', { timeout: 60_000 }, async (t) => {
+  if (!requireOrSkip(t, await haproxyAvailable(), 'haproxy is not installed (apt-get install haproxy)')) return;
+  if (!requireOrSkip(t, process.getuid?.() === 0, 'needs root (a private mount for the rendered /run/haproxy/admin.sock)')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'ce-haproxy-redispatch-'));
+  // cp-01 answers; cp-02 refuses every connection (nothing listens). HAProxy spreads the first checks over the
+  // interval by server position (cp-01 at once, cp-02 after 5m / 2), so in the test's time cp-02 is never
+  // checked, stays UP, and only the retry decides. Clients come from twelve source addresses, so `balance
+  // source` hashes some of them to cp-02 (the hash is fixed: the same ones every run).
+  const targetPort = await freePort('127.0.0.2');
+  const live = createTcpServer((s) => { s.on('error', () => {}); s.end('cp-01\n'); });
+  await new Promise<void>((resolve) => live.listen(targetPort, '127.0.0.2', resolve));
+  const port = await freePort();
+  const sources = Array.from({ length: 12 }, (_, i) => `127.0.1.${i + 1}`);
+  const rendered = async (balance: string) => {
+    const spec = loadSpec(`
+cluster: { name: t }
+endpoint: 127.0.0.1
+controlPlane:
+  - { name: cp-01, address: 127.0.0.2 }
+  - { name: cp-02, address: 127.0.0.3 }
+listeners:
+  - { name: kubernetes, port: ${port}, targetPort: ${targetPort}, targets: controlPlane, balance: ${balance} }
+healthCheck: { interval: 5m, fastInterval: 5m, timeout: 2s }
+balancer: { bind: 127.0.0.1, admin: "127.0.0.1:${await freePort()}", retries: 2, connectTimeout: 1s, whenAllDown: reject }
+`);
+    return haproxyRenderer.render(spec, GOLDEN_CONTEXT)[0].contents;
+  };
+  const answers = async (config: string) => {
+    const cfg = join(dir, 'haproxy.cfg');
+    await writeFile(cfg, config);
+    const haproxy = runHaproxy(cfg);
+    try {
+      assert.ok(await waitFor(() => canConnect('127.0.0.1', port), 10_000), `haproxy listens\n${haproxy.output()}`);
+      const got: string[] = [];
+      for (const source of sources) got.push(await fetchLine('127.0.0.1', port, source));
+      return got;
+    } finally {
+      await haproxy.stop();
+    }
+  };
+  try {
+    const source = await rendered('source');
+    assert.match(source, /^ {4}option redispatch 1$/m);
+    assert.match(source, /^ {4}hash-type consistent$/m);
+    assert.deepEqual(await answers(source), Array(sources.length).fill('cp-01'), 'balance source: every client reaches the live server');
+    assert.deepEqual(await answers(await rendered('roundrobin')), Array(sources.length).fill('cp-01'), 'roundrobin: every client reaches the live server');
+    // The test can fail: with the map-based hash and plain redispatch, the clients hashed to cp-02 are retried there.
+    const before = await answers(source.replace(/^ {4}option redispatch 1$/m, '    option redispatch').replace(/^ {4}hash-type consistent$/m, ''));
+    assert.ok(before.includes('') && before.includes('cp-01'), `without them the clients hashed to cp-02 fail: ${JSON.stringify(before)}`);
+  } finally {
+    await new Promise((r) => live.close(r));
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a tls or https check with caFile verifies a named server\'s identity as serve does; an IP SAN HAProxy cannot match (real HAProxy)', { timeout: 90_000 }, async (t) => {
+  if (!requireOrSkip(t, await haproxyAvailable(), 'haproxy is not installed (apt-get install haproxy)')) return;
+  if (!requireOrSkip(t, process.getuid?.() === 0, 'needs root (a private mount for /run/haproxy and /etc/hosts)')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'ce-haproxy-identity-'));
+  const servers: HttpsServer[] = [];
+  let haproxy: ReturnType<typeof runHaproxy> | undefined;
+  try {
+    const ca = await createCa('identity test CA', 2);
+    const caFile = join(dir, 'ca.crt');
+    await writeFile(caFile, `${ca.cert.trim()}\n`);
+    // cp-01 has its own certificate; cp-02 presents cp-01's: signed by the CA, for another name and address.
+    const own = await issueCertificate(ca, { commonName: 'cp-01', sans: ['cp-01.test', '127.0.0.2'], days: 2 });
+    const targetPort = await freePort('127.0.0.2');
+    // Both answer GET /readyz with 200 (so the https check passes on the answer alone) and close.
+    for (const address of ['127.0.0.2', '127.0.0.3']) {
+      const server = createHttpsServer({ cert: own.cert, key: own.key }, (_req, res) => { res.writeHead(200, { connection: 'close' }).end('ok'); });
+      await new Promise<void>((resolve) => server.listen(targetPort, address, resolve));
+      servers.push(server);
+    }
+    const hosts = join(dir, 'hosts');
+    await writeFile(hosts, '127.0.0.1 localhost\n127.0.0.2 cp-01.test\n127.0.0.3 cp-02.test\n');
+    const check = { type: 'tls' as const, intervalMs: 300, timeoutMs: 200, caFile };
+    /** Server → state, once every server has a check result (check_status L4…/L6…), else undefined. */
+    const checked = async (adminPort: number): Promise<Record<string, string> | undefined> => {
+      try {
+        const csv = await (await fetch(`http://127.0.0.1:${adminPort}/;csv`)).text();
+        const rows = csv.split('\n').map((l) => l.split(',')).filter((r) => r[0] === 'kubernetes' && /^cp-0\d$/.test(r[1]));
+        return rows.length === 2 && rows.every((r) => /^(\* )?L\d/.test(r[36])) ? Object.fromEntries(rows.map((r) => [r[1], r[17]])) : undefined;
+      } catch { return undefined; }
+    };
+    const run = async (addresses: [string, string], type: 'tls' | 'https') => {
+      const port = await freePort();
+      const adminPort = await freePort();
+      const spec = loadSpec(`
+cluster: { name: t }
+endpoint: 127.0.0.1
+controlPlane:
+  - { name: cp-01, address: ${addresses[0]} }
+  - { name: cp-02, address: ${addresses[1]} }
+listeners:
+  - name: kubernetes
+    port: ${port}
+    targetPort: ${targetPort}
+    targets: controlPlane
+    healthCheck: { type: ${type}, interval: 300ms, timeout: 200ms, healthyThreshold: 1, unhealthyThreshold: 1, caFile: ${caFile} }
+balancer: { bind: 127.0.0.1, admin: "127.0.0.1:${adminPort}", whenAllDown: reject }
+`);
+      const [file] = haproxyRenderer.render(spec, GOLDEN_CONTEXT);
+      const cfg = join(dir, 'haproxy.cfg');
+      await writeFile(cfg, file.contents);
+      haproxy = runHaproxy(cfg, hosts);
+      // Servers start UP; with rise 1 / fall 1 the first check result is the verdict.
+      const states = await waitFor(() => checked(adminPort), 10_000, 100);
+      await haproxy.stop();
+      assert.ok(states, `every server is checked\n${haproxy.output()}`);
+      return { file: file.contents, states };
+    };
+
+    // Servers by name: check-sni, and HAProxy verifies the name, so cp-02 (showing cp-01's certificate) is down.
+    for (const type of ['tls', 'https'] as const) {
+      const named = await run(['cp-01.test', 'cp-02.test'], type);
+      assert.match(named.file, /^ {4}server cp-02 cp-02\.test:\d+ weight 1 check-sni cp-02\.test$/m);
+      assert.deepEqual(named.states, { 'cp-01': 'UP', 'cp-02': 'DOWN' }, type);
+    }
+    // serve's own check agrees (it sends the name and verifies it): its verdicts are the same.
+    const probe = async (address: string) => (await tlsProbe({ address, port: targetPort }, { ...loadSpec(BASE).healthCheck, ...check }, AbortSignal.timeout(2000))).ok;
+    assert.equal(await probe('127.0.0.2'), true, 'serve: cp-01 at 127.0.0.2 (its IP SAN)');
+    assert.equal(await probe('127.0.0.3'), false, 'serve: cp-02 at 127.0.0.3 shows a certificate without that IP SAN');
+
+    // Servers by address: HAProxy matches DNS names only, so it cannot tell cp-02's certificate is not its own;
+    // the file says so, and this records it (a future HAProxy that matches IP SANs fails this line first).
+    const byAddress = await run(['127.0.0.2', '127.0.0.3'], 'tls');
+    assert.match(byAddress.file, /cannot match an IP address\n {4}# against its IP SANs/);
+    assert.doesNotMatch(byAddress.file, /^ {4}server .*check-sni/m);
+    assert.deepEqual(byAddress.states, { 'cp-01': 'UP', 'cp-02': 'UP' });
+  } finally {
+    await haproxy?.stop();
+    for (const server of servers) await new Promise((r) => server.close(r));
     await rm(dir, { recursive: true, force: true });
   }
 });

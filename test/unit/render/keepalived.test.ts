@@ -52,7 +52,7 @@ test('advert_int: whole seconds are VRRPv2; sub-second and IPv6 need VRRPv3', ()
   assert.deepEqual(pick(planFailover(vip({ advertIntervalMs: 500 }))), { version: 3, advertInt: '0.5' });
   assert.deepEqual(pick(planFailover(vip({ advertIntervalMs: 1250 }))), { version: 3, advertInt: '1.25' });
   assert.deepEqual(pick(planFailover(vip({ address: 'fd00::30', family: 6, peers: [{ name: 'a', address: 'fd00::11', priority: 10 }] }))), { version: 3, advertInt: '1' });
-  assert.match(renderError(() => planFailover(vip({ advertIntervalMs: 5 }))).message, /advertInterval 5ms/);
+  assert.match(renderError(() => planFailover(vip({ advertIntervalMs: 5 }))).message, /^vip\.advertInterval: 5ms cannot be written/);
   assert.match(renderError(() => planFailover(vip({ advertIntervalMs: 300_000 }))).message, /VRRPv2 takes 1s to 255s/);
 });
 
@@ -84,7 +84,7 @@ test('states and weight: MASTER is the highest priority when preempting; nopreem
 });
 
 test('bad peers are render errors that name the field', () => {
-  assert.match(renderError(() => planFailover(vip({ peers: [] }))).message, /vip.peers is empty/);
+  assert.match(renderError(() => planFailover(vip({ peers: [] }))).message, /^vip\.peers: lists no LB host/);
   const dns = renderError(() => planFailover(vip({ peers: [{ name: 'lb', address: 'lb.example.com', priority: 5 }] })));
   assert.match(dns.message, /vip.peers\[0\].address: unicast VRRP needs an IP address/);
   assert.doesNotThrow(() => planFailover(vip({ unicast: false, peers: [{ name: 'lb', address: 'lb.example.com', priority: 5 }] })));
@@ -103,10 +103,12 @@ test('one file per peer; the vrrp_script is defined before the instance that tra
   assert.match(conf, /global_defs \{[^}]*script_user root\n\s+enable_script_security/);
 });
 
-test('the check connects to the kubernetes frontend (not the first listener) with bash; never pidof', () => {
+test('the check asks HAProxy\'s monitor whether the kubernetes backend (not the first listener) has a server up; never pidof', () => {
   const conf = fileOf(SPEC, 'lb-01');
-  assert.match(conf, /script "\/usr\/bin\/timeout 1 \/bin\/bash -c '<\/dev\/tcp\/127\.0\.0\.1\/7443'"/);
-  assert.deepEqual(conf.split('\n').filter((l) => /^\s*script /.test(l)).length, 1, 'one check script, the TCP connect');
+  assert.ok(conf.includes(`script "/usr/bin/timeout 1 /bin/bash -c 'exec 3<>/dev/tcp/127.0.0.1/8404 && { echo GET /ready HTTP/1.0; echo; } >&3 && /usr/bin/head -n1 <&3 | /usr/bin/grep -qw 200'"`), conf);
+  assert.match(conf, /backend kubernetes\n# has a server up/);
+  assert.deepEqual(conf.split('\n').filter((l) => /^\s*script /.test(l)).length, 1, 'one check script');
+  assert.doesNotMatch(conf.split('\n').filter((l) => /^\s*script /.test(l)).join('\n'), /pidof|killall/);
   assert.match(conf, /interval 1\n\s+timeout 2\n\s+fall 2\n\s+rise 2\n(\s+#.*\n)+\s+weight 0\n/);
 });
 
@@ -162,7 +164,7 @@ test('keepalived -t -e -f accepts every rendered keepalived.conf, with no warnin
       'cluster: { name: six }', 'endpoint: "fd00:10::30"', 'controlPlane: [{ name: cp-01, address: "fd00:10::31" }]', 'balancer: { bind: "::" }',
       'vip: { address: "fd00:10::30", prefixLength: 64, peers: [{ name: lb-01, address: "fd00:10::11", priority: 100 }, { name: lb-02, address: "fd00:10::12", priority: 90 }] }',
     ].join('\n'));
-    assert.match(keepalivedRenderer.render(ipv6, GOLDEN_CONTEXT)[0].contents, /<\/dev\/tcp\/::1\/6443[\s\S]*version 3\n/);
+    assert.match(keepalivedRenderer.render(ipv6, GOLDEN_CONTEXT)[0].contents, /\/dev\/tcp\/127\.0\.0\.1\/8404[\s\S]*version 3\n/);
     const specs = [...CASES.map((name) => ({ name, spec: caseSpec(name) })), { name: 'three-peers', spec: loadSpec(SPEC) }, { name: 'ipv6', spec: ipv6 }];
     for (const { name, spec } of specs) {
       for (const file of keepalivedRenderer.render(spec, GOLDEN_CONTEXT)) {

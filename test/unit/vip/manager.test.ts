@@ -8,6 +8,7 @@ import type { Vip } from '../../../src/spec/types.js';
 import { NopAnnouncer } from '../../../src/vip/announcers/nop.js';
 import { encodeAdvert } from '../../../src/vip/election/packet.js';
 import { selectSelf, VipManager } from '../../../src/vip/manager.js';
+import { HealthFlag } from '../../helpers/health.js';
 import { waitFor } from '../../helpers/net.js';
 
 const KEY = 'unit-test-key';
@@ -26,10 +27,10 @@ let nextPort = 40000 + Math.floor(Math.random() * 20000);
 
 function cluster(spec: Vip) {
   const port = nextPort++;
-  const health = new Map(spec.peers.map((p) => [p.name, true]));
+  const health = new Map(spec.peers.map((p) => [p.name, new HealthFlag()]));
   const nodes = spec.peers.map((self) => {
     const announcer = new NopAnnouncer();
-    const manager = new VipManager({ vip: spec, self, healthy: () => health.get(self.name)!, logger: silentLogger, announcer, port });
+    const manager = new VipManager({ vip: spec, self, health: health.get(self.name)!, logger: silentLogger, announcer, port });
     return { name: self.name, manager, announcer };
   });
   const holders = () => nodes.filter((n) => n.announcer.held).map((n) => n.name);
@@ -61,7 +62,7 @@ describe('VipManager on loopback', () => {
     const last = c.nodes[1].manager.snapshot().transitions.at(-1)!;
     assert.equal(last.to, 'master');
 
-    c.health.set('lb-02', false);
+    c.health.get('lb-02')!.set(false);
     await waitFor(() => c.holders()[0] === 'lb-03', 1000);
     assert.deepEqual(c.holders(), ['lb-03']);
     const snap = c.nodes[1].manager.snapshot();
@@ -70,7 +71,7 @@ describe('VipManager on loopback', () => {
     assert.match(snap.transitions.at(-1)!.reason, /unhealthy/);
 
     // Healthy again: after the hold-down lb-02 preempts lb-03 (higher priority), and exactly one holds it.
-    c.health.set('lb-02', true);
+    c.health.get('lb-02')!.set(true);
     await waitFor(() => c.holders()[0] === 'lb-02', 2000);
     await new Promise((r) => setTimeout(r, 150));
     assert.deepEqual(c.holders(), ['lb-02']);
@@ -117,7 +118,7 @@ describe('VipManager on loopback', () => {
     const saved = process.env.CLUSTER_ENDPOINT_VIP_KEY;
     delete process.env.CLUSTER_ENDPOINT_VIP_KEY;
     try {
-      const make = (spec: Vip, name = 'lb-01') => new VipManager({ vip: spec, self: { name, address: '127.0.0.1', priority: 100 }, healthy: () => true, logger: silentLogger });
+      const make = (spec: Vip, name = 'lb-01') => new VipManager({ vip: spec, self: { name, address: '127.0.0.1', priority: 100 }, health: new HealthFlag(), logger: silentLogger });
       assert.throws(() => make(vip({ authKey: undefined })), (e: unknown) => e instanceof UserError && e.code === 'VIP' && /authKey/.test(e.hint ?? ''));
       assert.throws(() => make(vip({ unicast: false })), /unicast/);
       assert.throws(() => make(vip(), 'lb-99'), /not in vip.peers/);
@@ -127,7 +128,7 @@ describe('VipManager on loopback', () => {
   });
 
   it('reports a bind failure as a UserError naming the peer address', async () => {
-    const m = new VipManager({ vip: vip(), self: { name: 'lb-01', address: '10.255.255.1', priority: 100 }, healthy: () => true, logger: silentLogger, announcer: new NopAnnouncer(), port: nextPort++ });
+    const m = new VipManager({ vip: vip(), self: { name: 'lb-01', address: '10.255.255.1', priority: 100 }, health: new HealthFlag(), logger: silentLogger, announcer: new NopAnnouncer(), port: nextPort++ });
     await assert.rejects(m.start(), (e: unknown) => e instanceof UserError && /cannot bind/.test(e.message) && /EADDRNOTAVAIL/.test(e.message));
     await m.stop();
   });

@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { BINARY, CAPABILITIES, renderUnits, stopTimeoutSeconds } from '../../../src/render/builtin/index.js';
 import { RENDERERS } from '../../../src/render/index.js';
 import { parseSpec } from '../../../src/spec/load.js';
 import type { Spec } from '../../../src/spec/types.js';
+import type { UserError } from '../../../src/errors.js';
 import { runCli } from '../../helpers/cli.js';
 
 const run = promisify(execFile);
@@ -90,7 +92,11 @@ describe('render builtin (systemd unit)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ce-unit-'));
     dirs.push(dir);
     // verify checks that ExecStart exists: point it at an executable that does (the unit is otherwise unchanged).
-    const unit = renderUnits(spec(), CONTEXT)[0].contents.replace(BINARY, process.execPath);
+    // With LoadCredential= lines, which systemd-analyze checks too.
+    const withKey = SPEC.replace('deregistrationDelay: 30s', 'deregistrationDelay: 30s\nhealthCheck: { type: tls, clientCertificate: { certFile: /etc/cluster-endpoint/client.crt, keyFile: /etc/cluster-endpoint/client.key } }');
+    const unit = renderUnits(spec(withKey), { ...CONTEXT, binary: process.execPath })[0].contents;
+    assert.equal(value(unit, 'LoadCredential').length, 2);
+    assert.match(unit, new RegExp(`^ExecStart=${process.execPath} serve `, 'm'));
     const path = join(dir, 'cluster-endpoint.service');
     await writeFile(path, unit);
     const verify = await run('systemd-analyze', ['verify', path]).then((r) => ({ code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => e);
@@ -107,6 +113,86 @@ describe('render builtin (systemd unit)', () => {
     assert.ok(exposure, security.stdout.slice(-500));
     process.stdout.write(`# systemd-analyze security: exposure ${exposure[1]} ${exposure[2]}\n`);
     assert.ok(Number(exposure[1]) <= 3, `exposure ${exposure[1]} (${exposure[2]}) <= 3.0`);
+  });
+
+  it('validates the spec before serve starts, with the same executable, given or looked up by systemd', () => {
+    for (const binary of [undefined, '/usr/bin/cluster-endpoint', '/opt/ce/bin/cluster-endpoint']) {
+      for (const unit of renderUnits(spec(), { ...CONTEXT, ...(binary ? { binary } : {}) }).map((f) => f.contents)) {
+        const executable = binary ?? BINARY;
+        assert.deepEqual(value(unit, 'ExecStartPre'), [`${executable} validate -c /etc/cluster-endpoint/endpoint.yaml`]);
+        assert.match(value(unit, 'ExecStart')[0], new RegExp(`^${executable} serve -c /etc/cluster-endpoint/endpoint.yaml`));
+      }
+    }
+    assert.equal(BINARY, 'cluster-endpoint', 'a plain name: systemd looks it up in /usr/local/bin and /usr/bin');
+  });
+
+  it('never names the cluster in Description= (the packaged unit is rendered from the example spec)', () => {
+    fc.assert(fc.property(fc.stringMatching(/^[a-z]{2,12}[0-9]{1,3}(-[a-z]{1,8})?$/), fc.boolean(), (name, withVip) => {
+      const text = (withVip ? SPEC : SPEC.split('vip:')[0]).replace('name: rciis', `name: ${name}`);
+      for (const file of renderUnits(spec(text), CONTEXT)) {
+        const description = /^Description=(.*)$/m.exec(file.contents)?.[1] ?? '';
+        assert.ok(!description.includes(name), description);
+        assert.match(description, /^cluster-endpoint serve: control-plane load balancer/);
+      }
+    }), { numRuns: 30 });
+  });
+
+  it('with the plain name, systemd-analyze verify finds cluster-endpoint in /usr/local/bin', async (t) => {
+    const ok = (await hasSystemdAnalyze()) && process.getuid?.() === 0 && await run('unshare', ['--version']).then(() => true, () => false);
+    if (!requireOrSkip(t, ok, 'needs root, unshare and systemd-analyze')) return;
+    const dir = await mkdtemp(join(tmpdir(), 'ce-unit-'));
+    dirs.push(dir);
+    const path = join(dir, 'cluster-endpoint.service');
+    await writeFile(path, renderUnits(spec(), CONTEXT)[0].contents);
+    const verify = (withBinary: boolean) => run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
+      // A private /usr/local/bin for this check alone: with cluster-endpoint in it, and without.
+      `mount -t tmpfs tmpfs /usr/local/bin && ${withBinary ? 'cp /bin/true /usr/local/bin/cluster-endpoint && ' : ''}exec systemd-analyze verify "$0"`, path])
+      .then((r) => ({ code: 0, stderr: r.stderr }), (e: { code: number; stderr: string }) => e);
+    const found = await verify(true);
+    assert.equal(found.code, 0, found.stderr);
+    assert.equal(found.stderr.trim(), '');
+    const missing = await verify(false);
+    assert.match(missing.stderr, /Command cluster-endpoint is not executable/, 'the check can fail');
+  });
+
+  it('`render builtin --binary` takes an absolute path only, and only for builtin', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ce-render-'));
+    dirs.push(dir);
+    await writeFile(join(dir, 'endpoint.yaml'), SPEC);
+    const given = await runCli(['render', 'builtin', '-c', join(dir, 'endpoint.yaml'), '-o', join(dir, 'out'), '--binary', '/usr/bin/cluster-endpoint']);
+    assert.equal(given.code, 0, given.stderr);
+    const unit = await readFile(join(dir, 'out', 'lb-02', 'cluster-endpoint.service'), 'utf8');
+    assert.deepEqual(value(unit, 'ExecStart'), ['/usr/bin/cluster-endpoint serve -c /etc/cluster-endpoint/endpoint.yaml --peer lb-02']);
+    const relative = await runCli(['render', 'builtin', '-c', join(dir, 'endpoint.yaml'), '-o', join(dir, 'out'), '--binary', 'bin/cluster-endpoint']);
+    assert.equal(relative.code, 2);
+    assert.match(relative.stderr, /--binary bin\/cluster-endpoint: systemd needs an absolute path/);
+    const elsewhere = await runCli(['render', 'haproxy', '-c', join(dir, 'endpoint.yaml'), '-o', join(dir, 'out'), '--binary', '/usr/bin/cluster-endpoint']);
+    assert.equal(elsewhere.code, 2);
+    assert.match(elsewhere.stderr, /--binary belongs to the builtin target/);
+  });
+
+  it('loads every health check\'s client certificate and key as a systemd credential, named by its file name', () => {
+    const withCertificates = `${SPEC.split('vip:')[0]}healthCheck:
+  type: https
+  clientCertificate: { certFile: /etc/cluster-endpoint/tls/client.crt, keyFile: /etc/cluster-endpoint/tls/client.key }
+listeners:
+  - { name: kubernetes, port: 6443, targetPort: 6443, targets: controlPlane }
+  - name: talos
+    port: 50000
+    targetPort: 50000
+    targets: controlPlane
+    healthCheck: { type: tls, clientCertificate: { certFile: /etc/talos/check.pem, keyFile: /etc/talos/check.pem } }
+`;
+    const unit = renderUnits(spec(withCertificates), CONTEXT)[0].contents;
+    assert.deepEqual(value(unit, 'LoadCredential'), [
+      'client.crt:/etc/cluster-endpoint/tls/client.crt', 'client.key:/etc/cluster-endpoint/tls/client.key', 'check.pem:/etc/talos/check.pem',
+    ]);
+    assert.deepEqual(value(renderUnits(spec(), CONTEXT)[0].contents, 'LoadCredential'), [], 'none without client certificates');
+    // serve finds a credential by its file name: two files of one name cannot both be loaded; a relative path cannot be loaded.
+    const clash = withCertificates.replace('/etc/talos/check.pem, keyFile: /etc/talos/check.pem', '/etc/talos/client.crt, keyFile: /etc/talos/client.key');
+    assert.throws(() => renderUnits(spec(clash), CONTEXT), (e: UserError) => e.code === 'RENDER' && /same file name "client\.crt"/.test(e.message) && /different names/.test(e.hint ?? ''));
+    const relative = withCertificates.replace('keyFile: /etc/cluster-endpoint/tls/client.key', 'keyFile: tls/client.key');
+    assert.throws(() => renderUnits(spec(relative), CONTEXT), (e: UserError) => e.code === 'RENDER' && /keyFile: "tls\/client\.key" is relative/.test(e.message));
   });
 
   it('`cluster-endpoint render builtin` writes the files', async () => {

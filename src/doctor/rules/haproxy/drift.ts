@@ -3,6 +3,7 @@ import { defineRule } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
 import { bindPorts, effective, haproxyTimeMs, proxies, servers, type HaproxyConfig, type HaproxySection, type ServerLine } from '../../parsers/haproxy.js';
 import { driftFinding } from '../drift.js';
+import { hostAndPort, serverKey } from './address.js';
 import { serverSetting } from './backends.js';
 
 /** HAProxy's defaults when a server line sets nothing: inter 2s, rise 2, fall 3. */
@@ -28,8 +29,8 @@ export const haproxyDrift = defineRule({
       inPath.push(front, ...(backend && backend !== front ? [backend] : []));
       if (!backend) continue;
       const active = servers(backend).filter((s) => !s.flags.includes('backup'));
-      const want = listener.servers.map((s) => `${s.address}:${s.port}`).sort();
-      const have = active.map((s) => s.address).sort();
+      const want = listener.servers.map((s) => serverKey(s.address, s.port)).sort();
+      const have = active.map((s) => serverKey(...hostAndPort(s.address))).sort();
       if (want.join(' ') !== have.join(' ')) {
         found.push(driftFinding(active[0]?.line ?? backend.line, `${backend.kind} ${backend.name} (listener ${listener.name}) servers`, want.join(', ') || 'none', `has ${have.join(', ') || 'none'}`));
       }

@@ -6,7 +6,7 @@ export const specPreserveClientIp = defineRule({
   id: 'spec/preserve-client-ip',
   kind: 'spec',
   check(file) {
-    if (!file.result.spec?.aws.preserveClientIp) return [];
+    if (!file.result.spec?.aws?.preserveClientIp) return [];
     return [{
       severity: 'warning' as const,
       line: specLine(file, ['aws', 'preserveClientIp']),

@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { dashboardRows } from '../../../../src/render/prometheus/dashboard.js';
+import fc from 'fast-check';
+import { dashboardRows, dashboardUid } from '../../../../src/render/prometheus/dashboard.js';
 import { DASHBOARD_FILE, prometheusRenderer, RULES_FILE } from '../../../../src/render/prometheus/index.js';
 import { alertGroups } from '../../../../src/render/prometheus/rules.js';
 import { createAdminMetrics } from '../../../../src/runtime/admin/metrics.js';
@@ -21,7 +22,9 @@ import { metricNames, panelQueries, promtoolAvailable } from './queries.js';
 
 const run = promisify(execFile);
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-const CASES = ['bare-metal-tcp', 'dns-clients'] as const;
+const CASES = ['bare-metal-tcp', 'dns-clients', 'bgp-bird'] as const;
+/** Cases with promtool unit tests (<case>.promtool.yml here): together they exercise every alert. */
+const PROMTOOL_CASES = ['bare-metal-tcp', 'bgp-bird'] as const;
 
 for (const name of CASES) {
   test(`prometheus golden: ${name}`, () => {
@@ -48,24 +51,43 @@ test('promtool check rules accepts the rules of every case', async (t) => {
   }
 });
 
-test('promtool test rules: each alert fires on the series it is about, and only then', async (t) => {
-  if (!requireOrSkip(t, await promtoolAvailable(), 'promtool is not installed (Debian: prometheus)')) return;
-  const dir = renderTo('bare-metal-tcp');
-  try {
-    copyFileSync(join(HERE, 'bare-metal-tcp.promtool.yml'), join(dir, 'tests.yml'));
-    const result = await run('promtool', ['test', 'rules', join(dir, 'tests.yml')]).catch((error: { stdout: string; stderr: string }) => error);
-    assert.match(result.stdout, /SUCCESS/, `${result.stdout}\n${result.stderr}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+for (const name of PROMTOOL_CASES) {
+  test(`promtool test rules (${name}): each alert fires on the series it is about, and only then`, async (t) => {
+    if (!requireOrSkip(t, await promtoolAvailable(), 'promtool is not installed (Debian: prometheus)')) return;
+    const dir = renderTo(name);
+    try {
+      copyFileSync(join(HERE, `${name}.promtool.yml`), join(dir, 'tests.yml'));
+      const result = await run('promtool', ['test', 'rules', join(dir, 'tests.yml')]).catch((error: { stdout: string; stderr: string }) => error);
+      assert.match(result.stdout, /SUCCESS/, `${result.stdout}\n${result.stderr}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
-test('every alert of the rendered rules is covered by the promtool unit tests', async () => {
-  const { readFile } = await import('node:fs/promises');
-  const tests = await readFile(join(HERE, 'bare-metal-tcp.promtool.yml'), 'utf8');
-  for (const group of alertGroups(caseSpec('bare-metal-tcp'))) {
-    for (const rule of group.rules) assert.match(tests, new RegExp(`alertname: ${rule.alert}\\b`), `${rule.alert} has a promtool test`);
-  }
+  test(`every alert of the rendered rules is covered by the promtool unit tests (${name})`, async () => {
+    const { readFile } = await import('node:fs/promises');
+    const tests = await readFile(join(HERE, `${name}.promtool.yml`), 'utf8');
+    // bgp-bird's file covers the BGP group; bare-metal-tcp's every other group.
+    const groups = alertGroups(caseSpec(name)).filter((g) => g.name.endsWith('-bgp') === (name === 'bgp-bird'));
+    assert.ok(groups.length > 0);
+    for (const group of groups) {
+      for (const rule of group.rules) assert.match(tests, new RegExp(`alertname: ${rule.alert}\\b`), `${rule.alert} has a promtool test`);
+    }
+  });
+}
+
+test('two clusters never share a dashboard uid, and every uid is at most 40 characters', () => {
+  fc.assert(fc.property(
+    fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,60}[a-z0-9])?$/), fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,60}[a-z0-9])?$/),
+    fc.ipV4(), fc.ipV4(),
+    (a, b, ea, eb) => {
+      const base = caseSpec('bare-metal-tcp');
+      const one = dashboardUid({ ...base, cluster: { ...base.cluster, name: a }, endpoint: ea });
+      const two = dashboardUid({ ...base, cluster: { ...base.cluster, name: b }, endpoint: eb });
+      assert.ok(one.length <= 40 && /^[A-Za-z0-9_-]+$/.test(one), one);
+      if (a !== b || ea !== eb) assert.notEqual(one, two);
+    },
+  ), { seed: 23, numRuns: 500 });
 });
 
 /** A snapshot with everything the exporter can show: a VIP, reload counts, downtime. */

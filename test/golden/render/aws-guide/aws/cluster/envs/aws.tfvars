@@ -14,6 +14,7 @@ health_check_timeout             = 5
 healthy_threshold                = 2
 unhealthy_threshold              = 2
 deregistration_delay             = 30
+tcp_idle_timeout                 = 3600
 preserve_client_ip               = false
 unhealthy_connection_termination = true
 

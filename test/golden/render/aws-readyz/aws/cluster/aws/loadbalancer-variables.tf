@@ -51,6 +51,11 @@ variable "deregistration_delay" {
   type        = number
 }
 
+variable "tcp_idle_timeout" {
+  description = "Seconds (balancer.idleTimeout)."
+  type        = number
+}
+
 variable "preserve_client_ip" {
   description = "aws.preserveClientIp."
   type        = bool

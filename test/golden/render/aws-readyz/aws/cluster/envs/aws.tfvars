@@ -12,6 +12,7 @@ health_check_timeout             = 3
 healthy_threshold                = 3
 unhealthy_threshold              = 2
 deregistration_delay             = 60
+tcp_idle_timeout                 = 3600
 preserve_client_ip               = true
 unhealthy_connection_termination = false
 

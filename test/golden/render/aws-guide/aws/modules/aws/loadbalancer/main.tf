@@ -3,31 +3,50 @@
 
 # The security group is created together with the NLB: adding security_groups to an existing NLB
 # replaces it (new DNS name, every kubeconfig and talosconfig breaks).
+# One rule per port range; AWS counts each CIDR of a rule against the quota, so nodes come in as
+# node_cidrs (blocks such as the VPC's), never one /32 per node.
 resource "aws_security_group" "nlb" {
   name        = "${var.environment}-talos-api-nlb"
   description = "Talos and Kubernetes API load balancer"
   vpc_id      = var.vpc_id
 
-  dynamic "ingress" {
-    for_each = toset([6443, 50000, 50001])
-    content {
-      description = "listener ${ingress.value} from admins and nodes"
-      from_port   = ingress.value
-      to_port     = ingress.value
-      protocol    = "tcp"
-      cidr_blocks = concat(var.allowed_admin_cidrs, var.node_cidrs)
-    }
+  ingress {
+    description = "listener 6443 from admins and nodes"
+    from_port   = 6443
+    to_port     = 6443
+    protocol    = "tcp"
+    cidr_blocks = concat(var.allowed_admin_cidrs, var.node_cidrs)
+  }
+
+  ingress {
+    description = "listener 50000-50001 from admins and nodes"
+    from_port   = 50000
+    to_port     = 50001
+    protocol    = "tcp"
+    cidr_blocks = concat(var.allowed_admin_cidrs, var.node_cidrs)
   }
 
   # Traffic and health checks from the NLB to the nodes.
-  dynamic "egress" {
-    for_each = toset([6443, 50000])
-    content {
-      description = "targets on ${egress.value}"
-      from_port   = egress.value
-      to_port     = egress.value
-      protocol    = "tcp"
-      cidr_blocks = var.node_cidrs
+  egress {
+    description = "targets on 6443"
+    from_port   = 6443
+    to_port     = 6443
+    protocol    = "tcp"
+    cidr_blocks = var.node_cidrs
+  }
+
+  egress {
+    description = "targets on 50000"
+    from_port   = 50000
+    to_port     = 50000
+    protocol    = "tcp"
+    cidr_blocks = var.node_cidrs
+  }
+
+  lifecycle {
+    precondition {
+      condition     = 2 * length(concat(var.allowed_admin_cidrs, var.node_cidrs)) <= 60 && 2 * length(var.node_cidrs) <= 60
+      error_message = "The NLB security group would exceed AWS's default 60 inbound or outbound rules (every CIDR of a rule counts, once per port range: 2 inbound, 2 outbound). Use fewer, wider CIDR blocks in allowed_admin_cidrs and node_cidrs, or raise the quota."
     }
   }
 }
@@ -70,9 +89,10 @@ resource "aws_lb_target_group" "kubernetes_api" {
 }
 
 resource "aws_lb_listener" "kubernetes_api" {
-  load_balancer_arn = aws_lb.kubernetes_api.arn
-  port              = 6443
-  protocol          = "TCP"
+  load_balancer_arn        = aws_lb.kubernetes_api.arn
+  port                     = 6443
+  protocol                 = "TCP"
+  tcp_idle_timeout_seconds = var.tcp_idle_timeout
 
   default_action {
     type             = "forward"
@@ -108,9 +128,10 @@ resource "aws_lb_target_group" "talos_api" {
 }
 
 resource "aws_lb_listener" "talos_api" {
-  load_balancer_arn = aws_lb.kubernetes_api.arn
-  port              = 50000
-  protocol          = "TCP"
+  load_balancer_arn        = aws_lb.kubernetes_api.arn
+  port                     = 50000
+  protocol                 = "TCP"
+  tcp_idle_timeout_seconds = var.tcp_idle_timeout
 
   default_action {
     type             = "forward"

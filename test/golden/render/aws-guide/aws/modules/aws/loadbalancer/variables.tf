@@ -29,7 +29,7 @@ variable "subnet_ids" {
 variable "internal" {
   description = "true: internal NLB (reachable from the VPC, VPN or bastion); false: internet-facing."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "enable_deletion_protection" {
@@ -41,13 +41,13 @@ variable "enable_deletion_protection" {
 variable "enable_cross_zone_load_balancing" {
   description = "Spread each zone's traffic over the targets of every zone."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "allowed_admin_cidrs" {
   description = "CIDR blocks (administrators, CI) allowed to reach every listener through the NLB security group."
   type        = list(string)
-  default     = []
+  default     = ["196.45.28.20/32"]
 
   validation {
     condition     = alltrue([for cidr in var.allowed_admin_cidrs : can(cidrhost(cidr, 0))])
@@ -56,7 +56,7 @@ variable "allowed_admin_cidrs" {
 }
 
 variable "node_cidrs" {
-  description = "CIDR blocks of the cluster nodes: they reach the API through the NLB (kubelets, hairpin) and the NLB reaches them for traffic and health checks."
+  description = "CIDR blocks that hold the cluster nodes (the VPC's, or the nodes' subnets): they reach the API through the NLB (kubelets, hairpin) and the NLB reaches them for traffic and health checks. Blocks, not one /32 per node: AWS counts every CIDR of a rule against the security group's rule quota."
   type        = list(string)
 
   validation {
@@ -117,6 +117,17 @@ variable "deregistration_delay" {
   validation {
     condition     = var.deregistration_delay >= 0 && var.deregistration_delay <= 3600 && floor(var.deregistration_delay) == var.deregistration_delay
     error_message = "deregistration_delay must be a whole number from 0 to 3600 seconds (AWS NLB limit)."
+  }
+}
+
+variable "tcp_idle_timeout" {
+  description = "Seconds a connection may stay idle before the NLB closes it (the spec's balancer.idleTimeout; the NLB's own default, 350, cuts quiet kubectl logs -f and exec)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.tcp_idle_timeout >= 60 && var.tcp_idle_timeout <= 6000 && floor(var.tcp_idle_timeout) == var.tcp_idle_timeout
+    error_message = "tcp_idle_timeout must be a whole number from 60 to 6000 seconds (AWS NLB limit)."
   }
 }
 

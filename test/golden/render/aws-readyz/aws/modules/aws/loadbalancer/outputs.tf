@@ -6,6 +6,11 @@ output "load_balancer_dns_name" {
   value       = aws_lb.kubernetes_api.dns_name
 }
 
+output "load_balancer_zone_id" {
+  description = "Route 53 zone of the NLB's DNS name (for alias records)."
+  value       = aws_lb.kubernetes_api.zone_id
+}
+
 output "load_balancer_arn" {
   description = "NLB ARN (used for additional listeners in the root module)."
   value       = aws_lb.kubernetes_api.arn

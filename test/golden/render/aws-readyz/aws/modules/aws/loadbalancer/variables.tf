@@ -35,7 +35,7 @@ variable "internal" {
 variable "enable_deletion_protection" {
   description = "Refuse to delete the NLB until this is turned off."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "enable_cross_zone_load_balancing" {
@@ -47,7 +47,7 @@ variable "enable_cross_zone_load_balancing" {
 variable "allowed_admin_cidrs" {
   description = "CIDR blocks (administrators, CI) allowed to reach every listener through the NLB security group."
   type        = list(string)
-  default     = []
+  default     = ["10.99.0.0/16"]
 
   validation {
     condition     = alltrue([for cidr in var.allowed_admin_cidrs : can(cidrhost(cidr, 0))])
@@ -56,7 +56,7 @@ variable "allowed_admin_cidrs" {
 }
 
 variable "node_cidrs" {
-  description = "CIDR blocks of the cluster nodes: they reach the API through the NLB (kubelets, hairpin) and the NLB reaches them for traffic and health checks."
+  description = "CIDR blocks that hold the cluster nodes (the VPC's, or the nodes' subnets): they reach the API through the NLB (kubelets, hairpin) and the NLB reaches them for traffic and health checks. Blocks, not one /32 per node: AWS counts every CIDR of a rule against the security group's rule quota."
   type        = list(string)
 
   validation {
@@ -68,7 +68,7 @@ variable "node_cidrs" {
 variable "health_check_interval" {
   description = "NLB health check interval in seconds."
   type        = number
-  default     = 10
+  default     = 5
 
   validation {
     condition     = var.health_check_interval >= 5 && var.health_check_interval <= 300 && floor(var.health_check_interval) == var.health_check_interval
@@ -79,7 +79,7 @@ variable "health_check_interval" {
 variable "health_check_timeout" {
   description = "NLB health check timeout in seconds."
   type        = number
-  default     = 5
+  default     = 3
 
   validation {
     condition     = var.health_check_timeout >= 2 && var.health_check_timeout <= 120 && floor(var.health_check_timeout) == var.health_check_timeout
@@ -90,7 +90,7 @@ variable "health_check_timeout" {
 variable "healthy_threshold" {
   description = "Consecutive successful checks before marking target healthy."
   type        = number
-  default     = 2
+  default     = 3
 
   validation {
     condition     = var.healthy_threshold >= 2 && var.healthy_threshold <= 10 && floor(var.healthy_threshold) == var.healthy_threshold
@@ -112,7 +112,7 @@ variable "unhealthy_threshold" {
 variable "deregistration_delay" {
   description = "Seconds a deregistered or draining target keeps its established connections."
   type        = number
-  default     = 30
+  default     = 60
 
   validation {
     condition     = var.deregistration_delay >= 0 && var.deregistration_delay <= 3600 && floor(var.deregistration_delay) == var.deregistration_delay
@@ -120,14 +120,25 @@ variable "deregistration_delay" {
   }
 }
 
+variable "tcp_idle_timeout" {
+  description = "Seconds a connection may stay idle before the NLB closes it (the spec's balancer.idleTimeout; the NLB's own default, 350, cuts quiet kubectl logs -f and exec)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.tcp_idle_timeout >= 60 && var.tcp_idle_timeout <= 6000 && floor(var.tcp_idle_timeout) == var.tcp_idle_timeout
+    error_message = "tcp_idle_timeout must be a whole number from 60 to 6000 seconds (AWS NLB limit)."
+  }
+}
+
 variable "preserve_client_ip" {
   description = "Targets see the client's address. With true, a node that reaches its own API through the NLB can time out (hairpin); see docs/render/aws.md."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "unhealthy_connection_termination" {
   description = "Close established connections to a target when it is marked unhealthy (the spec's balancer.onMarkedDown)."
   type        = bool
-  default     = true
+  default     = false
 }
