@@ -13,6 +13,7 @@ import { EXIT, UserError } from '../errors.js';
 import { formatDuration, parseDuration } from '../spec/duration.js';
 import type { Spec } from '../spec/types.js';
 import { joinHostPort } from '../spec/address.js';
+import { vipForPeer } from '../spec/hosts.js';
 import type { HaproxyInput, KeepalivedInput, RehearsalInputs, YamlInput } from './inputs.js';
 import { cidr, contains, freeAddress, isIpv4, subnetOf, type Subnet } from './ipv4.js';
 
@@ -410,7 +411,7 @@ function serveLayout(spec: Spec, path: string): Layout {
     used.add(peer.address);
     return {
       name: peer.name, address: peer.address, engines: ['serve'], priority: peer.priority,
-      links: [{ name: spec.vip?.interface ?? 'eth0', segment, addresses: [`${peer.address}/${subnets.find((s) => s.name === segment)!.subnet.prefix}`] }],
+      links: [{ name: (spec.vip ? vipForPeer(spec.vip, peer).interface : undefined) ?? 'eth0', segment, addresses: [`${peer.address}/${subnets.find((s) => s.name === segment)!.subnet.prefix}`] }],
       from: { text: spec.vip ? `vip.peers ${peer.name} (${path})` : `the spec's endpoint (${path}): one LB host`, file: path },
     };
   });
