@@ -59,7 +59,7 @@ export function findCauses(plan: RehearsalPlan, inputs: RehearsalInputs, verdict
       if (!causes.some((c) => c.file === cause.file && c.line === cause.line && c.text === cause.text)) causes.push(cause);
     };
     for (const cause of fromNodes(plan, inputs, step)) add(cause);
-    for (const cause of fromEngines(plan, inputs, step, o)) add(cause);
+    for (const cause of fromEngines(plan, step, o)) add(cause);
     for (const cause of fromMeasures(plan, inputs, step, o)) add(cause);
     for (const finding of findings) {
       if (finding.severity === 'info') continue;
@@ -167,7 +167,7 @@ function keepalivedSource(plan: RehearsalPlan, host: string): string | undefined
   return plan.lbHosts.find((h) => h.name === host)?.keepalived?.source;
 }
 
-function fromEngines(plan: RehearsalPlan, inputs: RehearsalInputs, step: StepResult, o: Observations): Cause[] {
+function fromEngines(plan: RehearsalPlan, step: StepResult, o: Observations): Cause[] {
   const causes: Cause[] = [];
   const during = o.logs.filter((l) => l.at <= step.endedAt);
   // keepalived names the line it ignores: "(FILE: Line N) (VI_1) track script chk_haproxy not found, ignoring...".

@@ -7,10 +7,10 @@ import { basename, dirname } from 'node:path';
 import { parseDocument } from 'yaml';
 import { apiOf, serverSetting, type Api } from '../doctor/rules/haproxy/backends.js';
 import { instances, type Instance } from '../doctor/rules/keepalived/instances.js';
-import { bindPorts, directives, effective, haproxyTimeMs, proxies, servers, type HaproxyConfig, type HaproxySection } from '../doctor/parsers/haproxy.js';
+import { bindPorts, effective, haproxyTimeMs, proxies, servers, type HaproxyConfig } from '../doctor/parsers/haproxy.js';
 import { parseKeepalived, topLevel } from '../doctor/parsers/keepalived.js';
 import { EXIT, UserError } from '../errors.js';
-import { formatDuration, parseDuration } from '../spec/duration.js';
+import { formatDuration } from '../spec/duration.js';
 import type { Spec } from '../spec/types.js';
 import { joinHostPort } from '../spec/address.js';
 import { vipForPeer } from '../spec/hosts.js';
@@ -732,8 +732,3 @@ function mapScripts(plan: RehearsalPlan, inputs: RehearsalInputs, notes: string[
   }
 }
 
-export function describeSource(source: Source): string {
-  return source.text;
-}
-
-export { parseDuration };

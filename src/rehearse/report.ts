@@ -44,7 +44,7 @@ function vipCell(step: StepResult): string {
   return seq.length ? seq.join('→') : '-';
 }
 
-export function formatReport(plan: RehearsalPlan, verdict: Verdict, causes: Map<StepName, Cause[]>): string {
+export function formatReport(verdict: Verdict, causes: Map<StepName, Cause[]>): string {
   const lines: string[] = [];
   lines.push(`${'STEP'.padEnd(26)} ${'REQUESTS'.padEnd(15)} ${'LONGEST'.padEnd(8)} ${'STREAMS CUT'.padEnd(26)} ${'VIP'.padEnd(18)} VERDICT`);
   for (const step of verdict.steps) {

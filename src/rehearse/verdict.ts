@@ -255,10 +255,12 @@ function judgeStep(plan: RehearsalPlan, o: Observations, step: StepRecord, cuts:
     case 'lb-engine-crash': case 'lb-host-crash': case 'lb-link-cut': {
       const promised = step.name === 'lb-engine-crash' ? t.lbEngineFailoverMs : t.lbFailoverMs;
       const allowance = promised + SLACK_MS;
-      result.allowed = `an outage of at most ${fmt(promised)} when the VIP moves and when it moves back (${t.lbFailoverFrom.text}${step.name === 'lb-engine-crash' && t.lbEngineFailoverMs > t.lbFailoverMs ? `, after the track script's ${fmt(t.lbEngineFailoverMs - t.lbFailoverMs)}` : ''}); streams through ${step.target} if they come back by then`;
-      beyond([[disturbed, disturbed + allowance], [restored, restored + allowance]]);
+      // Moving back, the restored host first passes its own checks again (they rise as a node's do).
+      const back = allowance + t.nodeRejoinMs;
+      result.allowed = `an outage of at most ${fmt(promised)} when the VIP moves (${t.lbFailoverFrom.text}${step.name === 'lb-engine-crash' && t.lbEngineFailoverMs > t.lbFailoverMs ? `, after the track script's ${fmt(t.lbEngineFailoverMs - t.lbFailoverMs)}` : ''}), and when it moves back within ${fmt(promised + t.nodeRejoinMs)} of the restore; streams through ${step.target} if they come back by then`;
+      beyond([[disturbed, disturbed + allowance], [restored, restored + back]]);
       judgeCuts((c) => c.at >= disturbed - 500 && c.at < restored, allowance + REQUEST_GRACE_MS, disturbed);
-      judgeCuts((c) => c.at >= restored, allowance + REQUEST_GRACE_MS, restored);
+      judgeCuts((c) => c.at >= restored, back + REQUEST_GRACE_MS, restored);
       const moved = result.holders.some((h) => h.length > 0 && !h.includes(step.target ?? ''));
       if (!moved && requests.failed > 0 && plan.endpoint.vip) losses.push({ what: 'requests', text: `the VIP stayed on ${step.target}: it never moved to another LB host while ${step.name === 'lb-engine-crash' ? 'its balancer was down' : 'it was gone'}` });
       break;

@@ -62,7 +62,7 @@ export async function rehearse(options: RehearseOptions, io: Io): Promise<number
   ].map((f) => ({ path: f.path, text: f.text }));
   const findings = (await runDoctor(doctorInputs, { engines: false })).findings;
   const causes = findCauses(plan, inputs, verdict, observations, findings);
-  io.stdout.write(options.json ? `${JSON.stringify(reportJson(plan, verdict, causes), null, 2)}\n` : formatReport(plan, verdict, causes));
+  io.stdout.write(options.json ? `${JSON.stringify(reportJson(plan, verdict, causes), null, 2)}\n` : formatReport(verdict, causes));
   if (verdict.interrupted) return EXIT_INTERRUPTED;
   return verdict.lost ? EXIT.failure : EXIT.ok;
 }

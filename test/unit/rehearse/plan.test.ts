@@ -2,7 +2,9 @@
 // engines get the files as given (paths they name mapped into the lab), the stand-in nodes act as the Talos or
 // kubeadm configs say, and the promises come from the spec, else from the files. Pure: no lab is built.
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
+import { runProgram } from '../../../src/cli/program.js';
 import fc from 'fast-check';
 import { haproxyRenderer } from '../../../src/render/haproxy/haproxy.js';
 import { keepalivedRenderer } from '../../../src/render/keepalived/keepalived.js';
@@ -128,4 +130,40 @@ test('deriveSecondary puts in the values the comments name and changes nothing e
 
 test('Go durations as kube-apiserver flags take them', () => {
   assert.deepEqual(['70s', '1m30s', '500ms', '1h', '0', 'soon'].map(goDurationMs), [70_000, 90_000, 500, 3_600_000, 0, undefined]);
+});
+
+describe('the command line', () => {
+  const run = async (argv: string[]) => {
+    let stdout = '';
+    const sink = new Writable({ write(chunk, _e, cb) { stdout += String(chunk); cb(); } });
+    try {
+      return { code: await runProgram(argv, { stdout: sink, stderr: sink }), stdout };
+    } catch (error) {
+      assert.ok(error instanceof UserError, String(error));
+      return { code: error.exitCode, stdout, message: error.message, hint: error.hint };
+    }
+  };
+  const guide = join(ROOT, 'test/fixtures/doctor/bad/guide-haproxy.cfg');
+
+  test('--dry-run prints the plan and builds nothing (no root needed); --json gives its keys', async () => {
+    const text = await run(['rehearse', guide, '--dry-run']);
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, /^rehearsal of .*guide-haproxy\.cfg\n {2}endpoint +192\.168\.30\.\d+ on 6443 \(Kubernetes API\), 50000 \(Talos API\)/);
+    const json = JSON.parse((await run(['rehearse', guide, '--dry-run', '--json'])).stdout) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(json), ['mode', 'endpoint', 'nodes', 'lbHosts', 'apiserver', 'promises', 'plannedSteps', 'notes']);
+  });
+
+  test('usage errors: an unknown step, a missing file, --serve without a spec — exit 2 with a fix', async () => {
+    for (const [argv, message] of [
+      [['rehearse', guide, '--steps', 'baseline,reboot', '--dry-run'], /--steps "baseline,reboot": no step reboot/],
+      [['rehearse', '/nonexistent/haproxy.cfg', '--dry-run'], /cannot read \/nonexistent\/haproxy\.cfg: no such file/],
+      [['rehearse', '--serve', '-c', '/nonexistent/endpoint.yaml', '--dry-run'], /cannot read the spec \/nonexistent\/endpoint\.yaml/],
+      [['rehearse', guide, '--idle', 'long', '--dry-run'], /--idle "long" is not a duration/],
+    ] as const) {
+      const result = await run([...argv]);
+      assert.equal(result.code, 2, argv.join(' '));
+      assert.match(result.message ?? '', message);
+      assert.ok(result.hint);
+    }
+  });
 });
