@@ -130,9 +130,9 @@ export interface PlanOptions {
 export const MAX_HOLD_MS = 30_000;
 /**
  * Margin on top of a promised time before a step restores what it disturbed: the verdict's slack (1.5 s) plus
- * a second in which failures (some twenty requests) prove the promise was not kept.
+ * half a second in which failures (some ten requests) prove the promise was not kept.
  */
-const HOLD_MARGIN_MS = 2500;
+const HOLD_MARGIN_MS = 2000;
 /** kube-apiserver's --min-request-timeout: watches last 30–60 minutes unless the client says otherwise. */
 export const WATCH_LIFETIME_MS = 1_800_000;
 /** HAProxy's defaults for a server's check (configuration manual, 5.2 "inter", "rise", "fall"). */
@@ -692,7 +692,8 @@ function planSteps(layout: Layout, timing: Timing, options: PlanOptions, notes: 
     switch (name) {
       case 'baseline': steps.push({ name, holdMs: 3000 }); break;
       case 'idle': steps.push({ name, holdMs: timing.idleMs }); break;
-      // A drained node is down long enough for its checks to fail (what the reboot is about is the way out and back).
+      // A real reboot takes minutes: the node stays down at least until its checks can have failed, longer than a
+      // balancer's connect retries hide (HAProxy retries a refused connect for up to `retries` seconds).
       case 'node-reboot': steps.push({ name, target: node(0), holdMs: Math.min(MAX_HOLD_MS, timing.nodeDetectMs + 1000) }); break;
       case 'node-crash': steps.push({ name, target: node(1), holdMs: nodeHold }); break;
       case 'node-blackhole': steps.push({ name, target: node(2), holdMs: nodeHold }); break;
