@@ -85,6 +85,21 @@ describe('streams', () => {
     assert.deepEqual(causes.get('idle')?.map((c) => [c.file, c.line, c.text]), [['haproxy.cfg', 5, 'timeout tunnel 20s closes the API connections after 20s without traffic']]);
   });
 
+  test('a stream through the LB host an LB step took down, found cut only later, is not the later step\'s loss', () => {
+    const steps: StepRecord[] = [
+      { name: 'lb-link-cut', target: 'lb-01', startedAt: T, endedAt: T + 15_000, disturbedAt: T + 500, restoredAt: T + 8000, actions: [] },
+      { name: 'reload', startedAt: T + 15_000, endedAt: T + 18_000, disturbedAt: T + 15_100, actions: [] },
+    ];
+    const holders = [{ at: T - 5000, hosts: ['lb-01'] }, { at: T + 4000, hosts: ['lb-02'] }, { at: T + 12_000, hosts: ['lb-01'] }];
+    const stale = [open('watch', 0, T - 2000, 'cp-01'), cut(0, T + 15_200, 17_200, T - 2100), open('watch', 0, T + 15_500, 'cp-02')];
+    const verdict = judge(plan, observations(steps, [...steady(T, T + 18_000), ...stale], { holders }));
+    assert.deepEqual(verdict.steps.find((s) => s.name === 'reload')!.losses, []);
+    // A stream opened after the LB step, through a host that still holds the VIP, cut by the reload: the reload's loss.
+    const fresh = [open('watch', 1, T + 13_000, 'cp-01'), cut(1, T + 15_200, 2000, T + 12_900), open('watch', 1, T + 15_500, 'cp-02')];
+    const again = judge(plan, observations(steps, [...steady(T, T + 18_000), ...fresh], { holders }));
+    assert.match(again.steps.find((s) => s.name === 'reload')!.losses[0]?.text ?? '', /1 watch on cp-01 cut/);
+  });
+
   test('a stream on the crashed node may be cut if it comes back in time; one that does not come back is a loss', () => {
     const step: StepRecord = { name: 'node-crash', target: 'cp-01', startedAt: T, endedAt: T + 30_000, disturbedAt: T + 1000, restoredAt: T + 20_000, actions: [] };
     const back = judge(plan, observations([step], [...steady(T, T + 30_000), open('exec', 0, T, 'cp-01'), { e: 'stream', kind: 'exec', id: 0, event: 'cut', at: T + 2000, reason: 'stalled', idleMs: 3000, openedAt: T }, open('exec', 0, T + 2500, 'cp-02')]));
