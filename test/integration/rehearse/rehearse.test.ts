@@ -69,7 +69,9 @@ async function prerequisites(t: { skip(message?: string): void }): Promise<boole
 const describeStep = (r: Report | undefined, name: string) => r?.steps.find((s) => s.name === name);
 const summary = (r: { report?: Report; stderr: string }) => (r.report ? r.report.steps.map((s) => `${s.name}: ${s.lost ? `LOST ${s.losses.map((l) => l.text).join('; ')}` : 'ok'}`).join('\n') : r.stderr);
 
-describe('rehearse (namespaces, haproxy, keepalived)', { concurrency: false }, () => {
+// The three rehearsals run side by side: each has its own lab, and a drill mostly waits (its steps hold what the
+// promises allow), so together they take the time of the longest.
+describe('rehearse (namespaces, haproxy, keepalived)', { concurrency: true }, () => {
   test('the reference guide\'s files: the failover that never happens, and the keepalived lines that cause it', { timeout: 200_000 }, async (t) => {
     if (!(await prerequisites(t))) return;
     const guide = guideFiles();
