@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // A thin, lazy shell: program.ts declares the commands and runs the one asked for; here errors become one line
 // and an exit code.
+import { blockedReads, dieBySignal } from '../read-file.js';
 import { exitCodeOf, formatError } from './command.js';
 import { runProgram } from './program.js';
 
@@ -28,4 +29,7 @@ const agent = process.env.CLUSTER_ENDPOINT_REHEARSE_AGENT;
 (agent ? import('../rehearse/agent.js').then((m) => m.runAgent(agent)).then(() => undefined) : main(process.argv.slice(2))).then(
   (code) => { if (code !== undefined) process.exitCode = code; },
   (error: unknown) => { process.exitCode = reportError(error); },
-);
+).then(() => {
+  // A read given up on a hung file system still holds a thread that a normal exit would wait for (src/read-file.ts).
+  if (blockedReads() > 0) dieBySignal();
+});

@@ -24,8 +24,8 @@ export function durationArgument(flag: string, example: string): (text: string) 
 
 const configOption = (description = 'spec file') => pathOption(new Option('-c, --config <file>', description).default('endpoint.yaml'));
 // Commands that talk to a running balancer find it the same way (runtime/admin/client.ts resolveAdminTarget).
-const adminConfig = () => pathOption(new Option('-c, --config <file>', "spec to find the admin address and token in (default ./endpoint.yaml)"));
-const adminUrl = () => new Option('--admin <url>', 'admin address of the balancer instead, e.g. http://127.0.0.1:8404');
+const adminConfig = () => pathOption(new Option('-c, --config <file>', "spec to find the admin address and token in (default ./endpoint.yaml, else /etc/cluster-endpoint/endpoint.yaml, else 127.0.0.1:8404)"));
+const adminUrl = () => new Option('--admin <url>', 'admin address of the balancer instead (no spec needed), e.g. http://127.0.0.1:8404');
 const adminToken = () => new Option('--token <token>', "admin token (default: the spec's balancer.adminToken or CLUSTER_ENDPOINT_ADMIN_TOKEN)");
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -4,8 +4,9 @@
 // keepalived.conf(5) "any relative paths included from a file are relative to the directory of the including
 // file"). doctor checks the included text in the context of the file that includes it; each line keeps the
 // file and line it came from, so findings point into the included file.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { DOCTOR_LIMITS } from './limits.js';
 
 /** Where a line of an expanded file came from. */
 export interface LineOrigin { file: string; line: number }
@@ -24,26 +25,33 @@ export interface IncludeReader {
   list(dir: string): Promise<string[]>;
 }
 
+/** From the disk, with doctor's bounds: regular files only (never a FIFO or a device), none larger than doctor reads. */
 export const DISK: IncludeReader = {
-  read: (path) => readFile(path, 'utf8').catch(() => undefined),
+  read: async (path) => {
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile() || info.size > DOCTOR_LIMITS.bytes) return undefined;
+    return readFile(path, 'utf8').catch(() => undefined);
+  },
   list: (dir) => readdir(dir).catch(() => []),
 };
 
 const INCLUDE = /^\s*(include[rmwba]?)\s+("[^"]*"|\S+)/;
 /** keepalived refuses deeper nesting as a loop; doctor stops there too (and at a file already being read). */
 const MAX_DEPTH = 16;
+/** At most this many included files, and this much text, per including file (doctor's bounds hold for the whole). */
+const MAX_FILES = 256;
 
 /** The file with every include expanded; undefined when it has no include statement. */
 export async function expandIncludes(path: string, text: string, reader: IncludeReader = DISK): Promise<ExpandedFile | undefined> {
   if (!/^\s*include[rmwba]?\s/m.test(text)) return undefined;
   const out: ExpandedFile = { text: '', origins: [], included: [] };
   const lines: string[] = [];
-  await expand(path, text, reader, [resolve(path)], lines, out);
+  await expand(path, text, reader, [resolve(path)], lines, out, { bytes: text.length });
   out.text = lines.join('\n');
   return out;
 }
 
-async function expand(path: string, text: string, reader: IncludeReader, stack: string[], lines: string[], out: ExpandedFile): Promise<void> {
+async function expand(path: string, text: string, reader: IncludeReader, stack: string[], lines: string[], out: ExpandedFile, budget: { bytes: number }): Promise<void> {
   const rows = text.split(/\r?\n/);
   for (const [index, raw] of rows.entries()) {
     const match = INCLUDE.exec(raw.replace(/[#!].*$/, ''));
@@ -58,13 +66,14 @@ async function expand(path: string, text: string, reader: IncludeReader, stack: 
     const pattern = match[2].replace(/^"|"$/g, '');
     const absolute = isAbsolute(pattern) ? pattern : join(dirname(resolve(path)), pattern);
     for (const found of await glob(absolute, reader)) {
-      if (stack.includes(found)) continue;
+      if (stack.includes(found) || out.included.length >= MAX_FILES) continue;
       const included = await reader.read(found);
-      if (included === undefined) continue;
+      if (included === undefined || budget.bytes + included.length > DOCTOR_LIMITS.bytes) continue;
+      budget.bytes += included.length;
       out.included.push(found);
       // Paths as the user would name them: relative to the including file's path as given.
       const shown = isAbsolute(pattern) ? found : join(dirname(path), relative(dirname(resolve(path)), found));
-      await expand(shown, included, reader, [...stack, found], lines, out);
+      await expand(shown, included, reader, [...stack, found], lines, out, budget);
     }
   }
 }

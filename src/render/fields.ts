@@ -210,6 +210,11 @@ export const FIELD_USES = {
     'talos.vlan': { expresses: 'VLANConfig (vlanID, parent) / interfaces[].vlans[] carrying the address, routes and VIP', refuses: 'without a Talos VIP (the nodes keep their network)' },
     'talos.bond.links': { expresses: 'BondConfig links / interfaces[].bond.interfaces', refuses: 'without a Talos VIP (the nodes keep their network)' },
     'talos.bond.mode': { expresses: 'BondConfig bondMode / interfaces[].bond.mode' },
+    'staticPod.image': { expresses: 'static-pod.yaml: machine.pods runs serve from this image on every control-plane node, the spec as a machine file' },
+  },
+  kubeadm: {
+    'staticPod.image': { expresses: 'cluster-endpoint-pod.yaml: the static pod\'s image' },
+    deregistrationDelay: { expresses: 'terminationGracePeriodSeconds (the delay + 15 s: serve hands the VIP on, then drains)' },
   },
   bird: {
     endpoint: { expresses: 'the announced host route (without bgp.addresses)', refuses: 'a name without bgp.addresses: BGP announces an address' },
@@ -276,6 +281,8 @@ export const SERVE_FIELDS: Readonly<Record<string, string>> = {
   'bgp.runDirectory': SERVE_ONLY,
   // keepalived speaks VRRP (IP protocol 112): serve's own election has a port, keepalived's has none.
   'vip.port': SERVE_ONLY,
+  // The other engines balance over controlPlane as written; probe and doctor report where it drifts from the cluster.
+  'discovery.kubernetes.kubeconfig': SERVE_ONLY,
 };
 
 /** Every field of the spec, in the schema's order, as the table writes it (listeners[].port; a list of values is one field). */

@@ -144,6 +144,28 @@ export interface BgpSnapshot {
   peers: BgpPeerSnapshot[];
 }
 
+/** Members found in the cluster (discovery.kubernetes). */
+export interface DiscoverySnapshot {
+  source: 'kubernetes';
+  /** starting: no list yet (the spec's controlPlane serves); synced: listing and watching; failing: the API cannot be reached, the last known list is kept. */
+  state: 'starting' | 'synced' | 'failing';
+  /** Epoch ms when `state` last changed. */
+  stateSince: number;
+  /** Epoch ms of the last successful list or watch event. */
+  lastSyncAt?: number;
+  /** Why the last attempt failed. */
+  lastError?: string;
+  /** The API server address discovery talks to now, or talked to last. */
+  server?: string;
+  resourceVersion?: string;
+  /** The control-plane nodes the cluster lists (the members of the control-plane listeners). */
+  nodes: Array<{ name: string; address: string }>;
+  /** Lists since start (the first one, and one after each expired resourceVersion or lost watch). */
+  lists: number;
+  /** Failed lists and watches since start. */
+  errors: number;
+}
+
 export interface ReloadRecord {
   at: number;
   ok: boolean;
@@ -189,4 +211,5 @@ export interface StatusSnapshot {
   resources?: ResourcesSnapshot;
   vip?: VipSnapshot;
   bgp?: BgpSnapshot;
+  discovery?: DiscoverySnapshot;
 }

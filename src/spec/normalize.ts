@@ -107,6 +107,8 @@ export function normalize(raw: RawSpec, source: string): Spec {
       ...(raw.talos?.bond ? { bond: { links: [...raw.talos.bond.links], mode: raw.talos.bond.mode ?? DEFAULT_BOND_MODE } } : {}),
     },
     dns: raw.dns && { name: raw.dns.name, ttl: raw.dns.ttl ?? DEFAULT_DNS_TTL },
+    ...(raw.staticPod ? { staticPod: { image: raw.staticPod.image } } : {}),
+    ...(raw.discovery ? { discovery: { ...(raw.discovery.kubernetes ? { kubernetes: { ...raw.discovery.kubernetes } } : {}) } } : {}),
   };
 }
 

@@ -218,6 +218,25 @@ export const TalosSchema = Type.Object(
   { ...closed, description: 'Settings for `render talos` (machine-config patches).' },
 );
 
+export const StaticPodSchema = Type.Object(
+  {
+    image: Type.String({ minLength: 1, description: 'The cluster-endpoint image the nodes run (`npm run image` builds it; push it to a registry the nodes can pull from), e.g. registry.example.com/cluster-endpoint:0.1.0.' }),
+  },
+  { ...closed, description: 'Run serve on the control-plane nodes themselves, as a static pod: `render talos` adds it to each node\'s machine config (machine.pods, with this spec as a machine file) and `render kubeadm` writes the manifest for /etc/kubernetes/manifests. kube-apiserver holds 6443 on every address of a node, so this needs balancer.mode: kernel bound to the vip (or the bgp endpoint) (docs/control-plane-nodes.md).' },
+);
+
+export const DiscoverySchema = Type.Object(
+  {
+    kubernetes: Type.Optional(Type.Object(
+      {
+        kubeconfig: Type.Optional(Type.String({ minLength: 1, description: 'Kubeconfig whose credentials may list and watch EndpointSlices in the default namespace. Without it serve uses the service account of the pod it runs in.' })),
+      },
+      { ...closed, description: 'Follow the cluster\'s own list of live API servers: the `kubernetes` EndpointSlices in `default`. Nodes that appear are added (checked before they get traffic), nodes that disappear are drained for deregistrationDelay; when the API cannot be reached the last known list is kept. controlPlane seeds the first connection and stays the fallback (docs/discovery.md).' },
+    )),
+  },
+  { ...closed, description: 'Where serve finds the control-plane nodes besides controlPlane.' },
+);
+
 export const DnsSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, description: 'Record name, e.g. api.rciis.example.com.' }),
@@ -248,6 +267,8 @@ export const EndpointSpecSchema = Type.Object(
     aws: Type.Optional(AwsSchema),
     talos: Type.Optional(TalosSchema),
     dns: Type.Optional(DnsSchema),
+    staticPod: Type.Optional(StaticPodSchema),
+    discovery: Type.Optional(DiscoverySchema),
   },
   { ...closed, title: 'cluster-endpoint spec (endpoint.yaml)', description: 'One stable, highly available address for a Kubernetes / Talos control plane.' },
 );

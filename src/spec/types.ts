@@ -200,4 +200,17 @@ export interface Spec {
   aws?: AwsSettings;
   talos: TalosSettings;
   dns?: DnsSettings;
+  /** serve runs on the control-plane nodes as a static pod (render talos, render kubeadm). */
+  staticPod?: StaticPodSettings;
+  /** Control-plane nodes found in the cluster (serve), besides controlPlane. */
+  discovery?: DiscoverySettings;
+}
+
+export interface DiscoverySettings {
+  /** The cluster's `kubernetes` EndpointSlices; no kubeconfig: the pod's service account. */
+  kubernetes?: { kubeconfig?: string };
+}
+
+export interface StaticPodSettings {
+  image: string;
 }

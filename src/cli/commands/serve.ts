@@ -1,6 +1,7 @@
 import { KernelDataPlane } from '../../dataplane/kernel/index.js';
 import { EXIT } from '../../errors.js';
 import { createLogger, flushRepeats } from '../../log.js';
+import { blockedReads, dieBySignal } from '../../read-file.js';
 import { startDaemon } from '../../runtime/daemon.js';
 import { vipFactory } from '../../runtime/vip.js';
 import { bgpFactory } from '../../runtime/bgp.js';
@@ -41,24 +42,36 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     // Repeats still being counted (log.ts) are written before the process goes.
     const resolve = (code: number) => { flushRepeats(logger); resolveStop(code); };
     let stopping = false;
-    const stop = (signal: string) => {
+    // A read of the spec given up on a hung file system still holds a thread, and a normal exit would wait for it.
+    const done = (signal: 'SIGTERM' | 'SIGINT') => {
+      if (blockedReads() > 0) {
+        logger.warn({ event: 'stopped', blockedReads: blockedReads() }, `a read of ${options.config} is still stuck in the kernel: exiting by ${signal}`);
+        flushRepeats(logger);
+        dieBySignal(signal);
+      }
+      resolve(EXIT.ok);
+    };
+    const stop = (signal: 'SIGTERM' | 'SIGINT') => {
       if (stopping) {
         logger.warn({ event: 'signal', signal }, `${signal} again: closing every connection now`);
-        void daemon.destroy().then(() => resolve(EXIT.ok));
+        void daemon.destroy().then(() => done(signal));
         return;
       }
       stopping = true;
       logger.info({ event: 'signal', signal }, `${signal}: shutting down gracefully`);
-      void daemon.close().then(() => resolve(EXIT.ok));
+      void daemon.close().then(() => done(signal));
     };
     process.on('SIGUSR2', () => {
       if (stopping) return;
       stopping = true;
       logger.info({ event: 'signal', signal: 'SIGUSR2' }, 'SIGUSR2: exiting for a restart');
-      void daemon.handover().then(() => resolve(EXIT.ok));
+      void daemon.handover().then(() => done('SIGTERM'));
     });
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => void daemon.reload());
+    process.on('SIGHUP', () => {
+      logger.info({ event: 'signal', signal: 'SIGHUP' }, `SIGHUP: reloading ${options.config}`);
+      void daemon.reload('signal');
+    });
   });
 }

@@ -9,8 +9,8 @@
 // as a failed check, as a refused connect does in proxy mode; a flow left unanswered past the check timeout
 // counts too. A server marked down takes its unanswered flows with it, so their retransmissions move.
 import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { readFile } from 'node:fs/promises';
+import { isLocalAddress } from '../../local-addresses.js';
 import { UserError } from '../../errors.js';
 import type { ListenerCounters } from '../../lb/backend.js';
 import type { Logger } from '../../log.js';
@@ -128,7 +128,7 @@ export class KernelDataPlane implements DataPlane {
       }
     }
     const bind = spec.balancer.bind;
-    if (bind !== '0.0.0.0' && bind !== '::' && !options.floating?.includes(bind) && !localAddresses().has(bind)) {
+    if (bind !== '0.0.0.0' && bind !== '::' && !options.floating?.includes(bind) && !isLocalAddress(bind)) {
       throw new UserError('KERNEL', `balancer.bind ${bind} is not an address of this host`, {
         hint: 'use an address of this host, the VIP (vip.address), or 0.0.0.0 / :: for every local address',
         exitCode: 2,
@@ -508,10 +508,4 @@ function sameMembership(a: ReadonlyMap<string, readonly string[]>, b: ReadonlyMa
     if (other.length !== members.length || other.some((m, i) => m !== members[i])) return false;
   }
   return true;
-}
-
-function localAddresses(): Set<string> {
-  const out = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) for (const info of list ?? []) out.add(info.address);
-  return out;
 }

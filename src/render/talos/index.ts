@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { header } from '../header.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
 import { planTalos, type ClusterPlan, type TalosNodePlan, type VipPlan } from './plan.js';
+import { staticPodPatch } from './static-pod.js';
 
 /** Bond link monitoring (ms): without it Linux never notices a member that lost its link. */
 const BOND_MIIMON_MS = 100;
@@ -108,8 +109,9 @@ function workerFiles(plan: ClusterPlan, context: RenderContext): RenderedFile[] 
 
 export const talosRenderer: Renderer = {
   target: 'talos',
-  description: 'Talos machine-config patches per node: the endpoint and certSANs in every topology, and the VIP with its link (physical, bond, VLAN) for a Talos VIP (legacy or >= 1.12 documents)',
+  description: 'Talos machine-config patches per node: the endpoint and certSANs in every topology, and the VIP with its link (physical, bond, VLAN) for a Talos VIP (legacy or >= 1.12 documents); with staticPod, one patch that runs serve on every control-plane node',
   render(spec, context: RenderContext): RenderedFile[] {
+    if (spec.staticPod) return staticPodPatch(spec, context);
     const plan = planTalos(spec);
     const style = spec.talos.configStyle;
     if (plan.kind === 'single') {

@@ -2,7 +2,7 @@
 import { joinHostPort } from '../../spec/address.js';
 import { formatAge, formatLatency, formatTime } from './format.js';
 import type { StatusSnapshot } from '../snapshot.js';
-import { dataPlaneText, syncText } from './status-page.js';
+import { dataPlaneText, discoveryText, syncText } from './status-page.js';
 
 export function formatStatusText(s: StatusSnapshot): string {
   const lines: string[] = [];
@@ -24,6 +24,7 @@ export function formatStatusText(s: StatusSnapshot): string {
     const b = s.bgp;
     lines.push(`BGP ${(b.prefixes ?? [b.prefix]).join(' ')} AS${b.localAsn}: ${b.announced ? 'announced' : 'withdrawn'} (balancer ${b.healthy ? 'healthy' : 'unhealthy'}, bird ${b.speaker}); ${b.peers.map((p) => `${p.name} ${p.address} ${p.state}${p.bfd ? ` bfd ${p.bfd}` : ''}${p.routeAnnounced ? ' route announced' : ''}${p.lastError && p.state !== 'established' ? ` (${p.lastError})` : ''}`).join('; ')}`);
   }
+  if (s.discovery) lines.push(`discovery ${discoveryText(s.discovery, s.now)}`);
   const header = ['LISTENER', 'SERVER', 'ADDRESS', 'STATE', 'IN STATE', 'ADMIN', 'CUR', 'TOTAL', 'LAST CHECK'];
   const rows: string[][] = [];
   for (const l of s.listeners) {

@@ -1,13 +1,13 @@
 // keepalived `include` (issue 22): an included file is resolved relative to the file that includes it and is
 // checked with it — never alone, out of its context — and findings point into the included file.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { runProgram } from '../../../src/cli/program.js';
-import { expandBraces, expandIncludes, type IncludeReader } from '../../../src/doctor/keepalived-include.js';
+import { DISK, expandBraces, expandIncludes, type IncludeReader } from '../../../src/doctor/keepalived-include.js';
 import { ROOT } from '../../helpers/cli.js';
 
 const FIXTURES = join(ROOT, 'test/fixtures/doctor/include');
@@ -67,4 +67,20 @@ test('expansion: braces, sorted matches, an include loop read once, nothing to e
   assert.match(expanded.text, /vrrp_script a[\s\S]*vrrp_script b/);
   assert.deepEqual(expanded.origins[expanded.text.split('\n').findIndex((l) => l.startsWith('vrrp_script b'))], { file: '/etc/keepalived/conf.d/b.conf', line: 1 });
   assert.equal(await expandIncludes('x.conf', 'vrrp_instance VI {\n}\n', reader), undefined);
+});
+
+test('doctor\'s bounds hold for included files: never a FIFO or a device, never more than it reads', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ce-include-bounds-'));
+  try {
+    const main = join(dir, 'keepalived.conf');
+    await writeFile(main, 'include /dev/zero\ninclude big.conf\nvrrp_instance VI {\n  priority 100\n}\n');
+    await writeFile(join(dir, 'big.conf'), `# ${'x'.repeat(9 * 1024 * 1024)}\n`);
+    const expanded = await expandIncludes(main, '', DISK);
+    assert.equal(expanded, undefined, 'no include statement in an empty text');
+    const read = await expandIncludes(main, 'include /dev/zero\ninclude big.conf\nvrrp_instance VI {\n}\n');
+    assert.deepEqual(read?.included, []);
+    assert.equal(read?.text.split('\n').length, 5, 'the two statements stay, as comments; nothing was read');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
