@@ -69,10 +69,16 @@ export function findCauses(plan: RehearsalPlan, inputs: RehearsalInputs, verdict
       if (same) { same.rule = finding.rule; same.source = finding.source; continue; }
       add({ file: finding.file, line: finding.line, text: finding.message, why: finding.why, rule: finding.rule, source: finding.source });
     }
-    if (causes.length === 0) add({ text: 'no cause found in the files', why: 'the drill saw the loss, but neither the engines nor doctor point at a line; see what the step did and the engines\' log (--json)' });
-    out.set(step.name, causes);
+    if (causes.length === 0) add({ text: 'no cause found in the files', why: 'the drill saw the loss, but neither the engines nor doctor point at a line; see what the step did and the engines\' log (--log FILE)' });
+    out.set(step.name, causes.map((c) => origin(inputs, c)));
   }
   return out;
+}
+
+/** A line of a keepalived.conf read with its includes is a line of the file it came from. */
+function origin(inputs: RehearsalInputs, cause: Cause): Cause {
+  const from = inputs.keepalived.find((k) => k.path === cause.file)?.origins?.[(cause.line ?? 0) - 1];
+  return from ? { ...cause, file: from.file, line: from.line } : cause;
 }
 
 // ------------------------------------------------------------------ what the stand-in nodes saw

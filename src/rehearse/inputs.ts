@@ -7,14 +7,18 @@ import { parseAllDocuments } from 'yaml';
 import { detectKind } from '../doctor/detect.js';
 import { parseHaproxy, type HaproxyConfig } from '../doctor/parsers/haproxy.js';
 import { parseKeepalived, type KeepalivedConfig } from '../doctor/parsers/keepalived.js';
-import { DISK, expandIncludes } from '../doctor/keepalived-include.js';
+import { DISK, expandIncludes, type LineOrigin } from '../doctor/keepalived-include.js';
 import { EXIT, UserError } from '../errors.js';
 import { parseSpec } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 
 export interface GivenFile { path: string; text: string }
 export interface HaproxyInput extends GivenFile { config: HaproxyConfig }
-export interface KeepalivedInput extends GivenFile { config: KeepalivedConfig }
+export interface KeepalivedInput extends GivenFile {
+  config: KeepalivedConfig;
+  /** With `include` expanded: where each line of `text` came from (causes point there). */
+  origins?: LineOrigin[];
+}
 /** A YAML file with its documents as plain data (Talos machine config or patch, kubeadm configuration). */
 export interface YamlInput extends GivenFile { documents: Array<Record<string, unknown>> }
 export interface OtherInput extends GivenFile { name: string; mode: number }
@@ -30,7 +34,7 @@ export interface RehearsalInputs {
 }
 
 /** Sorts files by kind; pure (the texts are given). */
-export function classify(files: Array<GivenFile & { mode?: number }>, spec?: RehearsalInputs['spec']): RehearsalInputs {
+export function classify(files: Array<GivenFile & { mode?: number; origins?: LineOrigin[] }>, spec?: RehearsalInputs['spec']): RehearsalInputs {
   const inputs: RehearsalInputs = { ...(spec ? { spec } : {}), haproxy: [], keepalived: [], talos: [], kubeadm: [], others: [] };
   for (const file of files) {
     const documents = yamlDocuments(file.text);
@@ -40,7 +44,7 @@ export function classify(files: Array<GivenFile & { mode?: number }>, spec?: Reh
     }
     switch (detectKind(file.path, file.text)) {
       case 'haproxy': inputs.haproxy.push({ path: file.path, text: file.text, config: parseHaproxy(file.text) }); break;
-      case 'keepalived': inputs.keepalived.push({ path: file.path, text: file.text, config: parseKeepalived(file.text) }); break;
+      case 'keepalived': inputs.keepalived.push({ path: file.path, text: file.text, config: parseKeepalived(file.text), ...(file.origins ? { origins: file.origins } : {}) }); break;
       case 'talos': inputs.talos.push({ path: file.path, text: file.text, documents }); break;
       case 'spec':
         throw new UserError('USAGE', `${file.path} is a spec: give it with -c`, { hint: `cluster-endpoint rehearse -c ${file.path} haproxy.cfg keepalived.conf …`, exitCode: EXIT.invalid });
@@ -60,14 +64,15 @@ function yamlDocuments(text: string): Array<Record<string, unknown>> {
 
 /** Reads the files (keepalived includes expanded, as keepalived reads them) and the spec. */
 export async function readInputs(paths: string[], specPath: string | undefined): Promise<RehearsalInputs> {
-  const files: Array<GivenFile & { mode: number }> = [];
+  const files: Array<GivenFile & { mode: number; origins?: LineOrigin[] }> = [];
   for (const path of paths) {
     try {
       const info = await stat(path);
       if (info.isDirectory()) throw new UserError('USAGE', `${path} is a directory`, { hint: 'give the files themselves: haproxy.cfg, keepalived.conf (one per LB host), check scripts, Talos or kubeadm configs', exitCode: EXIT.invalid });
-      let text = await readFile(path, 'utf8');
-      if (detectKind(path, text) === 'keepalived') text = (await expandIncludes(path, text, DISK))?.text ?? text;
-      files.push({ path, text, mode: info.mode & 0o7777 });
+      const text = await readFile(path, 'utf8');
+      // keepalived reads its includes relative to the including file: the lab runs the text whole.
+      const expanded = detectKind(path, text) === 'keepalived' ? await expandIncludes(path, text, DISK) : undefined;
+      files.push({ path, text: expanded?.text ?? text, mode: info.mode & 0o7777, ...(expanded ? { origins: expanded.origins } : {}) });
     } catch (error) {
       if (error instanceof UserError) throw error;
       throw new UserError('USAGE', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { hint: 'give existing files: haproxy.cfg, keepalived.conf, check scripts, Talos or kubeadm configs', exitCode: EXIT.invalid });

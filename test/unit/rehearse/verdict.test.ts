@@ -129,3 +129,17 @@ test('the JSON report has stable keys', () => {
   const first = (json.steps as Array<Record<string, unknown>>)[0];
   assert.deepEqual(Object.keys(first), ['name', 'target', 'start', 'end', 'actions', 'requests', 'talos', 'streams', 'vipHolders', 'allowed', 'losses', 'lost', 'causes']);
 });
+
+test('a cause in a keepalived.conf read with its includes points at the included file and its line', () => {
+  const main = 'global_defs {\n}\n# include conf.d/vip.conf\nvrrp_instance VI_1 {\n  interface eth0\n  priority 100\n  virtual_ipaddress {\n    10.0.0.10/24\n  }\n  track_script {\n    chk\n  }\n}\n';
+  const origins = main.split('\n').map((_l, i) => (i >= 3 ? { file: 'conf.d/vip.conf', line: i - 2 } : { file: 'keepalived.conf', line: i + 1 }));
+  const withIncludes = classify([{ path: 'haproxy.cfg', text: HAPROXY }, { path: 'keepalived.conf', text: main, origins }]);
+  const lbPlan = planRehearsal(withIncludes, { serve: false, idleCapMs: 45_000 });
+  const step: StepRecord = { name: 'lb-engine-crash', target: 'lb-01', startedAt: T, endedAt: T + 10_000, disturbedAt: T + 100, restoredAt: T + 9000, actions: [] };
+  const o = observations([step], steady(T, T + 10_000, (at) => (at > T + 100 ? 'ECONNREFUSED' : undefined)), {
+    logs: [{ host: 'lb-01', engine: 'keepalived', at: T - 1000, line: 'Tue Dec  8 00:00:00 2026: (/tmp/ce-rehearse-1-x/lb-01/keepalived.conf: Line 11) (VI_1) track script chk not found, ignoring...' }],
+    holders: [{ at: T - 5000, hosts: ['lb-01'] }],
+  });
+  const causes = findCauses(lbPlan, withIncludes, judge(lbPlan, o), o, []).get('lb-engine-crash') ?? [];
+  assert.ok(causes.some((c) => c.file === 'conf.d/vip.conf' && c.line === 8 && /track_script chk of VI_1: keepalived ignores it/.test(c.text)), JSON.stringify(causes));
+});
