@@ -60,17 +60,19 @@ export function deeperThan(text: string, limit: number): DepthExcess | undefined
     let last = -1;
     let word = last;
     let blank = false;
+    /** Where the last quoted scalar or flow collection ended (a JSON-like node). */
+    let jsonEnd = -1;
     for (let p = from; p < end; p++) {
       const c = text[p];
       if (quote === '"') {
         if (c === '\\') p++;
-        else if (c === '"') { quote = undefined; last = p; blank = false; }
+        else if (c === '"') { quote = undefined; last = p; jsonEnd = p; blank = false; }
         continue;
       }
       if (quote === "'") {
         if (c === "'") {
           if (text[p + 1] === "'") p++;
-          else { quote = undefined; last = p; blank = false; }
+          else { quote = undefined; last = p; jsonEnd = p; blank = false; }
         }
         continue;
       }
@@ -78,7 +80,9 @@ export function deeperThan(text: string, limit: number): DepthExcess | undefined
       if (c === '#' && (blank || last === -1)) break;
       // Where a scalar or a collection may begin: first on the line, after "key: ", after a flow indicator, after a tag or anchor.
       const before = last >= 0 ? text[last] : '';
-      const opening = last === -1 || (flow > 0 && (before === '[' || before === '{' || before === ',' || before === ':'))
+      // In flow, ":" right before a value is an indicator only just after a JSON-like key ("k":, ]:, }:); after
+      // anything else it is part of a plain scalar (`:"!` is one word), and a quote there opens nothing.
+      const opening = last === -1 || (flow > 0 && (before === '[' || before === '{' || before === ',' || (before === ':' && jsonEnd === last - 1)))
         || (blank && before === ':') || (blank && (text[word] === '!' || text[word] === '&'));
       if (blank || last === -1) word = p;
       last = p;
@@ -89,7 +93,7 @@ export function deeperThan(text: string, limit: number): DepthExcess | undefined
         if (indents.length + flow > limit) return excess(p);
         continue;
       }
-      if ((c === ']' || c === '}') && flow > 0) { flow--; continue; }
+      if ((c === ']' || c === '}') && flow > 0) { flow--; jsonEnd = p; continue; }
       if ((c === '|' || c === '>') && flow === 0 && opening && isBlockScalarHeader(text, p + 1, end)) {
         blockScalar = indents.length > 0 ? indents[indents.length - 1] : 0;
         break;
