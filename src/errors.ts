@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   BGP: 'The BGP announcer cannot run its speaker (BIRD) or put the endpoint on this host.',
   DOCTOR_FINDINGS: 'doctor found problems of severity error.',
   INTERNAL: 'An unexpected failure inside the tool (a bug).',
+  REHEARSE: 'rehearse cannot build or run its lab (no root, an engine missing, the lab did not come up).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

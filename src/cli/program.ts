@@ -233,6 +233,31 @@ Exit codes: 0 no finding of severity error, 1 at least one error, 2 usage.`)
     .action(async (files, options) => done(await (await import('./commands/doctor.js')).doctor({ ...options, files }, io)));
   examples(doctor, ['cluster-endpoint doctor endpoint.yaml /etc/haproxy/haproxy.cfg /etc/keepalived/keepalived.conf', 'cluster-endpoint doctor infra/terraform/']);
 
+  const rehearse = program.command('rehearse')
+    .summary('run your haproxy.cfg + keepalived.conf (or serve) against a simulated control plane and measure what clients lose')
+    .description(`Builds a lab in network namespaces — stand-in kube-apiserver/apid nodes at the addresses your files name, your
+own engines on the LB hosts (HAProxy + keepalived with your files, one LB host per keepalived.conf; or serve
+with the spec), and a kubectl-like client — then runs a drill: a node drained and rebooted, crashed,
+black-holed, unready; the balancer and an LB host crashed, a link cut; the engines reloaded. It reports per
+step the failed requests, the longest outage, the streams cut, who held the VIP, and for every loss its most
+likely cause (file:line). Needs root (or CAP_SYS_ADMIN + CAP_NET_ADMIN); --dry-run prints the plan without.
+
+Exit codes: 0 no step lost more than the promises allow, 1 a step did, 2 usage or the lab cannot run, 130 interrupted.`)
+    .addArgument(new Argument('[files...]', 'haproxy.cfg, keepalived.conf (one per LB host), the check scripts they name, Talos or kubeadm configs'))
+    .addOption(pathOption(new Option('-c, --config <file>', 'spec: its promises (checks, VIP, idle timeout); with --serve, what serve runs (default ./endpoint.yaml)')))
+    .option('--serve', 'rehearse the built-in balancer (serve) with the spec instead of HAProxy + keepalived')
+    .addOption(new Option('--steps <list>', 'only these steps, comma-separated (baseline, idle, node-reboot, node-crash, node-blackhole, api-unready, lb-engine-crash, lb-host-crash, lb-link-cut, reload)'))
+    .addOption(new Option('--idle <duration>', 'the longest watches are left idle to meet an idle timeout').default(45_000, '45s').argParser(durationArgument('--idle', '2m')))
+    .option('--dry-run', 'print the plan (lab, engines, promises, steps) and build nothing')
+    .option('--json', 'machine-readable report (stable keys)')
+    .addOption(pathOption(new Option('--log <file>', 'also write everything the run saw (client, nodes, engines\' log, VIP) as JSON lines')))
+    .action(async (files, options) => done(await (await import('./commands/rehearse.js')).rehearse({ ...options, files, idleMs: options.idle }, io)));
+  examples(rehearse, [
+    'sudo cluster-endpoint rehearse haproxy.cfg lb-01/keepalived.conf lb-02/keepalived.conf',
+    'sudo cluster-endpoint rehearse -c endpoint.yaml --serve --json',
+    'cluster-endpoint rehearse -c endpoint.yaml haproxy.cfg keepalived.conf check_apiserver.sh --dry-run',
+  ]);
+
   addCompletion(program, io, done);
   for (const command of program.commands) {
     command.exitOverride((error) => { throw usageFromCommander(error, command); });
