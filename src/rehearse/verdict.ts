@@ -61,7 +61,19 @@ export interface StepResult {
   longestIdleMs?: number;
 }
 
+/** The lab's setup, before the client started (observe.ts SetupRecord): nothing a client saw, so nothing lost. */
+export interface SetupResult {
+  durationMs: number;
+  /** One LB host held the VIP and no other would take it before the client started. */
+  settled: boolean;
+  /** The VIP's holders while the LB hosts started, in order (empty: no host). */
+  holders: string[][];
+  /** Requests went through and the streams were open before the drill began. */
+  ready: boolean;
+}
+
 export interface Verdict {
+  setup?: SetupResult;
   steps: StepResult[];
   lost: boolean;
   interrupted: boolean;
@@ -92,7 +104,13 @@ export function judge(plan: RehearsalPlan, observations: Observations): Verdict 
   }
   const idleStep = o.steps.find((s) => s.name === 'idle');
   if (idleStep) results.splice(Math.max(0, o.steps.indexOf(idleStep)), 0, judgeIdle(plan, o, idleStep, cuts, explained));
-  return { steps: results, lost: results.some((r) => r.losses.length > 0), interrupted: o.interrupted, durationMs: o.endedAt - o.startedAt };
+  const setup = o.setup && {
+    durationMs: (o.setup.clientAt ?? o.endedAt) - o.setup.startedAt,
+    settled: o.setup.settledAt !== undefined,
+    holders: plan.endpoint.vip ? holdersDuring(o, o.setup.startedAt, o.setup.clientAt ?? o.endedAt) : [],
+    ready: o.setup.readyAt !== undefined,
+  };
+  return { ...(setup ? { setup } : {}), steps: results, lost: results.some((r) => r.losses.length > 0), interrupted: o.interrupted, durationMs: o.endedAt - o.startedAt };
 }
 
 /**
