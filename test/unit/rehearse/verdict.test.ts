@@ -99,6 +99,13 @@ describe('streams', () => {
     const fresh = [open('watch', 1, T + 13_000, 'cp-01'), cut(1, T + 15_200, 2000, T + 12_900), open('watch', 1, T + 15_500, 'cp-02')];
     const again = judge(plan, observations(steps, [...steady(T, T + 18_000), ...fresh], { holders }));
     assert.match(again.steps.find((s) => s.name === 'reload')!.losses[0]?.text ?? '', /1 watch on cp-01 cut/);
+    // A stream opened during the LB step through lb-02, which held the VIP until lb-01 took it back: it died with
+    // that move, and is found cut (stalled) in the reload. The LB step's, not the reload's.
+    const meanwhile: ClientEvent[] = [open('exec', 2, T + 6000, 'cp-02'), { e: 'stream', kind: 'exec', id: 2, event: 'cut', at: T + 15_300, reason: 'stalled', idleMs: 3100, openedAt: T + 5900 }, open('exec', 2, T + 15_600, 'cp-03')];
+    assert.deepEqual(judge(plan, observations(steps, [...steady(T, T + 18_000), ...meanwhile], { holders })).steps.find((s) => s.name === 'reload')!.losses, []);
+    // The same stream through lb-01, which holds the VIP at the end of the step: the reload's loss.
+    const holdersStayed = [{ at: T - 5000, hosts: ['lb-01'] }, { at: T + 4000, hosts: ['lb-02'] }];
+    assert.match(judge(plan, observations(steps, [...steady(T, T + 18_000), ...meanwhile], { holders: holdersStayed })).steps.find((s) => s.name === 'reload')!.losses[0]?.text ?? '', /1 exec stream on cp-02 cut \(stalled\)/);
   });
 
   test('a stream on the crashed node may be cut if it comes back in time; one that does not come back is a loss', () => {
