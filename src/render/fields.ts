@@ -205,6 +205,7 @@ export const FIELD_USES = {
     'cluster.name': { expresses: 'the kubectl cluster name' },
     endpoint: { expresses: 'the kubectl server URL' },
     'controlPlane[].address': { expresses: 'talosctl endpoints and node' },
+    'controlPlane[].ports': { refuses: 'an override for the talos listener: talosctl endpoints carry no ports' },
   },
   builtin: {
     'vip.peers[].name': { expresses: 'one unit per peer (serve --peer)' },
