@@ -2,15 +2,20 @@
 // purpose — one table, read by the renderers (a refusal can only name a field the table says the target refuses),
 // by the docs (docs/render/fields.md is generated from it) and by the tests (no field is dropped without a word).
 // A field a target does not list is not that target's business (aws.vpcId means nothing to HAProxy).
+import { isDeepStrictEqual } from 'node:util';
 import type { TSchema } from '@sinclair/typebox';
 import { EndpointSpecSchema } from '../spec/schema.js';
-import type { Spec } from '../spec/types.js';
+import type { HealthCheck, Listener, Spec } from '../spec/types.js';
+import { descriptorLimit, MIN_DESCRIPTOR_LIMIT } from './builtin/systemd.js';
 
 export interface FieldUse {
   /** Where the value goes in the target's files. */
   expresses?: string;
-  /** Only for specs where this holds (an https check's Host header needs an https check). Default: always. */
-  when?: (spec: Spec) => boolean;
+  /**
+   * Only for specs where this holds (an https check's Host header needs an https check). Default: always. `at` is
+   * the field's place in the spec (listeners[2].healthCheck.path), for a field of a list entry.
+   */
+  when?: (spec: Spec, at: string) => boolean;
   /** The values the engine cannot express: render fails naming the field, never rounds or drops it. */
   refuses?: string;
   /** Why the target leaves the field out although a reader might expect it there. */
@@ -26,12 +31,34 @@ export const CHECK_FIELDS = [
 ] as const;
 type CheckField = (typeof CHECK_FIELDS)[number];
 
-/** A health-check field's use, for the spec's healthCheck and for every listener's own. */
-function checks<T extends Partial<Record<CheckField, FieldUse>>>(uses: T): { [K in keyof T & string as `healthCheck.${K}` | `listeners[].healthCheck.${K}`]: T[K] } {
+/** A health-check field's use; `applies` says for which checks the target reads it (a path: https checks only). */
+type CheckUse = Omit<FieldUse, 'when'> & { applies?: (check: HealthCheck) => boolean };
+
+/** A check field's value in the normalized check (interval → intervalMs). */
+const checkValue = (check: HealthCheck, key: string): unknown => {
+  const [first, second] = key.split('.');
+  const value = (check as unknown as Record<string, unknown>)[`${first}Ms`] ?? (check as unknown as Record<string, unknown>)[first];
+  return second ? (value as Record<string, unknown> | undefined)?.[second] : value;
+};
+
+/** The listener a place names (listeners[2].healthCheck.path → listeners[2]). */
+const listenerAt = (spec: Spec, at: string): Listener | undefined => spec.listeners[Number(/^listeners\[(\d+)\]/.exec(at)?.[1] ?? -1)];
+
+/**
+ * A health-check field's use, for the spec's healthCheck and for every listener's own. A listener's field counts
+ * where its check is one the target reads it for; the spec's, where a listener takes that value from it (a value
+ * every listener overrides reaches no target).
+ */
+function checks<T extends Partial<Record<CheckField, CheckUse>>>(uses: T): { [K in keyof T & string as `healthCheck.${K}` | `listeners[].healthCheck.${K}`]: Omit<T[K], 'applies'> } {
   const out: Uses = {};
-  for (const [key, use] of Object.entries(uses)) {
-    out[`healthCheck.${key}`] = use as FieldUse;
-    out[`listeners[].healthCheck.${key}`] = use as FieldUse;
+  for (const [key, { applies = () => true, ...use }] of Object.entries(uses) as Array<[string, CheckUse]>) {
+    if (!use.expresses) {
+      out[`healthCheck.${key}`] = use;
+      out[`listeners[].healthCheck.${key}`] = use;
+      continue;
+    }
+    out[`healthCheck.${key}`] = { ...use, when: (spec) => spec.listeners.some((l) => applies(l.healthCheck) && isDeepStrictEqual(checkValue(l.healthCheck, key), checkValue(spec.healthCheck, key))) };
+    out[`listeners[].healthCheck.${key}`] = { ...use, when: (spec, at) => { const l = listenerAt(spec, at); return l !== undefined && applies(l.healthCheck); } };
   }
   return out as never;
 }
@@ -41,11 +68,13 @@ function nodes<T extends Uses>(uses: T): { [K in keyof T & string as `controlPla
   const out: Uses = {};
   for (const [key, use] of Object.entries(uses)) {
     out[`controlPlane[].${key}`] = use;
-    out[`workers[].${key}`] = use.expresses ? { ...use, when: (spec) => hasWorkerListener(spec) && (use.when?.(spec) ?? true) } : use;
+    out[`workers[].${key}`] = use.expresses ? { ...use, when: (spec, at) => hasWorkerListener(spec) && (use.when?.(spec, at) ?? true) } : use;
   }
   return out as never;
 }
 
+const https = (check: HealthCheck) => check.type === 'https';
+const tlsOrHttps = (check: HealthCheck) => check.type !== 'tcp';
 const anyCheck = (spec: Spec, type: string) => spec.listeners.some((l) => l.healthCheck.type === type);
 const hasWorkerListener = (spec: Spec) => spec.listeners.some((l) => l.targets === 'workers');
 
@@ -77,8 +106,8 @@ export const FIELD_USES = {
       timeout: { expresses: 'health_check_timeout', refuses: 'not whole seconds, outside 2–120 s, or different between listeners' },
       healthyThreshold: { expresses: 'healthy_threshold', refuses: 'outside 2–10, or different between listeners' },
       unhealthyThreshold: { expresses: 'unhealthy_threshold', refuses: 'outside 2–10, or different between listeners' },
-      path: { expresses: 'health_check.path', when: (spec) => anyCheck(spec, 'https') },
-      expectStatuses: { expresses: 'health_check.matcher', when: (spec) => anyCheck(spec, 'https'), refuses: 'statuses outside 200–599' },
+      path: { expresses: 'health_check.path', applies: https },
+      expectStatuses: { expresses: 'health_check.matcher', applies: https, refuses: 'statuses outside 200–599' },
       'clientCertificate.certFile': { refuses: 'any: an NLB health check cannot present a client certificate' },
       'clientCertificate.keyFile': { refuses: 'any: an NLB health check cannot present a client certificate' },
       caFile: { ignores: 'an NLB does not verify a target\'s certificate' },
@@ -121,11 +150,11 @@ export const FIELD_USES = {
       timeout: { expresses: 'timeout check' },
       healthyThreshold: { expresses: 'rise' },
       unhealthyThreshold: { expresses: 'fall' },
-      path: { expresses: 'http-check send uri', when: (spec) => anyCheck(spec, 'https') },
-      expectStatuses: { expresses: 'http-check expect status / rstatus', when: (spec) => anyCheck(spec, 'https') },
-      'clientCertificate.certFile': { expresses: 'crt', when: (spec) => spec.listeners.some((l) => l.healthCheck.type !== 'tcp') },
+      path: { expresses: 'http-check send uri', applies: https },
+      expectStatuses: { expresses: 'http-check expect status / rstatus', applies: https },
+      'clientCertificate.certFile': { expresses: 'crt', applies: tlsOrHttps },
       'clientCertificate.keyFile': { refuses: 'a key other than certFile itself or <certFile>.key (HAProxy 2.6 cannot name it)' },
-      caFile: { expresses: 'verify required ca-file (the chain; HAProxy cannot match an IP address against IP SANs, see docs/render/haproxy.md)', when: (spec) => spec.listeners.some((l) => l.healthCheck.type !== 'tcp') },
+      caFile: { expresses: 'verify required ca-file (the chain; HAProxy cannot match an IP address against IP SANs, see docs/render/haproxy.md)', applies: tlsOrHttps },
     }),
     deregistrationDelay: { expresses: 'hard-stop-after (old processes after a reload)' },
     'balancer.bind': { expresses: 'bind addresses' },
@@ -195,8 +224,8 @@ export const FIELD_USES = {
     'bgp.peers[].asn': { expresses: 'neighbor as' },
     'bgp.peers[].port': { expresses: 'neighbor port' },
     'bgp.bfd': { expresses: 'bfd on' },
-    'bgp.bfdInterval': { expresses: 'BFD interval' },
-    'bgp.bfdMultiplier': { expresses: 'BFD multiplier' },
+    'bgp.bfdInterval': { expresses: 'BFD interval', when: (spec) => spec.bgp?.bfd === true },
+    'bgp.bfdMultiplier': { expresses: 'BFD multiplier', when: (spec) => spec.bgp?.bfd === true },
     'bgp.holdTime': { expresses: 'hold time, keepalive time' },
     'bgp.withdrawDelay': { expresses: 'the health loop\'s wait after withdrawing' },
     'bgp.runDirectory': { ignores: 'Debian\'s bird2 unit has its own paths (/etc/bird, /run/bird)' },
@@ -211,7 +240,7 @@ export const FIELD_USES = {
     'vip.peers[].name': { expresses: 'one unit per peer (serve --peer)' },
     'vip.address': { expresses: 'ExecStopPost removes the VIP after a crash', when: (spec) => (spec.vip?.peers.length ?? 0) > 0 },
     deregistrationDelay: { expresses: 'TimeoutStopSec' },
-    'balancer.maxConnections': { expresses: 'LimitNOFILE' },
+    'balancer.maxConnections': { expresses: 'LimitNOFILE (two descriptors per connection and listener, plus 1024)', when: (spec) => descriptorLimit(spec) > MIN_DESCRIPTOR_LIMIT },
   },
   prometheus: {
     'cluster.name': { expresses: 'rule group names, dashboard title' },
