@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark, one after the other, each writing its own section of BENCHMARKS.md.
 //   npm run bench [-- SECTION ...] [-- OPTIONS]      e.g. npm run bench -- kernel failover, npm run bench -- lb --quick
-// Sections (each also runs alone with its own script, see package.json): lb, kernel, vip, failover, bgp, health, drill.
+// Sections (each also runs alone with its own script, see package.json): lb, kernel, vip, failover, bgp, health, admin, drill.
 // Options after the section names go to every section that is run. Most sections need root (namespaces).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ const SECTIONS: Record<string, { what: string; command: string[] }> = {
   failover: { what: 'established connections across the loss of an LB host (issue 11)', command: [...TSX, 'bench/failover.ts'] },
   bgp: { what: 'BGP failover with and without BFD (issue 12)', command: [...TSX, 'bench/bgp-failover.ts'] },
   health: { what: 'health checks at scale, serve vs HAProxy (issue 9)', command: [process.execPath, 'dist/bench/health-scale.js'] },
+  admin: { what: 'new connections while the admin surface is hammered, serve now vs before vs HAProxy (issue 24)', command: [process.execPath, 'dist/bench/admin-hammered.js'] },
   drill: { what: 'rolling-upgrade drill, serve vs HAProxy (issue 9)', command: [...TSX, 'bench/rolling-upgrade.ts'] },
 };
 

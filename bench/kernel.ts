@@ -18,7 +18,7 @@ import { adminGet } from '../test/helpers/lab-peers.js';
 import { Lab } from '../test/helpers/lab.js';
 import { bulkThroughput, cpuBusyTicks, sleep, until, withCpu, wrk, type LoadContext } from './lb/measure.js';
 import { median } from './lb/parse.js';
-import { canPin, clockTicksPerSecond, commandExists, ProcessGroup, type Started } from './lb/processes.js';
+import { canPin, clockTicksPerSecond, commandExists, cpuTicks, processTree, ProcessGroup, type Started } from './lb/processes.js';
 import { writeBenchmarkSection } from './section.js';
 import type { StatusSnapshot } from '../src/runtime/snapshot.js';
 
@@ -31,7 +31,8 @@ type Variant = typeof VARIANTS[number];
 const PORTS = { http1: 7080, http2: 7081, bulk: 7201, nginx: 80, iperf: 5201, admin: 8404 } as const;
 const CHECK = { interval: '2s', timeout: '1s', rise: 2, fall: 2 };
 
-interface Figures { bulkUpGbps: number; bulkDownGbps: number; newPerS: number; keepAliveRps: number; p99Ms: number; ourCpu?: number; balancerCpuBusy: number }
+interface Figures { bulkUpGbps: number; bulkDownGbps: number; newPerS: number; keepAliveRps: number; p99Ms: number; ourCpu?: number; balancerCpuBusy: number; watcherCpu?: number }
+interface Kill { failures: number; attempts: number; slowest: number; retried: number; inFlight: number }
 
 class KernelBench {
   readonly group: ProcessGroup;
@@ -80,6 +81,10 @@ class KernelBench {
     // 8,000 connections/s, HAProxy's most of all). No client population of an endpoint reuses tuples like
     // that: no host of the bench keeps TIME_WAIT, for every variant alike.
     for (const host of ['client', 'lb', 'cp-01', 'cp-02', 'wk-01']) await this.lab.sysctl(host, 'net.ipv4.tcp_max_tw_buckets=0');
+    // Conntrack forgets a closed flow after 1 s instead of 120 s, for every variant alike: the balancer then deletes
+    // flows at the rate it creates them, as it does in a steady state, and the cost of the destroy events kernel
+    // mode's passive health follows (one per flow) is in the figures of a run that lasts seconds.
+    await this.lab.sysctl('lb', 'net.netfilter.nf_conntrack_tcp_timeout_time_wait=1');
     await this.lab.defaultRoute('client', 'lb');
     this.ctx = {
       group: this.group, loadCpu: this.pinned ? 0 : undefined, proxyCpu: this.pinned ? 1 : undefined, tempDir: this.dir,
@@ -179,32 +184,41 @@ frontend bulk\n    bind ${bind}:${PORTS.bulk}\n    default_backend bulk\nbackend
     // How busy the balancer's CPU is under the new-connection load, whoever uses it (process or softirq).
     const busyBefore = this.ctx.proxyCpu === undefined ? 0 : cpuBusyTicks(this.ctx.proxyCpu, true);
     const freshStarted = Date.now();
+    // Passive health's conntrack -E (kernel mode): its own share, within "our CPU".
+    const watcher = started ? processTree(started.pid).find((pid) => /^conntrack\0-E\0/.test(readCmdline(pid))) : undefined;
+    const watcherBefore = watcher === undefined ? 0 : cpuTicks(watcher);
     const fresh = await cpuOf(() => wrk(this.ctx, t.http, ['-H', 'Connection: close']));
+    const watcherCpu = watcher === undefined ? undefined : ((cpuTicks(watcher) - watcherBefore) / this.ctx.clockTicksPerSecond / ((Date.now() - freshStarted) / 1000)) * 100;
     const balancerCpuBusy = this.ctx.proxyCpu === undefined ? Number.NaN : ((cpuBusyTicks(this.ctx.proxyCpu, true) - busyBefore) / this.ctx.clockTicksPerSecond / ((Date.now() - freshStarted) / 1000)) * 100;
     const keep = await wrk(this.ctx, t.http, ['--latency']);
     if (fresh.value.errors + keep.errors > 0) notes.push(`${variant}: ${fresh.value.errors + keep.errors} wrk errors`);
-    return { bulkUpGbps: up.value, bulkDownGbps: down, newPerS: fresh.value.requestsPerSecond, keepAliveRps: keep.requestsPerSecond, p99Ms: keep.p99Ms ?? Number.NaN, ourCpu: Math.max(up.cpuPercent, fresh.cpuPercent), balancerCpuBusy };
+    return { bulkUpGbps: up.value, bulkDownGbps: down, newPerS: fresh.value.requestsPerSecond, keepAliveRps: keep.requestsPerSecond, p99Ms: keep.p99Ms ?? Number.NaN, ourCpu: Math.max(up.cpuPercent, fresh.cpuPercent), balancerCpuBusy, ...(watcherCpu !== undefined ? { watcherCpu } : {}) };
   }
 
   /**
    * Client-visible failures across a backend kill: a new HTTP connection every 10 ms to the two-server
-   * listener; nginx on cp-02 is SIGKILLed (its port refuses at once) and the failed requests are counted
-   * until 8 s later. Then nginx comes back and the balancer is given time to see it.
+   * listener, each with 5 s to connect and answer (a client's connect timeout, long enough for a SYN
+   * retransmission); nginx on cp-02 is SIGKILLed (its port refuses at once) and the failed requests are counted
+   * until 8 s later, with the slowest answer and how many waited for a retransmission. Then nginx comes back and
+   * the balancer is given time to see it.
    */
-  async killFailures(): Promise<{ failures: number; attempts: number }> {
+  async killFailures(): Promise<Kill> {
     const front = this.addr('lb', 'front');
-    const prober = this.group.start('prober', 'ip', ['netns', 'exec', this.ns('client'), process.execPath, '-e', PROBER, front, String(PORTS.http2), '10', '9000'], { cpu: this.ctx.loadCpu, logFile: join(this.dir, 'prober.log'), pipeStdout: true });
+    const prober = this.group.start('prober', 'ip', ['netns', 'exec', this.ns('client'), process.execPath, '-e', PROBER, front, String(PORTS.http2), '10', '9000', '5000'], { cpu: this.ctx.loadCpu, logFile: join(this.dir, 'prober.log'), pipeStdout: true });
     let out = '';
     prober.child.stdout!.on('data', (d: Buffer) => { out += d; });
     await sleep(1000);
     this.group.start('kill', 'ip', ['netns', 'exec', this.ns('cp-02'), 'kill', '-9', String(this.nginxPid('cp-02'))], { logFile: join(this.dir, 'kill.log') });
     await prober.exited;
-    const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { ok: boolean; start: number });
+    const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { ok: boolean; start: number; ms: number; connected: boolean; answered: boolean; error: string });
     this.startNginx('cp-02');
     await until(() => this.#httpOk(this.addr('cp-02'), PORTS.nginx), 10_000, 100);
     // Two checks at 2 s for the balancer to take it back.
     await sleep(5000);
-    return { failures: lines.filter((l) => !l.ok).length, attempts: lines.length };
+    const answered = lines.filter((l) => l.ok).map((l) => l.ms);
+    // A request the server had accepted when it died (connected, reset before any answer): no kernel balancer can replay it.
+    const inFlight = lines.filter((l) => !l.ok && l.connected && !l.answered && l.error === 'ECONNRESET').length;
+    return { failures: lines.filter((l) => !l.ok).length, attempts: lines.length, slowest: Math.max(0, ...answered), retried: answered.filter((ms) => ms >= 500).length, inFlight };
   }
 
   nginxPid(host: string): number {
@@ -226,29 +240,31 @@ frontend bulk\n    bind ${bind}:${PORTS.bulk}\n    default_backend bulk\nbackend
   }
 }
 
-/** node -e: a new connection every INTERVAL ms for DURATION ms, each a GET; one JSON line per attempt. */
+/** node -e: a new connection every INTERVAL ms for DURATION ms, each a GET with TIMEOUT ms; one JSON line per attempt. */
 const PROBER = `
 const net = require('node:net');
-const [host, port, interval, duration] = process.argv.slice(1);
+const [host, port, interval, duration, timeout] = process.argv.slice(1);
 const stopAt = Date.now() + Number(duration);
 const once = () => new Promise((resolve) => {
   const s = net.connect({ host, port: Number(port) });
-  const t = setTimeout(() => { s.destroy(); resolve(false); }, 1000);
-  let reply = '';
-  s.on('connect', () => s.write('GET / HTTP/1.0\\r\\n\\r\\n'));
+  let reply = '', connected = false, error = '';
+  const t = setTimeout(() => { error = 'timeout'; s.destroy(); }, Number(timeout));
+  s.on('connect', () => { connected = true; s.write('GET / HTTP/1.0\\r\\n\\r\\n'); });
   s.on('data', (d) => { reply += d; });
-  s.on('error', () => { clearTimeout(t); resolve(false); });
-  s.on('close', () => { clearTimeout(t); resolve(reply.startsWith('HTTP/1.1 200')); });
+  s.on('error', (e) => { error = e.code || e.message; });
+  s.on('close', () => { clearTimeout(t); resolve({ ok: reply.startsWith('HTTP/1.1 200'), connected, answered: reply.length > 0, error }); });
 });
-(async () => {
-  while (Date.now() < stopAt) {
-    const start = Date.now();
-    console.log(JSON.stringify({ start, ok: await once() }));
-    const wait = start + Number(interval) - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  }
-})();
+// Started on time whatever the others do: one slow connect does not hold back the next.
+const tick = setInterval(() => {
+  if (Date.now() >= stopAt) { clearInterval(tick); return; }
+  const start = Date.now();
+  once().then((r) => console.log(JSON.stringify({ start, ms: Date.now() - start, ...r })));
+}, Number(interval));
 `;
+
+function readCmdline(pid: number): string {
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; }
+}
 
 const fmt = (v: number, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
 
@@ -264,7 +280,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => void bench.close().finally(() => process.exit(130)));
   const log = (text: string) => process.stdout.write(`${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)}s ${text}\n`);
   const results = new Map<Variant, Figures[]>(VARIANTS.map((v) => [v, []]));
-  const kills = new Map<Variant, Array<{ failures: number; attempts: number }>>();
+  const kills = new Map<Variant, Kill[]>();
   const notes: string[] = [];
   let ok = false;
   try {
@@ -278,11 +294,11 @@ async function main(): Promise<number> {
         try {
           const figures = await bench.measure(variant, started, notes);
           results.get(variant)!.push(figures);
-          log(`  ${variant.padEnd(24)} bulk ${fmt(figures.bulkUpGbps, 2)}/${fmt(figures.bulkDownGbps, 2)} Gbit/s, new ${fmt(figures.newPerS)}/s, keep-alive ${fmt(figures.keepAliveRps)}/s p99 ${fmt(figures.p99Ms, 2)} ms, our CPU ${fmt(figures.ourCpu ?? Number.NaN)} %, balancer CPU busy ${fmt(figures.balancerCpuBusy)} %`);
+          log(`  ${variant.padEnd(24)} bulk ${fmt(figures.bulkUpGbps, 2)}/${fmt(figures.bulkDownGbps, 2)} Gbit/s, new ${fmt(figures.newPerS)}/s, keep-alive ${fmt(figures.keepAliveRps)}/s p99 ${fmt(figures.p99Ms, 2)} ms, our CPU ${fmt(figures.ourCpu ?? Number.NaN)} %${figures.watcherCpu !== undefined ? ` (conntrack -E ${fmt(figures.watcherCpu, 1)} %)` : ''}, balancer CPU busy ${fmt(figures.balancerCpuBusy)} %`);
           if ((variant === 'proxy' || variant.startsWith('kernel')) && (!quick || round === 1)) {
             const kill = await bench.killFailures();
             kills.set(variant, [...(kills.get(variant) ?? []), kill]);
-            log(`  ${variant.padEnd(24)} backend kill: ${kill.failures} of ${kill.attempts} new connections failed`);
+            log(`  ${variant.padEnd(24)} backend kill: ${kill.failures} of ${kill.attempts} new connections failed (${kill.inFlight} accepted by the server before it died, then reset), ${kill.retried} answered after a SYN retransmission, slowest ${kill.slowest} ms`);
           }
         } finally {
           await bench.stop(started);
@@ -298,7 +314,10 @@ async function main(): Promise<number> {
   const ratio = (variant: Variant, key: keyof Figures) => med(variant, key) / med('direct', key);
   const rows = VARIANTS.map((v) => `| ${v} | ${fmt(med(v, 'bulkUpGbps'), 2)} (${fmt(ratio(v, 'bulkUpGbps'), 3)}×) | ${fmt(med(v, 'bulkDownGbps'), 2)} (${fmt(ratio(v, 'bulkDownGbps'), 3)}×) | ${fmt(med(v, 'newPerS'))} (${fmt(ratio(v, 'newPerS'), 3)}×) | ${fmt(med(v, 'keepAliveRps'))} (${fmt(ratio(v, 'keepAliveRps'), 3)}×) | ${fmt(med(v, 'p99Ms'), 3)} | ${v.startsWith('direct') ? '—' : fmt(med(v, 'ourCpu'))} | ${fmt(med(v, 'balancerCpuBusy'))} |`);
   const perRound = VARIANTS.map((v) => `| ${v} | ${results.get(v)!.map((f) => `${fmt(f.bulkUpGbps, 2)}/${fmt(f.bulkDownGbps, 2)} · ${fmt(f.newPerS)} · ${fmt(f.keepAliveRps)}`).join(' | ')} |`);
-  const killRows = [...kills].map(([v, list]) => `| ${v} | ${list.map((k) => `${k.failures} of ${k.attempts}`).join(', ')} |`);
+  const killRows = [...kills].map(([v, list]) => `| ${v} | ${list.map((k) => `${k.failures} of ${k.attempts}`).join(', ')} | ${list.map((k) => k.failures - k.inFlight).join(', ')} | ${list.map((k) => k.inFlight).join(', ')} | ${list.map((k) => k.retried).join(', ')} | ${list.map((k) => k.slowest).join(', ')} |`);
+  // Per flow (one destroy event each), then what 5,000 new flows a second would cost.
+  const perFlowUs = (f: Figures) => (f.watcherCpu ?? Number.NaN) / 100 / f.newPerS * 1e6;
+  const watcherRows = (['kernel (client IP kept)', 'kernel (SNAT)'] as const).filter((v) => results.get(v)!.some((f) => f.watcherCpu !== undefined)).map((v) => `${v}: ${results.get(v)!.map((f) => `${fmt(f.watcherCpu ?? Number.NaN, 1)} % at ${fmt(f.newPerS)}/s (${fmt(perFlowUs(f), 1)} µs per flow, ${fmt(perFlowUs(f) * 5000 / 1e4, 1)} % at 5,000/s)`).join(', ')}`);
   const bars = [
     ['kernel (client IP kept)', 'kernel (SNAT)'].map((v) => `${v}: throughput ${fmt(ratio(v as Variant, 'bulkUpGbps'), 3)}× / ${fmt(ratio(v as Variant, 'bulkDownGbps'), 3)}×, connection rate ${fmt(ratio(v as Variant, 'newPerS'), 3)}× the direct path (bar 0.9×: throughput ${ratio(v as Variant, 'bulkUpGbps') >= 0.9 && ratio(v as Variant, 'bulkDownGbps') >= 0.9 ? 'pass' : 'FAIL'}, connection rate ${ratio(v as Variant, 'newPerS') >= 0.9 ? 'pass' : 'FAIL'}); vs HAProxy ${fmt(med(v as Variant, 'bulkUpGbps') / med('haproxy', 'bulkUpGbps'), 2)}× throughput, ${fmt(med(v as Variant, 'newPerS') / med('haproxy', 'newPerS'), 2)}× connections/s; against the direct path with conntrack on, ${fmt(med(v as Variant, 'bulkUpGbps') / med('direct + conntrack', 'bulkUpGbps'), 3)}× / ${fmt(med(v as Variant, 'bulkDownGbps') / med('direct + conntrack', 'bulkDownGbps'), 3)}× throughput and ${fmt(med(v as Variant, 'newPerS') / med('direct + conntrack', 'newPerS'), 3)}× connections/s (what our rules and NAT add)`).join('\n- '),
     `direct + conntrack: ${fmt(ratio('direct + conntrack', 'bulkUpGbps'), 3)}× / ${fmt(ratio('direct + conntrack', 'bulkDownGbps'), 3)}× throughput and ${fmt(ratio('direct + conntrack', 'newPerS'), 3)}× connections/s of the direct path: what tracking every flow costs by itself, which any NAT balancer pays`,
@@ -325,15 +344,17 @@ Per round (bulk up/down · new/s · keep-alive/s):
 |---|${Array.from({ length: rounds }, () => '---').join('|')}|
 ${perRound.join('\n')}
 
-**Client-visible failures across a backend kill** (same load: a new HTTP connection every 10 ms for 8 s to a listener with two servers; nginx on one of them is SIGKILLed 1 s in; TCP checks every ${CHECK.interval}, fall ${CHECK.fall}, in both modes):
+**Client-visible failures across a backend kill** (same load: a new HTTP connection every 10 ms for 8 s to a listener with two servers, each with 5 s to be answered; nginx on one of them is SIGKILLed 1 s in; TCP checks every ${CHECK.interval}, fall ${CHECK.fall}, in both modes):
 
-| mode | failed new connections |
-|---|---|
+| mode | failed new connections | of which refused or never answered | of which accepted by the dying server, then reset | answered after a SYN retransmission | slowest answer, ms |
+|---|---|---|---|---|---|
 ${killRows.join('\n')}
 
-The proxy retries a refused connect on the other server (\`balancer.retries\`), so clients see nothing; the kernel forwards each new flow by the table, so every SYN sent to the dead server before its checks mark it down is refused (about ${CHECK.fall} × ${CHECK.interval} plus the time to the next check). See docs/kernel.md for what each mode can and cannot do.
+The proxy retries a refused connect on the other server (\`balancer.retries\`), so clients see nothing. The kernel drops the dead server's reset to a flow it never answered and forgets the flow, so the client's SYN retransmission (about 1 s later) is balanced again, and counts the reset as a failed check (passive health, as the proxy counts a refused connect): the server is out of the table after its second reset, tens of milliseconds after the kill, long before its checks (${CHECK.fall} × ${CHECK.interval}) would have taken it out. The connections that met it are answered about a second late instead of refused. What no balancer in the kernel can hide: a connection the server had already accepted when it was killed (its request sent, no answer yet) is reset — the proxy replays such a request on another server, the kernel cannot.
 
-Where the balancer's CPU is busy 100 % of the time under new connections, the rate is what one core forwards through conntrack and NAT (the direct path pays neither; "direct + conntrack" shows conntrack's own share); serve's own share of it is the "our CPU" column (health checks, and every 5 s its counters and open flows: \`nft\` and \`conntrack -L\` with a kernel-side filter on the mark of open flows, so the flows lingering in TIME_WAIT are not read). Every host of the bench keeps no TIME_WAIT of its own (\`net.ipv4.tcp_max_tw_buckets=0\`): the one client address reuses its ports within seconds, and SYNs meeting an old TIME_WAIT entry stalled for 1 s each, in whichever variant came after another that left them.
+Passive health's cost at these connection rates: the \`conntrack -E\` child that reads conntrack's destroy events (the kernel sends one per flow; it keeps the few of unanswered flows) used ${watcherRows.length ? watcherRows.join('; ') : '—'} of a core, within "our CPU"; the kernel's side of it (a destroy message per flow) is in the forwarding CPU and so in the connection rate. The balancer's conntrack forgets closed flows after 1 s in this bench (\`nf_conntrack_tcp_timeout_time_wait=1\`, every variant): flows end at the rate they start, as in a steady state.
+
+Where the balancer's CPU is busy 100 % of the time under new connections, the rate is what one core forwards through conntrack and NAT (the direct path pays neither; "direct + conntrack" shows conntrack's own share); serve's own share of it is the "our CPU" column (health checks, the refusal watcher, and every check timeout (1-5 s) its counters and flows: \`nft\` and \`conntrack -L\` with a kernel-side filter on the mark of flows not closing, so the flows lingering in TIME_WAIT are not read). Every host of the bench keeps no TIME_WAIT of its own (\`net.ipv4.tcp_max_tw_buckets=0\`): the one client address reuses its ports within seconds, and SYNs meeting an old TIME_WAIT entry stalled for 1 s each, in whichever variant came after another that left them.
 
 What limits the figures: two CPUs, one for the client, the backends and the bridges, one for the balancer (its process or, in kernel mode, the forwarding); veth and bridge forwarding in one kernel (no NIC); nginx with one worker bounds the request rates of every variant, including the direct path; iperf3 one stream.${notes.length ? `\n\nNotes: ${[...new Set(notes)].join('; ')}.` : ''}`;
   process.stdout.write(`\n${section}\n`);

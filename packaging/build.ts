@@ -112,6 +112,16 @@ async function bundleCli(outfile: string, version: string): Promise<string[]> {
       });
     },
   };
+  // Modules that bundled packages require inside a try/catch and do without (node-fetch's `encoding`, debug's
+  // `supports-color`, both under @kubernetes/client-node): in the executable any require() of a module from disk prints
+  // a warning, so they go in as empty modules.
+  const absentPlugin: Plugin = {
+    name: 'absent-optional',
+    setup(b) {
+      b.onResolve({ filter: /^(encoding|supports-color)$/ }, (args) => ({ path: args.path, namespace: 'absent' }));
+      b.onLoad({ filter: /.*/, namespace: 'absent' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+    },
+  };
   const result = await build({
     entryPoints: [join(ROOT, 'src/cli/main.ts')],
     outfile,
@@ -121,7 +131,7 @@ async function bundleCli(outfile: string, version: string): Promise<string[]> {
     target: 'node20',
     // wasm_exec's polyfill for Node < 16, never reached on Node 20.
     external: ['performance'],
-    plugins: [versionPlugin, wasmPlugin, workerPlugin],
+    plugins: [versionPlugin, wasmPlugin, workerPlugin, absentPlugin],
     logLevel: 'warning',
     // The licences are in the copyright file (packaging/licenses.ts), not repeated inside the bundle.
     legalComments: 'none',

@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   ADMIN_BAD_REQUEST: 'An admin API request body or parameter is malformed.',
   ADMIN_METHOD_NOT_ALLOWED: 'The admin API path does not take this HTTP method.',
   ADMIN_FORBIDDEN_HOST: 'An admin API request without a token came with a Host header that is not an address (DNS rebinding guard).',
+  ADMIN_FORBIDDEN_ORIGIN: 'An admin API request that changes state came from another site\'s page (its Origin header is not the admin surface).',
+  ADMIN_BUSY: 'The admin API has as many requests of this client in progress as it takes; retry shortly.',
   ADMIN_INTERNAL: 'The admin API failed while answering.',
   LISTEN: 'A listener or the admin surface cannot bind its address.',
   RENDER: 'A renderer cannot produce configuration from this spec.',
@@ -26,8 +28,10 @@ export const ERROR_CODES = {
   PROBE_FAILED: 'The endpoint is not usable.',
   VIP: 'The VIP manager cannot hold or release the address.',
   KERNEL: 'The kernel data plane cannot start or change its nftables table (no CAP_NET_ADMIN, nft or conntrack missing, IP forwarding off, bind not local).',
+  DISCOVERY: 'Discovery from the cluster cannot start (the kubeconfig or the service account cannot be loaded).',
   BGP: 'The BGP announcer cannot run its speaker (BIRD) or put the endpoint on this host.',
   DOCTOR_FINDINGS: 'doctor found problems of severity error.',
+  INTERNAL: 'An unexpected failure inside the tool (a bug).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

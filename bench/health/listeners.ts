@@ -1,6 +1,7 @@
 // The 1,000 "servers" of the health-check bench: one process listening on N loopback addresses
-// (127.10.<i / 250>.<i % 250 + 1>) on one port. It accepts and closes, which is all a tcp check needs.
-//   node --import tsx bench/health/listeners.ts N [PORT]
+// (127.10.<i / 250>.<i % 250 + 1>) on one port. It accepts and closes, which is all a tcp check needs; with
+// --greet it first sends one byte, so that a client through the balancer can time its first byte.
+//   node --import tsx bench/health/listeners.ts N [PORT] [--greet]
 // prints "listening <port>" once every address is bound.
 import { createServer, type Server } from 'node:net';
 
@@ -9,11 +10,16 @@ export function serverAddress(index: number): string {
 }
 
 async function main(): Promise<void> {
-  const count = Number(process.argv[2] ?? 1000);
-  let port = Number(process.argv[3] ?? 0);
+  const args = process.argv.slice(2).filter((a) => a !== '--greet');
+  const greet = process.argv.includes('--greet');
+  const count = Number(args[0] ?? 1000);
+  let port = Number(args[1] ?? 0);
   const servers: Server[] = [];
   for (let i = 0; i < count; i++) {
-    const server = createServer((socket) => socket.destroy());
+    const server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      if (greet) socket.end('>'); else socket.destroy();
+    });
     server.on('error', (error) => { process.stderr.write(`${serverAddress(i)}: ${error.message}\n`); process.exit(1); });
     await new Promise<void>((resolve) => server.listen({ host: serverAddress(i), port, backlog: 64 }, resolve));
     port = (server.address() as { port: number }).port;

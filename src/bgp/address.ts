@@ -19,10 +19,11 @@ export class EndpointAddress {
   readonly #run: CommandRunner;
   #added = false;
 
-  constructor(address: string, runDirectory: string, run: CommandRunner) {
+  /** `marker`: the file in the run directory that records that serve added this address. */
+  constructor(address: string, runDirectory: string, run: CommandRunner, marker = 'address') {
     this.#address = address;
     this.#prefixLength = isIP(address) === 6 ? 128 : 32;
-    this.#marker = join(runDirectory, 'address');
+    this.#marker = join(runDirectory, marker);
     this.#run = run;
   }
 

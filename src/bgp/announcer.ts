@@ -1,20 +1,26 @@
-// Announces the endpoint with BGP while this host's balancer can serve: the endpoint on lo, BIRD run by the
-// supervisor, and the balancer's health, re-read at every membership change, that enables or disables the
-// endpoint's static protocol (announce or withdraw on every session at once). Session state is read back from BIRD's control socket every second.
-// A planned stop withdraws first, waits withdrawDelay for the routers, then stops BIRD (the daemon drains after).
-import { isIP } from 'node:net';
+// Announces the endpoint with BGP while this host's balancer can serve: the run directory locked, the announced
+// addresses on lo, BIRD run by the supervisor, and the balancer's health, re-read at every membership change,
+// that enables or disables the addresses' static protocols (announce or withdraw on every session at once).
+// Session state is read back from BIRD's control socket every second. A planned stop withdraws first, waits
+// withdrawDelay for the routers, then stops BIRD (the daemon drains after).
+import { networkInterfaces } from 'node:os';
+import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { EndpointHealth } from '../membership/health.js';
 import type { BgpPeerSnapshot, BgpSnapshot } from '../runtime/snapshot.js';
 import type { Bgp } from '../spec/types.js';
 import { runCommand, type CommandRunner } from '../vip/announcers/command.js';
 import { EndpointAddress } from './address.js';
-import { birdConfig, ENDPOINT_PROTOCOL, peerProtocol } from './config.js';
+import { birdConfig, endpointRoutes, peerAddress, peerProtocol, type EndpointRoute } from './config.js';
+import { lockRunDirectory, type RunDirectoryLock } from './lock.js';
+import { readPasswords } from './passwords.js';
 import { parseBfdSessions, parseProtocols, parseRouterId } from './state.js';
 import { BirdSupervisor } from './supervisor.js';
 
 export interface BgpAnnouncerOptions {
-  endpoint: string;
+  /** The announced addresses (bgp.addresses). */
+  addresses: readonly string[];
+  /** This host's view of the bgp section (src/spec/hosts.ts). */
   bgp: Bgp;
   /** Whether the balancer can serve, re-read when it says the membership changed. */
   health: EndpointHealth;
@@ -31,9 +37,10 @@ const WITHDRAW_SENT_TIMEOUT_MS = 1000;
 
 export class BgpAnnouncer {
   readonly #o: BgpAnnouncerOptions;
-  readonly #prefix: string;
-  readonly #address: EndpointAddress;
+  readonly #routes: EndpointRoute[];
+  readonly #addresses: EndpointAddress[];
   readonly #speaker: BirdSupervisor;
+  #lock: RunDirectoryLock | undefined;
   readonly #peers: Map<string, BgpPeerSnapshot>;
   #routerId: string | undefined;
   #healthy = false;
@@ -45,41 +52,67 @@ export class BgpAnnouncer {
   #stateTimer: NodeJS.Timeout | undefined;
   #startedAt = 0;
   #warnedNoSession = false;
+  #warnedNoSocket = false;
   #stopped = false;
 
   constructor(options: BgpAnnouncerOptions) {
     this.#o = options;
     const run = options.run ?? runCommand;
-    this.#prefix = `${options.endpoint}/${isIP(options.endpoint) === 6 ? 128 : 32}`;
-    this.#address = new EndpointAddress(options.endpoint, options.bgp.runDirectory, run);
-    const config = birdConfig({ endpoint: options.endpoint, bgp: options.bgp, log: 'stderr', header: [`Written by cluster-endpoint serve from ${options.source}; rewritten at every start.`] });
+    this.#routes = endpointRoutes(options.addresses);
+    this.#addresses = options.addresses.map((address, index) => new EndpointAddress(address, options.bgp.runDirectory, run, index === 0 ? 'address' : `address-${index + 1}`));
     this.#speaker = new BirdSupervisor({
-      runDirectory: options.bgp.runDirectory, config, logger: options.logger, bird: options.bird, run,
+      runDirectory: options.bgp.runDirectory, logger: options.logger, bird: options.bird, run,
       onRunning: () => { this.#announced = undefined; this.#sync(); void this.#readRouterId(); },
     });
     const now = Date.now();
-    this.#peers = new Map(options.bgp.peers.map((p) => [p.name, { name: p.name, address: p.address, asn: p.asn, state: 'idle', stateSince: now, routeAnnounced: false, sessionDrops: 0 }]));
+    this.#peers = new Map(options.bgp.peers.map((p) => [p.name, {
+      name: p.name, address: p.address, asn: p.asn, ...(this.#routes.length > 1 ? { prefix: this.#routeOf(p).prefix } : {}),
+      state: 'idle', stateSince: now, routeAnnounced: false, sessionDrops: 0,
+    }]));
   }
 
-  /** Puts the endpoint on lo (call before the balancer binds it). Idempotent. */
-  prepare(): Promise<void> {
-    return this.#address.ensure();
+  /** Locks the run directory and puts the addresses on lo (call before the balancer binds them). Idempotent. */
+  async prepare(): Promise<void> {
+    this.#lock ??= await lockRunDirectory(this.#o.bgp.runDirectory, this.#o.source);
+    for (const address of this.#addresses) await address.ensure();
   }
 
   async start(): Promise<void> {
     await this.prepare();
+    this.#checkRouterId();
+    const passwords = await readPasswords(this.#o.bgp.peers, this.#o.logger);
+    const config = birdConfig({ addresses: this.#o.addresses, bgp: this.#o.bgp, log: 'stderr', header: [`Written by cluster-endpoint serve from ${this.#o.source}; rewritten at every start.`], passwords });
     this.#startedAt = Date.now();
-    await this.#speaker.start();
+    await this.#speaker.start(config);
     this.#unsubscribe = this.#o.health.onChange(() => this.#sync());
     this.#sync();
     this.#stateTimer = setInterval(() => void this.#refresh(), STATE_POLL_MS);
     this.#stateTimer.unref();
     await this.#refresh();
+    const taken = [...this.#peers.values()].filter((p) => NO_SOCKET.test(p.lastError ?? ''));
+    if (taken.length > 0) throw portTaken(taken.map((p) => p.name));
     const peers = this.#o.bgp.peers.map((p) => `${p.name} ${p.address} AS${p.asn}`).join(', ');
-    this.#o.logger.info({ event: 'bgp-started', prefix: this.#prefix, peers: this.#o.bgp.peers.map((p) => p.name) }, `bgp: announcing ${this.#prefix} from AS${this.#o.bgp.localAsn} to ${peers} while the balancer is healthy`);
+    const prefixes = this.#routes.map((r) => r.prefix).join(' and ');
+    this.#o.logger.info({ event: 'bgp-started', prefix: this.#routes[0].prefix, prefixes: this.#routes.map((r) => r.prefix), peers: this.#o.bgp.peers.map((p) => p.name) }, `bgp: announcing ${prefixes} from AS${this.#o.bgp.localAsn} to ${peers} while the balancer is healthy`);
   }
 
-  /** Withdraw, let the routers converge, stop the speaker, take the endpoint off lo. */
+  /** The route a peer carries: the one of its family. */
+  #routeOf(peer: Bgp['peers'][number]): EndpointRoute {
+    const { family } = peerAddress(peer);
+    return this.#routes.find((r) => r.family === family) ?? this.#routes[0];
+  }
+
+  /** auto takes the lowest IPv4 address outside lo: without one BIRD refuses to start, so say it first. */
+  #checkRouterId(): void {
+    if (this.#o.bgp.routerId !== 'auto') return;
+    const candidates = Object.entries(networkInterfaces()).filter(([name]) => name !== 'lo').flatMap(([, list]) => list ?? []).filter((i) => i.family === 'IPv4' && !this.#o.addresses.includes(i.address));
+    if (candidates.length > 0) return;
+    throw new UserError('BGP', 'bgp.routerId is auto, and this host has no IPv4 address outside lo to take it from: BIRD cannot start', {
+      hint: 'write this host\'s router id (an IPv4-formatted id unique per host) in bgp.hosts[].routerId, or bgp.routerId in a spec per host', exitCode: 2,
+    });
+  }
+
+  /** Withdraw, let the routers converge, stop the speaker, take the addresses off lo, unlock the directory. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
@@ -95,13 +128,15 @@ export class BgpAnnouncer {
       }
     }
     await this.#speaker.stop();
-    await this.#address.release();
+    for (const address of this.#addresses) await address.release();
+    await this.#lock?.release();
   }
 
   snapshot(): { bgp: BgpSnapshot } {
     return {
       bgp: {
-        prefix: this.#prefix,
+        prefix: this.#routes[0].prefix,
+        ...(this.#routes.length > 1 ? { prefixes: this.#routes.map((r) => r.prefix) } : {}),
         localAsn: this.#o.bgp.localAsn,
         ...(this.#routerId ? { routerId: this.#routerId } : {}),
         speaker: this.#speaker.state,
@@ -129,22 +164,25 @@ export class BgpAnnouncer {
   }
 
   async #tell(announce: boolean, why: string): Promise<void> {
-    let reply;
-    try {
-      reply = await this.#speaker.command(`${announce ? 'enable' : 'disable'} ${ENDPOINT_PROTOCOL}`);
-    } catch (error) {
-      this.#o.logger.error({ event: 'bgp-error', error: (error as Error).message }, `bgp: cannot tell bird to ${announce ? 'announce' : 'withdraw'}: ${(error as Error).message}`);
-      return;
-    }
-    if (reply.code >= 8000) {
-      this.#o.logger.error({ event: 'bgp-error', reply: reply.lines.map((l) => l.text) }, `bgp: bird refused to ${announce ? 'enable' : 'disable'} ${ENDPOINT_PROTOCOL}: ${reply.lines.map((l) => l.text).join('; ')}`);
-      return;
+    for (const route of this.#routes) {
+      let reply;
+      try {
+        reply = await this.#speaker.command(`${announce ? 'enable' : 'disable'} ${route.protocol}`);
+      } catch (error) {
+        this.#o.logger.error({ event: 'bgp-error', error: (error as Error).message }, `bgp: cannot tell bird to ${announce ? 'announce' : 'withdraw'} ${route.prefix}: ${(error as Error).message}`);
+        return;
+      }
+      if (reply.code >= 8000) {
+        this.#o.logger.error({ event: 'bgp-error', reply: reply.lines.map((l) => l.text) }, `bgp: bird refused to ${announce ? 'enable' : 'disable'} ${route.protocol}: ${reply.lines.map((l) => l.text).join('; ')}`);
+        return;
+      }
     }
     const changed = this.#announced !== undefined || announce;
     this.#announced = announce;
     if (!changed) return;
     this.#transitions++;
-    this.#o.logger[announce ? 'info' : 'warn']({ event: announce ? 'bgp-announce' : 'bgp-withdraw', prefix: this.#prefix, reason: why }, `bgp: ${announce ? 'announcing' : 'withdrawing'} ${this.#prefix}: ${why}`);
+    const prefixes = this.#routes.map((r) => r.prefix);
+    this.#o.logger[announce ? 'info' : 'warn']({ event: announce ? 'bgp-announce' : 'bgp-withdraw', prefix: prefixes[0], prefixes, reason: why }, `bgp: ${announce ? 'announcing' : 'withdrawing'} ${prefixes.join(' and ')}: ${why}`);
   }
 
   /** Until BIRD exports the route on no established session (it has sent the withdrawals), bounded. */
@@ -174,7 +212,7 @@ export class BgpAnnouncer {
     let bfd = new Map<string, string>();
     try {
       protocols = parseProtocols(await this.#speaker.command('show protocols all'));
-      if (this.#o.bgp.bfd) bfd = parseBfdSessions(await this.#speaker.command('show bfd sessions'));
+      if (this.#o.bgp.peers.some((p) => p.bfd)) bfd = parseBfdSessions(await this.#speaker.command('show bfd sessions'));
     } catch {
       return; // BIRD is restarting: the supervisor says so
     }
@@ -185,11 +223,22 @@ export class BgpAnnouncer {
       const state = (protocol?.fields['BGP state'] ?? 'down').toLowerCase();
       this.#setState(peer, state, protocol?.fields['Last error']);
       peer.routeAnnounced = state === 'established' && (protocol?.exported ?? 0) > 0;
-      const session = bfd.get(spec.address);
+      const session = bfd.get(peerAddress(spec).ip);
       if (session) peer.bfd = session.toLowerCase();
       else delete peer.bfd;
     }
     this.#warnIfNoSession();
+    this.#warnIfNoSocket();
+  }
+
+  /** BIRD could not listen on port 179: another speaker has it. Said once; at start serve refuses instead. */
+  #warnIfNoSocket(): void {
+    if (this.#warnedNoSocket || this.#startedAt === 0) return;
+    const taken = [...this.#peers.values()].filter((p) => NO_SOCKET.test(p.lastError ?? ''));
+    if (taken.length === 0) return;
+    this.#warnedNoSocket = true;
+    const error = portTaken(taken.map((p) => p.name));
+    this.#o.logger.error({ event: 'bgp-no-socket', peers: taken.map((p) => p.name) }, `${error.message}; fix: ${error.hint}`);
   }
 
   #setState(peer: BgpPeerSnapshot, state: string, lastError: string | undefined): void {
@@ -219,6 +268,15 @@ export class BgpAnnouncer {
     this.#o.logger.warn({ event: 'bgp-no-session', peers: peers.map((p) => ({ name: p.name, state: p.state, lastError: p.lastError })) },
       `bgp: no BGP session is up after ${this.#o.bgp.holdTimeMs / 1000}s, so no router sends clients here; serve keeps retrying. ${detail}. Check the peer addresses and ASNs, and that the routers list this host as a neighbor`);
   }
+}
+
+/** BIRD's last error when it cannot bind its listening socket (port 179 taken by another speaker). */
+const NO_SOCKET = /No listening socket/;
+
+function portTaken(peers: string[]): UserError {
+  return new UserError('BGP', `bgp: BIRD cannot listen for the sessions with ${peers.join(', ')}: the BGP port on this host is taken by another speaker (another serve's BIRD, or a routing daemon)`, {
+    hint: 'give each serve on a host its own sessions\' sourceAddress (BIRD then listens on that address alone), or stop the other speaker', exitCode: 2,
+  });
 }
 
 function sleep(ms: number): Promise<void> {

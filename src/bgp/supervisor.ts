@@ -1,22 +1,22 @@
 // Runs BIRD for serve: its own config, control socket and pidfile in bgp.runDirectory; BIRD in the foreground
 // as a child that dies with serve (setpriv --pdeathsig: a speaker that outlived a killed serve would keep
-// announcing an endpoint nobody serves); restarted with back-off when it exits on its own; a BIRD left by an
-// earlier serve in the same directory is stopped at start (the directory is ours).
+// announcing an endpoint nobody serves); restarted with back-off when it exits on its own. The directory is
+// locked by the caller (lock.ts); a BIRD found there whose serve is gone is stopped at start, and one whose
+// serve is alive (in another network namespace, where the lock cannot see it) is refused.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { runCommand, type CommandRunner } from '../vip/announcers/command.js';
 import { birdCommand, type BirdReply } from './control.js';
+import { inUse } from './lock.js';
 
 export type SpeakerState = 'starting' | 'running' | 'restarting' | 'stopped';
 
 export interface SupervisorOptions {
   runDirectory: string;
-  /** The rendered bird.conf. */
-  config: string;
   logger: Logger;
   /** Called each time a BIRD answers on its socket (first start and every restart). */
   onRunning?: () => void;
@@ -57,7 +57,8 @@ export class BirdSupervisor {
   get state(): SpeakerState { return this.#state; }
   get restarts(): number { return this.#restarts; }
 
-  async start(): Promise<void> {
+  /** Writes `config` (the rendered bird.conf, mode 0600: it may hold passwords), checks it with bird -p, runs BIRD. */
+  async start(config: string): Promise<void> {
     const version = await this.#run(this.#bird, ['--version']);
     if (version.missing) {
       throw new UserError('BGP', `bgp: the BGP speaker "${this.#bird}" (BIRD 2) is not installed`, { hint: 'install it (Debian/Ubuntu: apt-get install bird2; the distribution\'s bird service may stay disabled: serve runs its own), or remove the bgp section', exitCode: 2 });
@@ -67,7 +68,8 @@ export class BirdSupervisor {
     }
     await ensureRunDirectory(this.#o.runDirectory);
     await this.#stopLeftover();
-    await writeFile(this.configPath, this.#o.config, { mode: 0o600 });
+    await writeFile(this.configPath, config, { mode: 0o600 });
+    await chmod(this.configPath, 0o600);
     const check = await this.#run(this.#bird, ['-p', '-c', this.configPath]);
     if (check.code !== 0) {
       throw new UserError('BGP', `bgp: BIRD refuses the configuration serve wrote (${this.configPath}): ${(check.stderr || check.stdout).trim()}`, { hint: 'this is a bug in cluster-endpoint if the spec validates; please report it with the file', exitCode: 2 });
@@ -151,12 +153,14 @@ export class BirdSupervisor {
     this.#o.onRunning?.();
   }
 
-  /** A BIRD whose pidfile is in our directory is ours, from an earlier serve that did not stop it. */
+  /** A BIRD whose pidfile is in our directory is from an earlier serve: stopped when that serve is gone. */
   async #stopLeftover(): Promise<void> {
     const pid = Number((await readFile(this.pidPath, 'utf8').catch(() => '')).trim());
     if (Number.isInteger(pid) && pid > 1) {
       const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
       if (comm === 'bird') {
+        const owner = await liveServeParent(pid);
+        if (owner !== undefined && owner !== process.pid) throw inUse(this.#o.runDirectory, { pid: owner });
         this.#o.logger.warn({ event: 'bgp-speaker', pid }, `stopping bird ${pid} left running in ${this.#o.runDirectory} by an earlier serve`);
         signal(pid, 'SIGTERM');
         const deadline = Date.now() + STOP_TIMEOUT_MS;
@@ -176,6 +180,15 @@ export async function ensureRunDirectory(path: string): Promise<void> {
   } catch (error) {
     throw new UserError('BGP', `bgp.runDirectory ${path} cannot be created: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { hint: 'run serve as root (it also puts the endpoint on lo), or set bgp.runDirectory to a writable directory', exitCode: 2, cause: error });
   }
+}
+
+/** The pid of a serve that is the parent of `pid` (its BIRD), or undefined when the parent is not a serve. */
+async function liveServeParent(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const parent = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  if (parent <= 1) return undefined;
+  const args = (await readFile(`/proc/${parent}/cmdline`, 'utf8').catch(() => '')).split('\0');
+  return args.includes('serve') ? parent : undefined;
 }
 
 function alive(pid: number): boolean {

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // A thin, lazy shell: program.ts declares the commands and runs the one asked for; here errors become one line
 // and an exit code.
-import { UserError } from '../errors.js';
-import { SpecInvalidError } from '../spec/load.js';
-import { formatProblem } from '../spec/problem.js';
+import { blockedReads, dieBySignal } from '../read-file.js';
+import { exitCodeOf, formatError } from './command.js';
 import { runProgram } from './program.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -15,18 +14,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 export function reportError(error: unknown): number {
-  if (error instanceof SpecInvalidError) {
-    for (const problem of error.problems) process.stderr.write(`${formatProblem(problem, error.file)}\n`);
-    return error.exitCode;
-  }
-  if (error instanceof UserError) {
-    process.stderr.write(`error: ${error.message}${error.hint ? `\n  fix: ${error.hint}` : ''}\n`);
-    return error.exitCode;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`error: ${message}\n`);
-  if (process.env.CLUSTER_ENDPOINT_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-  return 1;
+  process.stderr.write(formatError(error));
+  return exitCodeOf(error);
 }
 
 // `cluster-endpoint schema | head`: a reader that goes away is not an error.
@@ -38,4 +27,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (error: unknown) => { process.exitCode = reportError(error); },
-);
+).then(() => {
+  // A read given up on a hung file system still holds a thread that a normal exit would wait for (src/read-file.ts).
+  if (blockedReads() > 0) dieBySignal();
+});

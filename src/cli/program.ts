@@ -2,20 +2,16 @@
 // help and examples. Help, errors for unknown or conflicting flags and shell completion all come from here.
 // Each action loads its command module only when it runs (the CLI stays a thin, lazy shell) and calls the
 // command's typed async function; the exit code is what that function returns.
-import { Argument, Command as Cli, CommanderError, Option } from '@commander-js/extra-typings';
+import { Argument, Command as Cli, CommanderError, Help, Option } from '@commander-js/extra-typings';
 import { EXIT, UserError } from '../errors.js';
 import { RENDERERS } from '../render/index.js';
 import { parseDuration } from '../spec/duration.js';
 import { VERSION } from '../version.js';
-import { usage, type Io } from './command.js';
+import { errorJson, usage, type Io } from './command.js';
 import { addCompletion, pathOption } from './completion.js';
+import { examples, formatItem, formatList, helpWidth, MIN_DESCRIPTION_WIDTH, outputWidth, prose, wrapUsage } from './help.js';
 
 export const PROGRAM = 'cluster-endpoint';
-
-/** Examples shown under a command's help. */
-function examples(cli: Cli<any, any, any>, lines: string[]): void {
-  cli.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}`);
-}
 
 /** A duration flag ("30s", "5m") parsed to milliseconds; a bad value is a usage error naming the flag. */
 export function durationArgument(flag: string, example: string): (text: string) => number {
@@ -28,8 +24,8 @@ export function durationArgument(flag: string, example: string): (text: string) 
 
 const configOption = (description = 'spec file') => pathOption(new Option('-c, --config <file>', description).default('endpoint.yaml'));
 // Commands that talk to a running balancer find it the same way (runtime/admin/client.ts resolveAdminTarget).
-const adminConfig = () => pathOption(new Option('-c, --config <file>', "spec to find the admin address and token in (default ./endpoint.yaml)"));
-const adminUrl = () => new Option('--admin <url>', 'admin address of the balancer instead, e.g. http://127.0.0.1:8404');
+const adminConfig = () => pathOption(new Option('-c, --config <file>', "spec to find the admin address and token in (default ./endpoint.yaml, else /etc/cluster-endpoint/endpoint.yaml, else 127.0.0.1:8404)"));
+const adminUrl = () => new Option('--admin <url>', 'admin address of the balancer instead (no spec needed), e.g. http://127.0.0.1:8404');
 const adminToken = () => new Option('--token <token>', "admin token (default: the spec's balancer.adminToken or CLUSTER_ENDPOINT_ADMIN_TOKEN)");
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -39,7 +35,17 @@ export function createProgram(io: Io, exit: { code: number }): Cli {
   const program = new Cli(PROGRAM)
     .description('One stable, highly available address for a Kubernetes / Talos control plane.')
     .version(VERSION, '-v, --version', 'print the version')
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined })
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined,
+      getOutHelpWidth: () => helpWidth(io.stdout), getErrHelpWidth: () => helpWidth(io.stderr),
+    })
+    .configureHelp({
+      minWidthToWrap: MIN_DESCRIPTION_WIDTH,
+      formatHelp: (command, helper) => wrapUsage(Help.prototype.formatHelp.call(helper, command, helper), helper.helpWidth ?? 80),
+      formatItem(term, termWidth, description, helper) {
+        return formatItem(term, termWidth, description, helper.helpWidth ?? 80, (t, w, d) => Help.prototype.formatItem.call(helper, t, w, d, helper));
+      },
+    })
     .showSuggestionAfterError()
     .exitOverride();
   const done = (code: number) => { exit.code = code; };
@@ -49,7 +55,8 @@ export function createProgram(io: Io, exit: { code: number }): Cli {
     .summary('run the built-in L4 balancer (and the VIP when the spec has one)')
     .description(`Runs the built-in L4 balancer described by the spec: one frontend per listener, health checks,
 the status page, JSON API and /metrics on balancer.admin. With a vip: section and --peer (or a local
-address that matches a peer), it also holds the floating VIP together with the other peers.
+address that matches a peer), it also holds the floating VIP together with the other peers; with a
+bgp: section it announces the endpoint with BGP (bgp.hosts: --peer picks this host's own settings).
 
 Signals: SIGHUP reloads the spec (as does changing the file, unless --no-watch);
 SIGTERM/SIGINT stop accepting, let connections finish for up to the deregistration delay, and exit 0
@@ -57,7 +64,7 @@ SIGTERM/SIGINT stop accepting, let connections finish for up to the deregistrati
 in kernel mode the table stays, established flows go on and the next serve adopts it (the unit that
 \`render builtin\` writes sends SIGUSR2 on \`systemctl restart\`).`)
     .addOption(configOption())
-    .option('--peer <name>', 'which vip.peers entry this host is (default: the peer whose address is local)')
+    .option('--peer <name>', 'which LB host this is: a vip.peers or bgp.hosts entry (default: the one whose address, or router id, is local)')
     .option('--no-watch', 'do not reload when the spec file changes (SIGHUP still reloads)')
     .addOption(new Option('--log-level <level>', 'log level (default info, or CLUSTER_ENDPOINT_LOG_LEVEL)').choices(LOG_LEVELS))
     .option('--cleanup', 'remove the nftables table (and its conntrack flows) that a kernel-mode serve left behind, then exit; cuts the flows it carried')
@@ -153,7 +160,7 @@ the spec, or --check found drift; 2 usage or an invalid spec.`)
     .addOption(pathOption(new Option('--kubeconfig <file>', 'clients only: set the server of cluster <cluster.name> in this file (backup FILE.bak-<time>)')))
     .addOption(pathOption(new Option('--talosconfig <file>', 'clients only: set endpoints and nodes of the context in this file (backup FILE.bak-<time>)')))
     .addOption(pathOption(new Option('--binary <path>', 'builtin only: the executable the unit runs (default: cluster-endpoint, which systemd finds in /usr/local/bin or /usr/bin)')))
-    .addHelpText('after', `\nTargets:\n${Object.values(RENDERERS).map((r) => `  ${r.target.padEnd(11)} ${r.description}`).join('\n')}\n  ${'all'.padEnd(11)} every target above the spec has a section for, each into its own subfolder`)
+    .addHelpText('after', ({ command }) => `\n${formatList('Targets:', [...Object.values(RENDERERS).map((r) => [r.target, r.description] as const), ['all', 'every target above the spec has a section for, each into its own subfolder']], outputWidth(command))}`)
     .action(async (target, options) => done(await (await import('./commands/render.js')).render({ ...options, target }, io)));
   examples(render, [
     'cluster-endpoint render haproxy -c endpoint.yaml -o out/',
@@ -187,6 +194,10 @@ Exit codes: 0 the endpoint is usable (node problems are warnings), 1 not usable 
 failed attempts) as it happens and in a summary at the end. Run it during a reboot or failover drill.
 It stops by itself after --duration; Ctrl-C (SIGINT) stops it early and prints the summary.
 
+Each connection must get an answer only a server behind the balancer can give (see --check): by default
+GET /readyz on the Kubernetes API, a TLS handshake on the Talos API; a connection closed before any byte is
+a failure. On a terminal a live line shows the counts as it goes.
+
 Exit codes: 0 done (outages are reported, not failures unless --fail-on-outage), 1 outage with --fail-on-outage, 2 usage.`)
     .addOption(pathOption(new Option('-c, --config <file>', "spec: watch spec.endpoint on a listener's port (default endpoint.yaml)")))
     .option('--listener <name>', 'which listener (default the Kubernetes API listener, else the first)')
@@ -195,8 +206,9 @@ Exit codes: 0 done (outages are reported, not failures unless --fail-on-outage),
     .option('--rate <rate>', 'attempts per second: 20/s, 600/m, 5', '20/s')
     .addOption(new Option('--duration <duration>', 'how long to watch').default(60_000, '1m').argParser(durationArgument('--duration', '10m')))
     .addOption(new Option('--timeout <duration>', 'per attempt').default(2000, '2s').argParser(durationArgument('--timeout', '2s')))
-    .option('--https <path>', 'send an HTTPS GET for PATH on each new connection instead of a bare TCP connect')
-    .option('--expect <codes>', 'with --https: statuses that count as up, e.g. 200,401', '200')
+    .addOption(new Option('--check <type>', "what each new connection must get through the balancer: tcp (not closed before any byte), tls (a handshake), https (GET --https PATH, default /readyz); default by the listener's role: https /readyz for the Kubernetes API, tls for the Talos API, else tcp").choices(['tcp', 'tls', 'https'] as const))
+    .option('--https <path>', 'an https check that GETs PATH on each new connection')
+    .option('--expect <codes>', 'with an https check: statuses that count as up, e.g. 200,401 (default 200; 200,401,403 for the Kubernetes API by default)')
     .option('--json', 'one JSON line per event (start, outage-start, outage-end, summary)')
     .option('--fail-on-outage', 'exit 1 when any outage was seen (for CI)')
     .action(async (options) => done(await (await import('./commands/watch.js')).watch({ ...options, durationMs: options.duration, timeoutMs: options.timeout }, io)));
@@ -222,7 +234,11 @@ Exit codes: 0 no finding of severity error, 1 at least one error, 2 usage.`)
   examples(doctor, ['cluster-endpoint doctor endpoint.yaml /etc/haproxy/haproxy.cfg /etc/keepalived/keepalived.conf', 'cluster-endpoint doctor infra/terraform/']);
 
   addCompletion(program, io, done);
-  for (const command of program.commands) command.exitOverride((error) => { throw usageFromCommander(error, command); });
+  for (const command of program.commands) {
+    command.exitOverride((error) => { throw usageFromCommander(error, command); });
+    // Written with line breaks for the source's sake; wrapped once, at the reader's width.
+    command.description(prose(command.description()));
+  }
   return program;
 }
 
@@ -246,6 +262,7 @@ export function toUsageError(error: CommanderError, command?: Cli<any, any, any>
 /**
  * Parses argv against the declaration and runs the command. Usage errors are thrown as UserError (main.ts prints
  * them); help and --version write to io.stdout and return 0; no command at all prints the help and returns 2.
+ * With --json, a failure is also written to stdout as {"error": {code, message, hint}} (docs/errors.md).
  */
 export async function runProgram(argv: string[], io: Io): Promise<number> {
   const exit = { code: EXIT.ok };
@@ -254,13 +271,25 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     io.stdout.write(program.helpInformation());
     return EXIT.invalid;
   }
+  // `help NAME` for a name that is no command says so, as `NAME` alone would (commander prints the program's help).
+  if (argv[0] === 'help' && argv[1] !== undefined && !commandNamed(program, argv[1])) argv = argv[1] === 'help' ? ['--help'] : argv.slice(1);
+  const json = wantsJson(program, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exit.code;
   } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    const converted = toUsageError(error);
-    if (converted instanceof UserError) throw converted;
-    return converted.exitCode;
+    const failure = error instanceof CommanderError ? toUsageError(error) : error;
+    if (failure instanceof CommanderError) return failure.exitCode;
+    if (json) io.stdout.write(`${JSON.stringify({ error: errorJson(failure) })}\n`);
+    throw failure;
   }
+}
+
+const commandNamed = (program: Cli, name: string) => program.commands.some((c) => c.name() === name || c.aliases().includes(name));
+
+/** True when argv runs a command that has --json and asks for it (before any "--"). */
+function wantsJson(program: Cli, argv: string[]): boolean {
+  const command = program.commands.find((c) => c.name() === argv[0]);
+  const end = argv.indexOf('--');
+  return command !== undefined && command.options.some((o) => o.long === '--json') && (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }

@@ -10,6 +10,7 @@ import { parseSpec } from '../spec/load.js';
 import { formatProblem } from '../spec/problem.js';
 import { demoKubeconfig, demoSpecYaml, planLayout, type DemoLayout } from './layout.js';
 import { SimulatedNode } from './node.js';
+import { joinHostPort } from '../spec/address.js';
 
 export interface DemoOptions {
   /** Directory for endpoint.yaml, ca.crt and kubeconfig; default a new temporary directory, removed on close. */
@@ -87,7 +88,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     layout, dir, specPath, kubeconfigPath, caPath, nodes,
     daemon: running,
     adminUrl: running.adminUrl,
-    kubernetesUrl: `https://${layout.endpoint}:${layout.kubernetesPort}`,
+    kubernetesUrl: `https://${joinHostPort(layout.endpoint, layout.kubernetesPort)}`,
     findNode: (name) => nodes.find((n) => n.name === name),
     close() {
       closing ??= (async () => {

@@ -1,6 +1,7 @@
 // What a simulated control-plane node answers on the Kubernetes port: just enough of kube-apiserver for
 // `kubectl get --raw /readyz`, `kubectl version` and discovery, plus the node's name so failover is visible.
 // Pure: a request line in, an answer out (node.ts puts it on a socket).
+import { joinHostPort } from '../spec/address.js';
 
 /** The Kubernetes version the simulated nodes report (close to a current kubectl, so it prints no skew warning). */
 export const SIMULATED_KUBERNETES = { major: '1', minor: '32', patch: '0' } as const;
@@ -45,7 +46,7 @@ export function answerKubeApi(identity: KubeApiIdentity, method: string, url: st
       return json(headers, 200, {
         kind: 'APIVersions',
         versions: ['v1'],
-        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `${identity.address}:${identity.port}` }],
+        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: joinHostPort(identity.address, identity.port) }],
       });
     case '/api/v1':
       return json(headers, 200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [] });

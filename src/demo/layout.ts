@@ -117,6 +117,8 @@ export function demoSpecYaml(layout: DemoLayout, caPath: string): string {
       bind: layout.endpoint,
       admin: joinHostPort(layout.endpoint, layout.adminPort),
       connectTimeout: '1s',
+      // Plenty for a demo, and within the smallest common descriptor limit (1024): no warning about it.
+      maxConnections: 200,
       watch: true,
     },
   };

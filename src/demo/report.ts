@@ -1,6 +1,7 @@
 // Turns balancer snapshots into the lines the demo prints: state changes between two snapshots and a
 // status table. Pure.
 import type { StatusSnapshot } from '../runtime/snapshot.js';
+import { joinHostPort } from '../spec/address.js';
 
 interface ServerView {
   state: string;
@@ -48,7 +49,7 @@ export function formatStatus(snapshot: StatusSnapshot, nodeRunning: (name: strin
       const running = nodeRunning(server.name);
       rows.push([
         `${listener.name} :${listener.port}`,
-        `${server.name} ${server.address}:${server.port}`,
+        `${server.name} ${joinHostPort(server.address, server.port)}`,
         running === undefined ? '-' : running ? 'running' : 'stopped',
         server.state,
         server.adminState,

@@ -6,6 +6,7 @@ import { UserError } from '../errors.js';
 import type { Demo } from './demo.js';
 import { countUp, describeChanges, formatStatus } from './report.js';
 import { runTour } from './tour.js';
+import { joinHostPort } from '../spec/address.js';
 
 export interface SessionOptions {
   out: Writable;
@@ -36,7 +37,7 @@ export function banner(demo: Demo): string {
     '',
     `  status page:  ${demo.adminUrl}/`,
     `  kubernetes:   ${demo.kubernetesUrl}  (balancer listener "kubernetes", https /readyz checks every 1s)`,
-    `  talos:        ${layout.endpoint}:${layout.talosPort}  (balancer listener "talos", tls checks every 1s)`,
+    `  talos:        ${joinHostPort(layout.endpoint, layout.talosPort)}  (balancer listener "talos", tls checks every 1s)`,
     `  spec:         ${demo.specPath}`,
     `  kubeconfig:   ${demo.kubeconfigPath}`,
     `  ca:           ${demo.caPath}`,

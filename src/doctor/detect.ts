@@ -2,6 +2,8 @@
 import { basename } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { FileKind } from './context.js';
+import { SPEC_LIMITS } from '../spec/load.js';
+import { deeperThan } from '../spec/yaml-depth.js';
 import { isJsonPatch } from './parsers/json-patch.js';
 
 export function detectKind(path: string, text: string): FileKind | undefined {
@@ -20,6 +22,8 @@ export function detectKind(path: string, text: string): FileKind | undefined {
 }
 
 function detectYaml(text: string): FileKind | undefined {
+  // Too deep to parse safely is not a config of any kind (runDoctor says why).
+  if (deeperThan(text, SPEC_LIMITS.depth)) return undefined;
   let documents: unknown[];
   try {
     documents = parseAllDocuments(text).map((d) => d.toJS() as unknown);

@@ -7,6 +7,7 @@ import type { EngineRun } from './engines/engine.js';
 import { runEngines } from './engines/engine.js';
 import { ENGINES } from './engines/index.js';
 import { compareFindings, type Finding } from './finding.js';
+import { DOCTOR_LIMITS, limitFinding, nestingExcess } from './limits.js';
 import { parseHaproxy } from './parsers/haproxy.js';
 import { parseBird } from './parsers/bird.js';
 import { parseKeepalived } from './parsers/keepalived.js';
@@ -15,7 +16,12 @@ import { isJsonPatch, patchedDocument } from './parsers/json-patch.js';
 import { parseYamlDocuments, type YamlFile } from './parsers/yaml-documents.js';
 import { RULES } from './rules/index.js';
 
-export interface DoctorInput { path: string; text: string }
+export interface DoctorInput {
+  path: string;
+  text: string;
+  /** Why the file was not read (over the size bound, not a regular file): a doctor/limit finding. */
+  unreadable?: string;
+}
 
 export interface DoctorReport {
   files: Array<{ path: string; kind: ParsedFile['kind'] | 'unknown' }>;
@@ -30,8 +36,25 @@ export async function runDoctor(inputs: DoctorInput[], options: DoctorOptions = 
   const files: ParsedFile[] = [];
   const listed: DoctorReport['files'] = [];
   for (const input of inputs) {
+    if (input.unreadable !== undefined) {
+      listed.push({ path: input.path, kind: 'unknown' });
+      findings.push(limitFinding(input.path, 1, input.unreadable));
+      continue;
+    }
+    const bytes = Buffer.byteLength(input.text);
+    if (bytes > DOCTOR_LIMITS.bytes) {
+      listed.push({ path: input.path, kind: 'unknown' });
+      findings.push(limitFinding(input.path, 1, `the file is ${(bytes / 1024 / 1024).toFixed(1)} MiB; doctor reads at most ${DOCTOR_LIMITS.bytes / 1024 / 1024} MiB`));
+      continue;
+    }
     const kind = detectKind(input.path, input.text);
     listed.push({ path: input.path, kind: kind ?? 'unknown' });
+    // Before any parser (detection above parses only what is shallow enough): depth costs parsers stack.
+    const deep = nestingExcess(kind, input.text);
+    if (deep) {
+      findings.push(limitFinding(input.path, deep.line, `the file nests more than ${DOCTOR_LIMITS.depth} levels deep here (column ${deep.column})`));
+      continue;
+    }
     if (!kind) {
       findings.push({
         rule: 'doctor/unknown-file', severity: 'error', file: input.path, line: 1,
@@ -41,7 +64,14 @@ export async function runDoctor(inputs: DoctorInput[], options: DoctorOptions = 
       });
       continue;
     }
-    const parsed = await parse(kind, input, findings);
+    let parsed: ParsedFile | undefined;
+    try {
+      parsed = await parse(kind, input, findings);
+    } catch (error) {
+      // A parser that recursed too deep after all: a finding, never a crash.
+      if (!(error instanceof RangeError)) throw error;
+      findings.push(limitFinding(input.path, 1, 'the file is too deeply nested or too large to parse'));
+    }
     if (parsed) files.push(parsed);
   }
   const specFile = files.find((f) => f.kind === 'spec');

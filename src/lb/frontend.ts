@@ -89,6 +89,11 @@ export class Frontend {
   #accept(downstream: TcpStream): void {
     if (this.connections.size >= this.#maxConnections) {
       this.counters.failedConnections++;
+      // Summarised per listener by log.ts (REPEATED): a full listener does not flood the log.
+      this.#logger.warn(
+        { event: 'connection-limit', listener: this.backend.name, client: downstream.remoteAddress, maxConnections: this.#maxConnections },
+        `${this.backend.name}: ${this.#maxConnections} connections open (balancer.maxConnections): connection from ${downstream.remoteAddress} refused`,
+      );
       downstream.destroy();
       return;
     }

@@ -179,6 +179,7 @@ export class ProxyConnection implements Closable {
     if (!server || this.#attempts > this.#backend.settings.retries) {
       this.#counters.failedConnections++;
       const client = this.clientAddress;
+      // Summarised per listener by log.ts (REPEATED): an outage is a few lines, not one per client.
       this.#logger.warn(
         { event: 'no-server', listener: this.#backend.name, client, attempts: this.#attempts },
         `${this.#backend.name}: no server for ${client} after ${this.#attempts} attempt(s)`,

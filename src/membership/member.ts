@@ -6,6 +6,7 @@ import { HealthChecker } from '../health/checker.js';
 import type { AdminState, CheckResult, HealthCounters, ServerState, StateChange } from '../health/types.js';
 import type { ExhaustionSink } from '../local-errors.js';
 import type { Logger } from '../log.js';
+import { joinHostPort } from '../spec/address.js';
 import type { HealthCheck, ServerTarget } from '../spec/types.js';
 import { isEligible } from './rotation.js';
 
@@ -80,7 +81,7 @@ export class Member {
           this.#downSince = undefined;
         }
         this.#logger.info(
-          { event: 'server-state', listener, server: this.name, address: `${this.address}:${this.port}`, from: change.from, to: change.to, reason: change.reason, successes: counters.successes, failures: counters.failures },
+          { event: 'server-state', listener, server: this.name, address: joinHostPort(this.address, this.port), from: change.from, to: change.to, reason: change.reason, successes: counters.successes, failures: counters.failures },
           `${this.name} ${listener} ${change.to}: ${change.reason}`,
         );
         events.onStateChange(this, change);

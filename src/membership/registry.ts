@@ -48,6 +48,8 @@ export class MemberRegistry {
   #byListener = new Map<string, readonly Member[]>();
   /** Members a reload removed, kept while they still carry flows. */
   readonly #removed = new Set<Member>();
+  /** Removed members listed until their drain deadline even without flows (discovery: a node that left is seen leaving). */
+  readonly #listedUntil = new Map<Member, number>();
 
   constructor(events: RegistryEvents, logger: Logger) {
     this.#events = events;
@@ -105,8 +107,11 @@ export class MemberRegistry {
     return { removed, total: this.#members.size };
   }
 
-  /** Makes `plan` current: new weights and checks, members gone retired, new members started. */
-  commit(plan: RegistryPlan, flowsOf: (member: Member) => number): void {
+  /**
+   * Makes `plan` current: new weights and checks, members gone retired, new members started. With `listRemoved`
+   * a member gone is listed (draining) until the deregistration delay is over even when it carries no flow.
+   */
+  commit(plan: RegistryPlan, flowsOf: (member: Member) => number, options: { listRemoved?: boolean } = {}): void {
     for (const { listener, members } of plan.listeners) {
       listener.servers.forEach((target, index) => {
         const member = members[index];
@@ -115,13 +120,14 @@ export class MemberRegistry {
       });
     }
     for (const [key, member] of this.#members) {
-      if (!plan.members.has(key)) this.#retire(member, plan.spec.deregistrationDelayMs, flowsOf(member));
+      if (!plan.members.has(key)) this.#retire(member, plan.spec.deregistrationDelayMs, flowsOf(member), options.listRemoved ?? false);
     }
     this.#members = new Map(plan.members);
     this.#byListener = new Map(plan.listeners.map(({ listener, members }) => [listener.name, members]));
     for (const member of plan.revived) {
       // Back in the spec before its drain ended: it keeps its flows, counters and state.
       this.#removed.delete(member);
+      this.#listedUntil.delete(member);
       member.removed = false;
       member.cancelDrain();
       member.start();
@@ -155,9 +161,13 @@ export class MemberRegistry {
     return matched;
   }
 
-  /** Forgets removed members whose flows are over. */
-  prune(flowsOf: (member: Member) => number): void {
-    for (const member of this.#removed) if (flowsOf(member) === 0) this.#removed.delete(member);
+  /** Forgets removed members whose flows are over (and, for those listed until their deadline, whose deadline passed). */
+  prune(flowsOf: (member: Member) => number, now = Date.now()): void {
+    for (const member of this.#removed) {
+      if (flowsOf(member) > 0 || now < (this.#listedUntil.get(member) ?? 0)) continue;
+      this.#removed.delete(member);
+      this.#listedUntil.delete(member);
+    }
   }
 
   /** Stops every check and timer (flows are the data plane's business). */
@@ -180,13 +190,14 @@ export class MemberRegistry {
     }
   }
 
-  /** A member removed from the spec: no new flows, its flows closed at the delay. */
-  #retire(member: Member, delayMs: number, flows: number): void {
+  /** A member gone from the membership: no new flows, its flows closed at the delay. */
+  #retire(member: Member, delayMs: number, flows: number, listed: boolean): void {
     member.removed = true;
     member.stop();
-    if (flows === 0) return;
+    if (flows === 0 && !listed) return;
     this.#removed.add(member);
-    this.#logger.info({ event: 'server-removed', listener: member.listener, server: member.name, connections: flows }, `${member.name} ${member.listener} removed from the spec: ${flows} connection(s) drain for up to ${delayMs / 1000}s`);
+    if (listed) this.#listedUntil.set(member, Date.now() + delayMs);
+    this.#logger.info({ event: 'server-removed', listener: member.listener, server: member.name, connections: flows }, `${member.name} ${member.listener} removed${listed ? '' : ' from the spec'}: ${flows} connection(s) drain for up to ${delayMs / 1000}s`);
     member.drainFor(delayMs, () => this.#events.onDeadline(member));
   }
 }

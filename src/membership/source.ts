@@ -1,6 +1,7 @@
 // Where the members come from. The spec is the first source (its listeners' servers, resolved from
 // controlPlane and workers); a source that follows the cluster replaces the control-plane servers with the
 // nodes it finds, and says when they change. The daemon plans the registry from what the source answers.
+import type { StatusSnapshot } from '../runtime/snapshot.js';
 import type { Listener, Spec } from '../spec/types.js';
 
 export interface MembershipSource {
@@ -12,6 +13,10 @@ export interface MembershipSource {
   start(changed: () => void): Promise<void>;
   /** Stops following. Idempotent. */
   stop(): Promise<void>;
+  /** Its part of the status snapshot, e.g. `{ discovery: … }`. */
+  snapshot?(): Partial<StatusSnapshot>;
+  /** Members gone from this source are drained for the deregistration delay and listed until then (discovery). */
+  readonly drainsRemoved?: boolean;
 }
 
 /** The spec's own servers: what the file says, changed by a reload. */

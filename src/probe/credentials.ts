@@ -1,8 +1,21 @@
 // Client credentials for probe: the client certificate of a kubeconfig user, and a talosconfig context.
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { UserError } from '../errors.js';
+import { readTextFile } from '../read-file.js';
+
+/** A kubeconfig, a talosconfig or a PEM file is a few KiB; anything this large is not one. */
+const CREDENTIAL_FILE_BYTES = 4 * 1024 * 1024;
+
+/** A file named on the command line (or in a kubeconfig), read with bounds: a FIFO or /dev/zero is an error, not a hang. */
+async function readBounded(path: string, flag: string): Promise<string> {
+  try {
+    return await readTextFile(path, { maxBytes: CREDENTIAL_FILE_BYTES, codes: { file: 'USAGE', limit: 'USAGE' }, hint: `pass an existing file to ${flag}`, exitCode: 2 });
+  } catch (error) {
+    const { code, message, hint } = error as UserError;
+    throw new UserError(code, message.replace(/^cannot read /, `cannot read ${flag} `).replace(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `), `${flag} ${path} `), { hint, exitCode: 2, cause: error });
+  }
+}
 
 export interface ClientCredentials {
   /** PEM */
@@ -20,12 +33,7 @@ function record(value: unknown): Yaml {
 }
 
 async function readYaml(path: string, flag: string): Promise<Yaml> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UserError('USAGE', `cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { hint: `pass an existing file to ${flag}`, exitCode: 2 });
-  }
+  const text = await readBounded(path, flag);
   try {
     return record(parse(text));
   } catch (error) {
@@ -43,7 +51,7 @@ export async function loadKubeconfig(path: string): Promise<ClientCredentials> {
   const context = record(named(doc.contexts, contextName).context);
   const cluster = record(named(doc.clusters, context.cluster).cluster);
   const user = record(named(doc.users, context.user).user);
-  const file = async (value: unknown) => (typeof value === 'string' && value ? readFile(resolve(dirname(path), value), 'utf8') : undefined);
+  const file = async (value: unknown) => (typeof value === 'string' && value ? readBounded(resolve(dirname(path), value), '--kubeconfig') : undefined);
   const credentials: ClientCredentials = {
     cert: b64(user['client-certificate-data']) ?? (await file(user['client-certificate'])),
     key: b64(user['client-key-data']) ?? (await file(user['client-key'])),

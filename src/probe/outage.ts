@@ -34,6 +34,13 @@ export interface OutageSummary {
   totalOutageMs: number;
 }
 
+/** The counts so far (attempts taken in order), for a live line; `down` while a window is open. */
+export interface Progress {
+  attempts: number;
+  failed: number;
+  down?: { since: number; failed: number };
+}
+
 interface OpenWindow { start: number; failed: number; errors: Record<string, number> }
 
 export class OutageTracker {
@@ -63,6 +70,10 @@ export class OutageTracker {
     this.#pending.clear();
     if (this.#open) events.push(this.#close(Math.max(at, this.#open.start), true));
     return events;
+  }
+
+  progress(): Progress {
+    return { attempts: this.#attempts, failed: this.#failed, ...(this.#open ? { down: { since: this.#open.start, failed: this.#open.failed } } : {}) };
   }
 
   summary(): OutageSummary {

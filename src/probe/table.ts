@@ -1,4 +1,5 @@
 // The probe table: one line per target and listener.
+import { joinHostPort } from '../spec/address.js';
 import type { ProbeRow } from './run.js';
 import type { Verdict } from './verdict.js';
 
@@ -7,7 +8,7 @@ const HEADERS = ['TARGET', 'ADDRESS', 'LISTENER', 'TCP', 'TLS', 'SUBJECT', 'SAN'
 export function formatTable(rows: ProbeRow[]): string {
   const lines = rows.map((row) => [
     row.name,
-    `${row.address}:${row.port}`,
+    joinHostPort(row.address, row.port),
     row.listener,
     row.tcp.ok ? `${row.tcp.ms}ms` : `FAIL ${row.tcp.error}`,
     row.tls ? (row.tls.ok ? row.tls.protocol ?? 'ok' : `FAIL ${row.tls.error}`) : '-',

@@ -1,4 +1,5 @@
 // Is the endpoint usable? Pure: rows in, a verdict and the reasons out.
+import { joinHostPort } from '../spec/address.js';
 import type { ProbeRow } from './run.js';
 
 export interface Verdict {
@@ -15,7 +16,7 @@ export function verdict(rows: ProbeRow[]): Verdict {
   const failures: string[] = [];
   const warnings: string[] = [];
   for (const row of rows) {
-    const where = row.role === 'endpoint' ? `${row.address}:${row.port} (${row.listener})` : `${row.name} ${row.address}:${row.port} (${row.listener})`;
+    const where = row.role === 'endpoint' ? `${joinHostPort(row.address, row.port)} (${row.listener})` : `${row.name} ${joinHostPort(row.address, row.port)} (${row.listener})`;
     const problems = rowProblems(row);
     if (row.role === 'endpoint') failures.push(...problems.map((p) => `${where}: ${p}`));
     else warnings.push(...problems.map((p) => `${where}: ${p}`));

@@ -75,6 +75,23 @@ function nodes<T extends Uses>(uses: T): { [K in keyof T & string as `controlPla
 
 const https = (check: HealthCheck) => check.type === 'https';
 const tlsOrHttps = (check: HealthCheck) => check.type !== 'tcp';
+
+/** A BGP peer's fields, for bgp.peers[] and a host's own (bgp.hosts[].peers[]). */
+function birdPeers<P extends string>(prefix: P) {
+  return {
+    [`${prefix}.name`]: { expresses: 'protocol names' },
+    [`${prefix}.address`]: { expresses: 'neighbor (and interface for a link-local router)' },
+    [`${prefix}.asn`]: { expresses: 'neighbor as' },
+    [`${prefix}.port`]: { expresses: 'neighbor port' },
+    [`${prefix}.passwordFile`]: { refuses: 'any: render bird does not read or copy secrets into files you copy (serve reads the file on the host)' },
+    [`${prefix}.multihop`]: { expresses: 'multihop' },
+    [`${prefix}.sourceAddress`]: { expresses: 'source address, strict bind (and strict bind in protocol bfd)' },
+    [`${prefix}.bfd`]: { expresses: 'bfd on / off for the session' },
+    [`${prefix}.bfdInterval`]: { expresses: 'the session\'s bfd { interval }' },
+    [`${prefix}.bfdMultiplier`]: { expresses: 'the session\'s bfd { multiplier }' },
+  } as { [K in `${P}.${'name' | 'address' | 'asn' | 'port' | 'passwordFile' | 'multihop' | 'sourceAddress' | 'bfd' | 'bfdInterval' | 'bfdMultiplier'}`]: K extends `${P}.passwordFile` ? { refuses: string } : { expresses: string } };
+}
+
 const anyCheck = (spec: Spec, type: string) => spec.listeners.some((l) => l.healthCheck.type === type);
 const hasWorkerListener = (spec: Spec) => spec.listeners.some((l) => l.targets === 'workers');
 
@@ -187,6 +204,7 @@ export const FIELD_USES = {
     'vip.peers[].name': { expresses: 'one file per peer, router_id' },
     'vip.peers[].address': { expresses: 'unicast_src_ip / unicast_peer', refuses: 'a name with unicast (VRRP needs addresses)' },
     'vip.peers[].priority': { expresses: 'priority; the highest is MASTER when preempting' },
+    'vip.peers[].interface': { expresses: 'interface and virtual_ipaddress dev in that peer\'s file' },
     'vip.sync.flows': { ignores: 'conntrackd sync belongs to serve\'s kernel data plane' },
     'balancer.admin': { expresses: 'where the check asks HAProxy whether a server is up (its /healthz monitor)' },
   },
@@ -201,28 +219,42 @@ export const FIELD_USES = {
     aws: { expresses: 'a Route 53 CNAME to the NLB\'s DNS name (cluster/aws/dns.tf, next to render aws\'s files)' },
   },
   talos: {
-    endpoint: { expresses: 'cluster.controlPlane.endpoint and certSANs' },
+    endpoint: { expresses: 'cluster.controlPlane.endpoint and certSANs, in every topology', refuses: 'the address of one of several control-plane nodes (the API would go down with it), or an address other than the VIP with a VIP' },
     'controlPlane[].name': { expresses: 'one patch per node' },
-    'controlPlane[].address': { expresses: 'the node\'s address on its link' },
-    'vip.address': { expresses: 'the Talos VIP (Layer2VIPConfig or interfaces[].vip)' },
+    'controlPlane[].address': { expresses: 'the node\'s address on the VIP\'s link (Talos VIP)', when: (spec) => spec.vip !== undefined && spec.vip.peers.length === 0, refuses: 'with a Talos VIP, anything but an IP of the VIP\'s family in its subnet' },
+    'controlPlane[].ports': { refuses: 'any override where nothing maps ports (Talos VIP, DNS round robin, one node)' },
+    'workers[].name': { expresses: 'one patch per worker: its endpoint' },
+    'listeners[].port': { expresses: 'the endpoint URL\'s port (the kubernetes listener)', refuses: 'a port other than targetPort where nothing maps ports (Talos VIP, DNS round robin, one node)' },
+    'vip.address': { expresses: 'the Talos VIP (Layer2VIPConfig or interfaces[].vip) without vip.peers; certSANs either way', refuses: 'with a Talos VIP: outside the control-plane subnet, a node\'s or the gateway\'s address, the network or broadcast address' },
+    'vip.peers': { expresses: 'an LB pair holds the endpoint: patches with the endpoint and certSANs only' },
+    'bgp.addresses': { expresses: 'certSANs (BGP anycast)' },
     'talos.configStyle': { expresses: 'legacy machine.network or >= 1.12 documents' },
-    'talos.interface': { expresses: 'the link name' },
-    'talos.deviceSelector.hardwareAddr': { expresses: 'the link selector' },
-    'talos.deviceSelector.driver': { expresses: 'the link selector' },
-    'talos.deviceSelector.busPath': { expresses: 'the link selector' },
-    'talos.gateway': { expresses: 'the default route' },
-    'talos.prefixLength': { expresses: 'the node address prefix' },
-    'talos.nameservers': { expresses: 'nameservers / ResolverConfig' },
+    'talos.interface': { expresses: 'the link name (Talos VIP)', refuses: 'a VLAN or bond name the spec does not describe (bond0.408 without talos.vlan, bond0 without talos.bond)' },
+    'talos.deviceSelector.hardwareAddr': { expresses: 'the link selector', refuses: 'without a Talos VIP (the nodes keep their network)' },
+    'talos.deviceSelector.driver': { expresses: 'the link selector', refuses: 'without a Talos VIP (the nodes keep their network)' },
+    'talos.deviceSelector.busPath': { expresses: 'the link selector', refuses: 'without a Talos VIP (the nodes keep their network)' },
+    'talos.gateway': { expresses: 'the default route', refuses: 'without a Talos VIP (the nodes keep their network), or outside the control-plane subnet' },
+    'talos.prefixLength': { expresses: 'the node address prefix', refuses: 'longer than the VIP\'s family allows' },
+    'talos.nameservers': { expresses: 'nameservers / ResolverConfig', refuses: 'without a Talos VIP (the nodes keep their network), or not IP addresses' },
     'talos.certSANs': { expresses: 'certSANs' },
+    'talos.vlan': { expresses: 'VLANConfig (vlanID, parent) / interfaces[].vlans[] carrying the address, routes and VIP', refuses: 'without a Talos VIP (the nodes keep their network)' },
+    'talos.bond.links': { expresses: 'BondConfig links / interfaces[].bond.interfaces', refuses: 'without a Talos VIP (the nodes keep their network)' },
+    'talos.bond.mode': { expresses: 'BondConfig bondMode / interfaces[].bond.mode' },
+    'staticPod.image': { expresses: 'static-pod.yaml: machine.pods runs serve from this image on every control-plane node, the spec as a machine file' },
+  },
+  kubeadm: {
+    'staticPod.image': { expresses: 'cluster-endpoint-pod.yaml: the static pod\'s image' },
+    deregistrationDelay: { expresses: 'terminationGracePeriodSeconds (the delay + 15 s: serve hands the VIP on, then drains)' },
   },
   bird: {
-    endpoint: { expresses: 'the announced host route', refuses: 'a name: BGP announces an address' },
+    endpoint: { expresses: 'the announced host route (without bgp.addresses)', refuses: 'a name without bgp.addresses: BGP announces an address' },
+    'bgp.addresses': { expresses: 'one static protocol per address (endpoint4, endpoint6), both in the health loop' },
     'bgp.localAsn': { expresses: 'local as' },
     'bgp.routerId': { expresses: 'router id' },
-    'bgp.peers[].name': { expresses: 'protocol names' },
-    'bgp.peers[].address': { expresses: 'neighbor' },
-    'bgp.peers[].asn': { expresses: 'neighbor as' },
-    'bgp.peers[].port': { expresses: 'neighbor port' },
+    ...birdPeers('bgp.peers[]'),
+    'bgp.hosts[].name': { expresses: 'one bird.conf per host (<host>/bird.conf)' },
+    'bgp.hosts[].routerId': { expresses: 'that host\'s router id' },
+    ...birdPeers('bgp.hosts[].peers[]'),
     'bgp.bfd': { expresses: 'bfd on' },
     'bgp.bfdInterval': { expresses: 'BFD interval', when: (spec) => spec.bgp?.bfd === true },
     'bgp.bfdMultiplier': { expresses: 'BFD multiplier', when: (spec) => spec.bgp?.bfd === true },
@@ -238,6 +270,8 @@ export const FIELD_USES = {
   },
   builtin: {
     'vip.peers[].name': { expresses: 'one unit per peer (serve --peer)' },
+    'vip.peers[].interface': { expresses: 'the dev ExecStopPost removes the VIP from, in that peer\'s unit', when: (spec) => (spec.vip?.peers.length ?? 0) > 0 },
+    'bgp.hosts[].name': { expresses: 'one unit per host (serve --peer)' },
     'vip.address': { expresses: 'ExecStopPost removes the VIP after a crash', when: (spec) => (spec.vip?.peers.length ?? 0) > 0 },
     deregistrationDelay: { expresses: 'TimeoutStopSec' },
     'balancer.maxConnections': { expresses: 'LimitNOFILE (two descriptors per connection and listener, plus 1024)', when: (spec) => descriptorLimit(spec) > MIN_DESCRIPTOR_LIMIT },
@@ -276,6 +310,10 @@ export const SERVE_FIELDS: Readonly<Record<string, string>> = {
   'vip.sync.port': SERVE_ONLY,
   'vip.sync.interface': SERVE_ONLY,
   'bgp.runDirectory': SERVE_ONLY,
+  // keepalived speaks VRRP (IP protocol 112): serve's own election has a port, keepalived's has none.
+  'vip.port': SERVE_ONLY,
+  // The other engines balance over controlPlane as written; probe and doctor report where it drifts from the cluster.
+  'discovery.kubernetes.kubeconfig': SERVE_ONLY,
 };
 
 /** Every field of the spec, in the schema's order, as the table writes it (listeners[].port; a list of values is one field). */

@@ -6,6 +6,7 @@ import { clientsRenderer } from './clients/index.js';
 import { dnsRenderer } from './dns/index.js';
 import { haproxyRenderer } from './haproxy/index.js';
 import { keepalivedRenderer } from './keepalived/index.js';
+import { kubeadmRenderer } from './kubeadm/index.js';
 import { prometheusRenderer } from './prometheus/index.js';
 import { talosRenderer } from './talos/index.js';
 import { awsRenderer } from './terraform-aws/index.js';
@@ -21,6 +22,7 @@ export const RENDERERS: Record<string, Renderer> = {
   builtin: builtinRenderer,
   prometheus: prometheusRenderer,
   bird: birdRenderer,
+  kubeadm: kubeadmRenderer,
 };
 
 export type { RenderContext, RenderedFile, Renderer } from './types.js';

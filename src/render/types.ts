@@ -13,6 +13,8 @@ export interface RenderContext {
   version: string;
   /** The spec file name as the user passed it (for headers). */
   specName: string;
+  /** The spec file's text, for renderers that ship the spec itself to the nodes (staticPod). */
+  specText?: string;
   /** render builtin: the executable the unit runs (`--binary`; default a name systemd looks up). */
   binary?: string;
 }

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../log.js';
 import type { EndpointHealth } from '../membership/health.js';
 import type { Member } from '../membership/member.js';
 import { MemberRegistry } from '../membership/registry.js';
+import { KubernetesMembership } from '../membership/kubernetes/source.js';
 import { SpecMembership, type MembershipSource } from '../membership/source.js';
 import { joinHostPort } from '../spec/address.js';
 import { mainListener } from '../spec/listener-role.js';
@@ -44,7 +45,8 @@ export interface Daemon {
   snapshot(): StatusSnapshot;
   /**
    * Reads and applies the spec file. `signal` (SIGHUP, tests) applies any change; `watch` (the file
-   * watcher) holds back a change that would remove most servers at once, until a signal confirms it.
+   * watcher) holds back a change that would remove most servers at once, until a signal confirms it, and
+   * applies one that removes fewer only after the file kept that content for REMOVAL_CONFIRM_MS.
    */
   reload(trigger?: ReloadTrigger): Promise<ReloadRecord>;
   setAdminState(target: { server: string; listener?: string }, state: AdminState): number;
@@ -62,6 +64,12 @@ export type ReloadTrigger = 'signal' | 'watch';
 
 /** A reload from the watcher that would remove more than this share of the servers waits for a signal. */
 export const HOLD_REMOVAL_SHARE = 0.5;
+
+/**
+ * A change from the watcher that removes servers is applied only once the file has kept the same content this
+ * long: a writer that pauses between two nodes leaves a valid, shorter spec behind (docs/balancer.md#reload).
+ */
+export const REMOVAL_CONFIRM_MS = 10_000;
 
 /**
  * Something that announces the endpoint while this host can serve it (the VIP, a BGP route). It reads
@@ -103,7 +111,8 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     throw new SpecInvalidError(options.specPath, result.problems);
   }
   const dataPlane = await createDataPlane(result.spec, logger);
-  const daemon = new BalancerDaemon(source, result.spec, digest, logger, dataPlane, options.membership ?? new SpecMembership());
+  const membership = options.membership ?? (result.spec.discovery?.kubernetes ? new KubernetesMembership({ spec: result.spec, logger }) : new SpecMembership());
+  const daemon = new BalancerDaemon(source, result.spec, digest, logger, dataPlane, membership);
   const factories: AnnouncerFactory[] = [...(options.announcers ?? [])];
   if (options.vipFactory) factories.unshift(vipAnnouncer(options.vipFactory));
   try {
@@ -118,7 +127,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
 /** The data plane the spec asks for; kernel mode checks what it needs first (a UserError, exit 2). */
 async function createDataPlane(spec: Spec, logger: Logger): Promise<(resources: ResourceMonitor) => DataPlane> {
   if (spec.balancer.mode === 'proxy') return (resources) => new ProxyDataPlane(logger, resources);
-  const floating = [spec.vip?.address, spec.bgp ? spec.endpoint : undefined].filter((a): a is string => a !== undefined);
+  const floating = [spec.vip?.address, ...(spec.bgp?.addresses ?? [])].filter((a): a is string => a !== undefined);
   await KernelDataPlane.preflight(spec, { floating });
   return () => new KernelDataPlane(logger);
 }
@@ -148,6 +157,8 @@ class BalancerDaemon implements Daemon {
   #reloading: Promise<ReloadRecord> | undefined;
   /** Digest of a spec file that failed to load or was held: the watcher does not retry the same content. */
   #failedDigest: string | undefined;
+  /** A change from the watcher that removes servers, waiting to stay the same for REMOVAL_CONFIRM_MS. */
+  #pendingRemoval: { digest: string; since: number } | undefined;
   #closing = false;
 
   constructor(source: SpecSource, spec: Spec, digest: string, logger: Logger, dataPlane: (resources: ResourceMonitor) => DataPlane, membership: MembershipSource) {
@@ -221,7 +232,7 @@ class BalancerDaemon implements Daemon {
       memberCounters: (member) => this.#dataPlane.memberCounters(member),
       dataPlane: { mode: this.#dataPlane.mode, description: this.#dataPlane.description, ...(this.#dataPlane.mode === 'kernel' ? { preserveClientIp: this.#spec.balancer.preserveClientIp } : {}) },
       resources: this.#resources.snapshot(),
-      announcers: this.#announcers.map((a) => a.snapshot()),
+      announcers: [...this.#announcers.map((a) => a.snapshot()), this.#membership.snapshot?.() ?? {}],
     });
   }
 
@@ -246,7 +257,7 @@ class BalancerDaemon implements Daemon {
     await this.#serialized(async () => {
       if (this.#closing) return { at: Date.now(), ok: true, unchanged: true, message: 'stopping' };
       try {
-        await this.#apply(this.#spec);
+        await this.#apply(this.#spec, this.#membership.drainsRemoved ?? false);
         return { at: Date.now(), ok: true, message: `members from ${this.#membership.name} applied` };
       } catch (error) {
         this.#logger.error({ event: 'membership', source: this.#membership.name, error: (error as Error).message }, `the members from ${this.#membership.name} could not be applied: ${(error as Error).message}; the previous ones stay in place`);
@@ -312,13 +323,17 @@ class BalancerDaemon implements Daemon {
     try {
       file = await this.#source.read();
     } catch (error) {
-      // Mid-replace, or gone: the next event brings the file. A file over the size bound is a real answer.
-      if (trigger === 'watch' && !(error instanceof UserError && error.code === 'SPEC_LIMIT')) return undefined;
+      // Mid-replace: the next event brings the file. Anything else (a FIFO, a hung mount, too large) is an answer.
+      if (trigger === 'watch' && ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
       return this.#recordReload({ at: Date.now(), ok: false, message: `${(error as Error).message}; still serving the previous config` });
     }
     // Once per change: the watcher and a SIGHUP for the same write apply it once.
     if (file.digest === this.#specDigest) {
-      this.#logger.debug({ event: 'reload', trigger, changed: false }, `${path} unchanged; nothing to apply`);
+      this.#pendingRemoval = undefined;
+      this.#failedDigest = undefined; // the bad content written again later is a new change
+      // A failed or held reload is over when the file is the config that serves again (a reverted edit).
+      if (this.#lastReload && !this.#lastReload.ok) return this.#recordReload({ at: Date.now(), ok: true, message: `${path} is the config that is serving again; the failed reload is cleared` });
+      this.#logger[trigger === 'signal' ? 'info' : 'debug']({ event: 'reload', trigger, changed: false }, `${path} unchanged; nothing to apply`);
       return undefined;
     }
     if (trigger === 'watch' && file.digest === this.#failedDigest) return undefined;
@@ -333,14 +348,29 @@ class BalancerDaemon implements Daemon {
       return this.#recordReload({ at: Date.now(), ok: false, message: `balancer.mode changes from ${this.#spec.balancer.mode} to ${result.spec.balancer.mode}: restart serve for this change; still serving the previous config` });
     }
     const removal = this.#registry.removal(this.#resolve(result.spec));
-    if (removal.removed.length > 0 && removal.removed.length > removal.total * HOLD_REMOVAL_SHARE) {
+    if (removal.removed.length > 0) {
       const what = `this change removes ${removal.removed.length} of ${removal.total} servers (${removal.removed.slice(0, 6).join(', ')}${removal.removed.length > 6 ? ', …' : ''})`;
-      if (trigger === 'watch') {
+      if (trigger === 'watch' && removal.removed.length > removal.total * HOLD_REMOVAL_SHARE) {
         this.#failedDigest = file.digest;
+        this.#pendingRemoval = undefined;
         return this.#recordReload({ at: Date.now(), ok: false, held: true, message: `${what}: held, not applied; a half-written or truncated file looks like this. If it is intended, send SIGHUP to apply it; still serving the previous config` });
       }
-      this.#logger.warn({ event: 'reload', removed: removal.removed }, `${what}; applying it because a signal asked for it`);
+      if (trigger === 'watch') {
+        // A file still being written can be a valid spec with fewer nodes: a removal waits until the content stayed the same.
+        const pending = this.#pendingRemoval;
+        const waitedMs = pending?.digest === file.digest ? Date.now() - pending.since : 0;
+        if (waitedMs < REMOVAL_CONFIRM_MS) {
+          if (pending?.digest !== file.digest) {
+            this.#pendingRemoval = { digest: file.digest, since: Date.now() };
+            this.#logger.warn({ event: 'reload', pending: true, removed: removal.removed, confirmMs: REMOVAL_CONFIRM_MS }, `${what}: applied if ${path} stays as it is for ${REMOVAL_CONFIRM_MS / 1000}s (a file still being written looks like this); SIGHUP applies it now`);
+          }
+          this.#source.recheckIn(REMOVAL_CONFIRM_MS - waitedMs);
+          return undefined;
+        }
+      }
+      this.#logger.warn({ event: 'reload', removed: removal.removed }, `${what}; applying it ${trigger === 'signal' ? 'because a signal asked for it' : `: ${path} stayed the same for ${REMOVAL_CONFIRM_MS / 1000}s`}`);
     }
+    this.#pendingRemoval = undefined;
     try {
       await this.#apply(result.spec);
     } catch (error) {
@@ -349,6 +379,9 @@ class BalancerDaemon implements Daemon {
     for (const section of ['vip', 'bgp'] as const) {
       if (JSON.stringify(result.spec[section]) === JSON.stringify(this.#spec[section]) || this.#announcers.length === 0) continue;
       this.#logger.warn({ event: 'reload', [section]: 'unchanged' }, `${section} settings changed: they apply after a restart of serve (a reload does not move the endpoint's announcement)`);
+    }
+    if (JSON.stringify(result.spec.discovery) !== JSON.stringify(this.#spec.discovery)) {
+      this.#logger.warn({ event: 'reload', discovery: 'unchanged' }, `discovery settings changed: they apply after a restart of serve (members still come from ${this.#membership.name})`);
     }
     this.#spec = result.spec;
     this.#specDigest = file.digest;
@@ -369,11 +402,14 @@ class BalancerDaemon implements Daemon {
     return { ...spec, listeners: this.#membership.listeners(spec) };
   }
 
-  /** Builds the runtime for `spec`, reusing members and bound sockets; on failure nothing changes. */
-  async #apply(spec: Spec): Promise<void> {
+  /**
+   * Builds the runtime for `spec`, reusing members and bound sockets; on failure nothing changes. `listRemoved`:
+   * members gone stay listed, draining, until the deregistration delay is over (a node the cluster no longer lists).
+   */
+  async #apply(spec: Spec, listRemoved = false): Promise<void> {
     const plan = this.#registry.plan(this.#resolve(spec));
     await this.#dataPlane.apply(plan.spec, plan.listeners);
-    this.#registry.commit(plan, (member) => this.#dataPlane.flowsOf(member));
+    this.#registry.commit(plan, (member) => this.#dataPlane.flowsOf(member), { listRemoved });
     this.#registry.prune((member) => this.#dataPlane.flowsOf(member));
   }
 
@@ -400,6 +436,7 @@ class BalancerDaemon implements Daemon {
 
   #recordReload(record: ReloadRecord): ReloadRecord {
     this.#lastReload = record;
+    this.#admin?.invalidate();
     this.#reloads[record.ok ? 'ok' : 'failed']++;
     if (record.ok) this.#logger.info({ event: 'reload', ok: true }, record.message);
     else this.#logger.error({ event: 'reload', ok: false, held: record.held, problems: record.problems }, `reload ${record.held ? 'held' : 'failed'}: ${record.message}${record.problems ? `\n  ${record.problems.join('\n  ')}` : ''}`);

@@ -109,6 +109,8 @@ export interface BgpPeerSnapshot {
   name: string;
   address: string;
   asn: number;
+  /** Dual stack: the host route this session carries (the one of its family). */
+  prefix?: string;
   /** The BGP session's state as BIRD reports it, lower-case: idle, connect, active, opensent, openconfirm, established, down. */
   state: string;
   /** Epoch ms when serve saw `state` change. */
@@ -124,8 +126,10 @@ export interface BgpPeerSnapshot {
 }
 
 export interface BgpSnapshot {
-  /** The announced host route, e.g. 10.96.0.10/32. */
+  /** The announced host route, e.g. 10.96.0.10/32 (the first of prefixes for a dual-stack endpoint). */
   prefix: string;
+  /** Dual stack: every announced host route, e.g. [10.96.0.10/32, fd00:96::10/128]. */
+  prefixes?: string[];
   localAsn: number;
   routerId?: string;
   /** The BIRD that serve runs: starting, running, restarting (after it exited), stopped. */
@@ -138,6 +142,28 @@ export interface BgpSnapshot {
   /** Announce/withdraw transitions since start. */
   transitions: number;
   peers: BgpPeerSnapshot[];
+}
+
+/** Members found in the cluster (discovery.kubernetes). */
+export interface DiscoverySnapshot {
+  source: 'kubernetes';
+  /** starting: no list yet (the spec's controlPlane serves); synced: listing and watching; failing: the API cannot be reached, the last known list is kept. */
+  state: 'starting' | 'synced' | 'failing';
+  /** Epoch ms when `state` last changed. */
+  stateSince: number;
+  /** Epoch ms of the last successful list or watch event. */
+  lastSyncAt?: number;
+  /** Why the last attempt failed. */
+  lastError?: string;
+  /** The API server address discovery talks to now, or talked to last. */
+  server?: string;
+  resourceVersion?: string;
+  /** The control-plane nodes the cluster lists (the members of the control-plane listeners). */
+  nodes: Array<{ name: string; address: string }>;
+  /** Lists since start (the first one, and one after each expired resourceVersion or lost watch). */
+  lists: number;
+  /** Failed lists and watches since start. */
+  errors: number;
 }
 
 export interface ReloadRecord {
@@ -185,4 +211,5 @@ export interface StatusSnapshot {
   resources?: ResourcesSnapshot;
   vip?: VipSnapshot;
   bgp?: BgpSnapshot;
+  discovery?: DiscoverySnapshot;
 }

@@ -1,11 +1,11 @@
-// The spec file as the running balancer sees it: read with a size bound, parsed off the event loop, and
-// watched so that a change is applied once, after the file has stopped changing.
+// The spec file as the running balancer sees it: read with bounds (src/read-file.ts), parsed off the event
+// loop, and watched so that a change is applied once, after the file has stopped changing.
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
-import { UserError } from '../errors.js';
+import { readlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
+import { readTextFile, statWithin } from '../read-file.js';
 import { SPEC_LIMITS, type LoadResult } from '../spec/load.js';
 import { SpecParser } from '../spec/worker.js';
 
@@ -17,16 +17,22 @@ export interface SpecText {
 }
 
 /**
- * A file is taken as written when it has been quiet this long and its size and mtime did not move
- * over one more such interval: editors and config managers write in several steps, and a prefix of a
- * spec can be valid YAML that lists fewer nodes.
+ * A file is taken as written when it has been quiet this long and its size, mtime and inode did not move
+ * over one more such interval: editors and config managers write in several steps, and a prefix of a spec
+ * can be valid YAML that lists fewer nodes.
  */
 export const SETTLE_MS = 500;
+
+/** A directory entry the spec path goes through: the file itself, or a symbolic link on the way to it. */
+export interface PathEntry { dir: string; name: string }
 
 export class SpecSource {
   readonly path: string;
   readonly #logger: Logger;
-  #watcher: FSWatcher | undefined;
+  /** One watcher per directory that holds an entry of the path (the file, or a link on the way to it). */
+  readonly #watchers = new Map<string, { watcher: FSWatcher; names: Set<string> }>();
+  #watching = false;
+  #onSettled: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #sample: string | undefined;
   readonly #parser = new SpecParser();
@@ -36,31 +42,18 @@ export class SpecSource {
     this.#logger = logger;
   }
 
-  /** Reads the file; a missing file or one over the size bound is a UserError. */
+  /**
+   * Reads the file: only a regular file, at most SPEC_LIMITS.bytes, and within a deadline (a FIFO, a device or a
+   * hung mount at the path is an error, never a wait). Throws a UserError; its `cause` is the errno error when
+   * there was one (ENOENT: the file is missing, e.g. mid-replace).
+   */
   async read(): Promise<SpecText> {
-    let text: string;
-    try {
-      const handle = await open(this.path, 'r');
-      try {
-        // Read one byte past the bound: enough to tell that the file is too large, never the whole of it.
-        const buffer = Buffer.alloc(SPEC_LIMITS.bytes + 1);
-        let length = 0;
-        for (;;) {
-          const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-          if (bytesRead === 0 || (length += bytesRead) === buffer.length) break;
-        }
-        if (length > SPEC_LIMITS.bytes) {
-          throw new UserError('SPEC_LIMIT', `${this.path} is larger than ${SPEC_LIMITS.bytes / 1024 / 1024} MiB; it was not read`, { hint: 'check that the file is the endpoint spec', exitCode: 2 });
-        }
-        text = buffer.subarray(0, length).toString('utf8');
-      } finally {
-        await handle.close();
-      }
-    } catch (error) {
-      if (error instanceof UserError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new UserError('SPEC_FILE', `cannot read ${this.path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { hint: 'pass the spec with -c FILE (see examples/endpoint.yaml)', exitCode: 2 });
-    }
+    const text = await readTextFile(this.path, {
+      maxBytes: SPEC_LIMITS.bytes,
+      codes: { file: 'SPEC_FILE', limit: 'SPEC_LIMIT' },
+      hint: 'pass the spec with -c FILE (see examples/endpoint.yaml)',
+      exitCode: 2,
+    });
     return { text, digest: createHash('sha256').update(text).digest('hex') };
   }
 
@@ -69,50 +62,150 @@ export class SpecSource {
     return this.#parser.parse(text, this.path);
   }
 
-  /** Calls onSettled after the file changed and then stopped changing (see SETTLE_MS). */
+  /**
+   * Calls onSettled after the file changed and then stopped changing (see SETTLE_MS). The directories of the
+   * file and of every symbolic link on the way to it are watched: editors and config managers replace the file
+   * rather than write it in place, and a Kubernetes ConfigMap or Secret volume changes no file at all — kubelet
+   * writes a new directory and renames a `..data` link onto it.
+   */
   watch(onSettled: () => void): void {
-    // Watch the directory: editors and config managers replace the file rather than write it in place.
-    try {
-      this.#watcher = watch(dirname(this.path), (_event, filename) => {
-        if (filename !== null && filename !== basename(this.path)) return;
-        this.#sample = undefined;
-        this.#schedule(onSettled);
-      });
-      this.#watcher.on('error', (error) => this.#logger.warn({ event: 'watch-error', error: error.message }, `watching ${this.path} stopped: ${error.message}; reload with SIGHUP`));
-    } catch (error) {
-      this.#logger.warn({ event: 'watch-error', error: (error as Error).message }, `cannot watch ${this.path}: ${(error as Error).message}; reload with SIGHUP`);
-    }
+    this.#onSettled = onSettled;
+    this.#watching = true;
+    void this.#follow();
+  }
+
+  /** Runs the settle check again in `ms` (the daemon waits for a change to stay the same; see daemon.ts). */
+  recheckIn(ms: number): void {
+    if (!this.#watching) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => { this.#timer = undefined; this.#onSettled?.(); }, ms);
   }
 
   close(): void {
     this.#parser.close();
+    this.#watching = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#watcher?.close();
-    this.#watcher = undefined;
+    for (const { watcher } of this.#watchers.values()) watcher.close();
+    this.#watchers.clear();
   }
 
-  #schedule(onSettled: () => void): void {
+  /** Watches the directories of the path's entries now; called again after every change (links may point elsewhere). */
+  async #follow(): Promise<void> {
+    let entries: PathEntry[];
+    try {
+      entries = await pathEntries(this.path);
+    } catch {
+      entries = [{ dir: dirname(resolve(this.path)), name: resolve(this.path).slice(dirname(resolve(this.path)).length + 1) }];
+    }
+    if (!this.#watching) return;
+    const wanted = new Map<string, Set<string>>();
+    for (const { dir, name } of entries) wanted.set(dir, (wanted.get(dir) ?? new Set()).add(name));
+    for (const [dir, entry] of this.#watchers) {
+      if (wanted.has(dir)) continue;
+      entry.watcher.close();
+      this.#watchers.delete(dir);
+    }
+    const first = this.#watchers.size === 0;
+    for (const [dir, names] of wanted) {
+      const current = this.#watchers.get(dir);
+      if (current) { current.names = names; continue; }
+      try {
+        const watcher = watch(dir, (_event, filename) => {
+          const entry = this.#watchers.get(dir);
+          if (filename !== null && entry && !entry.names.has(filename)) return;
+          this.#changed(filename === null ? dir : join(dir, filename));
+        });
+        watcher.on('error', (error) => this.#lost(dir, error));
+        this.#watchers.set(dir, { watcher, names });
+      } catch (error) {
+        if (dir === wanted.keys().next().value) {
+          this.#logger.warn({ event: 'watch-error', error: (error as Error).message }, `cannot watch ${this.path}: ${(error as Error).message}; reload with SIGHUP`);
+        }
+      }
+    }
+    if (first) {
+      const links = entries.slice(0, -1).map((e) => join(e.dir, e.name));
+      this.#logger.debug({ event: 'watch', path: this.path, links }, `watching ${this.path}${links.length ? ` (through ${links.join(', ')})` : ''}`);
+    }
+  }
+
+  #changed(what: string): void {
+    this.#logger.debug({ event: 'watch', path: this.path, changed: what }, `${what} changed`);
+    this.#sample = undefined;
+    this.#schedule();
+  }
+
+  /** A watched directory went away (an old ConfigMap version) or its watch failed: follow the path again. */
+  #lost(dir: string, error: Error): void {
+    this.#watchers.get(dir)?.watcher.close();
+    this.#watchers.delete(dir);
+    if (!this.#watching) return;
+    if (this.#watchers.size === 0) this.#logger.warn({ event: 'watch-error', error: error.message }, `watching ${this.path} stopped: ${error.message}; following it again (SIGHUP reloads meanwhile)`);
+    this.#changed(dir);
+  }
+
+  #schedule(): void {
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#check(onSettled), SETTLE_MS);
+    this.#timer = setTimeout(() => void this.#check(), SETTLE_MS);
   }
 
-  /** Quiet for SETTLE_MS: settled when size and mtime match the previous sample, else sample again. */
-  async #check(onSettled: () => void): Promise<void> {
+  /** Quiet for SETTLE_MS: settled when size, mtime and inode match the previous sample, else sample again. */
+  async #check(): Promise<void> {
     this.#timer = undefined;
     let sample: string;
     try {
-      const info = await stat(this.path);
-      sample = `${info.size}:${info.mtimeMs}:${info.ino}`;
+      const info = await statWithin(this.path);
+      sample = info ? `${info.size}:${info.mtimeMs}:${info.ino}` : 'missing';
     } catch {
-      sample = 'missing'; // mid-replace; the next event brings the new file
+      sample = 'unreadable'; // a hung file system: the reload says so
     }
-    if (this.#watcher === undefined) return;
-    if (sample !== this.#sample || sample === 'missing') {
-      this.#sample = sample;
-      if (sample !== 'missing') this.#schedule(onSettled);
+    if (!this.#watching) return;
+    // Links may point elsewhere now (never while the file system hangs: each look would hold a thread).
+    if (sample !== 'unreadable') void this.#follow();
+    if (sample === 'missing') {
+      this.#sample = sample; // mid-replace; the next event brings the new file
       return;
     }
-    onSettled();
+    if (sample !== this.#sample && sample !== 'unreadable') {
+      this.#sample = sample;
+      this.#schedule();
+      return;
+    }
+    this.#onSettled?.();
   }
+}
+
+/**
+ * The directory entries `path` goes through, resolved as the kernel does: every symbolic link met on the way
+ * (in any component), then the file itself. For a ConfigMap volume mounted at /etc/ce:
+ * [/etc/ce endpoint.yaml (→ ..data/endpoint.yaml), /etc/ce ..data (→ ..2026_…), /etc/ce/..2026_… endpoint.yaml].
+ */
+export async function pathEntries(path: string): Promise<PathEntry[]> {
+  const entries: PathEntry[] = [];
+  let pending = resolve(path).split('/').filter(Boolean);
+  let current = '/';
+  for (let links = 0; pending.length > 0;) {
+    const [name, ...rest] = pending;
+    pending = rest;
+    if (name === '.') continue;
+    if (name === '..') { current = dirname(current); continue; }
+    const full = join(current, name);
+    let target: string | undefined;
+    try {
+      target = await readlink(full);
+    } catch {
+      target = undefined; // not a link (EINVAL), or missing
+    }
+    if (target === undefined) {
+      if (pending.length === 0) entries.push({ dir: current, name });
+      current = full;
+      continue;
+    }
+    entries.push({ dir: current, name });
+    if (++links > 40) break; // ELOOP, as the kernel would say
+    pending = [...target.split('/').filter(Boolean), ...pending];
+    if (isAbsolute(target)) current = '/';
+  }
+  return entries;
 }

@@ -1,5 +1,6 @@
 import { FlowSync } from '../dataplane/kernel/sync.js';
 import type { Logger } from '../log.js';
+import { vipForPeer } from '../spec/hosts.js';
 import type { Peer, Spec, Vip } from '../spec/types.js';
 import type { Announcer } from '../vip/announcers/announcer.js';
 import { SyncedAnnouncer } from '../vip/announcers/synced.js';
@@ -27,9 +28,11 @@ export function vipFactory(peer?: string): VipFactory {
   return (spec: Spec, health, logger) => {
     if (!spec.vip || spec.vip.peers.length === 0) return undefined;
     const self = selectSelf(spec.vip, peer);
-    const sync = spec.vip.sync?.flows && spec.vip.peers.length > 1 ? new FlowSync(spec.vip, self, logger) : undefined;
-    const announcer = announcerFor({ balancer: spec.balancer, vip: spec.vip }, self, logger);
-    const manager = new VipManager({ vip: spec.vip, self, health, logger, announcer: sync ? new SyncedAnnouncer(announcer, sync) : announcer });
+    // This host's view: its own interface (vip.peers[].interface) for the VIP and the flow sync.
+    const vip = vipForPeer(spec.vip, self);
+    const sync = vip.sync?.flows && vip.peers.length > 1 ? new FlowSync(vip, self, logger) : undefined;
+    const announcer = announcerFor({ balancer: spec.balancer, vip }, self, logger);
+    const manager = new VipManager({ vip, self, health, logger, port: vip.port, announcer: sync ? new SyncedAnnouncer(announcer, sync) : announcer });
     if (!sync) return manager;
     return {
       start: () => manager.start(),

@@ -52,6 +52,9 @@ export const DEFAULT_VIP = {
   unicast: true,
 } as const;
 
+/** Works with any switch; 802.3ad (LACP) needs the switch ports configured for it. */
+export const DEFAULT_BOND_MODE = 'active-backup';
+
 /** conntrackd's own default port for its sync traffic. */
 export const DEFAULT_SYNC_PORT = 3780;
 

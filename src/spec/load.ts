@@ -1,12 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { Ajv, type ErrorObject } from 'ajv';
-import { isAlias, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { isAlias, isCollection, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Alias, type Document, type ErrorCode as YamlErrorCode, type Node as YamlNode } from 'yaml';
 import { UserError } from '../errors.js';
+import { readTextFile } from '../read-file.js';
 import { normalize } from './normalize.js';
 import { formatPath, type Problem } from './problem.js';
 import { RULES } from './rules/index.js';
 import { EndpointSpecSchema, type RawSpec } from './schema.js';
 import { positionOf } from './yaml-position.js';
+import { deeperThan } from './yaml-depth.js';
 import type { Spec } from './types.js';
 
 export interface LoadResult {
@@ -24,8 +25,14 @@ const validateSchema = ajv.compile<RawSpec>(EndpointSpecSchema);
  */
 export const SPEC_LIMITS = {
   bytes: 1024 * 1024,
-  /** Alias expansions (yaml's maxAliasCount): anchors for repeated health checks stay possible. */
+  /**
+   * Alias expansions: how many times a `*name` stands for its anchor's value in the spec read whole (an alias
+   * inside an anchored value counts again wherever that value is used). 100 are allowed; anchors for
+   * repeated health checks stay possible, an alias bomb ("billion laughs") is refused.
+   */
   aliases: 100,
+  /** Nesting levels (mappings and lists inside one another), checked before parsing: a real spec has fewer than 10. */
+  depth: 64,
   /** Problems listed; the rest are counted in one last line. */
   problems: 50,
 } as const;
@@ -46,6 +53,11 @@ export function parseSpec(text: string, source = '<inline>'): LoadResult {
 }
 
 function parseText(text: string, source: string): LoadResult {
+  // Before any parser: each level costs the parser stack and memory (a 1 MiB document nested deeply, hundreds of MB).
+  const deep = deeperThan(text, SPEC_LIMITS.depth);
+  if (deep) {
+    return { problems: [{ code: 'SPEC_LIMIT', severity: 'error', path: '', ...deep, message: `the spec nests more than ${SPEC_LIMITS.depth} levels deep here`, hint: 'a spec is a few levels of mappings and lists; check that the file is the endpoint spec (this limit protects serve from documents built to exhaust it)' }] };
+  }
   const lineCounter = new LineCounter();
   // uniqueKeys is checked below in one pass: the library compares every key with every other (quadratic).
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
@@ -58,19 +70,17 @@ function parseText(text: string, source: string): LoadResult {
       problems: capped(doc.errors.map((error) => ({
         code: 'SPEC_YAML', severity: 'error', path: '', ...at(error.pos[0]),
         message: error.message.split('\n')[0],
-        hint: 'fix the YAML syntax at this position (indentation, quotes, colons)',
+        hint: YAML_HINTS[error.code] ?? 'fix the YAML syntax at this position (indentation, quotes, colons)',
       } satisfies Problem))),
     };
   }
   const structural = duplicateKeys(doc, at);
   if (structural.length > 0) return { problems: capped(structural) };
-  let raw: unknown;
-  try {
-    raw = doc.toJS({ maxAliasCount: SPEC_LIMITS.aliases });
-  } catch (error) {
-    if (!/alias/i.test((error as Error).message)) throw error;
+  if (aliasExpansions(doc, SPEC_LIMITS.aliases) > SPEC_LIMITS.aliases) {
     return { problems: [{ code: 'SPEC_LIMIT', severity: 'error', path: '', ...at(firstAliasOffset(doc)), message: `the spec expands YAML aliases (*name) more than ${SPEC_LIMITS.aliases} times`, hint: 'write the repeated values out, or use fewer anchors; this limit protects serve from alias bombs ("billion laughs")' }] };
   }
+  // Counted above, exactly as documented; the library's own guard counts differently.
+  const raw: unknown = doc.toJS({ maxAliasCount: -1 });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { problems: [{ code: 'SPEC_TYPE', severity: 'error', path: '', line: 1, column: 1, message: 'the spec must be a YAML mapping', hint: 'start from examples/endpoint.yaml' }] };
   }
@@ -107,6 +117,63 @@ function duplicateKeys(doc: Document, at: (offset: number | undefined) => { line
   return problems;
 }
 
+/**
+ * How many alias expansions reading `doc` whole takes: one per `*name`, plus the expansions inside the value it
+ * stands for, each time. Counted on the document without building anything; stops early past `limit`. An alias
+ * inside the value it refers to (a cycle) counts as unbounded.
+ */
+export function aliasExpansions(doc: Document, limit: number): number {
+  const anchors = new Map<string, YamlNode>();
+  const targets = new Map<Alias, YamlNode | undefined>();
+  visit(doc, (_key, node) => {
+    if (isAlias(node)) targets.set(node, anchors.get(node.source));
+    else if (isNode(node) && node.anchor) anchors.set(node.anchor, node);
+  });
+  if (targets.size === 0) return 0;
+  const memo = new Map<YamlNode, number>();
+  const inside = (root: unknown): number => {
+    let total = 0;
+    const walk = (node: unknown): void => {
+      if (total > limit) return;
+      if (isAlias(node)) {
+        const target = targets.get(node);
+        total += target === undefined ? 1 : 1 + expansionsOf(target);
+        return;
+      }
+      if (isPair(node)) { walk(node.key); walk(node.value); return; }
+      if (isCollection(node)) for (const item of node.items) walk(item);
+    };
+    walk(root);
+    return total;
+  };
+  const expansionsOf = (node: YamlNode): number => {
+    const known = memo.get(node);
+    if (known !== undefined) return known;
+    memo.set(node, Infinity); // while it is counted: an alias to it from inside is a cycle
+    const count = inside(node);
+    memo.set(node, count);
+    return count;
+  };
+  return inside(doc.contents);
+}
+
+/** What to do about each kind of YAML syntax error, in the library's codes. */
+const YAML_HINTS: Partial<Record<YamlErrorCode, string>> = {
+  TAB_AS_INDENT: 'indent with spaces: YAML does not allow tabs for indentation',
+  BAD_INDENT: 'line this entry up with the other keys or list items at its level (spaces only)',
+  MISSING_CHAR: 'a closing quote or bracket is missing, or a key lacks its ":"',
+  MULTILINE_IMPLICIT_KEY: 'a key must fit on one line and end with ":"; check for a missing ":" or a stray line break',
+  BLOCK_AS_IMPLICIT_KEY: 'a key must be a plain word followed by ":"; check the indentation of the line above',
+  BAD_SCALAR_START: 'quote the value: it starts with a character YAML reserves (@, `, |, >, %, !, &, *)',
+  BAD_DQ_ESCAPE: 'in "double quotes", write a backslash as \\\\ or use \'single quotes\'',
+  UNEXPECTED_TOKEN: 'remove or quote the character here; check the indentation of this line and the one above',
+  DUPLICATE_KEY: 'remove or rename the repeated key',
+  BAD_ALIAS: 'an alias is *name, where &name was set earlier on a value',
+  MULTIPLE_DOCS: 'a spec is one YAML document: remove the "---" line and what follows, or split the file',
+  KEY_OVER_1024_CHARS: 'a key may be at most 1024 characters',
+  BLOCK_IN_FLOW: 'inside [ ] or { }, write the values on one line, separated by commas',
+};
+
 function firstAliasOffset(doc: Document): number | undefined {
   let offset: number | undefined;
   visit(doc, (_key, node) => {
@@ -130,14 +197,14 @@ function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }
 
-/** Reads and parses a spec file. */
+/** Reads (regular files only, at most SPEC_LIMITS.bytes, within a deadline) and parses a spec file. */
 export async function loadSpecFile(path: string): Promise<LoadResult> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextFile(path, { maxBytes: SPEC_LIMITS.bytes, codes: { file: 'SPEC_FILE', limit: 'SPEC_LIMIT' }, hint: 'pass the spec with -c FILE (see examples/endpoint.yaml)' });
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    return { problems: [{ code: 'SPEC_FILE', severity: 'error', path: '', message: `cannot read ${path}: ${reason}`, hint: 'pass the spec with -c FILE (see examples/endpoint.yaml)' }] };
+    const { code, message, hint } = error as UserError;
+    return { problems: [{ code: code === 'SPEC_LIMIT' ? 'SPEC_LIMIT' : 'SPEC_FILE', severity: 'error', path: '', message, hint: hint ?? 'pass the spec with -c FILE (see examples/endpoint.yaml)' }] };
   }
   return parseSpec(text, path);
 }

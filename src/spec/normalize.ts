@@ -1,13 +1,13 @@
 import { isIP } from 'node:net';
 import { splitHostPort } from './address.js';
 import {
-  DEFAULT_BALANCER, DEFAULT_BGP, DEFAULT_DEREGISTRATION_DELAY_MS, DEFAULT_DNS_TTL, DEFAULT_FAST_INTERVAL_MS,
+  DEFAULT_BALANCER, DEFAULT_BGP, DEFAULT_BOND_MODE, DEFAULT_DEREGISTRATION_DELAY_MS, DEFAULT_DNS_TTL, DEFAULT_FAST_INTERVAL_MS,
   DEFAULT_HEALTH_CHECK, DEFAULT_LISTENERS, DEFAULT_SYNC_PORT, DEFAULT_VIP,
 } from './defaults.js';
 import { parseDuration } from './duration.js';
 import { listenerRole } from './listener-role.js';
-import type { RawHealthCheck, RawSpec } from './schema.js';
-import type { HealthCheck, Listener, Node, Spec } from './types.js';
+import type { RawBgpPeer, RawHealthCheck, RawSpec } from './schema.js';
+import type { Bgp, BgpPeer, HealthCheck, Listener, Node, Spec } from './types.js';
 
 /** Applies defaults to a raw spec that passed the schema and the rules. Pure. */
 export function normalize(raw: RawSpec, source: string): Spec {
@@ -72,27 +72,19 @@ export function normalize(raw: RawSpec, source: string): Spec {
       preempt: vipRaw.preempt ?? DEFAULT_VIP.preempt,
       authKey: vipRaw.authKey ?? process.env.CLUSTER_ENDPOINT_VIP_KEY,
       unicast: vipRaw.unicast ?? DEFAULT_VIP.unicast,
-      peers: (vipRaw.peers ?? []).map((p) => ({ ...p })),
+      peers: (vipRaw.peers ?? []).map((p) => ({ name: p.name, address: p.address, priority: p.priority, ...(p.interface !== undefined ? { interface: p.interface } : {}) })),
       ...((balancerRaw.mode ?? DEFAULT_BALANCER.mode) === 'kernel' ? {
         sync: {
           flows: vipRaw.sync?.flows ?? true,
           consistentHash: vipRaw.sync?.consistentHash ?? true,
           port: vipRaw.sync?.port ?? DEFAULT_SYNC_PORT,
           interface: vipRaw.sync?.interface ?? vipRaw.interface ?? DEFAULT_VIP.interface,
+          ...(vipRaw.sync?.interface !== undefined ? { interfaceWritten: true } : {}),
         },
       } : {}),
+      ...(vipRaw.port !== undefined ? { port: vipRaw.port } : {}),
     },
-    bgp: raw.bgp && {
-      localAsn: raw.bgp.localAsn,
-      routerId: raw.bgp.routerId ?? DEFAULT_BGP.routerId,
-      peers: raw.bgp.peers.map((p) => ({ name: p.name, address: p.address, asn: p.asn, port: p.port ?? DEFAULT_BGP.port })),
-      bfd: raw.bgp.bfd ?? DEFAULT_BGP.bfd,
-      bfdIntervalMs: ms(raw.bgp.bfdInterval, DEFAULT_BGP.bfdIntervalMs),
-      bfdMultiplier: raw.bgp.bfdMultiplier ?? DEFAULT_BGP.bfdMultiplier,
-      holdTimeMs: ms(raw.bgp.holdTime, DEFAULT_BGP.holdTimeMs),
-      withdrawDelayMs: ms(raw.bgp.withdrawDelay, DEFAULT_BGP.withdrawDelayMs),
-      runDirectory: raw.bgp.runDirectory ?? DEFAULT_BGP.runDirectory,
-    },
+    bgp: raw.bgp && normalizeBgp(raw.bgp, raw.endpoint),
     aws: raw.aws && {
       internal: raw.aws.internal ?? true,
       deletionProtection: raw.aws.deletionProtection ?? false,
@@ -111,8 +103,41 @@ export function normalize(raw: RawSpec, source: string): Spec {
       prefixLength: raw.talos?.prefixLength ?? vipRaw?.prefixLength ?? 24,
       nameservers: raw.talos?.nameservers ?? [],
       certSANs: raw.talos?.certSANs ?? [],
+      ...(raw.talos?.vlan !== undefined ? { vlan: raw.talos.vlan } : {}),
+      ...(raw.talos?.bond ? { bond: { links: [...raw.talos.bond.links], mode: raw.talos.bond.mode ?? DEFAULT_BOND_MODE } } : {}),
     },
     dns: raw.dns && { name: raw.dns.name, ttl: raw.dns.ttl ?? DEFAULT_DNS_TTL },
+    ...(raw.staticPod ? { staticPod: { image: raw.staticPod.image } } : {}),
+    ...(raw.discovery ? { discovery: { ...(raw.discovery.kubernetes ? { kubernetes: { ...raw.discovery.kubernetes } } : {}) } } : {}),
+  };
+}
+
+function normalizeBgp(raw: NonNullable<RawSpec['bgp']>, endpoint: string): Bgp {
+  const bfd = raw.bfd ?? DEFAULT_BGP.bfd;
+  const bfdIntervalMs = ms(raw.bfdInterval, DEFAULT_BGP.bfdIntervalMs);
+  const bfdMultiplier = raw.bfdMultiplier ?? DEFAULT_BGP.bfdMultiplier;
+  // A peer's own BFD settings override the section's.
+  const peer = (p: RawBgpPeer): BgpPeer => ({
+    name: p.name, address: p.address, asn: p.asn, port: p.port ?? DEFAULT_BGP.port,
+    ...(p.passwordFile !== undefined ? { passwordFile: p.passwordFile } : {}),
+    ...(p.multihop !== undefined ? { multihop: p.multihop } : {}),
+    ...(p.sourceAddress !== undefined ? { sourceAddress: p.sourceAddress } : {}),
+    bfd: p.bfd ?? bfd,
+    bfdIntervalMs: ms(p.bfdInterval, bfdIntervalMs),
+    bfdMultiplier: p.bfdMultiplier ?? bfdMultiplier,
+  });
+  return {
+    localAsn: raw.localAsn,
+    routerId: raw.routerId ?? DEFAULT_BGP.routerId,
+    peers: (raw.peers ?? []).map(peer),
+    hosts: (raw.hosts ?? []).map((h) => ({ name: h.name, ...(h.routerId !== undefined ? { routerId: h.routerId } : {}), peers: (h.peers ?? []).map(peer) })),
+    addresses: raw.addresses ? [...raw.addresses] : [endpoint],
+    bfd,
+    bfdIntervalMs,
+    bfdMultiplier,
+    holdTimeMs: ms(raw.holdTime, DEFAULT_BGP.holdTimeMs),
+    withdrawDelayMs: ms(raw.withdrawDelay, DEFAULT_BGP.withdrawDelayMs),
+    runDirectory: raw.runDirectory ?? DEFAULT_BGP.runDirectory,
   };
 }
 

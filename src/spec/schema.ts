@@ -106,6 +106,7 @@ export const PeerSchema = Type.Object(
     name: Name('Peer name (an LB host).'),
     address: Address('Address of the peer on the VIP segment (used for unicast advertisements).'),
     priority: Type.Integer({ minimum: 1, maximum: 254, description: 'VRRP priority; the highest eligible peer holds the VIP.' }),
+    interface: Type.Optional(Type.String({ minLength: 1, maxLength: 15, description: 'This host\'s interface on the VIP segment, when its name differs from the others\' (eno1 on one host, ens18 on another). Default vip.interface.' })),
   },
   closed,
 );
@@ -115,7 +116,7 @@ export const SyncSchema = Type.Object(
     flows: Type.Optional(Type.Boolean({ description: 'Keep the flow state of the peers in step with conntrackd, so that established connections survive a move of the VIP (the new holder commits the state it received). Default true in balancer.mode kernel; needs conntrackd (Debian conntrackd).' })),
     consistentHash: Type.Optional(Type.Boolean({ description: 'Every peer picks the same server for the same flow (a hash of the client\'s address and port instead of round robin), and a peer picks up a flow it has no state for: a second line of defence when state was not synced in time. Default true in balancer.mode kernel.' })),
     port: Type.Optional(Port('UDP port conntrackd uses between the peers. Default 3780.')),
-    interface: Type.Optional(Type.String({ minLength: 1, maxLength: 15, description: 'Interface the sync traffic uses. Default vip.interface.' })),
+    interface: Type.Optional(Type.String({ minLength: 1, maxLength: 15, description: 'Interface the sync traffic uses. Default: the host\'s VIP interface (vip.peers[].interface, else vip.interface).' })),
   },
   { ...closed, description: 'balancer.mode kernel: flow-state sync between the peers that share the VIP (docs/stateful-failover.md).' },
 );
@@ -132,6 +133,7 @@ export const VipSchema = Type.Object(
     unicast: Type.Optional(Type.Boolean({ description: 'Send advertisements to the peers\' addresses instead of multicast. Default true.' })),
     peers: Type.Optional(Type.Array(PeerSchema, { description: 'The LB hosts that share the VIP (HAProxy + Keepalived hosts, or serve instances).' })),
     sync: Type.Optional(SyncSchema),
+    port: Type.Optional(Port('serve only: UDP port of the advertisements between the peers (serve\'s own election; keepalived speaks VRRP, IP protocol 112, and has no port). Give each serve on one host its own. Default 5798.')),
   },
   { ...closed, description: 'A floating virtual IP held by one LB host (keepalived, serve) or one control-plane node (Talos VIP).' },
 );
@@ -139,24 +141,41 @@ export const VipSchema = Type.Object(
 export const BgpPeerSchema = Type.Object(
   {
     name: Name('Peer name (a router), used in logs, the status page and metrics.'),
-    address: Type.String({ minLength: 1, description: 'The router\'s address (IPv4 or IPv6, the same family as endpoint); serve opens the BGP session to it.' }),
+    address: Type.String({ minLength: 1, description: 'The router\'s address (IPv4 or IPv6, a family the endpoint is announced in); serve opens the BGP session to it. A link-local IPv6 address names the interface toward the router: fe80::1%eth0.' }),
     asn: Type.Integer({ minimum: 1, maximum: 4294967294, description: 'The router\'s AS number (a different one from localAsn: eBGP; the same: iBGP).' }),
     port: Type.Optional(Port('The router\'s BGP port. Default 179.')),
+    passwordFile: Type.Optional(Type.String({ minLength: 1, pattern: '^/', description: 'Absolute path of a file on the LB host holding the session\'s TCP MD5 password (RFC 2385; the router must set the same one). serve reads it at start; one line, at most 80 characters, no quotes or backslashes. render bird refuses it (it does not put secrets into files you copy); BIRD 2.0 has no TCP-AO.' })),
+    multihop: Type.Optional(Type.Integer({ minimum: 2, maximum: 255, description: 'The router is this many hops away (eBGP multihop: the TTL of the session\'s packets). With BFD it needs sourceAddress. Default: directly connected.' })),
+    sourceAddress: Type.Optional(Type.String({ minLength: 1, description: 'This host\'s address for the session, of the peer\'s family: BIRD connects from it and listens on it alone (strict bind), so several serves on one host can each peer from their own address. Default: chosen by the kernel, and BIRD listens on every address.' })),
+    bfd: Type.Optional(Type.Boolean({ description: 'BFD on this session. Default bgp.bfd.' })),
+    bfdInterval: Type.Optional(Duration('BFD interval of this session. Default bgp.bfdInterval.')),
+    bfdMultiplier: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, description: 'BFD packets missed before this session is down. Default bgp.bfdMultiplier.' })),
   },
   { ...closed, description: 'A router this host announces the endpoint to.' },
+);
+
+export const BgpHostSchema = Type.Object(
+  {
+    name: Name('LB host name; `serve --peer NAME` says which host this is (default: the host whose routerId or a sourceAddress of its peers is a local address).'),
+    routerId: Type.Optional(Type.String({ minLength: 1, description: 'This host\'s BGP router id (an IPv4 address, unique per host). Default bgp.routerId.' })),
+    peers: Type.Optional(Type.Array(BgpPeerSchema, { description: 'Routers only this host peers with (its rack\'s ToR switches), in addition to bgp.peers.' })),
+  },
+  { ...closed, description: 'One LB host\'s own BGP settings, so one spec serves the whole fleet.' },
 );
 
 export const BgpSchema = Type.Object(
   {
     localAsn: Type.Integer({ minimum: 1, maximum: 4294967294, description: 'AS number of the LB hosts (every LB host uses the same one); a private ASN (64512-65534, 4200000000-4294967294) unless yours is assigned.' }),
-    routerId: Type.Optional(Type.String({ minLength: 1, description: 'BGP router id: auto (default: the lowest IPv4 address of this host outside lo, so every host has its own; never the endpoint) or an IPv4 address unique per host.' })),
-    peers: Type.Array(BgpPeerSchema, { minItems: 1, description: 'The routers (ToR switches, the site router) every LB host peers with; each host announces the endpoint to all of them.' }),
+    routerId: Type.Optional(Type.String({ minLength: 1, description: 'BGP router id: auto (default: the lowest IPv4 address of this host outside lo, so every host has its own; never the endpoint) or an IPv4 address unique per host. An IPv6-only spec has no IPv4 address to take: write one per host (bgp.hosts[].routerId).' })),
+    peers: Type.Optional(Type.Array(BgpPeerSchema, { minItems: 1, description: 'The routers (ToR switches, the site router) every LB host peers with; each host announces the endpoint to all of them. Optional when every host in bgp.hosts lists its own.' })),
+    hosts: Type.Optional(Type.Array(BgpHostSchema, { minItems: 1, description: 'Per-host settings (router id, the host\'s own routers) for a fleet described in one file; serve --peer NAME picks the entry.' })),
+    addresses: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 2, description: 'The addresses announced as host routes. Default [endpoint]. A dual-stack endpoint: one IPv4 and one IPv6 address, announced together (each on the sessions of its family); endpoint is then one of them or a DNS name with an A and an AAAA record for them.' })),
     bfd: Type.Optional(Type.Boolean({ description: 'Run BFD on every session, so a host that dies without a word (power, cut link) is withdrawn in bfdInterval x bfdMultiplier instead of holdTime. Needs BFD enabled for these peers on the router. Default true.' })),
     bfdInterval: Type.Optional(Duration('BFD transmit and receive interval. Default 100ms.')),
     bfdMultiplier: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, description: 'BFD packets missed before the session is down. Default 3 (100ms x 3: a silent host is withdrawn in about 0.3 s).' })),
     holdTime: Type.Optional(Duration('BGP hold time, whole seconds, 3s or more; keepalives every third of it. Without BFD this is how long a silent host keeps its route. Default 9s.')),
     withdrawDelay: Type.Optional(Duration('On a planned stop: time between withdrawing the route and closing the listeners, for the routers to converge. Default 2s.')),
-    runDirectory: Type.Optional(Type.String({ minLength: 1, pattern: '^/', description: 'Directory for the speaker\'s config, control socket and pidfile (absolute). serve owns it: a speaker left running from an earlier serve is stopped. Default /run/cluster-endpoint/bgp.' })),
+    runDirectory: Type.Optional(Type.String({ minLength: 1, pattern: '^/', description: 'Directory for the speaker\'s config, control socket and pidfile (absolute). One serve owns it at a time (a second serve with the same directory is refused while the first runs); a speaker left running by an earlier serve that is gone is stopped. Several serves on one host each need their own. Default /run/cluster-endpoint/bgp.' })),
   },
   { ...closed, description: 'Announce endpoint as a host route (/32, /128) with BGP from every healthy LB host running serve (anycast; the routers spread clients with ECMP). serve runs BIRD 2 (Debian bird2) and puts the address on lo; see docs/bgp.md.' },
 );
@@ -175,17 +194,47 @@ export const AwsSchema = Type.Object(
   { ...closed, description: 'Settings for `render aws` (Terraform, AWS Network Load Balancer).' },
 );
 
+/** Linux bonding modes, as Talos spells them (BondConfig.bondMode, legacy bond.mode). */
+export const BOND_MODES = ['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb'] as const;
+
 export const TalosSchema = Type.Object(
   {
     configStyle: Type.Optional(StringEnum(['legacy', 'documents'] as const, 'legacy: machine.network.interfaces[].vip (Talos <= 1.11); documents: Layer2VIPConfig and link documents (Talos >= 1.12). Default documents.')),
-    interface: Type.Optional(Type.String({ description: 'Link name on the nodes. Default eth0.' })),
+    interface: Type.Optional(Type.String({ description: 'Talos VIP: the link on the nodes that carries their addresses and the VIP — a physical link, the alias a deviceSelector gives it, or the bond of talos.bond (bond0); with talos.vlan its VLAN <interface>.<vlan>. Default vip.interface, else eth0.' })),
     deviceSelector: Type.Optional(Type.Object({ hardwareAddr: Type.Optional(Type.String()), driver: Type.Optional(Type.String()), busPath: Type.Optional(Type.String()) }, closed)),
     gateway: Type.Optional(Type.String({ description: 'Default gateway of the control-plane subnet.' })),
     prefixLength: Type.Optional(Type.Integer({ minimum: 1, maximum: 128, description: 'Prefix length of the node addresses. Default vip.prefixLength or 24.' })),
     nameservers: Type.Optional(Type.Array(Type.String())),
     certSANs: Type.Optional(Type.Array(Type.String(), { description: 'Extra certSANs; the endpoint is always included.' })),
+    vlan: Type.Optional(Type.Integer({ minimum: 1, maximum: 4094, description: 'Talos VIP: the node addresses and the VIP go on VLAN <vlan> of talos.interface, a link named <interface>.<vlan> (VLANConfig; legacy interfaces[].vlans[]).' })),
+    bond: Type.Optional(Type.Object(
+      {
+        links: Type.Array(Type.String({ minLength: 1, maxLength: 15 }), { minItems: 1, description: 'The member links (kernel names; aliases in documents style).' }),
+        mode: Type.Optional(StringEnum(BOND_MODES, 'Bond mode. Default active-backup (needs nothing from the switches); 802.3ad needs LACP on the switch ports.')),
+      },
+      { ...closed, description: 'Talos VIP: talos.interface (e.g. bond0) is a bond of these links, monitored every 100 ms (BondConfig; legacy interfaces[].bond).' },
+    )),
   },
   { ...closed, description: 'Settings for `render talos` (machine-config patches).' },
+);
+
+export const StaticPodSchema = Type.Object(
+  {
+    image: Type.String({ minLength: 1, description: 'The cluster-endpoint image the nodes run (`npm run image` builds it; push it to a registry the nodes can pull from), e.g. registry.example.com/cluster-endpoint:0.1.0.' }),
+  },
+  { ...closed, description: 'Run serve on the control-plane nodes themselves, as a static pod: `render talos` adds it to each node\'s machine config (machine.pods, with this spec as a machine file) and `render kubeadm` writes the manifest for /etc/kubernetes/manifests. kube-apiserver holds 6443 on every address of a node, so this needs balancer.mode: kernel bound to the vip (or the bgp endpoint) (docs/control-plane-nodes.md).' },
+);
+
+export const DiscoverySchema = Type.Object(
+  {
+    kubernetes: Type.Optional(Type.Object(
+      {
+        kubeconfig: Type.Optional(Type.String({ minLength: 1, description: 'Kubeconfig whose credentials may list and watch EndpointSlices in the default namespace. Without it serve uses the service account of the pod it runs in.' })),
+      },
+      { ...closed, description: 'Follow the cluster\'s own list of live API servers: the `kubernetes` EndpointSlices in `default`. Nodes that appear are added (checked before they get traffic), nodes that disappear are drained for deregistrationDelay; when the API cannot be reached the last known list is kept. controlPlane seeds the first connection and stays the fallback (docs/discovery.md).' },
+    )),
+  },
+  { ...closed, description: 'Where serve finds the control-plane nodes besides controlPlane.' },
 );
 
 export const DnsSchema = Type.Object(
@@ -218,6 +267,8 @@ export const EndpointSpecSchema = Type.Object(
     aws: Type.Optional(AwsSchema),
     talos: Type.Optional(TalosSchema),
     dns: Type.Optional(DnsSchema),
+    staticPod: Type.Optional(StaticPodSchema),
+    discovery: Type.Optional(DiscoverySchema),
   },
   { ...closed, title: 'cluster-endpoint spec (endpoint.yaml)', description: 'One stable, highly available address for a Kubernetes / Talos control plane.' },
 );
@@ -225,6 +276,7 @@ export const EndpointSpecSchema = Type.Object(
 export type RawSpec = Static<typeof EndpointSpecSchema>;
 export type RawHealthCheck = Static<typeof HealthCheckSchema>;
 export type RawListener = Static<typeof ListenerSchema>;
+export type RawBgpPeer = Static<typeof BgpPeerSchema>;
 
 /** The JSON Schema document written to schema/endpoint.schema.json. */
 export function jsonSchema(): TSchema {

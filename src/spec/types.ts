@@ -76,6 +76,8 @@ export interface Peer {
   name: string;
   address: string;
   priority: number;
+  /** This host's interface on the VIP segment when it differs from vip.interface (read through src/spec/hosts.ts). */
+  interface?: string;
 }
 
 export interface Vip {
@@ -91,6 +93,8 @@ export interface Vip {
   peers: Peer[];
   /** Flow-state sync between the peers; present only in balancer.mode kernel. */
   sync?: FlowSync;
+  /** UDP port of serve's advertisements when not the default (src/vip/election/packet.ts DEFAULT_VIP_PORT). */
+  port?: number;
 }
 
 export interface FlowSync {
@@ -99,21 +103,45 @@ export interface FlowSync {
   /** Every peer picks the same server for a flow, and picks up flows it has no state for. */
   consistentHash: boolean;
   port: number;
+  /** vip.sync.interface; in a host's view (src/spec/hosts.ts) the host's VIP interface when not written. */
   interface: string;
+  /** vip.sync.interface was written (else it follows each host's VIP interface). */
+  interfaceWritten?: boolean;
 }
 
 export interface BgpPeer {
   name: string;
+  /** May carry a zone for a link-local address: fe80::1%eth0. */
   address: string;
   asn: number;
   port: number;
+  /** A file holding the TCP MD5 password (read by serve at start). */
+  passwordFile?: string;
+  /** eBGP multihop: the TTL; absent = directly connected. */
+  multihop?: number;
+  sourceAddress?: string;
+  bfd: boolean;
+  bfdIntervalMs: number;
+  bfdMultiplier: number;
+}
+
+/** One LB host's own settings (bgp.hosts[]); peers are its own, on top of bgp.peers. */
+export interface BgpHost {
+  name: string;
+  routerId?: string;
+  peers: BgpPeer[];
 }
 
 export interface Bgp {
   localAsn: number;
   /** 'auto' or an IPv4 address. */
   routerId: string;
+  /** The routers every host peers with (in a host's view: these and the host's own). */
   peers: BgpPeer[];
+  /** Per-host settings; empty when every host runs the same. */
+  hosts: BgpHost[];
+  /** The host routes announced: [endpoint], or an IPv4 and an IPv6 address (dual stack). */
+  addresses: string[];
   bfd: boolean;
   bfdIntervalMs: number;
   bfdMultiplier: number;
@@ -142,7 +170,13 @@ export interface TalosSettings {
   prefixLength: number;
   nameservers: string[];
   certSANs: string[];
+  /** The addresses and the VIP go on VLAN `vlan` of `interface` (a link named `<interface>.<vlan>`). */
+  vlan?: number;
+  /** `interface` is a bond of these links. */
+  bond?: { links: string[]; mode: BondMode };
 }
+
+export type BondMode = 'balance-rr' | 'active-backup' | 'balance-xor' | 'broadcast' | '802.3ad' | 'balance-tlb' | 'balance-alb';
 
 export interface DnsSettings {
   name: string;
@@ -166,4 +200,17 @@ export interface Spec {
   aws?: AwsSettings;
   talos: TalosSettings;
   dns?: DnsSettings;
+  /** serve runs on the control-plane nodes as a static pod (render talos, render kubeadm). */
+  staticPod?: StaticPodSettings;
+  /** Control-plane nodes found in the cluster (serve), besides controlPlane. */
+  discovery?: DiscoverySettings;
+}
+
+export interface DiscoverySettings {
+  /** The cluster's `kubernetes` EndpointSlices; no kubeconfig: the pod's service account. */
+  kubernetes?: { kubeconfig?: string };
+}
+
+export interface StaticPodSettings {
+  image: string;
 }

@@ -2,7 +2,6 @@
 // the health subscription and the announcer; every decision is made by step() in election/machine.ts.
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { EndpointHealth } from '../membership/health.js';
@@ -14,8 +13,10 @@ import { NopAnnouncer } from './announcers/nop.js';
 import {
   initialState, nextDeadline, step, type ElectionAction, type ElectionConfig, type ElectionEvent, type ElectionState,
 } from './election/machine.js';
+import { localAddresses } from '../local-addresses.js';
 import { addressBytes } from './election/address-order.js';
 import { DEFAULT_VIP_PORT, decodeAdvert, encodeAdvert, ReplayGuard, SequenceSource, type DropReason } from './election/packet.js';
+import { joinHostPort } from '../spec/address.js';
 
 export interface VipManagerOptions {
   vip: Vip;
@@ -102,8 +103,8 @@ export class VipManager {
     socket.on('message', (packet, remote) => this.#receive(packet, remote.address));
     socket.on('error', (error) => this.#o.logger.error({ err: error.message }, 'vip socket error'));
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', (error: NodeJS.ErrnoException) => reject(new UserError('VIP', `cannot bind the VIP advertisement socket to ${this.#o.self.address}:${this.#port}: ${error.code ?? error.message}`, {
-        hint: `peer ${this.#o.self.name}'s address must be on this host (check vip.peers and --peer) and UDP port ${this.#port} free`,
+      socket.once('error', (error: NodeJS.ErrnoException) => reject(new UserError('VIP', `cannot bind the VIP advertisement socket to ${joinHostPort(this.#o.self.address, this.#port)}: ${error.code ?? error.message}`, {
+        hint: `peer ${this.#o.self.name}'s address must be on this host (check vip.peers and --peer) and UDP port ${this.#port} free (each serve on a host needs its own vip.port)`,
         cause: error,
       })));
       socket.bind({ address: this.#o.self.address, port: this.#port, exclusive: true }, () => resolve());
@@ -283,7 +284,8 @@ export function selectSelf(vip: Vip, explicit?: string): Peer {
     if (!peer) throw new UserError('VIP', `--peer ${explicit} is not one of vip.peers`, { hint: names ? `use one of: ${names}` : 'add this host to vip.peers' });
     return peer;
   }
-  const local = new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => normalizeAddress(i.address))));
+  // Configured addresses whatever the carrier: serve may start while this host's link is still coming up.
+  const local = new Set(localAddresses().map((a) => normalizeAddress(a.address)));
   const matches = vip.peers.filter((p) => local.has(normalizeAddress(p.address)));
   if (matches.length === 1) return matches[0];
   if (matches.length === 0) throw new UserError('VIP', 'no vip.peers address is on this host', { hint: `pass --peer NAME (one of: ${names || 'none'}) or run serve on an LB host listed in vip.peers` });

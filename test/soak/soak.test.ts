@@ -1,5 +1,6 @@
-// A short soak inside the suite (issue 9): one pass of every event — kill, drain, freeze, five reloads
-// (valid, alias bomb, huge, half-written, truncated) and a descriptor exhaustion — under the mixed load.
+// A short soak inside the suite (issue 9, issue 24): one pass of every event — kill, drain, freeze, the reloads
+// (valid by SIGHUP, a ConfigMap update, a file written in place with a pause before its last node, alias bomb,
+// huge, half-written, truncated) and a descriptor exhaustion — under the mixed load.
 // `npm run soak` runs the same for longer (3 minutes by default).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

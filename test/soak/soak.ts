@@ -1,19 +1,24 @@
 // The soak (issue 9, "what to prove, continuously"): `serve` as a real child process in front of three node
 // processes, under a mixed client load (short connections, watch-like streams, bulk transfers checked for
 // integrity), while a driver kills and restarts servers, drains and undrains them, freezes one (SIGSTOP),
-// reloads valid and hostile specs (alias bomb, huge file, half-written file, truncated file) and exhausts
-// the descriptors once. It reports, and `assertSoak` requires: no crash; no failed new connection while a
+// reloads valid and hostile specs (alias bomb, huge file, half-written file, truncated file; an update the way
+// kubelet makes it to a ConfigMap volume; a file written in place with the node list last and a pause at a
+// node boundary) and exhausts the descriptors once. The spec lives in a ConfigMap-style directory
+// (endpoint.yaml → ..data/endpoint.yaml), as in a pod. It reports, and `assertSoak` requires: no crash; no failed new connection while a
 // server is healthy; no established connection lost except to a killed, frozen, drained-past-delay or down
 // server; descriptors, handles and memory flat within a bound; the counters on /api/status equal to what the
 // clients saw.
 //
 //   npm run soak [-- --duration 3m]        (the test suite runs a short one: test/soak/soak.test.ts)
 import { spawnSync } from 'node:child_process';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { parseDuration } from '../../src/spec/duration.js';
 import { tempSpec } from '../helpers/backends.js';
+import { projectConfigMap } from '../helpers/configmap.js';
 import { freePort } from '../helpers/net.js';
 import { startNodeProcesses, type NodeProcess } from '../helpers/node-process.js';
 import { Load } from './load.js';
@@ -80,11 +85,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     deregistrationDelay: '2s',
     balancer: { bind: '127.0.0.1', admin: `127.0.0.1:${adminPort}`, watch: true, firstByteTimeout: '1s', maxConnections: 5000 },
   };
-  const validText = (weight: number) => stringify({ ...base, controlPlane: base.controlPlane.map((n, i) => (i === 0 ? { ...n, weight } : n)) });
-  const spec = await tempSpec(validText(1));
+  // The node list last, as generators often write it: a file cut at a node boundary is a valid, shorter spec.
+  const validText = (weight: number) => {
+    const { controlPlane, ...rest } = base;
+    return stringify({ ...rest, controlPlane: controlPlane.map((n, i) => (i === 0 ? { ...n, weight } : n)) });
+  };
+  const spec = await tempSpec('');
+  // A ConfigMap volume: writes "in place" go through the links into the current data directory.
+  const configDir = join(spec.dir, 'config');
+  await mkdir(configDir);
+  await projectConfigMap(configDir, { 'endpoint.yaml': validText(1) });
+  const specPath = join(configDir, 'endpoint.yaml');
+  const writeSpec = (text: string) => writeFile(specPath, text);
   const nofile = options.nofile > 0 && spawnSync('bash', ['-c', 'command -v prlimit'], { stdio: 'ignore' }).status === 0 ? options.nofile : 0;
   if (options.nofile > 0 && nofile === 0) say('prlimit (util-linux) is missing: no descriptor-exhaustion event');
-  const serve = await startServe(spec.path, `http://127.0.0.1:${adminPort}`, { nofile });
+  const serve = await startServe(specPath, `http://127.0.0.1:${adminPort}`, { nofile });
   const episodes: Episode[] = [];
   const events: string[] = [];
   const reloads: SoakReport['reloads'] = [];
@@ -224,10 +239,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     episodes.push({ server: name, kind: 'frozen', from, to: Date.now() + 1000 });
   }
 
-  /** Writes `text` (and optionally sends SIGHUP); waits for the reload it causes; returns what lastReload says. */
-  async function reloadWith(kind: string, text: string | Buffer, hup: boolean): Promise<void> {
+  /**
+   * Writes `text` (in place, or as kubelet updates a ConfigMap) and optionally sends SIGHUP; waits for the reload it
+   * causes; returns what lastReload says.
+   */
+  async function reloadWith(kind: string, text: string, hup: boolean, how: 'in place' | 'configmap' = 'in place'): Promise<void> {
     const before = (await serve.status()).lastReload?.at ?? 0;
-    await spec.write(text as string);
+    if (how === 'configmap') await projectConfigMap(configDir, { 'endpoint.yaml': text });
+    else await writeSpec(text);
     if (hup) serve.signal('SIGHUP');
     let outcome = 'no reload recorded within 15 s';
     const deadline = Date.now() + 15_000;
@@ -245,9 +264,41 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     event(`reload: ${kind} → ${outcome}`);
   }
 
+  /**
+   * A writer that pauses at a node boundary with the node list last: the first part is a valid spec without the last
+   * node. Nothing may be removed while it pauses; the complete file (a weight change) is then applied.
+   */
+  async function halfWrittenNodesLast(weight: number): Promise<void> {
+    const kind = 'valid, nodes last, written in place with a 2.5 s pause before the last node';
+    const before = (await serve.status()).lastReload?.at ?? 0;
+    const full = validText(weight);
+    const cut = full.lastIndexOf('  - name: cp-03');
+    await writeSpec(full.slice(0, cut));
+    const pauseEnds = Date.now() + 2500;
+    let removed = '';
+    while (Date.now() < pauseEnds) {
+      await sleep(200);
+      const counts = (await serve.status()).listeners.map((l) => l.servers.filter((s) => !s.removed).length);
+      if (counts.join() !== '3,3') removed ||= `a server was removed while the file was half-written (${counts.join(', ')})`;
+    }
+    await appendFile(specPath, full.slice(cut));
+    let outcome = removed || 'no reload recorded within 15 s';
+    const deadline = Date.now() + 15_000;
+    while (!removed && Date.now() < deadline) {
+      await sleep(250);
+      const last = (await serve.status()).lastReload;
+      if (last && last.at > before) { outcome = last.ok ? 'applied' : `refused: ${last.message.slice(0, 100)}`; break; }
+    }
+    reloads.push({ kind, outcome });
+    event(`reload: ${kind} → ${outcome}`);
+  }
+
   async function reloadAll(cycle: number): Promise<void> {
     const valid = validText(cycle % 2 === 0 ? 2 : 1);
     await reloadWith('valid (weight change), SIGHUP', valid, true);
+    await reloadWith('valid (weight change), a ConfigMap update (kubelet flips ..data), no signal', validText(cycle % 2 === 0 ? 3 : 4), false, 'configmap');
+    await halfWrittenNodesLast(cycle % 2 === 0 ? 5 : 6);
+    await reloadWith('valid (weight back), SIGHUP', valid, true);
     const bomb = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]', ...'bcdefghi'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`)].join('\n');
     await reloadWith('alias bomb, SIGHUP', bomb, true);
     // SIGHUP: the watcher leaves a file it cannot read (over the size cap) alone, like one mid-replace.
@@ -256,8 +307,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const halfWritten = lines.slice(0, lines.findIndex((l) => l.includes('cp-02'))).join('\n');
     await reloadWith('half-written file (one node of three)', halfWritten, false);
     await reloadWith('truncated mid-token', valid.slice(0, Math.floor(valid.length * 0.37)), false);
-    // Back to the file that is serving: nothing to apply.
-    await spec.write(valid);
+    // Back to the file that is serving: nothing to apply (and the last failure is cleared).
+    await writeSpec(valid);
     await sleep(1500);
   }
 

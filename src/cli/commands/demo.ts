@@ -15,7 +15,8 @@ export interface DemoOptions {
 }
 
 export async function demo(options: DemoOptions, io: Io): Promise<number> {
-  const logger = createLogger({ level: options.verbose ? 'info' : 'warn', destination: io.stderr });
+  // Read by a person, next to the demo's own lines: readable lines, never JSON, whatever stderr is.
+  const logger = createLogger({ level: options.verbose ? 'info' : 'warn', destination: io.stderr, pretty: true });
   const running = await startDemo({ dir: options.dir, freePorts: options.freePorts, singleAddress: options.singleAddress, logger });
   const input = options.input === false ? undefined : process.stdin;
   try {

@@ -1,4 +1,5 @@
 import { EXIT, UserError } from '../../errors.js';
+import { clusterDrift, driftLines } from '../../membership/kubernetes/drift.js';
 import { loadKubeconfig, loadTalosconfig } from '../../probe/credentials.js';
 import { planFromFlags, planFromSpec, type ProbePlan } from '../../probe/plan.js';
 import { runProbe } from '../../probe/run.js';
@@ -6,7 +7,7 @@ import { formatTable, formatVerdict } from '../../probe/table.js';
 import { verdict } from '../../probe/verdict.js';
 import { addressKind } from '../../spec/address.js';
 import { requireSpec } from '../../spec/load.js';
-import { usage, type Io } from '../command.js';
+import { errorJson, formatError, usage, type Io } from '../command.js';
 
 export interface ProbeOptions {
   config?: string;
@@ -30,17 +31,21 @@ export async function probe(options: ProbeOptions, io: Io): Promise<number> {
   };
   const rows = await runProbe(plan, checks);
   const result = verdict(rows);
+  // With discovery.kubernetes the cluster's own list of API servers is compared with the spec's (drift).
+  const cluster = !options.endpoint ? await clusterDrift(await requireSpec(options.config ?? 'endpoint.yaml'), options.timeoutMs) : undefined;
+  if (cluster) result.warnings.push(...driftLines(cluster));
+  const more = result.failures.length > 1 ? ` (+${result.failures.length - 1} more)` : '';
+  const failure = result.usable ? undefined : new UserError('PROBE_FAILED', `endpoint ${plan.endpoint} is not usable: ${result.failures[0]}${more}`, { exitCode: EXIT.failure });
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ endpoint: plan.endpoint, usable: result.usable, failures: result.failures, warnings: result.warnings, rows }, null, 2)}\n`);
-  } else {
-    io.stdout.write(`${formatTable(rows)}\n`);
-    const text = formatVerdict(result);
-    if (text) io.stdout.write(`${text}\n`);
+    // One document: the failure is part of the report (runProgram would print a second one).
+    io.stdout.write(`${JSON.stringify({ endpoint: plan.endpoint, usable: result.usable, failures: result.failures, warnings: result.warnings, rows, ...(cluster ? { cluster } : {}), ...(failure ? { error: errorJson(failure) } : {}) }, null, 2)}\n`);
+    if (failure) io.stderr.write(formatError(failure));
+    return failure?.exitCode ?? EXIT.ok;
   }
-  if (!result.usable) {
-    const more = result.failures.length > 1 ? ` (+${result.failures.length - 1} more)` : '';
-    throw new UserError('PROBE_FAILED', `endpoint ${plan.endpoint} is not usable: ${result.failures[0]}${more}`, { exitCode: EXIT.failure });
-  }
+  io.stdout.write(`${formatTable(rows)}\n`);
+  const text = formatVerdict(result);
+  if (text) io.stdout.write(`${text}\n`);
+  if (failure) throw failure;
   return EXIT.ok;
 }
 

@@ -42,7 +42,7 @@ export async function render(options: RenderOptions, io: Io): Promise<number> {
 
   const specPath = options.config;
   const spec = await requireSpec(specPath);
-  const context: RenderContext = { version: VERSION, specName: normalize(specPath), ...(options.binary ? { binary: options.binary } : {}) };
+  const context: RenderContext = { version: VERSION, specName: normalize(specPath), specText: await readFile(specPath, 'utf8'), ...(options.binary ? { binary: options.binary } : {}) };
   const dir: string = options.output;
 
   const outputs: Output[] = [];

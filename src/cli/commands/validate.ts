@@ -1,7 +1,7 @@
 import { EXIT } from '../../errors.js';
-import { loadSpecFile } from '../../spec/load.js';
+import { loadSpecFile, SpecInvalidError } from '../../spec/load.js';
 import { formatProblem } from '../../spec/problem.js';
-import type { Io } from '../command.js';
+import { errorJson, type Io } from '../command.js';
 
 export interface ValidateOptions { config: string; json?: boolean }
 
@@ -10,7 +10,8 @@ export async function validate(options: ValidateOptions, io: Io): Promise<number
   const file = options.config;
   const result = await loadSpecFile(file);
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ file, valid: result.spec !== undefined, problems: result.problems }, null, 2)}\n`);
+    const error = result.spec ? undefined : errorJson(new SpecInvalidError(file, result.problems));
+    io.stdout.write(`${JSON.stringify({ file, valid: result.spec !== undefined, problems: result.problems, ...(error ? { error: { code: error.code, message: error.message } } : {}) }, null, 2)}\n`);
   } else {
     for (const problem of result.problems) io.stderr.write(`${formatProblem(problem, file)}\n`);
     if (result.spec) {

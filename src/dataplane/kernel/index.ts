@@ -3,9 +3,14 @@
 // applies it in one transaction. The table outlives serve: after a crash (or a restart for an
 // upgrade) established flows keep flowing and new ones are still balanced over the last membership;
 // a restarted serve adopts the table and replaces it once its own checks have a verdict.
+//
+// Passive health: the table drops a server's reset to a flow it never answered (the kernel then forgets the
+// flow, so the client's SYN retransmission is balanced again) and conntrack's destroy event of that flow counts
+// as a failed check, as a refused connect does in proxy mode; a flow left unanswered past the check timeout
+// counts too. A server marked down takes its unanswered flows with it, so their retransmissions move.
 import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { readFile } from 'node:fs/promises';
+import { isLocalAddress } from '../../local-addresses.js';
 import { UserError } from '../../errors.js';
 import type { ListenerCounters } from '../../lb/backend.js';
 import type { Logger } from '../../log.js';
@@ -13,11 +18,16 @@ import type { Member } from '../../membership/member.js';
 import { inRotation } from '../../membership/rotation.js';
 import type { Spec } from '../../spec/types.js';
 import type { DataPlane, DataPlaneListener, MemberCounters } from '../types.js';
-import { applyRuleset, deleteFlows, deleteTable, openFlowsByMark, readTable, run, type TableState } from './engines.js';
-import { counterOf, FAMILY, listenerChain, markOf, renderRuleset, serverChain, serverIds, TABLE, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
+import { formatDuration } from '../../spec/duration.js';
+import { run, SYSTEM_ENGINE, type KernelEngine, type TableState } from './engines.js';
+import { counterOf, FAMILY, listenerChain, markOf, serverChain, serverIds, TABLE, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
+import { BoundedFrequencyRunner } from './runner.js';
 
-/** How often counters and flows are read when nobody asks (flowsOf keeps retiring servers honest). */
-const POLL_MS = 5000;
+/**
+ * How often counters and flows are read when nobody asks (flowsOf keeps retiring servers honest, and a read
+ * finds the SYNs nobody answers): every check timeout, within these bounds.
+ */
+const POLL_MS = { min: 1000, max: 5000 };
 /** A snapshot older than this asks for fresh counters (they arrive for the next one). */
 const FRESH_MS = 1000;
 /**
@@ -26,6 +36,9 @@ const FRESH_MS = 1000;
  * nobody asks and 2/POLL_SHARE when snapshots do.
  */
 const POLL_SHARE = 20;
+/** Table syncs: at most one per SYNC_MIN_MS; a failed one is retried from RETRY.firstMs, doubling, up to RETRY.maxMs. */
+const SYNC_MIN_MS = 20;
+const RETRY = { firstMs: 250, maxMs: 30_000 };
 
 const NO_COUNTERS: MemberCounters = { activeConnections: 0, totalConnections: 0, connectFailures: 0, redispatches: 0, bytesIn: 0, bytesOut: 0, firstByteTimeouts: 0 };
 
@@ -38,14 +51,29 @@ export class KernelDataPlane implements DataPlane {
   readonly mode = 'kernel' as const;
   readonly description = `kernel, nftables table ${FAMILY} ${TABLE}`;
   readonly #logger: Logger;
+  readonly #engine: KernelEngine;
+  /** Syncs the table: coalesced, bounded in frequency, retried with back-off (kube-proxy's runner). */
+  readonly #runner: BoundedFrequencyRunner;
   #spec: Spec | undefined;
   #listeners: readonly DataPlaneListener[] = [];
   /** Members no longer in any listener whose flows still count (drained past a reload). */
   readonly #retiring = new Set<Member>();
   #ids = new Map<string, string>();
+  /** Members by the mark of their flows (markOf(id)): who a conntrack event is about. */
+  #byMark = new Map<number, Member>();
+  /** The members in rotation in the table last applied, and its membership per listener chain (to compare with the table read back). */
+  #members = new Set<Member>();
+  #applied: Map<string, string[]> | undefined;
+  /** Unanswered flows seen by the last read: when first seen, and whether already counted as a failure. */
+  #unanswered = new Map<string, { member: Member; since: number; counted: boolean }>();
+  #refusals: { stop(): void } | undefined;
+  /** Counts starts and ends of syncs (a read taken across one may show either table); true while one runs. */
+  #syncs = 0;
+  #syncing = false;
+  #syncQueue: Promise<void> = Promise.resolve();
   /** Counters of listeners by name, rebuilt from the table at each poll. */
   #counters = new Map<string, ListenerCounters>();
-  /** Counters of members by key, from the table at each poll (kept when a read has none). */
+  /** Counters of members by key, from the table at each poll (kept when a read has none), and passive health's connect failures. */
   readonly #memberCounters = new Map<string, MemberCounters>();
 
   #flows = new Map<number, number>();
@@ -54,8 +82,6 @@ export class KernelDataPlane implements DataPlane {
   #pollCostMs = 0;
   #polling: Promise<void> | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
-  #renderQueued = false;
-  #rendering: Promise<void> = Promise.resolve();
   /** Until then, an adopted table is left as it is (our checks have no verdict yet). */
   #adoptedUntil = 0;
   #adoptTimer: NodeJS.Timeout | undefined;
@@ -64,8 +90,17 @@ export class KernelDataPlane implements DataPlane {
   /** This process has applied the table at least once (an adopted table it never changed is not its to delete). */
   #owned = false;
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, engine: KernelEngine = SYSTEM_ENGINE) {
     this.#logger = logger;
+    this.#engine = engine;
+    this.#runner = new BoundedFrequencyRunner(() => this.#sync(), {
+      minIntervalMs: SYNC_MIN_MS,
+      retry: RETRY,
+      onError: (error, retryInMs) => this.#logger.error(
+        { event: 'kernel-apply', error: error.message, retryInMs, failures: this.#runner.failures },
+        `the kernel table was not updated: ${error.message}; the previous one stays in place, retrying in ${formatDuration(retryInMs)}`,
+      ),
+    });
   }
 
   /** Checks what kernel mode needs before anything is changed; every failure is a UserError, exit 2. */
@@ -93,7 +128,7 @@ export class KernelDataPlane implements DataPlane {
       }
     }
     const bind = spec.balancer.bind;
-    if (bind !== '0.0.0.0' && bind !== '::' && !options.floating?.includes(bind) && !localAddresses().has(bind)) {
+    if (bind !== '0.0.0.0' && bind !== '::' && !options.floating?.includes(bind) && !isLocalAddress(bind)) {
       throw new UserError('KERNEL', `balancer.bind ${bind} is not an address of this host`, {
         hint: 'use an address of this host, the VIP (vip.address), or 0.0.0.0 / :: for every local address',
         exitCode: 2,
@@ -102,9 +137,9 @@ export class KernelDataPlane implements DataPlane {
   }
 
   /** Removes a table a previous serve left behind, and our flows with it; false when there was none. */
-  static async cleanup(): Promise<{ table: boolean; flows: number }> {
-    const table = await deleteTable();
-    const flows = await deleteFlows();
+  static async cleanup(engine: KernelEngine = SYSTEM_ENGINE): Promise<{ table: boolean; flows: number }> {
+    const table = await engine.deleteTable();
+    const flows = await engine.deleteFlows();
     return { table, flows };
   }
 
@@ -117,46 +152,45 @@ export class KernelDataPlane implements DataPlane {
     for (const member of previous.listeners.flatMap((l) => l.members)) if (!current.has(member) && (this.#flows.get(this.#markOf(member)) ?? 0) > 0) this.#retiring.add(member);
     for (const member of this.#retiring) if (current.has(member)) this.#retiring.delete(member);
     // One flow mark per key: a member removed and added again is one member (the registry revives it).
+    const previousIds = this.#ids;
     this.#ids = serverIds([...current, ...this.#retiring].map((m) => m.key));
+    this.#byMark = new Map([...current, ...this.#retiring].map((m) => [markOf(this.#ids.get(m.key)!), m]));
     const keys = new Set(this.#ids.keys());
     for (const key of this.#memberCounters.keys()) if (!keys.has(key)) this.#memberCounters.delete(key);
     if (first) {
-      const adopted = await readTable();
+      const adopted = await this.#engine.readTable();
       if (adopted) {
         this.#adopt(spec, adopted);
-        this.#startPolling();
+        this.#start();
         return;
       }
     }
     try {
-      await this.#render();
+      // A reload is applied now, after any sync in flight: it throws when nft refuses, and the old spec stays.
+      await this.#sync();
     } catch (error) {
       this.#spec = previous.spec;
       this.#listeners = previous.listeners;
+      this.#ids = previousIds;
+      this.#byMark = new Map([...previous.listeners.flatMap((l) => l.members), ...this.#retiring].filter((m) => previousIds.has(m.key)).map((m) => [markOf(previousIds.get(m.key)!), m]));
       throw error;
     }
-    if (first) this.#startPolling();
+    if (first) this.#start();
   }
 
   membershipChanged(): void {
-    if (this.#renderQueued || this.#closed || Date.now() < this.#adoptedUntil) {
-      if (Date.now() < this.#adoptedUntil && this.#allDecided()) this.#endAdoption();
+    if (this.#closed) return;
+    if (Date.now() < this.#adoptedUntil) {
+      if (this.#allDecided()) this.#endAdoption();
       return;
     }
-    // Coalesce: several servers changing in one tick (a reload, a node going down on every listener) make one transaction.
-    this.#renderQueued = true;
-    queueMicrotask(() => {
-      this.#renderQueued = false;
-      this.#rendering = this.#rendering.then(() => this.#render()).catch((error: Error) => {
-        this.#logger.error({ event: 'kernel-apply', error: error.message }, `the kernel table was not updated: ${error.message}; the previous one stays in place`);
-      });
-    });
+    this.#runner.run();
   }
 
   async closeFlows(member: Member, reason: string): Promise<number> {
     // Wait for the table that takes the member out of rotation first, so no new flow slips in behind.
-    await this.#rendering;
-    const closed = await deleteFlows(this.#markOf(member));
+    await this.#runner.settled();
+    const closed = await this.#engine.deleteFlows(this.#markOf(member));
     this.#flows.set(this.#markOf(member), 0);
     if (closed > 0) this.#logger.debug({ event: 'flows-closed', server: member.name, listener: member.listener, closed, reason }, `${member.name} ${member.listener}: removed ${closed} flow(s) from conntrack (${reason})`);
     return closed;
@@ -186,17 +220,17 @@ export class KernelDataPlane implements DataPlane {
   async stopAccepting(): Promise<void> {
     this.#accepting = false;
     this.#adoptedUntil = 0;
-    await this.#rendering;
-    await this.#render();
+    await this.#runner.settled();
+    await this.#sync();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopTimers();
-    await this.#rendering.catch(() => undefined);
-    const removed = await deleteTable();
-    const flows = await deleteFlows();
+    await this.#runner.settled();
+    const removed = await this.#engine.deleteTable();
+    const flows = await this.#engine.deleteFlows();
     this.#logger.info({ event: 'kernel-table', removed, flows }, `${removed ? `removed the nftables table ${FAMILY} ${TABLE}` : 'no nftables table to remove'}${flows > 0 ? ` and ${flows} flow(s) left in conntrack` : ''}`);
   }
 
@@ -210,7 +244,7 @@ export class KernelDataPlane implements DataPlane {
   async handover(): Promise<void> {
     this.#closed = true;
     this.#stopTimers();
-    await this.#rendering.catch(() => undefined);
+    await this.#runner.settled();
     this.#logger.info({ event: 'kernel-table', handover: true }, `left the nftables table ${FAMILY} ${TABLE} in place: established flows go on, new ones are balanced over the current membership until the next serve takes over`);
   }
 
@@ -244,11 +278,78 @@ export class KernelDataPlane implements DataPlane {
     };
   }
 
-  async #render(): Promise<void> {
+  /** One sync at a time, whoever asks (the runner, a reload, a stop): a later plan is never overtaken by an earlier one. */
+  #sync(): Promise<void> {
+    const run = this.#syncQueue.then(() => this.#syncNow());
+    this.#syncQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Brings the table to the plan in one transaction; then moves the unanswered flows of servers that just went down. */
+  async #syncNow(): Promise<void> {
     if (this.#closed || !this.#spec) return;
-    const existing = await readTable();
-    await applyRuleset(renderRuleset(this.#plan(existing)));
-    this.#owned = true;
+    this.#syncs++;
+    this.#syncing = true;
+    let plan: KernelPlan;
+    try {
+      plan = this.#plan(await this.#engine.readTable());
+      await this.#engine.apply(plan);
+      this.#owned = true;
+      this.#applied = membershipOf(plan);
+    } finally {
+      this.#syncing = false;
+      this.#syncs++;
+    }
+    const ids = new Set(plan.listeners.flatMap((l) => l.members.map((m) => m.id)));
+    const members = new Set(this.#listeners.flatMap((l) => l.members).filter((m) => ids.has(this.#ids.get(m.key)!)));
+    const gone = [...this.#members].filter((m) => !members.has(m) && m.state === 'down');
+    this.#members = members;
+    // A member marked down never answers the SYNs already sent to it (a host gone silent, a process killed
+    // while the reset was in flight): forgetting those flows balances the clients' retransmissions again.
+    for (const member of gone) {
+      const moved = await this.#engine.deleteFlows(this.#markOf(member), { unansweredOnly: true }).catch((error: Error) => {
+        this.#logger.warn({ event: 'kernel-flows', server: member.name, error: error.message }, `could not remove the unanswered flows of ${member.name}: ${error.message}`);
+        return 0;
+      });
+      if (moved > 0) this.#logger.info({ event: 'flows-moved', listener: member.listener, server: member.name, flows: moved }, `${member.name} ${member.listener}: ${moved} connection attempt(s) it never answered will be balanced again at the client's next SYN`);
+    }
+  }
+
+  /**
+   * Compares the table read back with the one last applied: a table changed or removed behind serve's back (a
+   * firewall reload that flushed the ruleset, a hand edit) is applied again, through the runner.
+   */
+  #reconcile(table: TableState | undefined, syncsBefore: number): void {
+    if (this.#closed || !this.#owned || this.#applied === undefined || Date.now() < this.#adoptedUntil) return;
+    // A sync during the read: what was read may be either table.
+    if (this.#syncs !== syncsBefore || this.#syncing) return;
+    if (table && sameMembership(this.#applied, table.members)) return;
+    this.#logger.warn({ event: 'kernel-drift', table: table ? 'changed' : 'missing' }, `the nftables table ${FAMILY} ${TABLE} was ${table ? 'changed' : 'removed'} outside serve; applying it again`);
+    this.#runner.run();
+  }
+
+  /** Starts what runs beside the table: counters and flows read back, and the refusal watcher. */
+  #start(): void {
+    this.#startPolling();
+    this.#refusals = this.#engine.watchRefusals({
+      refused: (mark) => this.#refused(mark),
+      failed: (message) => this.#logger.warn({ event: 'kernel-events', error: message }, `passive health: ${message}`),
+    });
+  }
+
+  /** A member reset a connection it never answered: the client did not see it (the table dropped it); the member did fail. */
+  #refused(mark: number): void {
+    const member = this.#byMark.get(mark);
+    if (!member || this.#closed) return;
+    this.#logger.debug({ event: 'flow-refused', listener: member.listener, server: member.name }, `${member.name} ${member.listener}: reset a connection it never answered; the client's next SYN is balanced again`);
+    this.#failed(member, 'kernel connect refused (a reset to the SYN)', 0);
+  }
+
+  /** Passive health: a connect to the member failed; counted here, and told to its checker like a failed check (as the proxy does). */
+  #failed(member: Member, reason: string, latencyMs: number): void {
+    const counters = this.#memberCounters.get(member.key) ?? { ...NO_COUNTERS };
+    this.#memberCounters.set(member.key, { ...counters, connectFailures: counters.connectFailures + 1 });
+    member.observeFailure(reason, latencyMs);
   }
 
   #adopt(spec: Spec, table: TableState): void {
@@ -274,12 +375,51 @@ export class KernelDataPlane implements DataPlane {
   }
 
   #startPolling(): void {
-    const tick = () => {
-      this.#pollTimer = setTimeout(() => { void this.#poll().finally(tick); }, this.#pollGap(POLL_MS, 1 / POLL_SHARE));
-      this.#pollTimer.unref();
-    };
     void this.#poll();
-    tick();
+  }
+
+  /** After every read (periodic or asked for): the next one, as #nextPollMs says. */
+  #schedulePoll(): void {
+    clearTimeout(this.#pollTimer);
+    if (this.#closed) return;
+    this.#pollTimer = setTimeout(() => void this.#poll(), this.#nextPollMs());
+    this.#pollTimer.unref();
+  }
+
+  /**
+   * The next read: every check timeout (1-5 s), or sooner when a flow is waiting for an answer, to tell as soon as its check
+   * timeout is over whether it got one; reads stay under 2/POLL_SHARE of the time.
+   */
+  #nextPollMs(): number {
+    const timeout = Math.min(...(this.#spec?.listeners.map((l) => l.healthCheck.timeoutMs) ?? []), POLL_MS.max);
+    const idle = this.#pollGap(Math.max(POLL_MS.min, timeout), 1 / POLL_SHARE);
+    let due = Number.POSITIVE_INFINITY;
+    for (const flow of this.#unanswered.values()) if (!flow.counted) due = Math.min(due, flow.since + this.#timeoutOf(flow.member) - Date.now());
+    if (due === Number.POSITIVE_INFINITY) return idle;
+    return Math.min(idle, Math.max(due, this.#pollCostMs / (2 / POLL_SHARE), 10));
+  }
+
+  #timeoutOf(member: Member): number {
+    return this.#spec?.listeners.find((l) => l.name === member.listener)?.healthCheck.timeoutMs ?? 5000;
+  }
+
+  /** Counts a failure for each flow that stayed unanswered past its member's check timeout (once per flow). */
+  #checkUnanswered(flows: ReadonlyArray<{ mark: number; key: string }>, now: number): void {
+    const seen = new Map<string, { member: Member; since: number; counted: boolean }>();
+    for (const flow of flows) {
+      const member = this.#byMark.get(flow.mark);
+      if (!member) continue;
+      const known = this.#unanswered.get(flow.key);
+      const entry = known?.member === member ? known : { member, since: now, counted: false };
+      seen.set(flow.key, entry);
+      const waited = now - entry.since;
+      const timeoutMs = this.#timeoutOf(member);
+      if (entry.counted || waited < timeoutMs || member.state === 'down') continue;
+      entry.counted = true;
+      this.#logger.debug({ event: 'flow-unanswered', listener: member.listener, server: member.name, waitedMs: waited }, `${member.name} ${member.listener}: a SYN has had no answer for ${formatDuration(waited)}`);
+      this.#failed(member, `kernel no answer to the SYN within ${formatDuration(timeoutMs)}`, waited);
+    }
+    this.#unanswered = seen;
   }
 
   /** The time between reads: at least minimumMs, and long enough that reading takes at most `share` of it. */
@@ -291,21 +431,28 @@ export class KernelDataPlane implements DataPlane {
     clearTimeout(this.#pollTimer);
     clearTimeout(this.#adoptTimer);
     this.#adoptedUntil = 0;
+    this.#runner.stop();
+    this.#refusals?.stop();
+    this.#refusals = undefined;
   }
 
-  /** Reads counters (nft) and open flows (conntrack) into the members' and listeners' counters. */
+  /** Reads counters (nft) and flows (conntrack) into the members' and listeners' counters; passive health reads the unanswered flows. */
   #poll(wait = false): Promise<void> {
     if (this.#polling) return wait ? this.#polling : Promise.resolve();
     this.#polling = (async () => {
       const started = performance.now();
+      const syncsBefore = this.#syncs;
       try {
-        const [table, flows] = await Promise.all([readTable(), openFlowsByMark()]);
+        const [table, read] = await Promise.all([this.#engine.readTable(), this.#engine.readFlows()]);
+        const flows = read.open;
         this.#flows = flows;
         this.#polledAt = Date.now();
         this.#pollCostMs = performance.now() - started;
+        if (!this.#closed) this.#checkUnanswered(read.unanswered, this.#polledAt);
+        this.#reconcile(table, syncsBefore);
         if (!table) return;
         // A listener's connections and bytes come from its own counters (they outlast its servers and serve);
-        // its open flows are its members'.
+        // its open flows are its servers'.
         const counters = new Map<string, ListenerCounters>();
         const value = (name: string, field: 'packets' | 'bytes') => table.counters.get(name)?.[field] ?? 0;
         for (const { listener, members } of this.#listeners) {
@@ -337,14 +484,28 @@ export class KernelDataPlane implements DataPlane {
         this.#logger.warn({ event: 'kernel-counters', error: (error as Error).message }, `reading counters from the kernel failed: ${(error as Error).message}`);
       } finally {
         this.#polling = undefined;
+        this.#schedulePoll();
       }
     })();
     return this.#polling;
   }
 }
 
-function localAddresses(): Set<string> {
-  const out = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) for (const info of list ?? []) out.add(info.address);
+/** Per listener chain, the server chains its map jumps to: what a table read back (TableState.members) carries. */
+function membershipOf(plan: KernelPlan): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const listener of plan.listeners) {
+    const chains = [...new Set(listener.members.filter((m) => m.weight > 0).map((m) => serverChain(m.id)))].sort();
+    if (chains.length > 0) out.set(listenerChain(listener.name), chains);
+  }
   return out;
+}
+
+function sameMembership(a: ReadonlyMap<string, readonly string[]>, b: ReadonlyMap<string, readonly string[]>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [chain, members] of a) {
+    const other = [...(b.get(chain) ?? [])].sort();
+    if (other.length !== members.length || other.some((m, i) => m !== members[i])) return false;
+  }
+  return true;
 }

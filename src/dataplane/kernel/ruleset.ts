@@ -5,24 +5,38 @@
 // what is gone is deleted in the same transaction. Nothing outside the table is touched.
 import { isIP } from 'node:net';
 import { fnv1a, mix32 } from '../../hash.js';
+import { joinHostPort } from '../../spec/address.js';
 
 export const TABLE = 'cluster_endpoint';
 export const FAMILY = 'inet';
 
-/** Conntrack marks of flows we forwarded: MARK_PREFIX | server id (24 bits), plus MARK_CLOSING once closing. */
-export const MARK_PREFIX = 0xce000000;
-/** Every flow of ours, open or closing. */
-export const MARK_MASK = 0xfe000000;
+/**
+ * Conntrack marks of flows we forwarded: MARK_PREFIX | server id (24 bits), plus MARK_ANSWERED once the server
+ * answered and MARK_CLOSING once closing. A flow of an older serve (0xceXXXXXX, 0xcfXXXXXX) reads as answered.
+ */
+export const MARK_PREFIX = 0xcc000000;
+/** Every flow of ours. */
+export const MARK_MASK = 0xfc000000;
+/**
+ * Added to a flow's mark by the server's first packet that is not a reset (its SYN-ACK). Until then the flow is
+ * unanswered: a reset from the server is dropped (the client's SYN retransmission is balanced again), and a flow
+ * that stays unanswered tells that the server does not take connections.
+ */
+export const MARK_ANSWERED = 0x02000000;
 /**
  * Added to a flow's mark when a FIN or RST of it passes. Counting open flows is then a filter on the mark
  * that the kernel applies while listing, instead of listing every flow in TIME_WAIT too (tens of thousands
  * at a high connection rate, a noticeable share of the forwarding CPU each time).
  */
 export const MARK_CLOSING = 0x01000000;
-/** Open flows of ours: the prefix without MARK_CLOSING. */
-export const OPEN_MARK_MASK = (MARK_MASK | MARK_CLOSING) >>> 0;
-/** A server's flows, open or closing. */
-export const SERVER_MARK_MASK = (~MARK_CLOSING) >>> 0;
+/** Open flows of ours: answered, not closing (value MARK_PREFIX | MARK_ANSWERED under this mask). */
+export const OPEN_MARK_MASK = (MARK_MASK | MARK_ANSWERED | MARK_CLOSING) >>> 0;
+/** Flows of ours that are not closing, answered or not (value MARK_PREFIX under this mask). */
+export const LIVE_MARK_MASK = (MARK_MASK | MARK_CLOSING) >>> 0;
+/** Unanswered flows of ours, closing or not (value MARK_PREFIX under this mask; one server's: SERVER_MARK_MASK | MARK_ANSWERED). */
+export const UNANSWERED_MARK_MASK = (MARK_MASK | MARK_ANSWERED) >>> 0;
+/** A server's flows, whatever their state. */
+export const SERVER_MARK_MASK = (~(MARK_CLOSING | MARK_ANSWERED)) >>> 0;
 
 export interface KernelServer {
   /** 6 hex digits, stable for listener + address + port (serverIds()). */
@@ -84,7 +98,7 @@ export function markOf(id: string): number {
   return (MARK_PREFIX | Number.parseInt(id, 16)) >>> 0;
 }
 
-const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 
 /**
  * Stable 24-bit ids for server keys (listener|address|port). A collision, which is rare, is resolved by
@@ -152,7 +166,7 @@ export const HASH_SEED = 0x6365;
 
 export function renderRuleset(plan: KernelPlan): string {
   const t = `${FAMILY} ${TABLE}`;
-  const wantedChains = new Set<string>(['nat_prerouting', 'nat_output', 'nat_postrouting', 'filter_forward', 'filter_input', 'filter_output', 'count']);
+  const wantedChains = new Set<string>(['nat_prerouting', 'nat_output', 'nat_postrouting', 'filter_forward', 'filter_input', 'filter_output', 'count', 'answer']);
   const wantedCounters = new Set<string>();
   const body: string[] = [];
 
@@ -170,7 +184,7 @@ export function renderRuleset(plan: KernelPlan): string {
   for (const server of plan.servers) {
     const family = isIP(server.address) === 6 ? 6 : 4;
     const ip = family === 4 ? 'ip' : 'ip6';
-    const target = family === 4 ? `${server.address}:${server.port}` : `[${server.address}]:${server.port}`;
+    const target = joinHostPort(server.address, server.port);
     const chain = serverChain(server.id);
     const counter = (kind: 'new' | 'in' | 'out') => counterOf(chain, kind);
     wantedChains.add(chain).add(`c_${server.id}`);
@@ -178,8 +192,12 @@ export function renderRuleset(plan: KernelPlan): string {
       wantedCounters.add(counter(kind));
       body.push(`  counter ${counter(kind)} {\n  }`);
     }
+    // A flow starts unanswered; one picked up mid-stream (pickUp) was answered on the host it came from.
+    const mark = plan.pickUp
+      ? `    ct mark set ${hex(markOf(server.id) | MARK_ANSWERED)}\n    tcp flags & (fin | syn | rst | ack) == syn ct mark set ${hex(markOf(server.id))}`
+      : `    ct mark set ${hex(markOf(server.id))}`;
     body.push(
-      `  chain ${chain} {\n    ct mark set ${hex(markOf(server.id))}\n    counter name ${counter('new')}\n    meta l4proto tcp dnat ${ip} to ${target}\n  }`,
+      `  chain ${chain} {\n${mark}\n    counter name ${counter('new')}\n    meta l4proto tcp dnat ${ip} to ${target}\n  }`,
       // The listener's counters live in the table too: they outlast the servers (and serve) that fed them.
       `  chain c_${server.id} {\n    ct direction original counter name ${counterOf(server.listener, 'in')}\n    ct direction original counter name ${counter('in')} accept\n    counter name ${counterOf(server.listener, 'out')}\n    counter name ${counter('out')} accept\n  }`,
     );
@@ -240,7 +258,13 @@ export function renderRuleset(plan: KernelPlan): string {
 
   // Bytes per server and direction, for forwarded flows and for this host's own.
   const countMap = plan.servers.map((s) => `${hex(markOf(s.id))} : jump c_${s.id}`).join(', ');
-  body.push(`  chain count {\n    tcp flags & (fin | rst) != 0 ct mark set ct mark | ${hex(MARK_CLOSING)}\n${countMap ? `    ct mark & ${hex(SERVER_MARK_MASK)} vmap { ${countMap} }\n` : ''}  }`);
+  body.push(
+    `  chain count {\n    ct direction reply ct mark & ${hex(MARK_ANSWERED)} == 0 jump answer\n    tcp flags & (fin | rst) != 0 ct mark set ct mark | ${hex(MARK_CLOSING)}\n${countMap ? `    ct mark & ${hex(SERVER_MARK_MASK)} vmap { ${countMap} }\n` : ''}  }`,
+    // The server's first packet back. A reset (its port is closed: the process died) or an ICMP error (the host is
+    // gone) never reaches the client: the kernel forgets a flow whose only answer was a reset, so the client's SYN
+    // retransmission (about 1 s later) is balanced again, to a server that answers. Anything else answers the flow.
+    `  chain answer {\n    tcp flags & rst != 0 drop\n    meta l4proto { icmp, ipv6-icmp } drop\n    ct mark set ct mark | ${hex(MARK_ANSWERED)}\n  }`,
+  );
   for (const [chain, hook] of [['filter_forward', 'forward'], ['filter_input', 'input'], ['filter_output', 'output']] as const) {
     body.push(`  chain ${chain} {\n    type filter hook ${hook} priority filter; policy accept;\n    ${ours} jump count\n  }`);
   }

@@ -95,11 +95,14 @@ function fromName(section: HaproxySection): string | undefined {
  * defaults section above it (named or not); then what that one inherits with its own `from`.
  */
 export function defaultsChain(config: HaproxyConfig, section: HaproxySection): HaproxySection[] {
+  const known = chains.get(section);
+  if (known) return known;
   const chain: HaproxySection[] = [];
+  const positions = sectionPositions(config);
   let current: HaproxySection | undefined = section;
   while (current) {
-    const index = config.sections.indexOf(current);
-    const above = config.sections.slice(0, index).filter((s) => s.kind === 'defaults');
+    const index = positions.get(current) ?? config.sections.indexOf(current);
+    const above = defaultsAbove(config, index);
     const from = fromName(current);
     // A defaults section without `from` inherits nothing; a proxy without it takes the last defaults above.
     const next: HaproxySection | undefined = from !== undefined ? above.filter((s) => s.name === from).at(-1) : current.kind === 'defaults' ? undefined : above.at(-1);
@@ -107,13 +110,52 @@ export function defaultsChain(config: HaproxyConfig, section: HaproxySection): H
     chain.push(next);
     current = next;
   }
+  chains.set(section, chain);
   return chain;
+}
+
+// Rules ask the same questions once per server line: a config with 20,000 servers must cost 20,000 answers,
+// not 20,000 scans of the section. The indexes below are built once per parsed config (and dropped with it).
+const chains = new WeakMap<HaproxySection, HaproxySection[]>();
+const positions = new WeakMap<HaproxyConfig, Map<HaproxySection, number>>();
+const defaultsLists = new WeakMap<HaproxyConfig, Array<{ index: number; section: HaproxySection }>>();
+const byFirstWord = new WeakMap<HaproxySection, Map<string, HaproxyDirective[]>>();
+const serverLines = new WeakMap<HaproxySection, ServerLine[]>();
+
+function sectionPositions(config: HaproxyConfig): Map<HaproxySection, number> {
+  let map = positions.get(config);
+  if (!map) positions.set(config, (map = new Map(config.sections.map((s, i) => [s, i]))));
+  return map;
+}
+
+/** The defaults sections above position `index`, in file order. */
+function defaultsAbove(config: HaproxyConfig, index: number): HaproxySection[] {
+  let list = defaultsLists.get(config);
+  if (!list) defaultsLists.set(config, (list = config.sections.flatMap((section, i) => (section.kind === 'defaults' ? [{ index: i, section }] : []))));
+  const above: HaproxySection[] = [];
+  for (const entry of list) {
+    if (entry.index >= index) break;
+    above.push(entry.section);
+  }
+  return above;
 }
 
 /** Directives whose first words equal `prefix` (e.g. ['option', 'httpchk']). */
 export function directives(section: HaproxySection | undefined, ...prefix: string[]): HaproxyDirective[] {
   if (!section) return [];
-  return section.directives.filter((d) => prefix.every((word, i) => d.words[i] === word));
+  if (prefix.length === 0) return section.directives;
+  let index = byFirstWord.get(section);
+  if (!index) {
+    index = new Map();
+    for (const d of section.directives) {
+      const list = index.get(d.words[0]);
+      if (list) list.push(d);
+      else index.set(d.words[0], [d]);
+    }
+    byFirstWord.set(section, index);
+  }
+  const first = index.get(prefix[0]) ?? [];
+  return prefix.length === 1 ? [...first] : first.filter((d) => prefix.every((word, i) => d.words[i] === word));
 }
 
 /** The last directive with this prefix in the section, else in the defaults it inherits from (nearest first). */
@@ -147,13 +189,17 @@ export interface ServerLine {
 
 /** `server` and `server-template` lines of a backend or listen section. */
 export function servers(section: HaproxySection): ServerLine[] {
-  return section.directives.flatMap((d): ServerLine[] => {
+  const known = serverLines.get(section);
+  if (known) return known;
+  const lines = section.directives.flatMap((d): ServerLine[] => {
     const at = d.words[0] === 'server' ? 2 : d.words[0] === 'server-template' ? 3 : -1;
     if (at < 0) return [];
     const address = d.words[at] ?? '';
     const match = /:(\d+)$/.exec(address);
     return [{ directive: d, line: d.line, name: d.words[1] ?? '', address, ...(match ? { port: Number(match[1]) } : {}), flags: d.words.slice(at + 1) }];
   });
+  serverLines.set(section, lines);
+  return lines;
 }
 
 /** Ports a frontend/listen binds (`bind *:6443`, `bind 10.0.0.1:6443,:6444 ssl`, old `listen api 0.0.0.0:6443`). */

@@ -23,9 +23,35 @@ export async function parseTerraform(path: string, text: string): Promise<Terraf
 
 /** Line (1-based) of `resource "type" "name" {` (or `variable "name" {` with type undefined). */
 export function blockLine(text: string, keyword: string, labels: string[]): number | undefined {
-  const pattern = new RegExp(`^\\s*${keyword}${labels.map((l) => `\\s+"?${escape(l)}"?`).join('')}\\s*\\{`);
-  const index = text.split(/\r?\n/).findIndex((line) => pattern.test(line));
-  return index < 0 ? undefined : index + 1;
+  return indexOf(text).blocks.get([keyword, ...labels].join('\u0000'));
+}
+
+/**
+ * The lines of a file and where each block header and top-level `name =` is, made once per text: rules ask for
+ * a line per resource and variable, and scanning the whole file for each made a 1 MiB file take minutes.
+ */
+interface LineIndex { lines: string[]; blocks: Map<string, number>; assignments: Map<string, number> }
+
+let lastIndex: { text: string; index: LineIndex } | undefined;
+
+function indexOf(text: string): LineIndex {
+  if (lastIndex?.text === text) return lastIndex.index;
+  const lines = text.split(/\r?\n/);
+  const blocks = new Map<string, number>();
+  const assignments = new Map<string, number>();
+  lines.forEach((line, i) => {
+    const header = /^\s*([A-Za-z0-9_-]+)((?:\s+(?:"[^"]*"|[A-Za-z0-9_.-]+))*)\s*\{/.exec(line);
+    if (header) {
+      const labels = [...header[2].matchAll(/"([^"]*)"|([A-Za-z0-9_.-]+)/g)].map((m) => m[1] ?? m[2]);
+      const key = [header[1], ...labels].join('\u0000');
+      if (!blocks.has(key)) blocks.set(key, i + 1);
+    }
+    const assignment = /^\s*([^\s=]+)\s*=/.exec(line);
+    if (assignment && !assignments.has(assignment[1])) assignments.set(assignment[1], i + 1);
+  });
+  const index = { lines, blocks, assignments };
+  lastIndex = { text, index };
+  return index;
 }
 
 /**
@@ -33,7 +59,7 @@ export function blockLine(text: string, keyword: string, labels: string[]): numb
  * `fromLine`; undefined when the block does not set it.
  */
 export function attributeLine(text: string, fromLine: number, attribute: string): number | undefined {
-  const lines = text.split(/\r?\n/);
+  const { lines } = indexOf(text);
   const pattern = new RegExp(`^\\s*"?${escape(attribute)}"?\\s*(=|\\{)`);
   let depth = 0;
   for (let i = fromLine - 1; i < lines.length; i++) {
@@ -50,9 +76,7 @@ export function attributeLine(text: string, fromLine: number, attribute: string)
 
 /** Line of `name =` in a .tfvars file. */
 export function tfvarsLine(text: string, name: string): number | undefined {
-  const pattern = new RegExp(`^\\s*${escape(name)}\\s*=`);
-  const index = text.split(/\r?\n/).findIndex((line) => pattern.test(line));
-  return index < 0 ? undefined : index + 1;
+  return indexOf(text).assignments.get(name);
 }
 
 function stripComment(line: string): string {

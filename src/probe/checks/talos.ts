@@ -1,5 +1,6 @@
 import { connect, constants } from 'node:http2';
 import { errorCode } from '../../health/probes/attempt.js';
+import { joinHostPort } from '../../spec/address.js';
 import type { ClientCredentials } from '../credentials.js';
 import { decodeTalosVersion, grpcFrame, grpcMessages, type TalosVersion } from '../grpc.js';
 import { tlsConnectionOptions } from './tls.js';
@@ -16,7 +17,7 @@ export function checkTalosVersion(host: string, port: number, timeoutMs: number,
   return new Promise((resolve) => {
     const options = tlsConnectionOptions(host, credentials);
     // Chain verified against the talosconfig CA; the name is checked by the TLS check (coversEndpoint).
-    const session = connect(`https://${host.includes(':') ? `[${host}]` : host}:${port}`, { ...options, rejectUnauthorized: true, checkServerIdentity: () => undefined });
+    const session = connect(`https://${joinHostPort(host, port)}`, { ...options, rejectUnauthorized: true, checkServerIdentity: () => undefined });
     let settled = false;
     const done = (result: TalosResult) => {
       if (settled) return;

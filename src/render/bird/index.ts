@@ -1,12 +1,15 @@
 // `render bird`: BIRD 2 next to HAProxy, for LB hosts that announce the endpoint with BGP without serve. The
 // same bird.conf serve writes (src/bgp/config.ts), logging to syslog, plus a health loop that enables the
 // endpoint's route while a kube-apiserver answers through the local HAProxy and disables it otherwise, and the
-// systemd unit that runs the loop. One set of files serves every LB host (router id auto differs per host).
+// systemd unit that runs the loop. One bird.conf serves every LB host (router id auto differs per host), or one
+// per host (<host>/bird.conf) when the spec gives hosts their own settings (bgp.hosts).
 import { isIP } from 'node:net';
-import { birdConfig, ENDPOINT_PROTOCOL } from '../../bgp/config.js';
+import { birdConfig, endpointRoutes, type EndpointRoute } from '../../bgp/config.js';
+import { joinHostPort } from '../../spec/address.js';
 import { UserError } from '../../errors.js';
+import { bgpForHost } from '../../spec/hosts.js';
 import { mainListener } from '../../spec/listener-role.js';
-import type { Spec } from '../../spec/types.js';
+import type { Bgp, Spec } from '../../spec/types.js';
 import { header } from '../header.js';
 import type { RenderContext, RenderedFile, Renderer } from '../types.js';
 
@@ -21,23 +24,42 @@ export const birdRenderer: Renderer = {
   description: 'BIRD 2 configuration announcing the endpoint with BGP from each LB host, and a health loop that withdraws it when the local HAProxy has no healthy server',
   section: { name: 'bgp', present: (spec) => spec.bgp !== undefined },
   render(spec: Spec, context: RenderContext): RenderedFile[] {
-    if (!spec.bgp) throw new UserError('RENDER', 'render bird needs a bgp section in the spec', { hint: 'add bgp: { localAsn, peers: [{ name, address, asn }] } (docs/bgp.md)' });
-    if (isIP(spec.endpoint) === 0) throw new UserError('RENDER', `endpoint: "${spec.endpoint}" is a name; BGP announces an address`, { hint: 'set endpoint to the anycast address' });
+    const bgp = spec.bgp;
+    if (!bgp) throw new UserError('RENDER', 'render bird needs a bgp section in the spec', { hint: 'add bgp: { localAsn, peers: [{ name, address, asn }] } (docs/bgp.md)' });
+    if (bgp.addresses.some((a) => isIP(a) === 0)) throw new UserError('RENDER', `endpoint: "${spec.endpoint}" is a name; BGP announces an address`, { hint: 'set endpoint to the anycast address' });
+    refuseSecrets(bgp);
     const kubernetes = mainListener(spec);
-    const config = birdConfig({ endpoint: spec.endpoint, bgp: spec.bgp, log: 'syslog', header: header(context, '#').trimEnd().split('\n').map((l) => l.replace(/^# /, '')) });
+    const head = header(context, '#').trimEnd().split('\n').map((l) => l.replace(/^# /, ''));
+    const configs = bgp.hosts.length === 0
+      ? [{ path: 'bird.conf', contents: birdConfig({ addresses: bgp.addresses, bgp, log: 'syslog', header: head }) }]
+      : bgp.hosts.map((host) => ({ path: `${host.name}/bird.conf`, contents: birdConfig({ addresses: bgp.addresses, bgp: bgpForHost(bgp, host), log: 'syslog', header: [...head, `For LB host ${host.name}.`] }) }));
+    const routes = endpointRoutes(bgp.addresses);
     return [
-      { path: 'bird.conf', contents: config },
-      { path: 'bgp-health.sh', contents: healthScript(spec, kubernetes.port, context) },
-      { path: 'cluster-endpoint-bgp-health.service', contents: healthUnit(context) },
+      ...configs,
+      { path: 'bgp-health.sh', contents: healthScript(spec, routes, kubernetes.port, context) },
+      { path: 'cluster-endpoint-bgp-health.service', contents: healthUnit(routes, bgp.hosts.length > 0, context) },
     ];
   },
 };
 
-function healthScript(spec: Spec, port: number, context: RenderContext): string {
-  const endpoint = spec.endpoint;
-  const prefix = `${endpoint}/${isIP(endpoint) === 6 ? 128 : 32}`;
-  const url = `https://${isIP(endpoint) === 6 ? `[${endpoint}]` : endpoint}:${port}/readyz`;
+/** A password read from a file on the LB host cannot be in files rendered elsewhere: say so rather than drop it. */
+function refuseSecrets(bgp: Bgp): void {
+  const lists = [{ path: 'bgp.peers', peers: bgp.peers }, ...bgp.hosts.map((h, i) => ({ path: `bgp.hosts[${i}].peers`, peers: h.peers }))];
+  for (const { path, peers } of lists) {
+    const index = peers.findIndex((p) => p.passwordFile !== undefined);
+    if (index < 0) continue;
+    throw new UserError('RENDER', `${path}[${index}].passwordFile: render bird writes files you copy to the LB hosts and does not read or copy secrets, and BIRD takes the MD5 password inline`, {
+      hint: `run serve on the LB hosts (it reads the file at start), or remove passwordFile for render bird and add password "<secret>"; to protocol bgp peer_${peers[index].name.replace(/-/g, '_')} in /etc/bird/bird.conf on the host (mode 0640, group bird)`,
+    });
+  }
+}
+
+function healthScript(spec: Spec, routes: EndpointRoute[], port: number, context: RenderContext): string {
+  const first = spec.bgp!.addresses[0];
+  const prefix = routes.map((r) => r.prefix).join(' and ');
+  const url = `https://${joinHostPort(first, port)}/readyz`;
   const { intervalS, timeoutS, rise, fall, resendS } = HEALTH_LOOP;
+  const tell = routes.map((r) => `$BIRDC "$1" ${r.protocol} >/dev/null`).join(' && ');
   return `#!/bin/sh
 ${header(context, '#').trimEnd()}
 #
@@ -49,9 +71,9 @@ ${header(context, '#').trimEnd()}
 # waits ${spec.bgp!.withdrawDelayMs / 1000}s for the routers, then exits: stop it before HAProxy.
 set -u
 BIRDC="birdc -s ${BIRD_CONTROL}"
-ip addr replace ${prefix} dev lo
+${routes.map((r) => `ip addr replace ${r.prefix} dev lo`).join('\n')}
 want=down; ok=0; failed=0; since=0
-tell() { $BIRDC "$1" ${ENDPOINT_PROTOCOL} >/dev/null && since=0; }
+tell() { ${tell} && since=0; }
 stop() { tell disable; sleep ${spec.bgp!.withdrawDelayMs / 1000}; exit 0; }
 trap stop TERM INT
 tell disable
@@ -67,9 +89,9 @@ done
 `;
 }
 
-function healthUnit(context: RenderContext): string {
+function healthUnit(routes: EndpointRoute[], perHost: boolean, context: RenderContext): string {
   return `${header(context, '#').trimEnd()}
-# Install bgp-health.sh as ${SCRIPT_PATH} (mode 0755) and bird.conf as /etc/bird/bird.conf.
+# Install bgp-health.sh as ${SCRIPT_PATH} (mode 0755) and ${perHost ? 'the host\'s <host>/bird.conf' : 'bird.conf'} as /etc/bird/bird.conf.
 [Unit]
 Description=cluster-endpoint: announce the endpoint with BGP while HAProxy can serve it
 After=bird.service haproxy.service
@@ -78,7 +100,7 @@ Requires=bird.service
 
 [Service]
 ExecStart=${SCRIPT_PATH}
-ExecStopPost=-/usr/sbin/birdc -s ${BIRD_CONTROL} disable ${ENDPOINT_PROTOCOL}
+${routes.map((r) => `ExecStopPost=-/usr/sbin/birdc -s ${BIRD_CONTROL} disable ${r.protocol}`).join('\n')}
 Restart=always
 RestartSec=2s
 TimeoutStopSec=30s

@@ -25,12 +25,13 @@ export const CAPABILITIES = ['CAP_NET_BIND_SERVICE', 'CAP_NET_ADMIN', 'CAP_NET_R
 
 export const builtinRenderer: Renderer = {
   target: 'builtin',
-  description: 'systemd unit(s) running `cluster-endpoint serve` on the LB hosts (one per vip.peers entry), hardened',
+  description: 'systemd unit(s) running `cluster-endpoint serve` on the LB hosts (one per vip.peers or bgp.hosts entry), hardened',
   render: (spec, context) => renderUnits(spec, context),
 };
 
 export function renderUnits(spec: Spec, context: RenderContext): RenderedFile[] {
-  const peers = spec.vip?.peers ?? [];
+  // One unit per LB host that the spec names (vip.peers, or bgp.hosts), each with its --peer.
+  const peers: ReadonlyArray<{ name: string }> = spec.vip?.peers.length ? spec.vip.peers : spec.bgp?.hosts ?? [];
   if (peers.length === 0) return [{ path: UNIT_NAME, contents: renderUnit(spec, context) }];
   return peers.map((peer) => ({ path: `${peer.name}/${UNIT_NAME}`, contents: renderUnit(spec, context, peer.name) }));
 }
@@ -85,7 +86,7 @@ export function renderUnit(spec: Spec, context: RenderContext, peer?: string, op
     lines.push(
       '# After a crash (no planned stop) the VIP would stay on the interface and the kernel would keep answering ARP',
       '# for it next to the new holder: take it off. "-": nothing to do when serve already released it.',
-      `ExecStopPost=-/usr/sbin/ip addr del ${vip.address}/${vip.prefixLength} dev ${vip.interface}`,
+      `ExecStopPost=-/usr/sbin/ip addr del ${vip.address}/${vip.prefixLength} dev ${vip.peers.find((p) => p.name === peer)?.interface ?? vip.interface}`,
     );
   }
   const credentials = credentialFiles(spec);

@@ -1,9 +1,10 @@
 // Updates an existing kubeconfig / talosconfig in place: only the server / endpoints / nodes change,
 // comments and every other key stay. The pure functions take text; the *File functions do the I/O.
-import { copyFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { copyFile, rename, stat, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { isMap, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { UserError } from '../../errors.js';
+import { readTextFile } from '../../read-file.js';
 import type { Spec } from '../../spec/types.js';
 import { defaultTalosNode, kubernetesApiUrl, talosEndpoints } from './endpoints.js';
 
@@ -67,12 +68,8 @@ function stamp(now: Date): string {
 }
 
 async function updateFile(file: string, now: Date, update: (text: string) => UpdateResult): Promise<FileUpdateResult> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new UserError('USAGE', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { hint: 'pass an existing file; render clients writes clients.sh with the commands otherwise' });
-  }
+  // A regular file of bounded size: a FIFO or a device is an error at once, never a hang.
+  const text = await readTextFile(file, { maxBytes: 4 * 1024 * 1024, codes: { file: 'USAGE', limit: 'USAGE' }, hint: 'pass an existing file; render clients writes clients.sh with the commands otherwise' });
   const result = update(text);
   if (!result.changed) return { changed: false, summary: result.summary };
   const backup = `${file}.bak-${stamp(now)}`;

@@ -1,10 +1,13 @@
-// Checks what a Talos VIP needs from the spec (the guide's "VIP requirements") before anything is written.
-// One control-plane node needs no VIP (the guide's "single control plane"): its plan has only the endpoint
-// and the certificate names.
+// What render talos writes, decided from the topology. Every node needs cluster.controlPlane.endpoint and the
+// control-plane nodes the certificate names, whoever holds the endpoint: the nodes themselves (a Talos VIP,
+// checked against the guide's "VIP requirements" before anything is written, with the link the VIP goes on:
+// a physical link or alias, a bond, a VLAN), one node alone (the guide's "single control plane"), or something
+// in front of them (an LB pair's VIP, BGP anycast, an NLB's DNS name, any balancer).
 import { BlockList, isIP } from 'node:net';
 import { UserError } from '../../errors.js';
+import { joinHostPort } from '../../spec/address.js';
 import { listenerOf } from '../../spec/listener-role.js';
-import type { Spec } from '../../spec/types.js';
+import type { BondMode, Spec } from '../../spec/types.js';
 import { firstPortOverride } from '../node-ports.js';
 
 export interface TalosNodePlan {
@@ -18,6 +21,8 @@ export interface TalosNodePlan {
 export interface ClusterPlan {
   endpointUrl: string;
   certSANs: string[];
+  /** Workers get the endpoint only (they serve no certificate of the cluster's). */
+  workers: TalosNodePlan[];
 }
 
 /** One control-plane node without a VIP (the guide's "single control plane"): the endpoint and certSANs only. */
@@ -26,21 +31,38 @@ export interface SingleNodePlan extends ClusterPlan {
   node: TalosNodePlan;
 }
 
+/** The endpoint is held in front of the nodes (an LB pair's VIP, BGP anycast, an NLB): the endpoint and certSANs only. */
+export interface FrontedPlan extends ClusterPlan {
+  kind: 'fronted';
+  /** What holds the endpoint, for the patches' comment: "the LB hosts' VIP 192.168.30.30". */
+  via: string;
+  nodes: TalosNodePlan[];
+}
+
+/** The link the node addresses and the VIP go on, and what it is built from. */
+export interface LinkPlan {
+  /** talos.interface, or its VLAN link <interface>.<vlan>. */
+  link: string;
+  /** talos.interface: a physical link, its alias (with a device selector), or the bond. */
+  base: string;
+  vlan?: number;
+  bond?: { links: string[]; mode: BondMode };
+}
+
 /** Control-plane nodes that hold a VIP among themselves: their addresses, routes, link and the VIP. */
-export interface VipPlan extends ClusterPlan {
+export interface VipPlan extends ClusterPlan, LinkPlan {
   kind: 'vip';
   vip: string;
   family: 4 | 6;
   prefixLength: number;
   gateway?: string;
-  link: string;
   selectorCel?: string;
   legacySelector?: { hardwareAddr?: string; driver?: string; busPath?: string };
   nameservers: string[];
   nodes: TalosNodePlan[];
 }
 
-export type TalosPlan = SingleNodePlan | VipPlan;
+export type TalosPlan = SingleNodePlan | FrontedPlan | VipPlan;
 
 function fail(path: string, message: string, hint: string): never {
   throw new UserError('RENDER', `${path}: ${message}`, { hint });
@@ -70,10 +92,7 @@ function celString(value: string): string {
 
 export function planTalos(spec: Spec): TalosPlan {
   const vip = spec.vip;
-  if (!vip) return planSingleNode(spec);
-  if (vip.peers.length > 0) {
-    fail('vip.peers', 'the spec gives the VIP to LB hosts (keepalived or serve); a Talos VIP is held by the control-plane nodes themselves', 'remove vip.peers for a Talos VIP, or render haproxy/keepalived instead of talos (one address cannot have two owners)');
-  }
+  if (!vip || vip.peers.length > 0) return planWithoutTalosVip(spec);
   const family = vip.family;
   const prefixLength = spec.talos.prefixLength;
   if (prefixLength > (family === 4 ? 32 : 128)) fail('talos.prefixLength', `/${prefixLength} is too long for IPv${family}`, `use at most ${family === 4 ? 32 : 128}`);
@@ -107,7 +126,7 @@ export function planTalos(spec: Spec): TalosPlan {
 
   const selector = spec.talos.deviceSelector;
   const hasSelector = selector !== undefined && Object.values(selector).some((v) => v !== undefined);
-  let link = spec.talos.interface;
+  const links = planLinks(spec);
   let selectorCel: string | undefined;
   if (hasSelector) {
     const parts: string[] = [];
@@ -115,35 +134,98 @@ export function planTalos(spec: Spec): TalosPlan {
     if (selector.driver) parts.push(`glob(${celString(selector.driver)}, link.driver)`);
     if (selector.busPath) parts.push(`glob(${celString(selector.busPath)}, link.bus_path)`);
     selectorCel = parts.join(' && ');
-    if (spec.talos.configStyle === 'documents' && /^(eth|en|wl|bond|br)[a-z0-9]*$/.test(link)) {
-      fail('talos.interface', `with a deviceSelector the link gets an alias, and "${link}" looks like a kernel interface name`, 'Talos advises against aliases like eth0 or ens3 (they can collide with real links); set talos.interface to an alias such as uplink');
+    if (spec.talos.configStyle === 'documents' && /^(eth|en|wl|bond|br)[a-z0-9]*$/.test(links.base)) {
+      fail('talos.interface', `with a deviceSelector the link gets an alias, and "${links.base}" looks like a kernel interface name`, 'Talos advises against aliases like eth0 or ens3 (they can collide with real links); set talos.interface to an alias such as uplink');
     }
   }
 
   const certSANs = [...new Set([spec.endpoint, vip.address, ...spec.talos.certSANs])];
   return {
-    kind: 'vip', vip: vip.address, family, prefixLength, gateway, link,
+    kind: 'vip', vip: vip.address, family, prefixLength, gateway, ...links,
     ...(selectorCel ? { selectorCel, legacySelector: { ...selector } } : {}),
     nameservers: spec.talos.nameservers,
     endpointUrl: endpointUrl(spec, port),
     certSANs,
     nodes,
+    workers: workersOf(spec),
   };
 }
 
-/** One control-plane node, no VIP: the endpoint (its address or a name for it) and the certificate names, nothing to elect. */
-function planSingleNode(spec: Spec): SingleNodePlan {
-  if (spec.controlPlane.length !== 1) {
-    fail('vip', `render talos needs a VIP for ${spec.controlPlane.length} control-plane nodes`, 'add vip: { address: <an unused address in the control-plane subnet> } (with one control-plane node, render talos writes only the endpoint and certSANs)');
+/**
+ * The link a Talos VIP goes on. Talos writes a LinkConfig for physical links only: a bond is a BondConfig and a
+ * VLAN a VLANConfig, so a name that is one of those without the spec saying how to build it is refused rather
+ * than written as a physical link the node never finds (and the VIP never comes up).
+ */
+function planLinks(spec: Spec): LinkPlan {
+  const { interface: base, vlan, bond } = spec.talos;
+  const vlanName = /^(.+)\.(\d{1,4})$/.exec(base);
+  if (vlanName) {
+    fail('talos.interface', `"${base}" is a VLAN link (VLAN ${vlanName[2]} of ${vlanName[1]}), not a physical link${spec.talos.interface === spec.vip?.interface ? ' (talos.interface defaults to vip.interface)' : ''}`, `write talos.interface: ${vlanName[1]} and talos.vlan: ${Number(vlanName[2])}${/^bond/.test(vlanName[1]) ? `, and talos.bond: { links: [<member links>] } for ${vlanName[1]}` : ''}: render talos then writes a VLANConfig (legacy: vlans[])`);
   }
-  const [node] = spec.controlPlane;
+  if (!bond && /^bond\d*$/.test(base)) {
+    fail('talos.interface', `"${base}" is a bond, not a physical link, and the spec does not say what it bonds`, `add talos.bond: { links: [eth0, eth1], mode: active-backup } (the member links): render talos then writes a BondConfig (legacy: interfaces[].bond)`);
+  }
+  if (/^(br|vlan|veth|dummy|wg)\d*$/.test(base)) {
+    fail('talos.interface', `"${base}" looks like a ${base.replace(/\d+$/, '')} link, which render talos cannot build`, 'put the VIP on a physical link, its VLAN (talos.vlan) or a bond (talos.bond)');
+  }
+  return { link: vlan !== undefined ? `${base}.${vlan}` : base, base, ...(vlan !== undefined ? { vlan } : {}), ...(bond ? { bond } : {}) };
+}
+
+/**
+ * No Talos VIP: the endpoint is held by one node alone, or by something in front of the nodes. Either way every
+ * node gets the endpoint and the control-plane nodes the names their certificates must carry; no network settings
+ * (those are for the link a Talos VIP goes on), so talos fields that describe the nodes' network are refused
+ * rather than dropped.
+ */
+function planWithoutTalosVip(spec: Spec): SingleNodePlan | FrontedPlan {
+  const talos = spec.talos;
+  const network: Array<[string, boolean]> = [
+    ['talos.gateway', talos.gateway !== undefined], ['talos.nameservers', talos.nameservers.length > 0], ['talos.deviceSelector', talos.deviceSelector !== undefined],
+    ['talos.vlan', talos.vlan !== undefined], ['talos.bond', talos.bond !== undefined],
+  ];
+  const written = network.find(([, set]) => set);
+  if (written) {
+    fail(written[0], `render talos writes the nodes' network settings only for a Talos VIP (the link the VIP goes on); ${spec.vip ? 'this spec\'s VIP is held by the LB hosts (vip.peers)' : 'this spec has no Talos VIP'}, so it writes the endpoint and certSANs only`, `remove ${written[0]}, and configure the nodes' network in their machine config`);
+  }
+  const nodes = spec.controlPlane.map((n) => ({ name: n.name, address: n.address, cidr: `${n.address}/${talos.prefixLength}` }));
+  const names = (...more: string[]) => [...new Set([spec.endpoint, ...more, ...talos.certSANs])];
+  const via = frontOf(spec);
+  if (via) {
+    const port = listenerOf(spec, 'kubernetes')?.port ?? 6443;
+    return { kind: 'fronted', via: via.text, endpointUrl: endpointUrl(spec, port), certSANs: names(...via.addresses), nodes, workers: workersOf(spec) };
+  }
+  if (spec.controlPlane.length !== 1) {
+    const index = spec.controlPlane.findIndex((n) => n.address === spec.endpoint);
+    fail('endpoint', `the endpoint ${spec.endpoint} is the address of controlPlane[${index}] (${spec.controlPlane[index].name}): with ${spec.controlPlane.length} control-plane nodes the API goes down with that one node`, 'point the endpoint at what balances the nodes (an LB pair\'s VIP with vip.peers, BGP anycast with bgp, an NLB\'s DNS name), or add vip: { address: <an unused address in the control-plane subnet> } for a Talos VIP');
+  }
   const port = apiPort(spec, 'one control-plane node without a balancer');
-  return {
-    kind: 'single',
-    endpointUrl: endpointUrl(spec, port),
-    certSANs: [...new Set([spec.endpoint, ...spec.talos.certSANs])],
-    node: { name: node.name, address: node.address, cidr: `${node.address}/${spec.talos.prefixLength}` },
-  };
+  return { kind: 'single', endpointUrl: endpointUrl(spec, port), certSANs: names(), node: nodes[0], workers: workersOf(spec) };
+}
+
+/**
+ * What holds the endpoint in front of the nodes, and the addresses it is reached on: undefined when the endpoint
+ * is a control-plane node's own address (nothing in front). A DNS name or an address no node has is a balancer
+ * (an NLB's name, a load balancer the spec does not describe).
+ */
+function frontOf(spec: Spec): { text: string; addresses: string[] } | undefined {
+  if (spec.vip && spec.vip.peers.length > 0) {
+    if (isIP(spec.endpoint) !== 0 && spec.endpoint !== spec.vip.address) {
+      fail('endpoint', `the endpoint ${spec.endpoint} is not the LB hosts' VIP ${spec.vip.address}`, 'with an LB pair the endpoint is its VIP (or a DNS name that resolves to it)');
+    }
+    return { text: `the LB hosts' VIP ${spec.vip.address} (${spec.vip.peers.map((p) => p.name).join(', ')})`, addresses: [spec.vip.address] };
+  }
+  if (spec.bgp) return { text: `BGP anycast ${spec.bgp.addresses.join(' and ')} from every healthy LB host`, addresses: spec.bgp.addresses };
+  if (spec.controlPlane.length === 1 || spec.controlPlane.some((n) => n.address === spec.endpoint)) return undefined;
+  // DNS round robin: the name leads to the nodes themselves, so nothing maps ports (checked like a single node).
+  if (spec.dns?.name.replace(/\.$/, '') === spec.endpoint.replace(/\.$/, '')) {
+    apiPort(spec, 'DNS round robin');
+    return { text: `DNS records for the nodes (${spec.dns.name}, render dns)`, addresses: [] };
+  }
+  return { text: `${spec.endpoint}, a balancer in front of the nodes`, addresses: [] };
+}
+
+function workersOf(spec: Spec): TalosNodePlan[] {
+  return spec.workers.map((n) => ({ name: n.name, address: n.address, cidr: `${n.address}/${spec.talos.prefixLength}` }));
 }
 
 /** The Kubernetes API port clients use, when nothing between them and the apiserver maps ports. */
@@ -161,5 +243,5 @@ function apiPort(spec: Spec, via: string): number {
 }
 
 function endpointUrl(spec: Spec, port: number): string {
-  return `https://${isIP(spec.endpoint) === 6 ? `[${spec.endpoint}]` : spec.endpoint}:${port}`;
+  return `https://${joinHostPort(spec.endpoint, port)}`;
 }

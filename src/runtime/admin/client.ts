@@ -1,19 +1,22 @@
 // The CLI side of the admin API (drain, undrain, status): find the balancer, call it, and turn every
 // failure into one UserError line with a fix.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
+import { isMap, isScalar, parseDocument } from 'yaml';
 import { request } from 'node:http';
 import { UserError, type ErrorCode } from '../../errors.js';
 import type { AdminState } from '../../health/types.js';
+import { readTextFile } from '../../read-file.js';
 import { joinHostPort, splitHostPort } from '../../spec/address.js';
 import { DEFAULT_BALANCER } from '../../spec/defaults.js';
 import { loadSpecFile, SPEC_LIMITS, SpecInvalidError } from '../../spec/load.js';
+import { deeperThan } from '../../spec/yaml-depth.js';
 import type { StatusSnapshot } from '../snapshot.js';
 import { connectHost } from './address.js';
 import type { AdminStateResult } from './server.js';
 
 export const DEFAULT_SPEC_FILE = 'endpoint.yaml';
+/** Where the .deb and the unit keep the spec (src/render/builtin/systemd.ts SPEC_PATH). */
+export const PACKAGED_SPEC_FILE = '/etc/cluster-endpoint/endpoint.yaml';
 const TIMEOUT_MS = 5000;
 
 export interface AdminTarget {
@@ -26,20 +29,29 @@ export interface AdminTarget {
 export interface AdminClientOptions { config?: string; admin?: string; token?: string }
 
 /**
- * --admin wins over the spec; without it the spec (-c, default ./endpoint.yaml) gives balancer.admin.
- * The token: --token, else the spec's adminToken, else CLUSTER_ENDPOINT_ADMIN_TOKEN.
+ * Finds the balancer: --admin wins and never needs a spec; else the spec's balancer.admin, the spec being -c,
+ * else ./endpoint.yaml, else the packaged /etc/cluster-endpoint/endpoint.yaml; with none of them, the default
+ * admin address (127.0.0.1:8404). The token: --token, else the spec's adminToken, else CLUSTER_ENDPOINT_ADMIN_TOKEN.
+ * `specFiles` replaces the two places looked in (tests).
  */
-export async function resolveAdminTarget(values: AdminClientOptions, env: NodeJS.ProcessEnv = process.env, warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<AdminTarget> {
+export async function resolveAdminTarget(values: AdminClientOptions, env: NodeJS.ProcessEnv = process.env, warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`), specFiles: readonly string[] = [DEFAULT_SPEC_FILE, PACKAGED_SPEC_FILE]): Promise<AdminTarget> {
   const envToken = env.CLUSTER_ENDPOINT_ADMIN_TOKEN || undefined;
   if (values.admin !== undefined) {
-    const specToken = values.config !== undefined ? (await adminSettings(values.config, warn)).token : undefined;
-    return { url: parseAdminUrl(values.admin), token: values.token ?? specToken ?? envToken };
+    const url = parseAdminUrl(values.admin);
+    if (values.token !== undefined || values.config === undefined) return { url, token: values.token ?? envToken };
+    // The spec is read for its token only, and only as far as it can be: an operator mid-fix still reaches the balancer.
+    let specToken: string | undefined;
+    try {
+      specToken = (await adminSettings(values.config, () => undefined)).token;
+    } catch (error) {
+      warn(`warning: ${values.config} cannot be read for balancer.adminToken (${(error as Error).message.split('\n')[0]}); ${envToken ? 'using CLUSTER_ENDPOINT_ADMIN_TOKEN' : 'sending no token'}`);
+    }
+    return { url, token: specToken ?? envToken };
   }
-  const file = values.config ?? DEFAULT_SPEC_FILE;
-  if (values.config === undefined && !existsSync(file)) {
-    throw new UserError('SPEC_FILE', `no ${DEFAULT_SPEC_FILE} here to find the balancer's admin address in`, {
-      hint: 'pass the spec with -c FILE, or the admin address with --admin http://127.0.0.1:8404',
-    });
+  const file = values.config ?? specFiles.find((candidate) => existsSync(candidate));
+  if (file === undefined) {
+    const { host, port } = splitHostPort(DEFAULT_BALANCER.admin)!;
+    return { url: `http://${joinHostPort(connectHost(host), port)}`, token: values.token ?? envToken };
   }
   const { host, port, token } = await adminSettings(file, warn);
   return { url: `http://${joinHostPort(connectHost(host), port)}`, token: values.token ?? token ?? envToken };
@@ -47,28 +59,43 @@ export async function resolveAdminTarget(values: AdminClientOptions, env: NodeJS
 
 /**
  * balancer.admin and adminToken from the spec. The commands that reach a running balancer are what an
- * operator needs while the file on disk is being fixed, so an invalid spec only warns, as long as
- * these two settings themselves can be read.
+ * operator needs while the file on disk is being fixed, so a spec with problems — even a YAML syntax error
+ * elsewhere in the file — only warns, as long as these two settings themselves can be read.
  */
 async function adminSettings(file: string, warn: (line: string) => void): Promise<{ host: string; port: number; token?: string }> {
   const result = await loadSpecFile(file);
   if (result.spec) return { ...result.spec.balancer.admin, token: result.spec.balancer.adminToken };
   const errors = result.problems.filter((p) => p.severity === 'error');
-  let balancer: { admin?: unknown; adminToken?: unknown } | undefined;
-  try {
-    const text = await readFile(file, 'utf8');
-    if (Buffer.byteLength(text) <= SPEC_LIMITS.bytes) {
-      const raw = parse(text, { maxAliasCount: SPEC_LIMITS.aliases }) as { balancer?: { admin?: unknown; adminToken?: unknown } } | null;
-      balancer = typeof raw?.balancer === 'object' && raw.balancer !== null ? raw.balancer : {};
-    }
-  } catch {
-    balancer = undefined;
+  const unreadable = errors.find((p) => p.code === 'SPEC_FILE' || p.code === 'SPEC_LIMIT');
+  if (unreadable) throw new SpecInvalidError(file, [unreadable]);
+  const settings = await tolerantBalancer(file);
+  const admin = settings.admin === undefined
+    ? (settings.complete || !settings.mentionsAdmin ? splitHostPort(DEFAULT_BALANCER.admin) : undefined)
+    : typeof settings.admin === 'string' ? splitHostPort(settings.admin) : undefined;
+  if (!admin || errors.some((p) => p.path.startsWith('balancer.admin'))) {
+    const problems = admin ? errors.filter((p) => p.path.startsWith('balancer.admin')) : errors;
+    throw new SpecInvalidError(file, problems.length > 0 ? problems : errors);
   }
-  const admin = balancer === undefined ? undefined : balancer.admin === undefined ? splitHostPort(DEFAULT_BALANCER.admin) : typeof balancer.admin === 'string' ? splitHostPort(balancer.admin) : undefined;
-  const token = typeof balancer?.adminToken === 'string' ? balancer.adminToken : undefined;
-  if (!admin || errors.some((p) => p.path.startsWith('balancer.admin'))) throw new SpecInvalidError(file, result.problems);
   warn(`warning: ${file} is not a valid spec (${errors.length} problem(s); run \`cluster-endpoint validate -c ${file}\`); using its balancer.admin ${joinHostPort(admin.host, admin.port)}`);
-  return { ...admin, token };
+  return { ...admin, token: typeof settings.adminToken === 'string' ? settings.adminToken : undefined };
+}
+
+/**
+ * balancer.admin and balancer.adminToken read from a document with errors: the YAML library recovers after a
+ * syntax error and keeps what it could read. `complete` is false when the file has syntax errors (what is
+ * missing may be in the part it could not read); `mentionsAdmin` says whether an `admin:` key appears at all.
+ */
+async function tolerantBalancer(file: string): Promise<{ admin?: unknown; adminToken?: unknown; complete: boolean; mentionsAdmin: boolean }> {
+  const text = await readTextFile(file, { maxBytes: SPEC_LIMITS.bytes });
+  const mentionsAdmin = /(^|[\s{,])["']?admin["']?\s*:/m.test(text);
+  if (deeperThan(text, SPEC_LIMITS.depth)) return { complete: false, mentionsAdmin };
+  const doc = parseDocument(text, { uniqueKeys: false });
+  const balancer = isMap(doc.contents) ? doc.contents.get('balancer', true) : undefined;
+  const scalar = (key: string) => {
+    const node = isMap(balancer) ? balancer.get(key, true) : undefined;
+    return isScalar(node) ? node.value : node === undefined ? undefined : null;
+  };
+  return { admin: scalar('admin'), adminToken: scalar('adminToken'), complete: doc.errors.length === 0, mentionsAdmin };
 }
 
 /** "http://127.0.0.1:8404/", "127.0.0.1:8404" or "[::1]:8404" → "http://127.0.0.1:8404". */
@@ -147,7 +174,7 @@ function send(base: string, path: string, method: string, headers: Record<string
 function unreachable(url: string, error: Error): UserError {
   const why = (error as NodeJS.ErrnoException).code ?? error.message;
   return new UserError('ADMIN_UNREACHABLE', `no balancer answers on ${url}; is \`cluster-endpoint serve\` running?`, {
-    hint: `${why}; start it with \`cluster-endpoint serve -c endpoint.yaml\`, or point at it with --admin URL`,
+    hint: `${why}; start it with \`cluster-endpoint serve -c endpoint.yaml\`, or point at it with --admin URL (or -c SPEC for its balancer.admin)`,
     cause: error,
   });
 }

@@ -1,17 +1,21 @@
 // The admin surface of the built-in balancer: status page, JSON API, admin-state changes, /metrics.
-// Plain node:http. Every answer is formatted from one snapshot taken for that request.
+// Plain node:http. The answers are formatted from one snapshot, at most once a second and in slices, and shared
+// by every client (outputs.ts); each client address has at most a few requests in progress; bodies are sent in
+// chunks. However hard it is polled, the admin surface never holds up the connections the balancer carries.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { UserError } from '../../errors.js';
 import type { AdminState } from '../../health/types.js';
 import type { Logger } from '../../log.js';
-import { isLoopback, joinHostPort } from '../../spec/address.js';
+import { joinHostPort } from '../../spec/address.js';
 import type { StatusSnapshot } from '../snapshot.js';
 import { connectHost } from './address.js';
 import { AUTH_CHALLENGES, tokenChecker } from './auth.js';
+import { checkHost, checkOrigin } from './guard.js';
 import { createAdminMetrics } from './metrics.js';
+import { AdminOutputs, type Output, type OutputKind } from './outputs.js';
 import { HttpError, matchRoute, parseAdminStateBody, ROUTE_LIST, ROUTE_METHODS, type Route } from './requests.js';
-import { renderStatusBody, renderStatusPage, STATUS_PAGE_CSP } from './status-page.js';
+import { STATUS_PAGE_CSP } from './status-page.js';
 
 export interface AdminBackend {
   snapshot(): StatusSnapshot;
@@ -41,6 +45,15 @@ export interface AdminLimits {
   keepAliveTimeoutMs: number;
   /** How often the timeouts above are enforced (node's connectionsCheckingInterval: 30 s by default). */
   checkEveryMs: number;
+  /** Requests of one client address in progress at once; more wait their turn. */
+  perClient: number;
+  /** Requests of one client address waiting for a turn; more get 429 (ADMIN_BUSY). */
+  perClientWaiting: number;
+  /**
+   * Bytes per second sent to one client address (bursts of as much); a client that polls faster than that is
+   * sent its answers more slowly. Prometheus at 1,000 servers takes 2 MiB every 15 s or more.
+   */
+  perClientBytesPerSecond: number;
 }
 
 /**
@@ -54,13 +67,21 @@ export const ADMIN_LIMITS: AdminLimits = Object.freeze({
   requestTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5000,
   checkEveryMs: 1000,
+  perClient: 2,
+  perClientWaiting: 32,
+  perClientBytesPerSecond: 8 * 1024 * 1024,
 });
+
+/** Bodies are written this much at a time, letting other sockets' I/O run in between. */
+const WRITE_CHUNK_BYTES = 64 * 1024;
 
 /** A dropped-connection line at most this often: a flood of connections is one line, not thousands. */
 const DROP_LOG_EVERY_MS = 10_000;
 
 export interface AdminServer {
   readonly url: string;
+  /** Something changed that clients must see at once (a reload): the shared answers are made again. */
+  invalidate(): void;
   close(): Promise<void>;
 }
 
@@ -110,6 +131,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   let closing: Promise<void> | undefined;
   return {
     url,
+    invalidate: () => handler.invalidate(),
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -122,13 +144,22 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
 }
 
+export interface AdminHandler {
+  (req: IncomingMessage, res: ServerResponse): Promise<void>;
+  invalidate(): void;
+}
+
 /** The request handler, separate from listening so its rules read top to bottom. */
-export function createAdminHandler(options: AdminServerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function createAdminHandler(options: AdminServerOptions): AdminHandler {
   const { backend, logger } = options;
+  const limits = options.limits ?? ADMIN_LIMITS;
   const authorized = options.token ? tokenChecker(options.token) : undefined;
   const metrics = createAdminMetrics();
-  return async (req, res) => {
+  const outputs = new AdminOutputs(backend, metrics);
+  const slots = new ClientSlots(limits.perClient, limits.perClientWaiting, limits.perClientBytesPerSecond);
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
+      checkHost(req.headers.host, options.host, authorized !== undefined);
       if (authorized) {
         if (!authorized(req.headers.authorization)) {
           throw new HttpError(401, 'ADMIN_UNAUTHORIZED', 'this balancer needs the admin token', {
@@ -136,9 +167,8 @@ export function createAdminHandler(options: AdminServerOptions): (req: IncomingM
             headers: { 'www-authenticate': AUTH_CHALLENGES },
           });
         }
-      } else {
-        checkHost(req.headers.host, options.host);
       }
+      checkOrigin(req.method ?? 'GET', req.headers.origin, req.headers.host);
       const url = parseTarget(req.url);
       const route = matchRoute(url.pathname);
       if (!route) throw new HttpError(404, 'ADMIN_NOT_FOUND', `no such page: ${url.pathname}`, { hint: `the admin API has ${ROUTE_LIST}` });
@@ -147,7 +177,14 @@ export function createAdminHandler(options: AdminServerOptions): (req: IncomingM
       if (!allowed.includes(method)) {
         throw new HttpError(405, 'ADMIN_METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}`, { hint: `use ${allowed.join(' or ')}`, headers: { allow: allowed.join(', ') } });
       }
-      await answer(route, url, req, res);
+      const client = req.socket.remoteAddress ?? '';
+      if (route.kind !== 'favicon') {
+        const done = await slots.acquire(client);
+        if (res.closed || res.destroyed) done(); // the client left while it waited
+        res.once('finish', done);
+        res.once('close', done);
+      }
+      await answer(route, url, req, res, client);
     } catch (error) {
       if (error instanceof ClientGone || res.destroyed) {
         // The client went away (aborted upload, closed tab, timeout): nobody is left to answer.
@@ -158,20 +195,20 @@ export function createAdminHandler(options: AdminServerOptions): (req: IncomingM
       sendError(res, toHttpError(error, logger));
     }
   };
+  return Object.assign(handler, { invalidate: () => outputs.invalidate() });
 
-  async function answer(route: Route, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function answer(route: Route, url: URL, req: IncomingMessage, res: ServerResponse, client: string): Promise<void> {
     switch (route.kind) {
       case 'page': {
-        const snapshot = backend.snapshot();
         const fragment = url.searchParams.has('fragment');
-        send(res, 200, 'text/html; charset=utf-8', fragment ? renderStatusBody(snapshot) : renderStatusPage(snapshot), { 'content-security-policy': STATUS_PAGE_CSP });
+        await sendOutput(req, res, client, fragment ? 'fragment' : 'page', 'text/html; charset=utf-8', { 'content-security-policy': STATUS_PAGE_CSP });
         return;
       }
       case 'status':
-        sendJson(res, 200, backend.snapshot());
+        await sendOutput(req, res, client, 'status', 'application/json; charset=utf-8');
         return;
       case 'metrics':
-        send(res, 200, metrics.contentType, await metrics.scrape(backend.snapshot()));
+        await sendOutput(req, res, client, 'metrics', metrics.contentType);
         return;
       case 'favicon':
         res.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
@@ -182,11 +219,26 @@ export function createAdminHandler(options: AdminServerOptions): (req: IncomingM
         const target = route.kind === 'node-admin-state' ? { server: route.node } : { server: route.server, listener: route.listener };
         const before = backend.snapshot();
         const matched = setAdminState(target, state);
+        outputs.invalidate();
         const result = describeTarget(before, backend.snapshot(), target, state, matched);
         logger.info({ ...target, adminState: state, matched, changed: result.changed, remote: req.socket.remoteAddress }, `admin API: ${target.listener ? `${target.listener}/` : ''}${target.server} admin state ${state} (${result.changed} of ${matched} server(s) changed)`);
         sendJson(res, 200, result);
       }
     }
+  }
+
+  /** A shared answer (outputs.ts), gzip-compressed when the client accepts it, written in chunks. */
+  async function sendOutput(req: IncomingMessage, res: ServerResponse, client: string, kind: OutputKind, contentType: string, headers: Record<string, string> = {}): Promise<void> {
+    const output: Output = await outputs.get(kind);
+    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) && output.body.length > 1024;
+    const body = gzip ? await output.gzipped() : output.body;
+    if (res.destroyed) throw new ClientGone('closed while its answer was made');
+    res.writeHead(200, {
+      ...COMMON_HEADERS, ...headers, 'content-type': contentType, 'content-length': body.length, vary: 'accept-encoding',
+      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    });
+    if (req.method === 'HEAD') { res.end(); return; }
+    await writeInChunks(res, body, (bytes) => slots.spend(client, bytes));
   }
 
   function setAdminState(target: { server: string; listener?: string }, state: AdminState): number {
@@ -221,20 +273,6 @@ function knownNames(snapshot: StatusSnapshot, listener?: string): string {
   return `known ${listener === undefined ? 'nodes' : `servers of ${listener}`}: ${names.join(', ') || 'none'}`;
 }
 
-/**
- * Without a token the surface trusts loopback clients, so a web page whose DNS name was re-pointed
- * at 127.0.0.1 (DNS rebinding) must not be able to use it: only IP literals, localhost and the
- * configured host are accepted in the Host header.
- */
-function checkHost(hostHeader: string | undefined, bindHost: string): void {
-  if (!hostHeader) return;
-  const hostname = hostHeader.startsWith('[') ? hostHeader.slice(1, hostHeader.indexOf(']')) : hostHeader.replace(/:\d+$/, '');
-  if (hostname === bindHost || isLoopback(hostname) || isIP(hostname) !== 0) return;
-  throw new HttpError(403, 'ADMIN_FORBIDDEN_HOST', `Host "${hostname}" is not accepted without a token`, {
-    hint: 'open the admin surface by IP address or localhost, or set balancer.adminToken',
-  });
-}
-
 /** The request target as a URL; a target no URL parser accepts (`//[`, `http://x:99999/`) is a 400. */
 function parseTarget(target: string | undefined): URL {
   try {
@@ -242,6 +280,91 @@ function parseTarget(target: string | undefined): URL {
   } catch {
     throw new HttpError(400, 'ADMIN_BAD_REQUEST', 'the request target is not a valid path', { hint: `the admin API has ${ROUTE_LIST}` });
   }
+}
+
+/**
+ * At most `perClient` requests of one client address in progress; up to `waiting` more wait their turn in order,
+ * beyond that a 429. One script, dashboard or scraper cannot take the admin surface for itself.
+ */
+class ClientSlots {
+  readonly #perClient: number;
+  readonly #waiting: number;
+  readonly #bytesPerSecond: number;
+  readonly #clients = new Map<string, { running: number; queue: Array<() => void> }>();
+  /** Each address's byte budget (a token bucket): what it may still be sent now, as of `at`. */
+  readonly #budgets = new Map<string, { bytes: number; at: number }>();
+
+  constructor(perClient: number, waiting: number, bytesPerSecond: number) {
+    this.#perClient = perClient;
+    this.#waiting = waiting;
+    this.#bytesPerSecond = bytesPerSecond;
+  }
+
+  /** Takes `bytes` from the client's budget; resolves when they may be sent (at once while it has enough). */
+  spend(client: string, bytes: number): Promise<void> | undefined {
+    const now = performance.now();
+    const rate = this.#bytesPerSecond;
+    const budget = this.#budgets.get(client) ?? { bytes: rate, at: now };
+    budget.bytes = Math.min(rate, budget.bytes + ((now - budget.at) * rate) / 1000) - bytes;
+    budget.at = now;
+    if (budget.bytes >= rate) this.#budgets.delete(client);
+    else this.#budgets.set(client, budget);
+    if (this.#budgets.size > 1024) this.#forgetFull(now);
+    if (budget.bytes >= 0) return undefined;
+    return new Promise((resolve) => setTimeout(resolve, Math.ceil((-budget.bytes * 1000) / rate)));
+  }
+
+  /** Budgets that have refilled are the same as no entry: keep the map small. */
+  #forgetFull(now: number): void {
+    for (const [client, budget] of this.#budgets) if (budget.bytes + ((now - budget.at) * this.#bytesPerSecond) / 1000 >= this.#bytesPerSecond) this.#budgets.delete(client);
+  }
+
+  /** Resolves with a release function (idempotent) once this client may go on. */
+  async acquire(client: string): Promise<() => void> {
+    let entry = this.#clients.get(client);
+    if (!entry) this.#clients.set(client, (entry = { running: 0, queue: [] }));
+    if (entry.running >= this.#perClient) {
+      if (entry.queue.length >= this.#waiting) {
+        throw new HttpError(429, 'ADMIN_BUSY', `this client already has ${entry.running + entry.queue.length} admin requests in progress or waiting`, {
+          hint: 'send requests one after another (Retry-After says when to try again)', headers: { 'retry-after': '1' },
+        });
+      }
+      await new Promise<void>((resolve) => entry.queue.push(resolve));
+    } else {
+      entry.running++;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      // The slot goes to the next one waiting, or is given back.
+      const next = entry.queue.shift();
+      if (next) { next(); return; }
+      entry.running--;
+      if (entry.running === 0) this.#clients.delete(client);
+    };
+  }
+}
+
+/**
+ * Writes `body` a chunk at a time, each once `spend` allows it (the client's byte budget); other sockets' I/O runs
+ * between chunks (and while the client is slow to read).
+ */
+async function writeInChunks(res: ServerResponse, body: Buffer, spend: (bytes: number) => Promise<void> | undefined): Promise<void> {
+  for (let offset = 0; offset < body.length && !res.destroyed; offset += WRITE_CHUNK_BYTES) {
+    const chunk = body.subarray(offset, offset + WRITE_CHUNK_BYTES);
+    const wait = spend(chunk.length);
+    if (wait) await wait;
+    if (res.destroyed) break;
+    const more = res.write(chunk);
+    await new Promise<void>((resolve) => {
+      if (more) { setImmediate(resolve); return; }
+      const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+  res.end();
 }
 
 /** The client closed or reset its connection before the request was complete. */

@@ -2,8 +2,9 @@
 // The page re-fetches its own body (GET /?fragment=1) every 1.5 s and swaps it in, so there is one
 // renderer and one place that escapes text — this file — instead of a second one in browser code.
 import { createHash } from 'node:crypto';
+import { joinHostPort } from '../../spec/address.js';
 import { formatAge, formatBytes, formatLatency, formatTime } from './format.js';
-import type { BgpSnapshot, ListenerSnapshot, ServerSnapshot, StatusSnapshot, VipSnapshot } from '../snapshot.js';
+import type { BgpSnapshot, DiscoverySnapshot, ListenerSnapshot, ServerSnapshot, StatusSnapshot, VipSnapshot } from '../snapshot.js';
 
 export const REFRESH_MS = 1500;
 
@@ -16,6 +17,20 @@ export function escapeHtml(value: unknown): string {
 
 /** The whole page: head with inline CSS and JS, and the body rendered from this snapshot. */
 export function renderStatusPage(snapshot: StatusSnapshot): string {
+  return [...statusPagePieces(snapshot)].join('');
+}
+
+/** The whole page in pieces (the admin surface formats it in slices). */
+export function* statusPagePieces(snapshot: StatusSnapshot): Generator<string> {
+  const [head, tail] = pageFrame(snapshot).split(BODY_MARK);
+  yield head;
+  yield* statusBodyPieces(snapshot);
+  yield tail;
+}
+
+const BODY_MARK = '\u0000body\u0000';
+
+function pageFrame(snapshot: StatusSnapshot): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -28,7 +43,7 @@ export function renderStatusPage(snapshot: StatusSnapshot): string {
 <body>
 <div id="connection" class="connection" role="status" hidden></div>
 <main id="status" data-refresh-ms="${REFRESH_MS}">
-${renderStatusBody(snapshot)}
+${BODY_MARK}
 </main>
 <div id="toast" class="toast" role="alert" hidden></div>
 <script>${SCRIPT}</script>
@@ -39,7 +54,20 @@ ${renderStatusBody(snapshot)}
 
 /** The part of the page that changes: everything inside <main>. */
 export function renderStatusBody(s: StatusSnapshot): string {
-  return [renderHeader(s), renderReload(s), s.vip ? renderVip(s.vip, s.now) : '', s.bgp ? renderBgp(s.bgp, s.now) : '', ...s.listeners.map((l) => renderListener(l, s.now))].filter(Boolean).join('\n');
+  return [...statusBodyPieces(s)].join('');
+}
+
+/** The body in pieces: the sections, then each listener a row at a time. */
+export function* statusBodyPieces(s: StatusSnapshot): Generator<string> {
+  yield renderHeader(s);
+  yield `\n${renderReload(s)}`;
+  if (s.vip) yield `\n${renderVip(s.vip, s.now)}`;
+  if (s.bgp) yield `\n${renderBgp(s.bgp, s.now)}`;
+  if (s.discovery) yield `\n${renderDiscovery(s.discovery, s.now)}`;
+  for (const l of s.listeners) {
+    yield '\n';
+    yield* listenerPieces(l, s.now);
+  }
 }
 
 /** "kernel (nftables table inet cluster_endpoint), servers see the client's address". */
@@ -112,10 +140,31 @@ ${rows ? `<table class="transitions"><thead><tr><th>at</th><th>age</th><th>role<
 </section>`;
 }
 
+/** One line on where the members come from: `kubernetes: synced, 3 node(s) via https://…`. */
+export function discoveryText(d: DiscoverySnapshot, now: number): string {
+  const last = d.lastSyncAt !== undefined ? `, last confirmed ${formatAge(now - d.lastSyncAt)} ago` : '';
+  const why = d.state === 'failing' && d.lastError ? `; keeping the last known nodes (${d.lastError})` : '';
+  return `${d.source}: ${d.state} for ${formatAge(now - d.stateSince)}, ${d.nodes.length} node(s)${d.server ? ` via ${d.server}` : ''}${last}${why}`;
+}
+
+function renderDiscovery(d: DiscoverySnapshot, now: number): string {
+  return `<section class="vip discovery" data-discovery="${escapeHtml(d.state)}">
+<h2>Discovery <small>${escapeHtml(d.source)}</small></h2>
+<dl class="facts">
+<div><dt>state</dt><dd>${badge('discovery', d.state)}</dd></div>
+<div><dt>since</dt><dd>${escapeHtml(formatAge(now - d.stateSince))}</dd></div>
+<div><dt>nodes</dt><dd>${escapeHtml(d.nodes.map((n) => `${n.name} ${n.address}`).join(', ') || 'none yet (the spec\'s controlPlane serves)')}</dd></div>
+<div><dt>API server</dt><dd>${escapeHtml(d.server ?? '-')}</dd></div>
+<div><dt>lists / errors</dt><dd>${d.lists} / ${d.errors}</dd></div>
+${d.lastError ? `<div><dt>last error</dt><dd>${escapeHtml(d.lastError)}</dd></div>` : ''}
+</dl>
+</section>`;
+}
+
 function renderBgp(bgp: BgpSnapshot, now: number): string {
   const rows = bgp.peers.map((p) => `<tr data-peer="${escapeHtml(p.name)}"><td>${escapeHtml(p.name)}</td><td>${escapeHtml(`${p.address} AS${p.asn}`)}</td><td>${badge('session', p.state)}</td><td>${escapeHtml(formatAge(now - p.stateSince))}</td><td>${p.bfd ? badge('bfd', p.bfd) : '-'}</td><td data-announced="${p.routeAnnounced}">${p.routeAnnounced ? 'announced' : 'withdrawn'}</td><td>${escapeHtml(p.lastError ?? '')}</td></tr>`).join('');
   return `<section class="vip bgp" data-bgp="${escapeHtml(bgp.prefix)}">
-<h2>BGP ${escapeHtml(bgp.prefix)} <small>AS${bgp.localAsn}${bgp.routerId ? `, router id ${escapeHtml(bgp.routerId)}` : ''}</small></h2>
+<h2>BGP ${escapeHtml((bgp.prefixes ?? [bgp.prefix]).join(' '))} <small>AS${bgp.localAsn}${bgp.routerId ? `, router id ${escapeHtml(bgp.routerId)}` : ''}</small></h2>
 <dl class="facts">
 <div><dt>balancer</dt><dd>${bgp.healthy ? 'healthy' : 'unhealthy'}</dd></div>
 <div><dt>route</dt><dd data-route="${bgp.announced ? 'announced' : 'withdrawn'}">${bgp.announced ? 'announced' : 'withdrawn'}</dd></div>
@@ -128,14 +177,16 @@ function renderBgp(bgp: BgpSnapshot, now: number): string {
 
 const COLUMNS = ['Server', 'Address', 'State', 'In state', 'Admin', 'Last check', 'Cur', 'Total', 'Conn err', 'Redisp', 'Chk fail', 'Downs', 'Bytes in', 'Bytes out', 'Weight', 'Set'];
 
-function renderListener(l: ListenerSnapshot, now: number): string {
+function* listenerPieces(l: ListenerSnapshot, now: number): Generator<string> {
   const eligible = l.servers.filter((s) => s.state === 'up' && s.adminState === 'ready').length;
-  return `<section class="listener" data-listener="${escapeHtml(l.name)}">
-<h2>${escapeHtml(l.name)} <small>${escapeHtml(`${l.bind}:${l.port} → :${l.targetPort} · ${l.balance} · ${l.checkType} check · ${eligible}/${l.servers.length} servers eligible`)}</small></h2>
+  yield `<section class="listener" data-listener="${escapeHtml(l.name)}">
+<h2>${escapeHtml(l.name)} <small>${escapeHtml(`${joinHostPort(l.bind, l.port)} → :${l.targetPort} · ${l.balance} · ${l.checkType} check · ${eligible}/${l.servers.length} servers eligible`)}</small></h2>
 <div class="scroll"><table class="servers">
 <thead><tr>${COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead>
 <tbody>
-${l.servers.map((s) => renderServer(l, s, now)).join('\n')}
+`;
+  for (const [index, server] of l.servers.entries()) yield `${index === 0 ? '' : '\n'}${renderServer(l, server, now)}`;
+  yield `
 </tbody>
 <tfoot><tr class="frontend"><th colspan="6">Frontend${l.failedConnections ? ` <span class="warn">${l.failedConnections} connection(s) found no server</span>` : ''}</th>
 <td>${l.activeConnections}</td><td>${l.totalConnections}</td><td colspan="4"></td><td>${escapeHtml(formatBytes(l.bytesIn))}</td><td>${escapeHtml(formatBytes(l.bytesOut))}</td><td colspan="2"></td></tr></tfoot>
@@ -155,7 +206,7 @@ function renderServer(l: ListenerSnapshot, s: ServerSnapshot, now: number): stri
     .map((state) => `<button type="button" data-admin-state="${state}"${state === s.adminState ? ' disabled' : ''}>${state}</button>`).join('');
   return `<tr class="server state-${s.state} admin-${s.adminState}" data-server="${escapeHtml(s.name)}" data-state="${s.state}" data-admin="${s.adminState}">
 <td class="name">${escapeHtml(s.name)}${removed}</td>
-<td>${escapeHtml(`${s.address}:${s.port}`)}</td>
+<td>${escapeHtml(joinHostPort(s.address, s.port))}</td>
 <td class="state">${badge('state', s.state)}</td>
 <td class="since" title="${escapeHtml(s.stateReason)}">${escapeHtml(formatAge(now - s.stateSince))}<div class="reason">${escapeHtml(s.stateReason)}</div></td>
 <td class="admin">${badge('admin', s.adminState)}</td>

@@ -1,7 +1,8 @@
 // `cluster-endpoint status` as text: a few summary lines and one row per server. Pure.
+import { joinHostPort } from '../../spec/address.js';
 import { formatAge, formatLatency, formatTime } from './format.js';
 import type { StatusSnapshot } from '../snapshot.js';
-import { dataPlaneText, syncText } from './status-page.js';
+import { dataPlaneText, discoveryText, syncText } from './status-page.js';
 
 export function formatStatusText(s: StatusSnapshot): string {
   const lines: string[] = [];
@@ -21,18 +22,19 @@ export function formatStatusText(s: StatusSnapshot): string {
   }
   if (s.bgp) {
     const b = s.bgp;
-    lines.push(`BGP ${b.prefix} AS${b.localAsn}: ${b.announced ? 'announced' : 'withdrawn'} (balancer ${b.healthy ? 'healthy' : 'unhealthy'}, bird ${b.speaker}); ${b.peers.map((p) => `${p.name} ${p.address} ${p.state}${p.bfd ? ` bfd ${p.bfd}` : ''}${p.routeAnnounced ? ' route announced' : ''}${p.lastError && p.state !== 'established' ? ` (${p.lastError})` : ''}`).join('; ')}`);
+    lines.push(`BGP ${(b.prefixes ?? [b.prefix]).join(' ')} AS${b.localAsn}: ${b.announced ? 'announced' : 'withdrawn'} (balancer ${b.healthy ? 'healthy' : 'unhealthy'}, bird ${b.speaker}); ${b.peers.map((p) => `${p.name} ${p.address} ${p.state}${p.bfd ? ` bfd ${p.bfd}` : ''}${p.routeAnnounced ? ' route announced' : ''}${p.lastError && p.state !== 'established' ? ` (${p.lastError})` : ''}`).join('; ')}`);
   }
+  if (s.discovery) lines.push(`discovery ${discoveryText(s.discovery, s.now)}`);
   const header = ['LISTENER', 'SERVER', 'ADDRESS', 'STATE', 'IN STATE', 'ADMIN', 'CUR', 'TOTAL', 'LAST CHECK'];
   const rows: string[][] = [];
   for (const l of s.listeners) {
     for (const v of l.servers) {
       const check = v.lastCheck ? `${v.lastCheck.ok ? 'ok' : 'fail'} ${v.lastCheck.reason} in ${formatLatency(v.lastCheck.latencyMs)}` : '-';
       const ejected = v.ejectedUntil !== undefined && v.ejectedUntil > s.now ? ` (ejected ${formatAge(v.ejectedUntil - s.now)})` : '';
-      rows.push([l.name, `${v.name}${v.removed ? ' (removed)' : ''}${ejected}`, `${v.address}:${v.port}`, v.state, formatAge(s.now - v.stateSince), v.adminState, String(v.activeConnections), String(v.totalConnections), check]);
+      rows.push([l.name, `${v.name}${v.removed ? ' (removed)' : ''}${ejected}`, joinHostPort(v.address, v.port), v.state, formatAge(s.now - v.stateSince), v.adminState, String(v.activeConnections), String(v.totalConnections), check]);
     }
     const eligible = l.servers.filter((v) => v.state === 'up' && v.adminState === 'ready').length;
-    rows.push([l.name, '(frontend)', `${l.bind}:${l.port}`, `${eligible}/${l.servers.length} eligible`, '', '', String(l.activeConnections), String(l.totalConnections), l.failedConnections ? `${l.failedConnections} found no server` : '']);
+    rows.push([l.name, '(frontend)', joinHostPort(l.bind, l.port), `${eligible}/${l.servers.length} eligible`, '', '', String(l.activeConnections), String(l.totalConnections), l.failedConnections ? `${l.failedConnections} found no server` : '']);
   }
   lines.push('', ...table([header, ...rows]));
   return `${lines.join('\n')}\n`;

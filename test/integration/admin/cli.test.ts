@@ -116,3 +116,27 @@ test('status prints a table, or the snapshot with --json', async (t) => {
   const snapshot = JSON.parse(json.stdout);
   assert.deepEqual(snapshot.listeners[0].servers.map((s: { name: string; state: string }) => `${s.name}:${s.state}`), ['cp-01:up', 'cp-02:down', 'cp-03:up']);
 });
+
+test('drain, undrain and status with --admin work while the spec on disk is broken mid-edit (issue 24, item 6)', async (t) => {
+  const { admin, backend } = await startTestAdmin(t);
+  const dir = await mkdtemp(join(tmpdir(), 'ce-admin-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const broken = join(dir, 'endpoint.yaml');
+  await writeFile(broken, 'cluster: { name: test\ncontrolPlane:\n  - name: cp-01\n     address: "10.0.0.1\n');
+  for (const args of [['drain', 'cp-01'], ['undrain', 'cp-01'], ['status']]) {
+    const result = await runCli([...args, '-c', broken, '--admin', admin.url]);
+    assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+    assert.doesNotMatch(result.stderr, NO_STACK);
+  }
+  assert.deepEqual(backend.calls.map((c) => c.state), ['drain', 'ready']);
+});
+
+test('status without -c and without ./endpoint.yaml looks for the packaged spec, then the default admin address (issue 23, item 7)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ce-admin-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const result = await runCli(['status'], { cwd: dir });
+  assert.doesNotMatch(result.stderr, /no endpoint\.yaml here/);
+  assert.doesNotMatch(result.stderr, NO_STACK);
+  // Whatever runs on this machine: the balancer of /etc/cluster-endpoint/endpoint.yaml or on 127.0.0.1:8404 answers, or nothing does.
+  if (result.code !== 0) assert.match(result.stderr, /^error: no balancer answers on http:\/\/\S+; is `cluster-endpoint serve` running\?$/m);
+});

@@ -42,7 +42,13 @@ export interface BedOptions {
 }
 
 /** Per-start changes to an LB host's spec. */
-export interface Overrides { peerAsn?: number; bind?: 'any' | 'endpoint'; env?: NodeJS.ProcessEnv }
+export interface Overrides {
+  peerAsn?: number;
+  bind?: 'any' | 'endpoint';
+  env?: NodeJS.ProcessEnv;
+  /** balancer.mode: kernel (the source translated: the control plane answers through the router, not the LB host). */
+  kernel?: boolean;
+}
 
 export async function canUseNamespaces(): Promise<boolean> {
   if (process.getuid?.() !== 0) return false;
@@ -58,6 +64,8 @@ export class BgpBed {
   readonly dir: string;
   readonly options: Required<BedOptions>;
   readonly serves = new Map<Lb, Proc>();
+  /** The control-plane stand-ins' processes (kill one to fail a node). */
+  readonly controlPlane = new Map<string, Proc>();
   router: Proc | undefined;
   readonly #procs = new Set<Proc>();
   readonly #namespaces: string[] = [];
@@ -121,15 +129,16 @@ export class BgpBed {
       await ip('-n', r, 'link', 'set', `to-${cp}`, 'master', 'br0');
       await ip('-n', this.ns(cp), 'addr', 'add', `10.251.5.${21 + CPS.indexOf(cp)}/24`, 'dev', 'eth0');
       await ip('-n', this.ns(cp), 'route', 'add', '10.251.0.0/16', 'via', '10.251.5.1');
-      await this.#startControlPlane(cp);
+      await this.startControlPlane(cp);
     }
     await this.startRouter();
   }
 
   /** A stand-in apiserver: answers "<name> <the LB host's address>" (who carried the connection). */
-  async #startControlPlane(cp: string): Promise<void> {
+  async startControlPlane(cp: string): Promise<void> {
     const code = `require('net').createServer((s) => { s.on('error', () => {}); s.end(${JSON.stringify(cp)} + ' ' + s.remoteAddress.replace('::ffff:', '') + '\\n'); }).listen(${PORT}, '0.0.0.0', () => console.log('listening'));`;
     const proc = this.spawn(cp, [process.execPath, '-e', code]);
+    this.controlPlane.set(cp, proc);
     await proc.waitForLine((l) => l.text === 'listening');
   }
 
@@ -167,7 +176,7 @@ export class BgpBed {
       `  - { name: kubernetes, port: ${PORT}, targetPort: ${PORT}, targets: controlPlane }`,
       'healthCheck: { type: tcp, interval: 200ms, timeout: 100ms, healthyThreshold: 1, unhealthyThreshold: 2 }',
       'deregistrationDelay: 2s',
-      `balancer: { bind: "${bind === 'endpoint' ? ENDPOINT : '0.0.0.0'}", admin: 127.0.0.1:8404, watch: false }`,
+      `balancer: { ${overrides.kernel ? 'mode: kernel, preserveClientIp: false, ' : ''}bind: "${bind === 'endpoint' ? ENDPOINT : '0.0.0.0'}", admin: 127.0.0.1:8404, watch: false }`,
       'bgp:',
       `  localAsn: ${LB_ASN}`,
       `  bfd: ${bfd}`,
@@ -180,14 +189,38 @@ export class BgpBed {
     ].join('\n');
   }
 
-  /** Starts the real `serve` on an LB host and waits until it says it announces (or fails). */
+  /** Starts the real `serve` on an LB host with its own spec (specText). */
   async startServe(lb: Lb, overrides: Overrides = {}): Promise<Proc> {
     await mkdir(join(this.dir, lb), { recursive: true });
     const spec = join(this.dir, lb, 'endpoint.yaml');
     await writeFile(spec, this.specText(lb, overrides));
-    const proc = this.spawn(lb, ['nice', '-n', NICE, process.execPath, '--import', 'tsx', CLI, 'serve', '-c', spec], { CLUSTER_ENDPOINT_LOG_LEVEL: 'info', ...overrides.env });
+    if (overrides.kernel) await sysctl(this.ns(lb), 'net.ipv4.ip_forward', '1');
+    return this.startServeWith(lb, spec, [], overrides.env);
+  }
+
+  /**
+   * Starts the real `serve` on an LB host with a spec file (e.g. one for the fleet) and further arguments. With
+   * `privateRun`, that directory is a tmpfs of this host's own (a mount namespace), as /run is on a real host.
+   */
+  startServeWith(lb: Lb, spec: string, args: string[], env: NodeJS.ProcessEnv = {}, privateRun?: string): Proc {
+    const serve = ['nice', '-n', NICE, process.execPath, '--import', 'tsx', CLI, 'serve', '-c', spec, ...args];
+    const command = privateRun ? ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mkdir -p "$0" && mount -t tmpfs tmpfs "$0" && exec "$@"', privateRun, ...serve] : serve;
+    const proc = this.spawn(lb, command, { CLUSTER_ENDPOINT_LOG_LEVEL: 'info', ...env });
     this.serves.set(lb, proc);
     return proc;
+  }
+
+  /** One spec for both LB hosts: each host's router id and its own ToR in bgp.hosts (the hosts are on subnets of their own). */
+  fleetSpecText(): string {
+    const own = this.specText('lb-01').split('\n').filter((line) => !/^ {2}(peers:|runDirectory:)|^ {4}- \{ name: tor/.test(line)).join('\n');
+    return `${own.trimEnd()}
+  runDirectory: ${join(this.dir, 'fleet-run')}
+  hosts:
+${LBS.map((lb) => `    - name: ${lb}
+      routerId: ${BgpBed.lbAddress(lb)}
+      peers:
+        - { name: tor, address: "10.251.${LBS.indexOf(lb) + 1}.1", asn: ${ROUTER_ASN} }`).join('\n')}
+`;
   }
 
   /** Next hops (LB host addresses) of the router's route to the endpoint. */

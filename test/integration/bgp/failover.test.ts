@@ -4,7 +4,7 @@
 // stays must never fail. The cut-off figures per fault, with and without BFD, are in bench/bgp-failover.ts.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -225,5 +225,29 @@ test('BGP: BIRD missing is a clear error (exit 2, one line, no stack)', { timeou
     assert.doesNotMatch(text, /\n\s+at /, 'no stack trace');
   } finally {
     rmSync(bin, { recursive: true, force: true });
+  }
+});
+
+test('BGP: one spec for the fleet (bgp.hosts): each host runs its own router id and ToR, picked by --peer or by its router id', { timeout: 60_000 }, async (t) => {
+  if (!requireOrSkip(t, ready, 'needs root, network namespaces and bird (Debian bird2)')) return;
+  const b = bed!;
+  for (const lb of ['lb-01', 'lb-02'] as const) {
+    const serve = b.serves.get(lb);
+    if (serve && serve.child.exitCode === null && serve.child.signalCode === null) {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    }
+  }
+  const spec = join(b.dir, 'fleet.yaml');
+  writeFileSync(spec, b.fleetSpecText());
+  // One run directory path, a directory of its own on each host (as /run is).
+  b.startServeWith('lb-01', spec, ['--peer', 'lb-01'], {}, join(b.dir, 'fleet-run'));
+  b.startServeWith('lb-02', spec, [], {}, join(b.dir, 'fleet-run'));
+  await b.waitForNextHops(['lb-01', 'lb-02'], 30_000);
+  for (const lb of ['lb-01', 'lb-02'] as const) {
+    let status = await b.status(lb);
+    for (let i = 0; i < 30 && !status.bgp.routerId; i++) { await sleep(100); status = await b.status(lb); }
+    assert.equal(status.bgp.routerId, BgpBed.lbAddress(lb), `${lb} runs its own router id`);
+    assert.deepEqual(status.bgp.peers.map((p: { name: string; address: string }) => [p.name, p.address]), [['tor', `10.251.${lb === 'lb-01' ? 1 : 2}.1`]]);
   }
 });

@@ -114,12 +114,13 @@ test('a server removed by a reload gets no new connections and its connections d
 test('changing the spec file reloads it by itself (balancer.watch)', async (t) => {
   const stack = await startStack(['cp-01', 'cp-02'], { balancer: { watch: true } });
   t.after(() => stack.close());
-  // startStack passes watch in the spec; the daemon follows it. Remove cp-02 by editing the file.
-  const variant = structuredClone(stack.specValue) as { controlPlane: Array<{ name: string }> };
-  variant.controlPlane = variant.controlPlane.filter((n) => n.name !== 'cp-02');
+  // startStack passes watch in the spec; the daemon follows it. Change cp-02's weight by editing the file (a change
+  // that removes servers waits for the file to stay the same: test/integration/lb/spec-delivery.test.ts).
+  const variant = structuredClone(stack.specValue) as { controlPlane: Array<{ name: string; weight?: number }> };
+  variant.controlPlane = variant.controlPlane.map((n) => (n.name === 'cp-02' ? { ...n, weight: 4 } : n));
   await stack.spec.write(variant);
   assert.ok(await waitFor(() => stack.daemon.snapshot().lastReload?.ok === true, 5000), 'no reload after the file changed');
-  assert.deepEqual(stack.daemon.snapshot().listeners[0].servers.filter((s) => !s.removed).map((s) => s.name), ['cp-01']);
+  assert.equal(stack.daemon.snapshot().listeners[0].servers.find((s) => s.name === 'cp-02')?.weight, 4);
 });
 
 function bumpHost(host: string): string {

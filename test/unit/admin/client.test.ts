@@ -85,7 +85,48 @@ balancer: { admin: "127.0.0.1:18405", adminToken: spec-token-0123456789 }
   // When balancer.admin itself is what is broken, there is nothing to reach: the spec's problems.
   await writeFile(file, 'cluster: { name: test }\nendpoint: 127.0.0.10\ncontrolPlane: [{ name: cp-01, address: 127.0.0.11 }]\nbalancer: { admin: "nowhere" }\n');
   await assert.rejects(resolveAdminTarget({ config: file }, {}, () => undefined), /is not a valid spec/);
-  // Not YAML at all: the same.
+  // A YAML syntax error elsewhere in the file (issue 24, item 6): what the library could read still gives balancer.admin.
+  for (const [text, port] of [
+    ['cluster: [\nbalancer: { admin: "127.0.0.1:18406", adminToken: spec-token-0123456789 }\n', 18406],
+    ['balancer:\n  admin: 127.0.0.1:18407\ncontrolPlane: [\n', 18407],
+    ['cluster:\n  name: x\n   bad: indent\nbalancer:\n  admin: 127.0.0.1:18408\n', 18408],
+  ] as const) {
+    await writeFile(file, text);
+    warnings.length = 0;
+    assert.equal((await resolveAdminTarget({ config: file }, {}, (line) => warnings.push(line))).url, `http://127.0.0.1:${port}`, text);
+    assert.match(warnings.join('\n'), /is not a valid spec/);
+  }
+  // Not YAML at all, and no admin: key anywhere: the default address, with the warning.
   await writeFile(file, 'cluster: [\n');
+  assert.equal((await resolveAdminTarget({ config: file }, {}, () => undefined)).url, 'http://127.0.0.1:8404');
+  // admin: is in the part the library could not read: nothing to guess, the spec's problems.
+  await writeFile(file, 'controlPlane:\n  - name: a\n    address: "unterminated\nbalancer:\n  admin: 127.0.0.1:18409\n');
   await assert.rejects(resolveAdminTarget({ config: file }, {}, () => undefined), /is not a valid spec/);
+});
+
+test('resolveAdminTarget: --admin never needs the spec, even one that is not YAML or cannot be read (issue 24, item 6)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ce-admin-client-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'endpoint.yaml');
+  await writeFile(file, 'cluster: [\n  "unterminated\nbalancer: { admin: 127.0.0.1:1, adminToken: x\n');
+  const warnings: string[] = [];
+  assert.deepEqual(await resolveAdminTarget({ admin: '127.0.0.1:9', config: file }, { CLUSTER_ENDPOINT_ADMIN_TOKEN: 'env-token' }, (l) => warnings.push(l)), { url: 'http://127.0.0.1:9', token: 'env-token' });
+  assert.match(warnings.join('\n'), /cannot be read for balancer.adminToken .*using CLUSTER_ENDPOINT_ADMIN_TOKEN/);
+  for (const config of [join(dir, 'missing.yaml'), dir, '/dev/zero']) {
+    assert.equal((await resolveAdminTarget({ admin: '127.0.0.1:9', config }, {}, () => undefined)).url, 'http://127.0.0.1:9', config);
+  }
+});
+
+test('resolveAdminTarget without -c: ./endpoint.yaml, then the packaged spec, then the default admin address (issue 23, item 7)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ce-admin-client-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const here = join(dir, 'endpoint.yaml');
+  const packaged = join(dir, 'etc-endpoint.yaml');
+  const spec = (port: number) => `cluster: { name: test }\nendpoint: 127.0.0.10\ncontrolPlane: [{ name: cp-01, address: 127.0.0.11 }]\nbalancer: { admin: "127.0.0.1:${port}" }\n`;
+  const resolve = () => resolveAdminTarget({}, {}, () => undefined, [here, packaged]);
+  assert.equal((await resolve()).url, 'http://127.0.0.1:8404', 'neither: the default address');
+  await writeFile(packaged, spec(18411));
+  assert.equal((await resolve()).url, 'http://127.0.0.1:18411', 'the packaged spec');
+  await writeFile(here, spec(18412));
+  assert.equal((await resolve()).url, 'http://127.0.0.1:18412', 'the one in the working directory first');
 });

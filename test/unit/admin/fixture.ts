@@ -3,7 +3,7 @@
 // change go through the HTTP API and come back in /api/status, the page and /metrics.
 import { UserError } from '../../../src/errors.js';
 import type { AdminState } from '../../../src/health/types.js';
-import { startAdminServer, type AdminBackend, type AdminServer } from '../../../src/runtime/admin/server.js';
+import { ADMIN_LIMITS, startAdminServer, type AdminBackend, type AdminLimits, type AdminServer } from '../../../src/runtime/admin/server.js';
 import type { ServerSnapshot, StatusSnapshot } from '../../../src/runtime/snapshot.js';
 import { silentLogger } from '../../../src/log.js';
 
@@ -86,9 +86,21 @@ export function fakeBackend(initial: StatusSnapshot = sampleSnapshot()): FakeBac
 }
 
 /** An admin server on 127.0.0.1 with a free port; closed by the test's after hook. */
-export async function startTestAdmin(t: { after(fn: () => Promise<void> | void): void }, options: { token?: string; backend?: FakeBackend } = {}): Promise<{ admin: AdminServer; backend: FakeBackend }> {
+export async function startTestAdmin(t: { after(fn: () => Promise<void> | void): void }, options: { token?: string; backend?: FakeBackend; limits?: Partial<AdminLimits> } = {}): Promise<{ admin: AdminServer; backend: FakeBackend }> {
   const backend = options.backend ?? fakeBackend();
-  const admin = await startAdminServer({ host: '127.0.0.1', port: 0, token: options.token, backend, logger: silentLogger });
+  const admin = await startAdminServer({ host: '127.0.0.1', port: 0, token: options.token, backend, logger: silentLogger, limits: { ...ADMIN_LIMITS, ...options.limits } });
   t.after(() => admin.close());
   return { admin, backend };
+}
+
+/** A snapshot of `count` servers on each of `listeners` listeners (the size the admin surface must bear). */
+export function largeSnapshot(count: number, listeners = 1): StatusSnapshot {
+  const base = sampleSnapshot();
+  return {
+    ...base,
+    listeners: Array.from({ length: listeners }, (_, l) => ({
+      ...base.listeners[0], name: `listener-${l}`, port: 6443 + l,
+      servers: Array.from({ length: count }, (_, i) => server(`n${String(i).padStart(4, '0')}`, `127.10.${i >> 8}.${i & 255}`, 6443, { totalConnections: i, bytesOut: i * 1000 })),
+    })),
+  };
 }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { test } from 'node:test';
+import fc from 'fast-check';
+import { parseHostHeader } from '../../../src/runtime/admin/guard.js';
 import { fakeBackend, startTestAdmin } from './fixture.js';
 
 async function call(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: any; text: string }> {
@@ -158,6 +161,56 @@ test('a DNS name that starts with "127." is a name, not loopback: no PUT through
     assert.match(answer.body, /ADMIN_FORBIDDEN_HOST/);
   }
   assert.equal(backend.calls.length, 0);
+});
+
+/** One request written byte for byte (no client library second-guessing the headers); resolves with the status. */
+function rawStatus(base: string, head: string): Promise<{ status: number; text: string }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: url.hostname, port: Number(url.port) });
+    let text = '';
+    socket.on('connect', () => socket.write(head));
+    socket.on('data', (d) => { text += d.toString(); });
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text }));
+  });
+}
+
+test('a malformed Host header is a 400, with or without a token (issue 24, item 8)', async (t) => {
+  const { admin, backend } = await startTestAdmin(t);
+  const token = 'a-token-of-sixteen-chars';
+  const { admin: guarded } = await startTestAdmin(t, { token });
+  const malformed = ['127.0.0.1:abc', '[::1', '[::1]:', '127.0.0.1:99999', '127.0.0.1:0', '127.0.0.1:8404:1', '999.1.1.1', '1.2.3', 'a b', '[127.0.0.1]:80', 'host/path', 'user@127.0.0.1', ''];
+  for (const host of malformed) {
+    for (const [base, auth] of [[admin.url, ''], [guarded.url, `Authorization: Bearer ${token}\r\n`]] as const) {
+      const answer = await rawStatus(base, `GET /api/status HTTP/1.1\r\nHost: ${host}\r\n${auth}Connection: close\r\n\r\n`);
+      assert.equal(answer.status, 400, `Host "${host}" ${auth ? 'with' : 'without'} a token: ${answer.text.slice(0, 200)}`);
+    }
+  }
+  assert.equal(backend.calls.length, 0);
+  // Any printable value: accepted exactly when it parses as host[:port].
+  await fc.assert(fc.asyncProperty(fc.string({ unit: fc.constantFrom(...'0123456789abcdef.:[]-_ @/%x'.split('')), maxLength: 24 }), async (host) => {
+    const answer = await rawStatus(guarded.url, `GET /api/status HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`);
+    assert.equal(answer.status === 400, parseHostHeader(host.trim()) === undefined, `Host "${host}" → ${answer.status}`);
+  }), { numRuns: 150 });
+});
+
+test('a PUT from another site\'s page (Origin) is refused, token or not; the status page\'s own and Origin-less clients are not', async (t) => {
+  const token = 'a-token-of-sixteen-chars';
+  for (const withToken of [false, true]) {
+    const { admin, backend } = await startTestAdmin(t, withToken ? { token } : {});
+    const auth: Record<string, string> = withToken ? { authorization: `Bearer ${token}` } : {};
+    for (const origin of ['http://evil.example', 'null', 'https://127.0.0.1:1', `http://localhost:${new URL(admin.url).port}`]) {
+      const answer = await call(`${admin.url}/api/nodes/cp-01/admin-state`, put('{"adminState":"maint"}', { ...auth, origin }));
+      assert.equal(answer.status, 403, `${origin}: ${answer.text}`);
+      assert.equal(answer.body.error.code, 'ADMIN_FORBIDDEN_ORIGIN');
+    }
+    assert.equal(backend.calls.length, 0);
+    assert.equal((await call(`${admin.url}/api/nodes/cp-01/admin-state`, put('{"adminState":"drain"}', { ...auth, origin: admin.url }))).status, 200);
+    assert.equal((await call(`${admin.url}/api/nodes/cp-01/admin-state`, put('{"adminState":"ready"}', auth))).status, 200);
+    // Reading is not a change: a GET with a foreign Origin is answered (the browser keeps the answer from that page).
+    assert.equal((await call(`${admin.url}/api/status`, { headers: { ...auth, origin: 'http://evil.example' } })).status, 200);
+  }
 });
 
 test('GET /?fragment=1 returns only the body the page swaps in; the page has a CSP', async (t) => {

@@ -61,8 +61,8 @@ test('parseBfdSessions and parseRouterId', () => {
 });
 
 test('a missing BIRD is a clear error with exit code 2', async () => {
-  const supervisor = new BirdSupervisor({ runDirectory: join(tmpdir(), 'ce-bgp-missing'), config: '', logger: silentLogger, bird: 'bird-that-is-not-installed' });
-  await assert.rejects(supervisor.start(), (error: unknown) => {
+  const supervisor = new BirdSupervisor({ runDirectory: join(tmpdir(), 'ce-bgp-missing'), logger: silentLogger, bird: 'bird-that-is-not-installed' });
+  await assert.rejects(supervisor.start(''), (error: unknown) => {
     assert.ok(error instanceof UserError);
     assert.equal(error.code, 'BGP');
     assert.equal(error.exitCode, 2);

@@ -1,10 +1,12 @@
 // The demo from outside: off a terminal the end of stdin does not stop it, and `probe` against it finds
 // certificates with no expiry warning.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { startDemo } from '../../../src/demo/demo.js';
 import { silentLogger } from '../../../src/log.js';
-import { runCli } from '../../helpers/cli.js';
+import { CLI, ROOT, runCli, TSX } from '../../helpers/cli.js';
 import { runCommand } from '../../integration/probe/in-process.js';
 
 test('demo: stdin at its end (not a terminal) keeps the demo running until --duration', async () => {
@@ -14,6 +16,17 @@ test('demo: stdin at its end (not a terminal) keeps the demo running until --dur
   assert.match(result.stdout, /end of input: the demo keeps running until quit, Ctrl-C, SIGTERM or --duration/);
   assert.match(result.stdout, /stopping \(--duration 3000ms passed\)\n.*stopped\n$/);
   assert.ok(Date.now() - started >= 3000, 'ran for the whole --duration');
+});
+
+test('demo: its first line is its header, and nothing it prints is JSON (under a descriptor limit of 4096)', async () => {
+  // stdout and stderr in one stream, as a terminal shows them.
+  const run = await promisify(execFile)('sh', ['-c', `ulimit -n 4096 && exec "$0" --import "$1" "$2" demo --free-ports --duration 2s </dev/null 2>&1`, process.execPath, TSX, CLI], { cwd: ROOT, timeout: 120_000 })
+    .then((r) => ({ code: 0, stdout: r.stdout }), (error: { code?: number; signal?: string; stdout?: string }) => ({ code: error.code ?? error.signal, stdout: error.stdout ?? '' }));
+  const { stdout } = run;
+  assert.equal(run.code, 0, stdout);
+  const lines = stdout.split('\n');
+  assert.match(lines[0], /^cluster-endpoint demo: /, stdout);
+  assert.deepEqual(lines.filter((l) => l.startsWith('{')), [], 'no raw JSON');
 });
 
 test('demo: commands piped in still run, and quit still stops it', async () => {

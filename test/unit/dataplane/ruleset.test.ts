@@ -104,5 +104,5 @@ test('server ids: stable, distinct, 6 hex digits; marks carry our prefix', () =>
   assert.equal(new Set(ids.values()).size, keys.length);
   for (const id of ids.values()) assert.match(id, /^[0-9a-f]{6}$/);
   assert.deepEqual(serverIds([...keys].reverse()), ids, 'independent of order');
-  assert.equal(markOf('0a0001'), 0xce0a0001);
+  assert.equal(markOf('0a0001'), 0xcc0a0001);
 });

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { parseAllDocuments } from 'yaml';
 import { talosRenderer } from '../../../src/render/talos/index.js';
+import { parseSpec } from '../../../src/spec/load.js';
 import { GOLDEN_CONTEXT, assertGolden, caseSpec, loadSpec, renderError, specText } from './golden.js';
 
 // Unmodified copies of the Talos machine-config JSON Schemas (MPL-2.0, see test/fixtures/talos-schemas/README.md).
@@ -134,10 +135,11 @@ describe('render talos: one control-plane node without a VIP (the guide\'s singl
     assert.match(files[0].contents, /Nothing fails over/);
   });
 
-  it('two control-plane nodes still need a VIP', () => {
+  it('two control-plane nodes behind one node\'s address are refused: the API would go down with that node', () => {
     const two = loadSpec(specText('talos-single').replace('  - { name: cp-01, address: 192.168.30.31 }', '  - { name: cp-01, address: 192.168.30.31 }\n  - { name: cp-02, address: 192.168.30.32 }'));
     const error = renderError(() => talosRenderer.render(two, GOLDEN_CONTEXT));
-    assert.match(error.message, /^vip: render talos needs a VIP for 2 control-plane nodes/);
+    assert.match(error.message, /^endpoint: the endpoint 192\.168\.30\.31 is the address of controlPlane\[0\] \(cp-01\): with 2 control-plane nodes/);
+    assert.match(error.hint ?? '', /vip\.peers|bgp|NLB|Talos VIP/);
   });
 });
 
@@ -145,11 +147,11 @@ describe('render talos: the VIP requirements are enforced', () => {
   const base = specText('talos-legacy');
   const attempt = (edit: (text: string) => string) => () => talosRenderer.render(loadSpec(edit(base)), GOLDEN_CONTEXT);
   const cases: Array<[string, (text: string) => string, RegExp]> = [
-    ['no VIP', (s) => s.replace(/^vip: .*\n/m, '').replace('endpoint: 192.168.30.30', 'endpoint: api.rciis.lab'), /^vip: render talos needs a VIP/],
+    ['no VIP, but node network settings', (s) => s.replace(/^vip: .*\n/m, '').replace('endpoint: 192.168.30.30', 'endpoint: api.rciis.lab'), /^talos\.gateway: render talos writes the nodes' network settings only for a Talos VIP/],
     ['VIP outside the control-plane subnet', (s) => s.replace('vip: { address: 192.168.30.30', 'vip: { address: 192.168.31.30').replace('endpoint: 192.168.30.30', 'endpoint: 192.168.31.30'), /^vip\.address: the VIP 192\.168\.31\.30 is not in the subnet of controlPlane\[0\] \(192\.168\.30\.31\/24\)/],
     ['VIP is the gateway', (s) => s.replace('gateway: 192.168.30.1', 'gateway: 192.168.30.30'), /^vip\.address: the VIP 192\.168\.30\.30 is the gateway's address/],
     ['VIP is the network address', (s) => s.replace('vip: { address: 192.168.30.30', 'vip: { address: 192.168.30.0').replace('endpoint: 192.168.30.30', 'endpoint: 192.168.30.0'), /^vip\.address: 192\.168\.30\.0 is the network or broadcast address/],
-    ['VIP held by LB peers', (s) => s.replace('vip: { address: 192.168.30.30, prefixLength: 24 }', 'vip: { address: 192.168.30.30, prefixLength: 24, peers: [{ name: lb-1, address: 192.168.30.11, priority: 100 }] }'), /^vip\.peers: /],
+    ['VIP held by LB peers, but node network settings', (s) => s.replace('vip: { address: 192.168.30.30, prefixLength: 24 }', 'vip: { address: 192.168.30.30, prefixLength: 24, peers: [{ name: lb-1, address: 192.168.30.11, priority: 100 }] }'), /^talos\.gateway: .*held by the LB hosts \(vip\.peers\)/],
     ['endpoint is another address', (s) => s.replace('endpoint: 192.168.30.30', 'endpoint: 192.168.30.40'), /^endpoint: the endpoint 192\.168\.30\.40 is not the VIP/],
     ['gateway outside the subnet', (s) => s.replace('gateway: 192.168.30.1', 'gateway: 10.0.0.1'), /^talos\.gateway: 10\.0\.0\.1 is not in the control-plane subnet/],
     ['node given by name', (s) => s.replace('address: 192.168.30.32', 'address: cp-02.lab'), /^controlPlane\[1\]\.address: "cp-02\.lab" is not an IPv4 address/],
@@ -170,5 +172,148 @@ describe('render talos: the VIP requirements are enforced', () => {
   it('a VIP equal to a node address is refused by the spec itself', () => {
     const text = base.replace('vip: { address: 192.168.30.30', 'vip: { address: 192.168.30.32');
     assert.throws(() => loadSpec(text), /the VIP 192\.168\.30\.32 is the address of controlPlane\[1\]/);
+  });
+});
+
+describe('render talos: a Talos VIP on a VLAN over a bond (issue 19 item 4)', () => {
+  const documents = talosRenderer.render(caseSpec('talos-bond-vlan'), GOLDEN_CONTEXT);
+  const legacy = talosRenderer.render(caseSpec('talos-bond-vlan-legacy'), GOLDEN_CONTEXT);
+
+  it('matches the golden files', () => {
+    assertGolden('talos-bond-vlan', 'talos', documents);
+    assertGolden('talos-bond-vlan-legacy', 'talos', legacy);
+  });
+
+  it('documents: a BondConfig, a VLANConfig on it with the address and route, and the VIP on the VLAN link; valid for v1.13', () => {
+    for (const file of documents) assert.deepEqual(schemaErrors(file.contents, 'v1.13'), [], file.path);
+    const [config, bond, vlan, vip, resolver, ...rest] = documentsOf(documents[0].contents);
+    assert.equal(rest.length, 0);
+    assert.equal(config.cluster.controlPlane.endpoint, 'https://10.40.8.10:6443');
+    assert.deepEqual(bond, { apiVersion: 'v1alpha1', kind: 'BondConfig', name: 'bond0', links: ['enp1s0f0', 'enp1s0f1'], bondMode: '802.3ad', miimon: 100 });
+    assert.deepEqual(vlan, { apiVersion: 'v1alpha1', kind: 'VLANConfig', name: 'bond0.408', vlanID: 408, parent: 'bond0', addresses: [{ address: '10.40.8.11/24' }], routes: [{ gateway: '10.40.8.1' }] });
+    assert.deepEqual(vip, { apiVersion: 'v1alpha1', kind: 'Layer2VIPConfig', name: '10.40.8.10', link: 'bond0.408' });
+    assert.equal(resolver.kind, 'ResolverConfig');
+    assert.ok(!documentsOf(documents[0].contents).some((d) => d.kind === 'LinkConfig'), 'LinkConfig is for physical links only');
+  });
+
+  it('legacy: interfaces[].bond with vlans[] carrying the address, route and VIP; valid for v1.11', () => {
+    for (const file of legacy) assert.deepEqual(schemaErrors(file.contents, 'v1.11'), [], file.path);
+    const [patch] = documentsOf(legacy[1].contents);
+    assert.deepEqual(patch.machine.network.interfaces, [{
+      interface: 'bond0',
+      bond: { interfaces: ['enp1s0f0', 'enp1s0f1'], mode: '802.3ad', miimon: 100 },
+      vlans: [{ vlanId: 408, addresses: ['10.40.8.12/24'], routes: [{ network: '0.0.0.0/0', gateway: '10.40.8.1' }], vip: { ip: '10.40.8.10' } }],
+    }]);
+  });
+
+  it('the validation can fail: a VLANConfig without its parent, or a VIP on a VLAN the schema does not know, is rejected', () => {
+    const noParent = documents[0].contents.replace('parent: bond0\n', '');
+    assert.notEqual(noParent, documents[0].contents);
+    assert.notDeepEqual(schemaErrors(noParent, 'v1.13'), []);
+    const wrongKey = legacy[0].contents.replace('vlanId: 408', 'vlanID: 408');
+    assert.notEqual(wrongKey, legacy[0].contents);
+    assert.notDeepEqual(schemaErrors(wrongKey, 'v1.11'), []);
+  });
+
+  it('a VLAN on a physical link, and a bond without a VLAN, are valid in both styles', () => {
+    const base = specText('talos-bond-vlan');
+    const shapes = {
+      'vlan on eth0': base.replace('  interface: bond0\n  bond: { links: [enp1s0f0, enp1s0f1], mode: 802.3ad }\n', '  interface: eth0\n'),
+      'bond alone': base.replace('  vlan: 408\n', ''),
+    };
+    for (const [name, text] of Object.entries(shapes)) {
+      for (const style of ['documents', 'legacy'] as const) {
+        const [file] = talosRenderer.render(loadSpec(text.replace('talos:\n', `talos:\n  configStyle: ${style}\n`)), GOLDEN_CONTEXT);
+        assert.deepEqual(schemaErrors(file.contents, style === 'legacy' ? 'v1.11' : 'v1.13'), [], `${name}, ${style}`);
+        const link = name === 'vlan on eth0' ? 'eth0.408' : 'bond0';
+        if (style === 'documents') assert.equal(documentsOf(file.contents).find((d) => d.kind === 'Layer2VIPConfig')?.link, link, name);
+      }
+    }
+  });
+
+  it('a link name that is not a physical link, without the spec saying how to build it, is refused', () => {
+    const base = specText('talos-bond-vlan');
+    const cases: Array<[string, string, RegExp, RegExp]> = [
+      ['a VLAN name', base.replace(/ {2}interface: bond0\n {2}bond: .*\n {2}vlan: 408\n/, '  interface: bond0.408\n'), /^talos\.interface: "bond0\.408" is a VLAN link \(VLAN 408 of bond0\)/, /talos\.interface: bond0 and talos\.vlan: 408, and talos\.bond/],
+      ['a bond without members', base.replace(/ {2}bond: .*\n/, ''), /^talos\.interface: "bond0" is a bond/, /talos\.bond: \{ links:/],
+      ['a VLAN name inherited from vip.interface', base.replace('vip: { address: 10.40.8.10 }', 'vip: { address: 10.40.8.10, interface: eth1.408 }').replace(/ {2}interface: bond0\n {2}bond: .*\n {2}vlan: 408\n/, ''), /defaults to vip\.interface/, /talos\.interface: eth1 and talos\.vlan: 408/],
+    ];
+    for (const [name, text, message, hint] of cases) {
+      const error = renderError(() => talosRenderer.render(loadSpec(text), GOLDEN_CONTEXT));
+      assert.equal(error.code, 'RENDER', name);
+      assert.match(error.message, message, name);
+      assert.match(error.hint ?? '', hint, name);
+    }
+  });
+
+  it('the spec refuses a bond with a device selector, a member that is the bond, and a VLAN link name too long for Linux', () => {
+    const base = specText('talos-bond-vlan');
+    const bad: Array<[string, string]> = [
+      [base.replace('  vlan: 408\n', '  vlan: 408\n  deviceSelector: { driver: mlx5_core }\n'), 'talos.deviceSelector'],
+      [base.replace('links: [enp1s0f0, enp1s0f1]', 'links: [enp1s0f0, bond0]'), 'talos.bond.links[1]'],
+      [base.replace('links: [enp1s0f0, enp1s0f1]', 'links: [enp1s0f0, enp1s0f0]'), 'talos.bond.links[1]'],
+      [base.replace('  interface: bond0\n', '  interface: bond-uplink0\n'), 'talos.vlan'],
+    ];
+    for (const [text, path] of bad) {
+      const result = parseSpec(text, 'endpoint.yaml');
+      assert.equal(result.spec, undefined, path);
+      const problem = result.problems.find((p) => p.path === path);
+      assert.ok(problem?.hint, `${path}: ${JSON.stringify(result.problems)}`);
+    }
+  });
+});
+
+describe('render talos: the endpoint and certSANs in every topology (issue 19 item 10)', () => {
+  // The golden cases of the other targets: an LB pair's VIP, an NLB's DNS name, BGP anycast (IPv4, IPv6 on 443),
+  // DNS round robin.
+  const topologies: Array<[string, string, string[]]> = [
+    ['bare-metal-tcp', 'https://192.168.30.30:6443', ['192.168.30.30']],
+    ['bare-metal-workers', '', []],
+    ['aws-guide', 'https://demo-talos-api-nlb-0123456789.elb.eu-west-1.amazonaws.com:6443', ['demo-talos-api-nlb-0123456789.elb.eu-west-1.amazonaws.com']],
+    ['bgp-bird', 'https://10.96.0.10:6443', ['10.96.0.10']],
+    ['bgp-bird-ipv6', 'https://[fd00:96::10]:443', ['fd00:96::10']],
+    ['dns-clients', 'https://api.dev.example.com:6443', []],
+  ];
+  for (const [name, url, sans] of topologies) {
+    it(`${name}: every control-plane node gets the endpoint and certSANs, every worker the endpoint; valid for v1.11 and v1.13`, () => {
+      const spec = caseSpec(name);
+      const files = talosRenderer.render(spec, GOLDEN_CONTEXT);
+      assert.deepEqual(files.map((f) => f.path), [...spec.controlPlane, ...spec.workers].map((n) => `${n.name}.yaml`));
+      const expectedUrl = url || `https://${spec.endpoint}:${spec.listeners.find((l) => l.role === 'kubernetes')!.port}`;
+      for (const file of files) {
+        assert.deepEqual(schemaErrors(file.contents, 'v1.11'), [], file.path);
+        assert.deepEqual(schemaErrors(file.contents, 'v1.13'), [], file.path);
+        const [patch, ...rest] = documentsOf(file.contents);
+        assert.equal(rest.length, 0, 'no network documents: the endpoint is not held by the nodes');
+        assert.equal(patch.cluster.controlPlane.endpoint, expectedUrl, file.path);
+        assert.equal(patch.machine?.network, undefined);
+        if (spec.workers.some((w) => `${w.name}.yaml` === file.path)) {
+          assert.deepEqual(patch, { cluster: { controlPlane: { endpoint: expectedUrl } } });
+          continue;
+        }
+        for (const san of [spec.endpoint, ...sans]) {
+          assert.ok(patch.machine.certSANs.includes(san), `${file.path}: machine.certSANs has ${san}`);
+          assert.ok(patch.cluster.apiServer.certSANs.includes(san), `${file.path}: apiServer.certSANs has ${san}`);
+        }
+      }
+    });
+  }
+
+  it('a dual-stack anycast endpoint puts both addresses into the certSANs', () => {
+    const text = specText('bgp-bird').replace('endpoint: 10.96.0.10', 'endpoint: api.routed.example').replace('bgp:\n', 'bgp:\n  addresses: [10.96.0.10, "fd00:96::10"]\n') + '    - { name: tor-1v6, address: "fd00:1::1", asn: 65000 }\n';
+    const [file] = talosRenderer.render(loadSpec(text), GOLDEN_CONTEXT);
+    const [patch] = documentsOf(file.contents);
+    assert.equal(patch.cluster.controlPlane.endpoint, 'https://api.routed.example:6443');
+    assert.deepEqual(patch.cluster.apiServer.certSANs, ['api.routed.example', '10.96.0.10', 'fd00:96::10']);
+  });
+
+  it('the LB pair\'s endpoint must be its VIP (or a name for it); node network settings are refused, not dropped', () => {
+    const base = specText('bare-metal-tcp');
+    const other = renderError(() => talosRenderer.render(loadSpec(base.replace('endpoint: 192.168.30.30', 'endpoint: 192.168.30.40')), GOLDEN_CONTEXT));
+    assert.match(other.message, /^endpoint: the endpoint 192\.168\.30\.40 is not the LB hosts' VIP 192\.168\.30\.30/);
+    const gateway = renderError(() => talosRenderer.render(loadSpec(`${base}talos: { gateway: 192.168.30.1 }\n`), GOLDEN_CONTEXT));
+    assert.match(gateway.message, /^talos\.gateway: render talos writes the nodes' network settings only for a Talos VIP/);
+    const named = talosRenderer.render(loadSpec(base.replace('endpoint: 192.168.30.30', 'endpoint: api.rciis.lab')), GOLDEN_CONTEXT);
+    assert.deepEqual(documentsOf(named[0].contents)[0].cluster.apiServer.certSANs, ['api.rciis.lab', '192.168.30.30']);
   });
 });

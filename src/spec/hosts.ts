@@ -1,0 +1,39 @@
+// One spec for the whole fleet: shared settings plus each LB host's own (vip.peers[].interface, bgp.hosts[]).
+// What one host runs is its view, merged here once, so serve and the per-host renderers read one shape and
+// never merge on their own.
+import { UserError } from '../errors.js';
+import type { Bgp, BgpHost, Peer, Vip } from './types.js';
+
+/** The VIP as `self` holds it: on its own interface, and syncing flows on it unless vip.sync.interface says otherwise. */
+export function vipForPeer(vip: Vip, self: Peer): Vip {
+  const iface = self.interface ?? vip.interface;
+  return {
+    ...vip,
+    interface: iface,
+    ...(vip.sync ? { sync: { ...vip.sync, interface: vip.sync.interfaceWritten ? vip.sync.interface : iface } } : {}),
+  };
+}
+
+/** BGP as `host` runs it: its router id, the shared peers and its own. Without a host: the shared settings. */
+export function bgpForHost(bgp: Bgp, host: BgpHost | undefined): Bgp {
+  if (!host) return bgp;
+  return { ...bgp, routerId: host.routerId ?? bgp.routerId, peers: [...bgp.peers, ...host.peers] };
+}
+
+/**
+ * Which bgp.hosts entry this host is: the one named (serve --peer), else the one whose router id or a source
+ * address of its own peers is a local address. Undefined when the spec has no hosts (every host runs the same).
+ */
+export function selectBgpHost(bgp: Bgp, explicit: string | undefined, isLocal: (address: string) => boolean): BgpHost | undefined {
+  if (bgp.hosts.length === 0) return undefined;
+  const names = bgp.hosts.map((h) => h.name).join(', ');
+  if (explicit !== undefined) {
+    const host = bgp.hosts.find((h) => h.name === explicit);
+    if (!host) throw new UserError('BGP', `--peer ${explicit} is not one of bgp.hosts`, { hint: `use one of: ${names}`, exitCode: 2 });
+    return host;
+  }
+  const matches = bgp.hosts.filter((h) => (h.routerId !== undefined && h.routerId !== 'auto' && isLocal(h.routerId)) || h.peers.some((p) => p.sourceAddress !== undefined && isLocal(p.sourceAddress)));
+  if (matches.length === 1) return matches[0];
+  if (matches.length === 0) throw new UserError('BGP', 'bgp.hosts: none of the hosts is this one (no routerId or sourceAddress of theirs is a local address)', { hint: `pass --peer NAME (one of: ${names})`, exitCode: 2 });
+  throw new UserError('BGP', `bgp.hosts: several hosts match this one (${matches.map((h) => h.name).join(', ')})`, { hint: 'pass --peer NAME to choose one', exitCode: 2 });
+}
