@@ -2,10 +2,10 @@
 // purpose — one table, read by the renderers (a refusal can only name a field the table says the target refuses),
 // by the docs (docs/render/fields.md is generated from it) and by the tests (no field is dropped without a word).
 // A field a target does not list is not that target's business (aws.vpcId means nothing to HAProxy).
-import { isDeepStrictEqual } from 'node:util';
 import type { TSchema } from '@sinclair/typebox';
 import { EndpointSpecSchema } from '../spec/schema.js';
-import type { HealthCheck, Listener, Spec } from '../spec/types.js';
+import { listenerOf } from '../spec/listener-role.js';
+import type { BgpPeer, HealthCheck, Listener, Spec } from '../spec/types.js';
 import { descriptorLimit, MIN_DESCRIPTOR_LIMIT } from './builtin/systemd.js';
 
 export interface FieldUse {
@@ -34,20 +34,14 @@ type CheckField = (typeof CHECK_FIELDS)[number];
 /** A health-check field's use; `applies` says for which checks the target reads it (a path: https checks only). */
 type CheckUse = Omit<FieldUse, 'when'> & { applies?: (check: HealthCheck) => boolean };
 
-/** A check field's value in the normalized check (interval → intervalMs). */
-const checkValue = (check: HealthCheck, key: string): unknown => {
-  const [first, second] = key.split('.');
-  const value = (check as unknown as Record<string, unknown>)[`${first}Ms`] ?? (check as unknown as Record<string, unknown>)[first];
-  return second ? (value as Record<string, unknown> | undefined)?.[second] : value;
-};
-
 /** The listener a place names (listeners[2].healthCheck.path → listeners[2]). */
 const listenerAt = (spec: Spec, at: string): Listener | undefined => spec.listeners[Number(/^listeners\[(\d+)\]/.exec(at)?.[1] ?? -1)];
 
 /**
  * A health-check field's use, for the spec's healthCheck and for every listener's own. A listener's field counts
- * where its check is one the target reads it for; the spec's, where a listener takes that value from it (a value
- * every listener overrides reaches no target).
+ * where its check is one the target reads it for; the spec's, where a listener has no check of its own (a value
+ * every listener overrides reaches no target; one a listener's own check inherits counts there too, but the
+ * normalized spec does not say which values a listener's check wrote).
  */
 function checks<T extends Partial<Record<CheckField, CheckUse>>>(uses: T): { [K in keyof T & string as `healthCheck.${K}` | `listeners[].healthCheck.${K}`]: Omit<T[K], 'applies'> } {
   const out: Uses = {};
@@ -57,18 +51,20 @@ function checks<T extends Partial<Record<CheckField, CheckUse>>>(uses: T): { [K 
       out[`listeners[].healthCheck.${key}`] = use;
       continue;
     }
-    out[`healthCheck.${key}`] = { ...use, when: (spec) => spec.listeners.some((l) => applies(l.healthCheck) && isDeepStrictEqual(checkValue(l.healthCheck, key), checkValue(spec.healthCheck, key))) };
+    out[`healthCheck.${key}`] = { ...use, when: (spec) => spec.listeners.some((l) => l.healthCheck === spec.healthCheck && applies(l.healthCheck)) };
     out[`listeners[].healthCheck.${key}`] = { ...use, when: (spec, at) => { const l = listenerAt(spec, at); return l !== undefined && applies(l.healthCheck); } };
   }
   return out as never;
 }
 
-/** A node field's use, for control-plane nodes and workers alike; workers count only where a listener targets them. */
+/** A node field's use, for control-plane nodes and workers alike; each group counts only where a listener targets it. */
 function nodes<T extends Uses>(uses: T): { [K in keyof T & string as `controlPlane[].${K}` | `workers[].${K}`]: T[K] } {
   const out: Uses = {};
   for (const [key, use] of Object.entries(uses)) {
-    out[`controlPlane[].${key}`] = use;
-    out[`workers[].${key}`] = use.expresses ? { ...use, when: (spec, at) => hasWorkerListener(spec) && (use.when?.(spec, at) ?? true) } : use;
+    for (const group of ['controlPlane', 'workers'] as const) {
+      const targeted = (spec: Spec) => spec.listeners.some((l) => l.targets === group);
+      out[`${group}[].${key}`] = use.expresses ? { ...use, when: (spec, at) => targeted(spec) && (use.when?.(spec, at) ?? true) } : use;
+    }
   }
   return out as never;
 }
@@ -87,13 +83,23 @@ function birdPeers<P extends string>(prefix: P) {
     [`${prefix}.multihop`]: { expresses: 'multihop' },
     [`${prefix}.sourceAddress`]: { expresses: 'source address, strict bind (and strict bind in protocol bfd)' },
     [`${prefix}.bfd`]: { expresses: 'bfd on / off for the session' },
-    [`${prefix}.bfdInterval`]: { expresses: 'the session\'s bfd { interval }' },
-    [`${prefix}.bfdMultiplier`]: { expresses: 'the session\'s bfd { multiplier }' },
+    [`${prefix}.bfdInterval`]: { expresses: 'the session\'s bfd { interval }', when: (spec: Spec, at: string) => peerAt(spec, at)?.bfd === true },
+    [`${prefix}.bfdMultiplier`]: { expresses: 'the session\'s bfd { multiplier }', when: (spec: Spec, at: string) => peerAt(spec, at)?.bfd === true },
   } as { [K in `${P}.${'name' | 'address' | 'asn' | 'port' | 'passwordFile' | 'multihop' | 'sourceAddress' | 'bfd' | 'bfdInterval' | 'bfdMultiplier'}`]: K extends `${P}.passwordFile` ? { refuses: string } : { expresses: string } };
 }
 
+/** The BGP session a place names (bgp.peers[1].x, bgp.hosts[0].peers[2].x). */
+const peerAt = (spec: Spec, at: string): BgpPeer | undefined => {
+  const host = /^bgp\.hosts\[(\d+)\]\.peers\[(\d+)\]/.exec(at);
+  if (host) return spec.bgp?.hosts[Number(host[1])]?.peers[Number(host[2])];
+  const shared = /^bgp\.peers\[(\d+)\]/.exec(at);
+  return shared ? spec.bgp?.peers[Number(shared[1])] : undefined;
+};
+/** Every BGP session of the fleet: the shared peers and each host's own. */
+const sessions = (spec: Spec): BgpPeer[] => [...(spec.bgp?.peers ?? []), ...(spec.bgp?.hosts.flatMap((h) => h.peers) ?? [])];
+/** A VIP the control-plane nodes hold (no LB hosts): the only layout in which render talos writes their network. */
+const talosVip = (spec: Spec) => spec.vip !== undefined && spec.vip.peers.length === 0;
 const anyCheck = (spec: Spec, type: string) => spec.listeners.some((l) => l.healthCheck.type === type);
-const hasWorkerListener = (spec: Spec) => spec.listeners.some((l) => l.targets === 'workers');
 
 const SERVE_ONLY = 'the built-in balancer\'s (serve) own setting';
 
@@ -195,7 +201,7 @@ export const FIELD_USES = {
     'cluster.name': { expresses: 'the vrrp_instance name' },
     'vip.address': { expresses: 'virtual_ipaddress' },
     'vip.prefixLength': { expresses: 'virtual_ipaddress prefix' },
-    'vip.interface': { expresses: 'interface and virtual_ipaddress dev' },
+    'vip.interface': { expresses: 'interface and virtual_ipaddress dev (of peers without their own)', when: (spec) => spec.vip?.peers.some((p) => p.interface === undefined) ?? false },
     'vip.virtualRouterId': { expresses: 'virtual_router_id' },
     'vip.advertInterval': { expresses: 'advert_int (and version 3 when not whole seconds)', refuses: 'outside 1–255 s (VRRPv2) or not 10 ms steps up to 40.95 s (VRRPv3)' },
     'vip.preempt': { expresses: 'false: nopreempt, every host BACKUP' },
@@ -221,20 +227,20 @@ export const FIELD_USES = {
   talos: {
     endpoint: { expresses: 'cluster.controlPlane.endpoint and certSANs, in every topology', refuses: 'the address of one of several control-plane nodes (the API would go down with it), or an address other than the VIP with a VIP' },
     'controlPlane[].name': { expresses: 'one patch per node' },
-    'controlPlane[].address': { expresses: 'the node\'s address on the VIP\'s link (Talos VIP)', when: (spec) => spec.vip !== undefined && spec.vip.peers.length === 0, refuses: 'with a Talos VIP, anything but an IP of the VIP\'s family in its subnet' },
+    'controlPlane[].address': { expresses: 'the node\'s address on the VIP\'s link (Talos VIP)', when: talosVip, refuses: 'with a Talos VIP, anything but an IP of the VIP\'s family in its subnet' },
     'controlPlane[].ports': { refuses: 'any override where nothing maps ports (Talos VIP, DNS round robin, one node)' },
     'workers[].name': { expresses: 'one patch per worker: its endpoint' },
-    'listeners[].port': { expresses: 'the endpoint URL\'s port (the kubernetes listener)', refuses: 'a port other than targetPort where nothing maps ports (Talos VIP, DNS round robin, one node)' },
+    'listeners[].port': { expresses: 'the endpoint URL\'s port (the kubernetes listener)', when: (spec, at) => listenerAt(spec, at) === listenerOf(spec, 'kubernetes'), refuses: 'a port other than targetPort where nothing maps ports (Talos VIP, DNS round robin, one node)' },
     'vip.address': { expresses: 'the Talos VIP (Layer2VIPConfig or interfaces[].vip) without vip.peers; certSANs either way', refuses: 'with a Talos VIP: outside the control-plane subnet, a node\'s or the gateway\'s address, the network or broadcast address' },
     'vip.peers': { expresses: 'an LB pair holds the endpoint: patches with the endpoint and certSANs only' },
     'bgp.addresses': { expresses: 'certSANs (BGP anycast)' },
-    'talos.configStyle': { expresses: 'legacy machine.network or >= 1.12 documents' },
-    'talos.interface': { expresses: 'the link name (Talos VIP)', refuses: 'a VLAN or bond name the spec does not describe (bond0.408 without talos.vlan, bond0 without talos.bond)' },
+    'talos.configStyle': { expresses: 'legacy machine.network or >= 1.12 documents (Talos VIP: the other patches carry no network)', when: talosVip },
+    'talos.interface': { expresses: 'the link name (Talos VIP)', when: talosVip, refuses: 'a VLAN or bond name the spec does not describe (bond0.408 without talos.vlan, bond0 without talos.bond)' },
     'talos.deviceSelector.hardwareAddr': { expresses: 'the link selector', refuses: 'without a Talos VIP (the nodes keep their network)' },
     'talos.deviceSelector.driver': { expresses: 'the link selector', refuses: 'without a Talos VIP (the nodes keep their network)' },
     'talos.deviceSelector.busPath': { expresses: 'the link selector', refuses: 'without a Talos VIP (the nodes keep their network)' },
     'talos.gateway': { expresses: 'the default route', refuses: 'without a Talos VIP (the nodes keep their network), or outside the control-plane subnet' },
-    'talos.prefixLength': { expresses: 'the node address prefix', refuses: 'longer than the VIP\'s family allows' },
+    'talos.prefixLength': { expresses: 'the node address prefix (Talos VIP)', when: talosVip, refuses: 'longer than the VIP\'s family allows' },
     'talos.nameservers': { expresses: 'nameservers / ResolverConfig', refuses: 'without a Talos VIP (the nodes keep their network), or not IP addresses' },
     'talos.certSANs': { expresses: 'certSANs' },
     'talos.vlan': { expresses: 'VLANConfig (vlanID, parent) / interfaces[].vlans[] carrying the address, routes and VIP', refuses: 'without a Talos VIP (the nodes keep their network)' },
@@ -250,14 +256,14 @@ export const FIELD_USES = {
     endpoint: { expresses: 'the announced host route (without bgp.addresses)', refuses: 'a name without bgp.addresses: BGP announces an address' },
     'bgp.addresses': { expresses: 'one static protocol per address (endpoint4, endpoint6), both in the health loop' },
     'bgp.localAsn': { expresses: 'local as' },
-    'bgp.routerId': { expresses: 'router id' },
+    'bgp.routerId': { expresses: 'router id (of every host without its own)', when: (spec) => spec.bgp !== undefined && (spec.bgp.hosts.length === 0 || spec.bgp.hosts.some((h) => h.routerId === undefined)) },
     ...birdPeers('bgp.peers[]'),
     'bgp.hosts[].name': { expresses: 'one bird.conf per host (<host>/bird.conf)' },
     'bgp.hosts[].routerId': { expresses: 'that host\'s router id' },
     ...birdPeers('bgp.hosts[].peers[]'),
     'bgp.bfd': { expresses: 'bfd on' },
-    'bgp.bfdInterval': { expresses: 'BFD interval', when: (spec) => spec.bgp?.bfd === true },
-    'bgp.bfdMultiplier': { expresses: 'BFD multiplier', when: (spec) => spec.bgp?.bfd === true },
+    'bgp.bfdInterval': { expresses: 'protocol bfd interval (sessions with BFD)', when: (spec) => sessions(spec).some((p) => p.bfd) },
+    'bgp.bfdMultiplier': { expresses: 'protocol bfd multiplier (sessions with BFD)', when: (spec) => sessions(spec).some((p) => p.bfd) },
     'bgp.holdTime': { expresses: 'hold time, keepalive time' },
     'bgp.withdrawDelay': { expresses: 'the health loop\'s wait after withdrawing' },
     'bgp.runDirectory': { ignores: 'Debian\'s bird2 unit has its own paths (/etc/bird, /run/bird)' },
