@@ -27,11 +27,12 @@ export const ERROR_CODES = {
   RENDER_DRIFT: 'Rendered files differ from the files on disk.',
   PROBE_FAILED: 'The endpoint is not usable.',
   VIP: 'The VIP manager cannot hold or release the address.',
-  KERNEL: 'The kernel data plane cannot start or change its nftables table (no CAP_NET_ADMIN, nft or conntrack missing, IP forwarding off, bind not local).',
+  KERNEL: 'The kernel data plane cannot start or change its nftables table (no CAP_NET_ADMIN, nft or conntrack missing, IP forwarding off, bind not local, another serve runs the same cluster or catches the same address and port).',
   DISCOVERY: 'Discovery from the cluster cannot start (the kubeconfig or the service account cannot be loaded).',
   BGP: 'The BGP announcer cannot run its speaker (BIRD) or put the endpoint on this host.',
   DOCTOR_FINDINGS: 'doctor found problems of severity error.',
   INTERNAL: 'An unexpected failure inside the tool (a bug).',
+  REHEARSE: 'rehearse cannot build or run its lab (no root, an engine missing, the lab did not come up).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

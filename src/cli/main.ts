@@ -24,8 +24,10 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0);
 });
 
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+// rehearse starts this program again inside its lab as an agent (src/rehearse/self.ts, agent.ts).
+const agent = process.env.CLUSTER_ENDPOINT_REHEARSE_AGENT;
+(agent ? import('../rehearse/agent.js').then((m) => m.runAgent(agent)).then(() => undefined) : main(process.argv.slice(2))).then(
+  (code) => { if (code !== undefined) process.exitCode = code; },
   (error: unknown) => { process.exitCode = reportError(error); },
 ).then(() => {
   // A read given up on a hung file system still holds a thread that a normal exit would wait for (src/read-file.ts).

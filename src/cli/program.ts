@@ -64,15 +64,15 @@ SIGTERM/SIGINT stop accepting, let connections finish for up to the deregistrati
 in kernel mode the table stays, established flows go on and the next serve adopts it (the unit that
 \`render builtin\` writes sends SIGUSR2 on \`systemctl restart\`).`)
     .addOption(configOption())
-    .option('--peer <name>', 'which LB host this is: a vip.peers or bgp.hosts entry (default: the one whose address, or router id, is local)')
+    .option('--peer <name>', 'which LB host this is: a vip.peers or bgp.hosts entry (default: the one whose address, or router id, is local); refused on a spec with neither')
     .option('--no-watch', 'do not reload when the spec file changes (SIGHUP still reloads)')
     .addOption(new Option('--log-level <level>', 'log level (default info, or CLUSTER_ENDPOINT_LOG_LEVEL)').choices(LOG_LEVELS))
-    .option('--cleanup', 'remove the nftables table (and its conntrack flows) that a kernel-mode serve left behind, then exit; cuts the flows it carried')
+    .option('--cleanup', 'remove the nftables table (and its conntrack flows) that a kernel-mode serve of this spec left behind, then exit; cuts the flows it carried, leaves other clusters\' tables')
     .action(async (options) => {
       const { serve: run } = await import('./commands/serve.js');
       done(await run({ config: options.config, peer: options.peer, watch: options.watch ? undefined : false, logLevel: options.logLevel, cleanup: options.cleanup }, io));
     });
-  examples(serve, ['sudo cluster-endpoint serve -c /etc/cluster-endpoint/endpoint.yaml', 'cluster-endpoint serve -c endpoint.yaml --peer lb-01 --log-level debug', 'sudo cluster-endpoint serve --cleanup']);
+  examples(serve, ['sudo cluster-endpoint serve -c /etc/cluster-endpoint/endpoint.yaml', 'cluster-endpoint serve -c endpoint.yaml --peer lb-01 --log-level debug', 'sudo cluster-endpoint serve --cleanup -c /etc/cluster-endpoint/endpoint.yaml']);
 
   const validate = program.command('validate')
     .summary('check a spec and print every problem')
@@ -232,6 +232,31 @@ Exit codes: 0 no finding of severity error, 1 at least one error, 2 usage.`)
     .option('--no-engines', 'do not run haproxy -c, keepalived -t or terraform fmt -check')
     .action(async (files, options) => done(await (await import('./commands/doctor.js')).doctor({ ...options, files }, io)));
   examples(doctor, ['cluster-endpoint doctor endpoint.yaml /etc/haproxy/haproxy.cfg /etc/keepalived/keepalived.conf', 'cluster-endpoint doctor infra/terraform/']);
+
+  const rehearse = program.command('rehearse')
+    .summary('run your haproxy.cfg + keepalived.conf (or serve) against a simulated control plane and measure what clients lose')
+    .description(`Builds a lab in network namespaces — stand-in kube-apiserver/apid nodes at the addresses your files name, your
+own engines on the LB hosts (HAProxy + keepalived with your files, one LB host per keepalived.conf; or serve
+with the spec), and a kubectl-like client — then runs a drill: a node drained and rebooted, crashed,
+black-holed, unready; the balancer and an LB host crashed, a link cut; the engines reloaded. It reports per
+step the failed requests, the longest outage, the streams cut, who held the VIP, and for every loss its most
+likely cause (file:line). Needs root (or CAP_SYS_ADMIN + CAP_NET_ADMIN); --dry-run prints the plan without.
+
+Exit codes: 0 no step lost more than the promises allow, 1 a step did, 2 usage or the lab cannot run, 130 interrupted.`)
+    .addArgument(new Argument('[files...]', 'haproxy.cfg, keepalived.conf (one per LB host), the check scripts they name, Talos or kubeadm configs'))
+    .addOption(pathOption(new Option('-c, --config <file>', 'spec: its promises (checks, VIP, idle timeout); with --serve, what serve runs (default ./endpoint.yaml)')))
+    .option('--serve', 'rehearse the built-in balancer (serve) with the spec instead of HAProxy + keepalived')
+    .addOption(new Option('--steps <list>', 'only these steps, comma-separated (baseline, idle, node-reboot, node-crash, node-blackhole, api-unready, lb-engine-crash, lb-host-crash, lb-link-cut, reload)'))
+    .addOption(new Option('--idle <duration>', 'the longest watches are left idle to meet an idle timeout').default(45_000, '45s').argParser(durationArgument('--idle', '2m')))
+    .option('--dry-run', 'print the plan (lab, engines, promises, steps) and build nothing')
+    .option('--json', 'machine-readable report (stable keys)')
+    .addOption(pathOption(new Option('--log <file>', 'also write everything the run saw (client, nodes, engines\' log, VIP) as JSON lines')))
+    .action(async (files, options) => done(await (await import('./commands/rehearse.js')).rehearse({ ...options, files, idleMs: options.idle }, io)));
+  examples(rehearse, [
+    'sudo cluster-endpoint rehearse haproxy.cfg lb-01/keepalived.conf lb-02/keepalived.conf',
+    'sudo cluster-endpoint rehearse -c endpoint.yaml --serve --json',
+    'cluster-endpoint rehearse -c endpoint.yaml haproxy.cfg keepalived.conf check_apiserver.sh --dry-run',
+  ]);
 
   addCompletion(program, io, done);
   for (const command of program.commands) {

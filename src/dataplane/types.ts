@@ -31,7 +31,7 @@ export interface MemberCounters {
 
 export interface DataPlane {
   readonly mode: BalancerMode;
-  /** For the start line: how flows are carried ("proxy, handles engine", "kernel, nftables table inet cluster_endpoint"). */
+  /** For the start line: how flows are carried ("proxy, handles engine", "kernel, nftables table inet cluster_endpoint_prod"). */
   readonly description: string;
   /**
    * Brings the data plane to `listeners` of `spec`. All or nothing: when it cannot (a port will not

@@ -28,9 +28,12 @@ const CHECKS = {
   healthz: ['ping', 'log', 'etcd', 'poststarthook/start-apiserver-admission-initializer'],
 } as const;
 
-type HealthEndpoint = keyof typeof CHECKS;
+export type HealthEndpoint = keyof typeof CHECKS;
 
-export function answerKubeApi(identity: KubeApiIdentity, method: string, url: string): KubeApiAnswer {
+/** Named checks that fail now, per endpoint (rehearse's stand-in: "shutdown" while terminating, "etcd-readiness" when unready). */
+export type FailingChecks = Partial<Record<HealthEndpoint, readonly string[]>>;
+
+export function answerKubeApi(identity: KubeApiIdentity, method: string, url: string, failing: FailingChecks = {}): KubeApiAnswer {
   const { pathname, searchParams } = new URL(url, 'https://node.invalid');
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
   const headers = { 'cache-control': 'no-cache, private', [NODE_HEADER]: identity.node };
@@ -38,7 +41,7 @@ export function answerKubeApi(identity: KubeApiIdentity, method: string, url: st
     return status(headers, 405, 'MethodNotAllowed', `the simulated node ${identity.node} only answers GET`);
   }
   const [, first, check] = /^\/([a-z]+)(?:\/(.+))?$/.exec(path) ?? [];
-  if (first in CHECKS) return health(headers, first as HealthEndpoint, check, searchParams.has('verbose'));
+  if (first in CHECKS) return health(headers, first as HealthEndpoint, check, searchParams.has('verbose'), failing[first as HealthEndpoint] ?? []);
   switch (path) {
     case '/version':
       return json(headers, 200, versionInfo(identity.node));
@@ -75,13 +78,18 @@ export function versionInfo(node: string) {
   };
 }
 
-function health(headers: Record<string, string>, endpoint: HealthEndpoint, check: string | undefined, verbose: boolean): KubeApiAnswer {
+function health(headers: Record<string, string>, endpoint: HealthEndpoint, check: string | undefined, verbose: boolean, failing: readonly string[]): KubeApiAnswer {
   const names: readonly string[] = CHECKS[endpoint];
   const text = { ...headers, 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' };
   if (check !== undefined) {
-    return names.includes(check)
-      ? { status: 200, headers: text, body: 'ok' }
-      : status(headers, 404, 'NotFound', 'the server could not find the requested resource');
+    if (!names.includes(check)) return status(headers, 404, 'NotFound', 'the server could not find the requested resource');
+    return failing.includes(check) ? { status: 500, headers: text, body: `internal server error: ${check} check failed\n` } : { status: 200, headers: text, body: 'ok' };
+  }
+  if (names.some((name) => failing.includes(name))) {
+    // kube-apiserver on a failed check: 500, every check listed, the reason withheld (k8s.io/apiserver
+    // pkg/server/healthz/healthz.go handleRootHealth: "always be verbose on failure").
+    const lines = names.map((name) => (failing.includes(name) ? `[-]${name} failed: reason withheld` : `[+]${name} ok`));
+    return { status: 500, headers: text, body: `${lines.join('\n')}\n${endpoint} check failed\n` };
   }
   if (!verbose) return { status: 200, headers: text, body: 'ok' };
   const body = `${names.map((name) => `[+]${name} ok`).join('\n')}\n${endpoint} check passed\n`;

@@ -1,6 +1,7 @@
 // The files doctor was given, parsed once, and what rules may know about all of them together
 // (a keepalived peer's priority, a Terraform variable's value, the spec's endpoint and VIP).
 import type { LoadResult } from '../spec/load.js';
+import type { IncludeReader } from './keepalived-include.js';
 import type { Spec } from '../spec/types.js';
 import type { RuleFinding } from './finding.js';
 import type { BirdConfig } from './parsers/bird.js';
@@ -32,6 +33,8 @@ export interface DoctorOptions {
   talosVersion?: string;
   /** Also run the engines' own checks (haproxy -c, keepalived -t, terraform fmt -check) when installed. */
   engines?: boolean;
+  /** Where keepalived `include` statements are read from (default: the disk, relative to the including file). */
+  includes?: IncludeReader;
 }
 
 export interface DoctorContext {

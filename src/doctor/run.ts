@@ -1,4 +1,5 @@
 // doctor's core: parse every file once, run every rule of its kind, collect findings with file:line.
+import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { parseSpec } from '../spec/load.js';
 import type { DoctorContext, DoctorOptions, ParsedFile } from './context.js';
@@ -7,6 +8,7 @@ import type { EngineRun } from './engines/engine.js';
 import { runEngines } from './engines/engine.js';
 import { ENGINES } from './engines/index.js';
 import { compareFindings, type Finding } from './finding.js';
+import { DISK, expandIncludes, type ExpandedFile } from './keepalived-include.js';
 import { DOCTOR_LIMITS, limitFinding, nestingExcess } from './limits.js';
 import { parseHaproxy } from './parsers/haproxy.js';
 import { parseBird } from './parsers/bird.js';
@@ -35,6 +37,8 @@ export async function runDoctor(inputs: DoctorInput[], options: DoctorOptions = 
   const findings: Finding[] = [];
   const files: ParsedFile[] = [];
   const listed: DoctorReport['files'] = [];
+  const expanded = await keepalivedIncludes(inputs, options);
+  const includedElsewhere = new Set([...expanded.values()].flatMap((e) => e.included));
   for (const input of inputs) {
     if (input.unreadable !== undefined) {
       listed.push({ path: input.path, kind: 'unknown' });
@@ -55,6 +59,8 @@ export async function runDoctor(inputs: DoctorInput[], options: DoctorOptions = 
       findings.push(limitFinding(input.path, deep.line, `the file nests more than ${DOCTOR_LIMITS.depth} levels deep here (column ${deep.column})`));
       continue;
     }
+    // A file another keepalived.conf includes is checked as part of that file, never out of its context.
+    if (kind === 'keepalived' && includedElsewhere.has(resolve(input.path))) continue;
     if (!kind) {
       findings.push({
         rule: 'doctor/unknown-file', severity: 'error', file: input.path, line: 1,
@@ -66,7 +72,7 @@ export async function runDoctor(inputs: DoctorInput[], options: DoctorOptions = 
     }
     let parsed: ParsedFile | undefined;
     try {
-      parsed = await parse(kind, input, findings);
+      parsed = await parse(kind, { ...input, text: expanded.get(input.path)?.text ?? input.text }, findings);
     } catch (error) {
       // A parser that recursed too deep after all: a finding, never a crash.
       if (!(error instanceof RangeError)) throw error;
@@ -94,10 +100,25 @@ export async function runDoctor(inputs: DoctorInput[], options: DoctorOptions = 
     findings.push(...mergeEngineFindings(findings, ran.findings));
     engines = ran.runs;
   }
+  for (const finding of findings) {
+    const origin = expanded.get(finding.file)?.origins[finding.line - 1];
+    if (origin) { finding.file = origin.file; finding.line = origin.line; }
+  }
   findings.sort(compareFindings);
   const counts = { error: 0, warning: 0, info: 0 };
   for (const f of findings) counts[f.severity]++;
   return { files: listed, findings, counts, engines };
+}
+
+/** keepalived files with their include statements expanded (keepalived-include.ts), by path as given. */
+async function keepalivedIncludes(inputs: DoctorInput[], options: DoctorOptions): Promise<Map<string, ExpandedFile>> {
+  const expanded = new Map<string, ExpandedFile>();
+  for (const input of inputs) {
+    if (detectKind(input.path, input.text) !== 'keepalived') continue;
+    const file = await expandIncludes(input.path, input.text, options.includes ?? DISK);
+    if (file) expanded.set(input.path, file);
+  }
+  return expanded;
 }
 
 async function parse(kind: ParsedFile['kind'], input: DoctorInput, findings: Finding[]): Promise<ParsedFile | undefined> {

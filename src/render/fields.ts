@@ -253,6 +253,7 @@ export const FIELD_USES = {
     deregistrationDelay: { expresses: 'terminationGracePeriodSeconds (the delay + 15 s: serve hands the VIP on, then drains)' },
   },
   bird: {
+    bgp: { refuses: 'absent: render bird needs the BGP settings' },
     endpoint: { expresses: 'the announced host route (without bgp.addresses)', refuses: 'a name without bgp.addresses: BGP announces an address' },
     'bgp.addresses': { expresses: 'one static protocol per address (endpoint4, endpoint6), both in the health loop' },
     'bgp.localAsn': { expresses: 'local as' },

@@ -10,15 +10,18 @@ export interface PortOverride {
   port: number;
 }
 
-/** The first server of these listeners whose port is not its listener's targetPort, or undefined. */
-export function firstPortOverride(spec: Spec, listeners: readonly Listener[] = spec.listeners): PortOverride | undefined {
-  for (const listener of listeners) {
+/** Every server of these listeners whose port is not its listener's targetPort. */
+export function portOverrides(spec: Spec, listeners: readonly Listener[] = spec.listeners): PortOverride[] {
+  return listeners.flatMap((listener) => {
     const nodes = listener.targets === 'workers' ? spec.workers : spec.controlPlane;
-    for (const server of listener.servers) {
-      if (server.port === listener.targetPort) continue;
+    return listener.servers.filter((server) => server.port !== listener.targetPort).map((server) => {
       const index = nodes.findIndex((n) => n.name === server.name);
       return { path: `${listener.targets}[${index}].ports.${listener.name}`, node: server.name, listener, port: server.port };
-    }
-  }
-  return undefined;
+    });
+  });
+}
+
+/** The first server of these listeners whose port is not its listener's targetPort, or undefined. */
+export function firstPortOverride(spec: Spec, listeners: readonly Listener[] = spec.listeners): PortOverride | undefined {
+  return portOverrides(spec, listeners)[0];
 }

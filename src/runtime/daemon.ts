@@ -16,6 +16,7 @@ import { MemberRegistry } from '../membership/registry.js';
 import { KubernetesMembership } from '../membership/kubernetes/source.js';
 import { SpecMembership, type MembershipSource } from '../membership/source.js';
 import { joinHostPort } from '../spec/address.js';
+import { checkPeerFlag } from '../spec/hosts.js';
 import { mainListener } from '../spec/listener-role.js';
 import { SpecInvalidError } from '../spec/load.js';
 import { formatProblem } from '../spec/problem.js';
@@ -110,7 +111,8 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
   if (!result.spec) {
     throw new SpecInvalidError(options.specPath, result.problems);
   }
-  const dataPlane = await createDataPlane(result.spec, logger);
+  checkPeerFlag(result.spec, options.peer);
+  const dataPlane = await createDataPlane(result.spec, options.specPath, logger);
   const membership = options.membership ?? (result.spec.discovery?.kubernetes ? new KubernetesMembership({ spec: result.spec, logger }) : new SpecMembership());
   const daemon = new BalancerDaemon(source, result.spec, digest, logger, dataPlane, membership);
   const factories: AnnouncerFactory[] = [...(options.announcers ?? [])];
@@ -125,11 +127,11 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
 }
 
 /** The data plane the spec asks for; kernel mode checks what it needs first (a UserError, exit 2). */
-async function createDataPlane(spec: Spec, logger: Logger): Promise<(resources: ResourceMonitor) => DataPlane> {
+async function createDataPlane(spec: Spec, specPath: string, logger: Logger): Promise<(resources: ResourceMonitor) => DataPlane> {
   if (spec.balancer.mode === 'proxy') return (resources) => new ProxyDataPlane(logger, resources);
   const floating = [spec.vip?.address, ...(spec.bgp?.addresses ?? [])].filter((a): a is string => a !== undefined);
   await KernelDataPlane.preflight(spec, { floating });
-  return () => new KernelDataPlane(logger);
+  return () => new KernelDataPlane(logger, { cluster: spec.cluster.name, specPath });
 }
 
 function vipAnnouncer(factory: VipFactory): AnnouncerFactory {

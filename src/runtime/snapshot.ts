@@ -179,7 +179,7 @@ export interface ReloadRecord {
 
 export interface DataPlaneSnapshot {
   mode: 'proxy' | 'kernel';
-  /** "proxy, handles engine", "kernel, nftables table inet cluster_endpoint". */
+  /** "proxy, handles engine", "kernel, nftables table inet cluster_endpoint_prod". */
   description: string;
   /** kernel: servers see the client's address (DNAT only) or the balancer's (DNAT + SNAT). */
   preserveClientIp?: boolean;

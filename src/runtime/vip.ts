@@ -30,7 +30,7 @@ export function vipFactory(peer?: string): VipFactory {
     const self = selectSelf(spec.vip, peer);
     // This host's view: its own interface (vip.peers[].interface) for the VIP and the flow sync.
     const vip = vipForPeer(spec.vip, self);
-    const sync = vip.sync?.flows && vip.peers.length > 1 ? new FlowSync(vip, self, logger) : undefined;
+    const sync = vip.sync?.flows && vip.peers.length > 1 ? new FlowSync(vip, self, logger, spec.cluster.name) : undefined;
     const announcer = announcerFor({ balancer: spec.balancer, vip }, self, logger);
     const manager = new VipManager({ vip, self, health, logger, port: vip.port, announcer: sync ? new SyncedAnnouncer(announcer, sync) : announcer });
     if (!sync) return manager;

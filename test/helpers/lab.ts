@@ -1,15 +1,15 @@
-// Throwaway networks made of network namespaces: segments (a bridge in a namespace of its own) and
-// hosts (a namespace each) with one veth per segment they sit on, private subnets only, no default
-// route out unless a test adds one between its own hosts. Unique names per run; cleanup() kills the
-// processes we started (by PID), then deletes every namespace; namespaces of crashed runs are removed
-// at the next create.
+// Throwaway networks made of network namespaces for the tests: the lab of src/rehearse/lab.ts (which
+// `cluster-endpoint rehearse` builds at run time) with private subnets 10.<lab>.<segment>.0/24 and links
+// eth0, eth1, … in the order a host's segments are listed; no default route out unless a test adds one
+// between its own hosts. cleanup() kills the processes we started (by PID), then deletes every namespace;
+// namespaces of crashed runs are removed at the next create.
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { spawnInNamespace, type Line, type NsProc } from './proc.js';
+import { ip, NamespaceLab, nsExec, removeStale, type Interface, type LabHost, type Line, type Proc } from '../../src/rehearse/lab.js';
 
 const run = promisify(execFile);
 
@@ -37,41 +37,8 @@ export async function pathWithout(...missing: string[]): Promise<{ path: string;
   return { path: bin, remove: () => rm(bin, { recursive: true, force: true }) };
 }
 
-export async function ip(...args: string[]): Promise<string> {
-  const { stdout } = await run('ip', args);
-  return stdout;
-}
-
-export async function nsExec(ns: string, args: string[], options: { timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
-  return run('ip', ['netns', 'exec', ns, ...args], { timeout: options.timeoutMs ?? 30_000, maxBuffer: 32 * 1024 * 1024 });
-}
-
-export type { Line };
-
-export interface Proc extends NsProc {
-  name: string;
-  /** Leads its own process group (spawned with group: true). */
-  group: boolean;
-}
-
-export interface Interface {
-  /** Name inside the host (eth0, eth1, …). */
-  name: string;
-  segment: string;
-  /** IPv4 address on the segment. */
-  address: string;
-  /** IPv6 address on the segment, when the lab has IPv6. */
-  address6?: string;
-  /** Bridge-side end of the veth (set it down to cut this link). */
-  bridgePort: string;
-  mac: string;
-}
-
-export interface LabHost {
-  name: string;
-  ns: string;
-  interfaces: Interface[];
-}
+export { ip, nsExec, removeStale };
+export type { Interface, LabHost, Line, Proc };
 
 export interface LabSpec {
   /** Segment name → third octet of its 10.<lab>.<octet>.0/24 subnet. */
@@ -82,18 +49,13 @@ export interface LabSpec {
   ipv6?: boolean;
 }
 
-export class Lab {
-  readonly id: string;
+export class Lab extends NamespaceLab {
   /** Second octet of every subnet of this lab: 10.<octet>.<segment>.0/24. */
   readonly octet: number;
-  readonly prefix: string;
-  readonly hosts = new Map<string, LabHost>();
   readonly segments = new Map<string, { ns: string; subnet: string; subnet6?: string }>();
-  readonly #procs = new Set<Proc>();
 
   protected constructor(prefix: string) {
-    this.prefix = prefix;
-    this.id = `${process.pid}x${randomInt(36 ** 3).toString(36)}`;
+    super(prefix);
     this.octet = randomInt(100, 250);
   }
 
@@ -103,59 +65,20 @@ export class Lab {
     return lab;
   }
 
+  /** The spec as a plan: segment <name> is 10.<lab>.<octet>.0/24 (and fd00:<lab>:<octet>::/64), links eth0, eth1, … */
   protected async build(spec: LabSpec): Promise<void> {
-    await removeStale(this.prefix);
-    try {
-      for (const [name, third] of Object.entries(spec.segments)) {
-        const ns = `${this.prefix}-${this.id}-s${name}`;
-        await ip('netns', 'add', ns);
-        await ip('-n', ns, 'link', 'add', 'br0', 'type', 'bridge');
-        await ip('-n', ns, 'link', 'set', 'br0', 'up');
-        this.segments.set(name, { ns, subnet: `10.${this.octet}.${third}`, ...(spec.ipv6 ? { subnet6: `fd00:${this.octet}:${third}` } : {}) });
-      }
-      let index = 0;
-      for (const [name, links] of Object.entries(spec.hosts)) {
-        const ns = `${this.prefix}-${this.id}-${name}`;
-        await ip('netns', 'add', ns);
-        await ip('-n', ns, 'link', 'set', 'lo', 'up');
-        const host: LabHost = { name, ns, interfaces: [] };
-        for (const [slot, [segmentName, last]] of Object.entries(links).entries()) {
-          const segment = this.segments.get(segmentName);
-          if (!segment) throw new Error(`host ${name}: no segment ${segmentName}`);
-          const veth = `cl${randomInt(36 ** 5).toString(36)}${index++}`;
-          const ifname = `eth${slot}`;
-          await ip('link', 'add', `${veth}h`, 'type', 'veth', 'peer', 'name', `${veth}b`);
-          await ip('link', 'set', `${veth}h`, 'netns', ns);
-          await ip('link', 'set', `${veth}b`, 'netns', segment.ns);
-          await ip('-n', segment.ns, 'link', 'set', `${veth}b`, 'master', 'br0', 'up');
-          await ip('-n', ns, 'link', 'set', `${veth}h`, 'name', ifname);
-          const address = `${segment.subnet}.${last}`;
-          await ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', ifname);
-          const address6 = segment.subnet6 ? `${segment.subnet6}::${last}` : undefined;
-          if (address6) await ip('-n', ns, 'addr', 'add', `${address6}/64`, 'dev', ifname, 'nodad');
-          await ip('-n', ns, 'link', 'set', ifname, 'up');
-          const link = JSON.parse(await ip('-j', '-n', ns, 'link', 'show', 'dev', ifname)) as { address: string }[];
-          host.interfaces.push({ name: ifname, segment: segmentName, address, ...(address6 ? { address6 } : {}), bridgePort: `${veth}b`, mac: link[0].address });
-        }
-        this.hosts.set(name, host);
-      }
-    } catch (error) {
-      await this.cleanup();
-      throw error;
+    for (const [name, third] of Object.entries(spec.segments)) {
+      this.segments.set(name, { ns: this.namespaceOf(`s${name}`), subnet: `10.${this.octet}.${third}`, ...(spec.ipv6 ? { subnet6: `fd00:${this.octet}:${third}` } : {}) });
     }
-  }
-
-  host(name: string): LabHost {
-    const host = this.hosts.get(name);
-    if (!host) throw new Error(`no host ${name}`);
-    return host;
-  }
-
-  /** The host's interface on a segment (its first one when segment is omitted). */
-  link(host: string, segment?: string): Interface {
-    const found = this.host(host).interfaces.find((i) => segment === undefined || i.segment === segment);
-    if (!found) throw new Error(`host ${host} is not on segment ${segment}`);
-    return found;
+    const hosts = Object.entries(spec.hosts).map(([name, links]) => ({
+      name,
+      links: Object.entries(links).map(([segment, last], slot) => {
+        const subnet = this.segments.get(segment);
+        if (!subnet) throw new Error(`host ${name}: no segment ${segment}`);
+        return { segment, name: `eth${slot}`, addresses: [`${subnet.subnet}.${last}/24`, ...(subnet.subnet6 ? [`${subnet.subnet6}::${last}/64`] : [])] };
+      }),
+    }));
+    await this.buildPlan({ segments: Object.keys(spec.segments), hosts });
   }
 
   /** The host's IPv4 address on a segment (or its first). */
@@ -181,74 +104,5 @@ export class Lab {
 
   async sysctl(host: string, setting: string): Promise<void> {
     await this.exec(host, ['sysctl', '-qw', setting]);
-  }
-
-  /** Starts a process inside a host's namespace (`ip netns exec` execs it, so the PID is the process itself). */
-  spawn(host: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; group?: boolean } = {}): Proc {
-    // group: the process leads its own process group, so killGroup() takes its children down with it.
-    const proc: Proc = { ...spawnInNamespace(this.host(host).ns, args, host, { env: options.env, cwd: options.cwd, detached: options.group ?? false }), name: host, group: options.group ?? false };
-    this.#procs.add(proc);
-    void proc.exited.then(() => this.#procs.delete(proc));
-    return proc;
-  }
-
-  async exec(host: string, args: string[], options: { timeoutMs?: number } = {}): Promise<string> {
-    return (await nsExec(this.host(host).ns, args, options)).stdout;
-  }
-
-  async kill(proc: Proc, signal: NodeJS.Signals): Promise<void> {
-    if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal);
-  }
-
-  /** Signals the process and every child in its group at once (a crash of the whole daemon). */
-  killGroup(proc: Proc, signal: NodeJS.Signals): void {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null || !proc.child.pid) return;
-    // Never a negative PID for a process without its own group: that group is ours.
-    if (!proc.group) { proc.child.kill(signal); return; }
-    try { process.kill(-proc.child.pid, signal); } catch { proc.child.kill(signal); }
-  }
-
-  /** The MAC the host's neighbour table has for address, if any. */
-  async neighbourMac(host: string, address: string): Promise<string | undefined> {
-    const entries = JSON.parse(await ip('-j', '-n', this.host(host).ns, 'neigh', 'show', 'to', address)) as { lladdr?: string }[];
-    return entries[0]?.lladdr;
-  }
-
-  /** Polls the host's neighbour entry for address until it carries `mac` or timeoutMs pass; returns the last MAC seen. */
-  async waitForNeighbourMac(host: string, address: string, mac: string, timeoutMs: number): Promise<string | undefined> {
-    const deadline = Date.now() + timeoutMs;
-    let seen = await this.neighbourMac(host, address);
-    while (seen !== mac && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 5));
-      seen = await this.neighbourMac(host, address);
-    }
-    return seen;
-  }
-
-  /** Sets the bridge side of a host's link down (cut) or up. */
-  async setLink(host: string, segment: string, up: boolean): Promise<void> {
-    const link = this.link(host, segment);
-    await ip('-n', this.segments.get(segment)!.ns, 'link', 'set', link.bridgePort, up ? 'up' : 'down');
-  }
-
-  async cleanup(): Promise<void> {
-    for (const proc of this.#procs) this.killGroup(proc, 'SIGKILL');
-    await Promise.all([...this.#procs].map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 2000))])));
-    for (const host of this.hosts.values()) await ip('netns', 'del', host.ns).catch(() => undefined);
-    const all = (await ip('netns', 'list').catch(() => '')).split('\n').map((l) => l.split(' ')[0]);
-    for (const ns of all) if (ns.startsWith(`${this.prefix}-${this.id}-`)) await ip('netns', 'del', ns).catch(() => undefined);
-  }
-}
-
-/** Deletes namespaces of earlier runs whose process is gone (a crashed run cannot clean up after itself). */
-export async function removeStale(prefix: string): Promise<void> {
-  const all = (await ip('netns', 'list').catch(() => '')).split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
-  for (const ns of all) {
-    const match = new RegExp(`^${prefix}-(\\d+)x`).exec(ns);
-    if (!match) continue;
-    const pid = Number(match[1]);
-    let alive = true;
-    try { process.kill(pid, 0); } catch { alive = false; }
-    if (!alive) await ip('netns', 'del', ns).catch(() => undefined);
   }
 }

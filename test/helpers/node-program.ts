@@ -80,7 +80,7 @@ async function send(socket: Socket, seed: number, bytes: number): Promise<void> 
   socket.end();
 }
 
-const https = options.https && createHttpsServer({ cert: readFileSync(options.https.certFile), key: readFileSync(options.https.keyFile), keepAliveTimeout: 30_000 }, (request, response) => {
+const https = options.https && createHttpsServer({ cert: readFileSync(options.https.certFile), key: readFileSync(options.https.keyFile), keepAliveTimeout: 30_000 }, (_request, response) => {
   response.writeHead(200, { 'content-type': 'text/plain', 'x-node': options.name });
   response.end(`${options.name} ok\n`);
 });

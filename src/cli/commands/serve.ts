@@ -1,5 +1,8 @@
 import { KernelDataPlane } from '../../dataplane/kernel/index.js';
-import { EXIT } from '../../errors.js';
+import { EXIT, UserError } from '../../errors.js';
+import { describeOwner } from '../../host-lock.js';
+import { loadSpecFile, SpecInvalidError } from '../../spec/load.js';
+import type { Spec } from '../../spec/types.js';
 import { createLogger, flushRepeats } from '../../log.js';
 import { blockedReads, dieBySignal } from '../../read-file.js';
 import { startDaemon } from '../../runtime/daemon.js';
@@ -14,7 +17,7 @@ export interface ServeOptions {
   /** false: do not reload when the file changes; undefined: the spec's balancer.watch. */
   watch?: false;
   logLevel?: string;
-  /** Remove the nftables table (and its conntrack flows) a kernel-mode serve left behind, then exit. */
+  /** Remove the nftables table (and its conntrack flows) a kernel-mode serve of this spec left behind, then exit. */
   cleanup?: boolean;
 }
 
@@ -24,8 +27,9 @@ export interface ServeOptions {
  */
 export async function serve(options: ServeOptions, io: Io): Promise<number> {
   if (options.cleanup) {
-    const { table, flows } = await KernelDataPlane.cleanup();
-    io.stdout.write(table ? `removed the nftables table inet cluster_endpoint and ${flows} conntrack flow(s)\n` : `no nftables table inet cluster_endpoint here${flows > 0 ? `; removed ${flows} conntrack flow(s)` : ''}\n`);
+    const { table, removed, flows } = await KernelDataPlane.cleanup(await cleanupSpec(options.config), options.config);
+    const names = removed.map((name) => `inet ${name}`).join(', ');
+    io.stdout.write(removed.length > 0 ? `removed the nftables table${removed.length > 1 ? 's' : ''} ${names} and ${flows} conntrack flow(s)\n` : `no nftables table inet ${table} here${flows > 0 ? `; removed ${flows} conntrack flow(s)` : ''}\n`);
     return EXIT.ok;
   }
   const logger = createLogger({ level: options.logLevel });
@@ -73,5 +77,20 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
       logger.info({ event: 'signal', signal: 'SIGHUP' }, `SIGHUP: reloading ${options.config}`);
       void daemon.reload('signal');
     });
+  });
+}
+
+/**
+ * The spec whose table --cleanup removes (each cluster's serve has its own). When it cannot be read (an
+ * installation removed with its spec), the tables of ours on this host are listed, with who runs them.
+ */
+async function cleanupSpec(path: string): Promise<Spec> {
+  const result = await loadSpecFile(path);
+  if (result.spec) return result.spec;
+  if (!result.problems.some((p) => p.code === 'SPEC_FILE')) throw new SpecInvalidError(path, result.problems);
+  const found = (await KernelDataPlane.tables().catch(() => [])).map(({ table, owner }) => `inet ${table} (${owner ? `run by ${describeOwner(owner)}` : 'no serve runs it'})`);
+  throw new UserError('KERNEL', `serve --cleanup removes the table of the spec given with -c, and ${result.problems[0].message}`, {
+    hint: `${found.length > 0 ? `tables of cluster-endpoint here: ${found.join(', ')}` : 'no table of cluster-endpoint here'}; pass the spec of the serve that left one with -c, or remove one by hand with nft delete table inet <name> (that cuts the flows it carried)`,
+    exitCode: 2,
   });
 }

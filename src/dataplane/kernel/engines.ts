@@ -4,7 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { UserError } from '../../errors.js';
-import { FAMILY, LIVE_MARK_MASK, MARK_ANSWERED, MARK_MASK, MARK_PREFIX, renderRuleset, SERVER_MARK_MASK, TABLE, UNANSWERED_MARK_MASK, type KernelPlan } from './ruleset.js';
+import { isIP } from 'node:net';
+import { FAMILY, isOurTable, LIVE_MARK_MASK, MARK_ANSWERED, MARK_MASK, MARK_PREFIX, renderRuleset, SERVER_MARK_MASK, UNANSWERED_MARK_MASK, type KernelPlan, type Listen } from './ruleset.js';
 
 const TIMEOUT_MS = 10_000;
 
@@ -34,35 +35,73 @@ function missing(program: string): UserError {
   return new UserError('KERNEL', `balancer.mode: kernel needs \`${program}\`, which is not installed`, { hint: `install it (Debian/Ubuntu: apt-get install ${pkg}), or use balancer.mode: proxy`, exitCode: 2 });
 }
 
-/** What nft says about our table: its chains, and its named counters with their values. */
+/** What nft says about a table of ours: its chains, its named counters with their values, and what it catches. */
 export interface TableState {
   chains: string[];
   counters: Map<string, { packets: number; bytes: number }>;
   /** Per listener chain: the server chains its maps jump to (the membership the table carries). */
   members: Map<string, string[]>;
+  /** The addresses and ports its listeners catch (read from its dispatch rules, so a predecessor's too). */
+  listens: Listen[];
 }
 
 interface NftJson { nftables: Array<Record<string, { name?: string; table?: string; family?: string; chain?: string; packets?: number; bytes?: number; expr?: unknown[] }>> }
 
-/** Our table, or undefined when there is none. */
-export async function readTable(): Promise<TableState | undefined> {
-  const result = await run('nft', ['-j', 'list', 'table', FAMILY, TABLE]);
+/** One table of ours, or undefined when there is none. */
+export async function readTable(table: string): Promise<TableState | undefined> {
+  const result = await run('nft', ['-j', 'list', 'table', FAMILY, table]);
   if (result.code !== 0) {
     if (/No such file or directory/.test(result.stderr)) return undefined;
-    throw nftError(result.stderr, 'reading the table');
+    throw nftError(result.stderr, `reading the table ${FAMILY} ${table}`);
   }
-  const state: TableState = { chains: [], counters: new Map(), members: new Map() };
+  const state: TableState = { chains: [], counters: new Map(), members: new Map(), listens: [] };
   for (const item of (JSON.parse(result.stdout) as NftJson).nftables) {
-    if (item.chain?.name && item.chain.table === TABLE) state.chains.push(item.chain.name);
-    if (item.counter?.name && item.counter.table === TABLE) state.counters.set(item.counter.name, { packets: item.counter.packets ?? 0, bytes: item.counter.bytes ?? 0 });
+    if (item.chain?.name && item.chain.table === table) state.chains.push(item.chain.name);
+    if (item.counter?.name && item.counter.table === table) state.counters.set(item.counter.name, { packets: item.counter.packets ?? 0, bytes: item.counter.bytes ?? 0 });
     const rule = item.rule;
-    if (rule?.chain?.startsWith('l_') && rule.table === TABLE) {
+    if (rule?.chain?.startsWith('l_') && rule.table === table) {
       const jumps = JSON.stringify(rule.expr ?? []).match(/"jump":\{"target":"s_[0-9a-f]{6}"\}/g) ?? [];
       const targets = jumps.map((j) => /s_[0-9a-f]{6}/.exec(j)![0]);
       state.members.set(rule.chain, [...new Set([...(state.members.get(rule.chain) ?? []), ...targets])]);
     }
+    if (rule?.chain === 'nat_prerouting' && rule.table === table) {
+      const listen = listenOf(rule.expr ?? []);
+      if (listen) state.listens.push(listen);
+    }
   }
   return state;
+}
+
+interface NftMatch { match?: { op?: string; left?: { payload?: { protocol?: string; field?: string }; fib?: unknown }; right?: unknown } }
+
+/**
+ * What a dispatch rule catches: `ip daddr 192.0.2.10 tcp dport 6443 …` (an address), or `fib daddr type local
+ * ip daddr != 127.0.0.0/8 tcp dport 6443 …` (every local address of the family).
+ */
+export function listenOf(expr: readonly unknown[]): Listen | undefined {
+  let family: 4 | 6 | undefined;
+  let address: string | undefined;
+  let any = false;
+  let port: number | undefined;
+  for (const { match } of expr as NftMatch[]) {
+    if (!match?.left) continue;
+    if (match.left.fib !== undefined) any = true;
+    const payload = match.left.payload;
+    if (payload?.field === 'daddr' && (payload.protocol === 'ip' || payload.protocol === 'ip6')) {
+      family = payload.protocol === 'ip' ? 4 : 6;
+      if (match.op === '==' && typeof match.right === 'string' && isIP(match.right) !== 0) address = match.right;
+    }
+    if (payload?.protocol === 'tcp' && payload.field === 'dport' && typeof match.right === 'number') port = match.right;
+  }
+  if (family === undefined || port === undefined || (!any && address === undefined)) return undefined;
+  return any ? { family, port } : { family, address, port };
+}
+
+/** The tables of ours on this host (every endpoint's, and a predecessor's). */
+export async function listTables(): Promise<string[]> {
+  const result = await run('nft', ['-j', 'list', 'tables', FAMILY]);
+  if (result.code !== 0) throw nftError(result.stderr, 'listing the tables');
+  return (JSON.parse(result.stdout) as NftJson).nftables.map((item) => item.table?.name).filter((name): name is string => name !== undefined && isOurTable(name));
 }
 
 /** Applies a ruleset in one transaction (nft -f -): all of it, or nothing. */
@@ -71,11 +110,11 @@ export async function applyRuleset(text: string): Promise<void> {
   if (result.code !== 0) throw nftError(result.stderr, 'applying the table');
 }
 
-export async function deleteTable(): Promise<boolean> {
-  const result = await run('nft', ['delete', 'table', FAMILY, TABLE]);
+export async function deleteTable(table: string): Promise<boolean> {
+  const result = await run('nft', ['delete', 'table', FAMILY, table]);
   if (result.code === 0) return true;
   if (/No such file or directory/.test(result.stderr)) return false;
-  throw nftError(result.stderr, 'deleting the table');
+  throw nftError(result.stderr, `deleting the table ${FAMILY} ${table}`);
 }
 
 function nftError(stderr: string, doing: string): UserError {
@@ -140,21 +179,29 @@ export function parseFlows(text: string): Flow[] {
 }
 
 /**
- * Deletes our flows: every one (mark undefined), a server's (its mark), or only a server's unanswered ones
- * (their SYN retransmissions are then balanced again). Returns how many went.
+ * Deletes a server's flows (its mark), or only its unanswered ones (their SYN retransmissions are then balanced
+ * again). Returns how many went.
  */
-export async function deleteFlows(mark?: number, options: { unansweredOnly?: boolean } = {}): Promise<number> {
-  const filter = mark === undefined ? `${MARK_PREFIX}/${MARK_MASK}` : `${mark}/${options.unansweredOnly ? (SERVER_MARK_MASK | MARK_ANSWERED) >>> 0 : SERVER_MARK_MASK}`;
+export function deleteFlows(mark: number, options: { unansweredOnly?: boolean } = {}): Promise<number> {
+  return deleteMatching(['-m', `${mark}/${options.unansweredOnly ? (SERVER_MARK_MASK | MARK_ANSWERED) >>> 0 : SERVER_MARK_MASK}`]);
+}
+
+/** Deletes the flows we forwarded to one address (the VIP of one endpoint: none of another's). Returns how many went. */
+export function deleteFlowsTo(address: string): Promise<number> {
+  return deleteMatching(['-d', address, '-m', `${MARK_PREFIX}/${MARK_MASK}`], isIP(address) === 6 ? ['ipv6'] : ['ipv4']);
+}
+
+async function deleteMatching(filter: readonly string[], families: readonly string[] = ['ipv4', 'ipv6']): Promise<number> {
   // Both families at once: the clients' retransmissions wait for this.
-  const counts = await Promise.all(['ipv4', 'ipv6'].map(async (family) => {
-    const result = await run('conntrack', ['-D', '-f', family, '-m', filter]);
+  const counts = await Promise.all(families.map(async (family) => {
+    const result = await run('conntrack', ['-D', '-f', family, ...filter]);
     // conntrack exits 1 when nothing matched; the count line says how many went.
     const count = /(\d+) flow entries have been deleted/.exec(result.stderr);
     if (count) return Number(count[1]);
     if (result.code !== 0 && !/0 flow entries/.test(result.stderr)) throw conntrackError(result.stderr, 'deleting flows');
     return 0;
   }));
-  return counts[0] + counts[1];
+  return counts.reduce((sum, n) => sum + n, 0);
 }
 
 /** What the refusal watcher reports. */
@@ -226,18 +273,22 @@ function conntrackError(stderr: string, doing: string): UserError {
  * in the unit tests that decide membership → plan without root.
  */
 export interface KernelEngine {
-  /** Our table, or undefined when there is none. */
-  readTable(): Promise<TableState | undefined>;
+  /** A table of ours, or undefined when there is none. */
+  readTable(table: string): Promise<TableState | undefined>;
+  /** The tables of ours on this host. */
+  listTables(): Promise<string[]>;
   /** Renders the plan and applies it in one transaction. */
   apply(plan: KernelPlan): Promise<void>;
-  deleteTable(): Promise<boolean>;
+  deleteTable(table: string): Promise<boolean>;
+  /** Every flow of ours that is not closing, of any table: the caller keeps its own servers' marks. */
   readFlows(): Promise<FlowRead>;
-  deleteFlows(mark?: number, options?: { unansweredOnly?: boolean }): Promise<number>;
+  deleteFlows(mark: number, options?: { unansweredOnly?: boolean }): Promise<number>;
   watchRefusals(events: RefusalEvents): { stop(): void };
 }
 
 export const SYSTEM_ENGINE: KernelEngine = {
   readTable,
+  listTables,
   apply: (plan) => applyRuleset(renderRuleset(plan)),
   deleteTable,
   readFlows,

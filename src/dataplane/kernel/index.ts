@@ -2,7 +2,8 @@
 // only decides who gets new flows. Every change of membership re-renders the table (ruleset.ts) and
 // applies it in one transaction. The table outlives serve: after a crash (or a restart for an
 // upgrade) established flows keep flowing and new ones are still balanced over the last membership;
-// a restarted serve adopts the table and replaces it once its own checks have a verdict.
+// a restarted serve adopts the table and replaces it once its own checks have a verdict. Each endpoint (cluster)
+// has a table of its own and acts only on its own servers' flows, so several serves share a host (neighbours.ts).
 //
 // Passive health: the table drops a server's reset to a flow it never answered (the kernel then forgets the
 // flow, so the client's SYN retransmission is balanced again) and conntrack's destroy event of that flow counts
@@ -12,6 +13,7 @@ import { isIP } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { isLocalAddress } from '../../local-addresses.js';
 import { UserError } from '../../errors.js';
+import type { HostLock } from '../../host-lock.js';
 import type { ListenerCounters } from '../../lb/backend.js';
 import type { Logger } from '../../log.js';
 import type { Member } from '../../membership/member.js';
@@ -20,7 +22,8 @@ import type { Spec } from '../../spec/types.js';
 import type { DataPlane, DataPlaneListener, MemberCounters } from '../types.js';
 import { formatDuration } from '../../spec/duration.js';
 import { run, SYSTEM_ENGINE, type KernelEngine, type TableState } from './engines.js';
-import { counterOf, FAMILY, listenerChain, markOf, serverChain, serverIds, TABLE, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
+import { lockTable, neighboursOf, serverIdsIn, tablesOnHost } from './neighbours.js';
+import { counterOf, FAMILY, listenerChain, markOf, serverChain, serverIds, tableName, type KernelListener, type KernelPlan, type KernelServer } from './ruleset.js';
 import { BoundedFrequencyRunner } from './runner.js';
 
 /**
@@ -47,11 +50,24 @@ export interface KernelOptions {
   floating?: readonly string[];
 }
 
+/** Whose table: the spec's cluster names it (tableName), and the spec file tells a serve refused for it who holds it. */
+export interface KernelOwner {
+  cluster: string;
+  specPath: string;
+}
+
 export class KernelDataPlane implements DataPlane {
   readonly mode = 'kernel' as const;
-  readonly description = `kernel, nftables table ${FAMILY} ${TABLE}`;
+  readonly description: string;
   readonly #logger: Logger;
   readonly #engine: KernelEngine;
+  readonly #owner: KernelOwner;
+  /** This endpoint's table (tableName of the cluster at start; a reload keeps it). */
+  readonly #table: string;
+  /** Held from the first apply until the table is removed or handed over: no other serve takes it meanwhile. */
+  #lock: HostLock | undefined;
+  /** Tables of ours no serve runs that catch our listeners (a predecessor): deleted by the next transaction. */
+  #replacing: Array<{ table: string; marks: number[] }> = [];
   /** Syncs the table: coalesced, bounded in frequency, retried with back-off (kube-proxy's runner). */
   readonly #runner: BoundedFrequencyRunner;
   #spec: Spec | undefined;
@@ -90,9 +106,12 @@ export class KernelDataPlane implements DataPlane {
   /** This process has applied the table at least once (an adopted table it never changed is not its to delete). */
   #owned = false;
 
-  constructor(logger: Logger, engine: KernelEngine = SYSTEM_ENGINE) {
+  constructor(logger: Logger, owner: KernelOwner, engine: KernelEngine = SYSTEM_ENGINE) {
     this.#logger = logger;
     this.#engine = engine;
+    this.#owner = owner;
+    this.#table = tableName(owner.cluster);
+    this.description = `kernel, nftables table ${FAMILY} ${this.#table}`;
     this.#runner = new BoundedFrequencyRunner(() => this.#sync(), {
       minIntervalMs: SYNC_MIN_MS,
       retry: RETRY,
@@ -136,16 +155,44 @@ export class KernelDataPlane implements DataPlane {
     }
   }
 
-  /** Removes a table a previous serve left behind, and our flows with it; false when there was none. */
-  static async cleanup(engine: KernelEngine = SYSTEM_ENGINE): Promise<{ table: boolean; flows: number }> {
-    const table = await engine.deleteTable();
-    const flows = await engine.deleteFlows();
-    return { table, flows };
+  /**
+   * Removes the table a previous serve of this spec left behind (and a predecessor that catches its listeners),
+   * with their flows; refused while a serve runs it (UserError KERNEL, exit 2). Other clusters' tables and flows
+   * are not touched.
+   */
+  static async cleanup(spec: Spec, specPath: string, engine: KernelEngine = SYSTEM_ENGINE): Promise<{ table: string; removed: string[]; flows: number }> {
+    const table = tableName(spec.cluster.name);
+    const lock = await lockTable(spec.cluster.name, specPath);
+    try {
+      const { replaced } = await neighboursOf(engine, table, spec);
+      const own = await engine.readTable(table);
+      const removed: string[] = [];
+      let flows = 0;
+      for (const { table: name, state } of [...(own ? [{ table, state: own }] : []), ...replaced]) {
+        if (await engine.deleteTable(name)) removed.push(name);
+        flows += await deleteFlowsOf(engine, serverIdsIn(state).map(markOf));
+      }
+      return { table, removed, flows };
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** The tables of cluster-endpoint on this host, and the serve running each (for a cleanup without a spec). */
+  static tables(engine: KernelEngine = SYSTEM_ENGINE): ReturnType<typeof tablesOnHost> {
+    return tablesOnHost(engine);
   }
 
   async apply(spec: Spec, listeners: readonly DataPlaneListener[]): Promise<void> {
     const first = this.#spec === undefined;
-    const previous = { spec: this.#spec, listeners: this.#listeners };
+    if (first) this.#lock = await lockTable(this.#owner.cluster, this.#owner.specPath);
+    // Another serve's table that catches the same address and port refuses this spec (a reload keeps the old one).
+    const neighbours = await neighboursOf(this.#engine, this.#table, spec).catch(async (error: unknown) => {
+      if (first) await this.#unlock();
+      throw error;
+    });
+    const previous = { spec: this.#spec, listeners: this.#listeners, replacing: this.#replacing };
+    this.#replacing = neighbours.replaced.map(({ table, state }) => ({ table, marks: serverIdsIn(state).map(markOf) }));
     this.#spec = spec;
     this.#listeners = listeners;
     const current = new Set(listeners.flatMap((l) => l.members));
@@ -153,14 +200,16 @@ export class KernelDataPlane implements DataPlane {
     for (const member of this.#retiring) if (current.has(member)) this.#retiring.delete(member);
     // One flow mark per key: a member removed and added again is one member (the registry revives it).
     const previousIds = this.#ids;
-    this.#ids = serverIds([...current, ...this.#retiring].map((m) => m.key));
+    this.#ids = serverIds([...current, ...this.#retiring].map((m) => m.key), neighbours.taken);
     this.#byMark = new Map([...current, ...this.#retiring].map((m) => [markOf(this.#ids.get(m.key)!), m]));
     const keys = new Set(this.#ids.keys());
     for (const key of this.#memberCounters.keys()) if (!keys.has(key)) this.#memberCounters.delete(key);
     if (first) {
-      const adopted = await this.#engine.readTable();
+      // Our own table (a restart), else a predecessor's: it serves until our checks have a verdict.
+      const own = await this.#engine.readTable(this.#table);
+      const adopted = own ? { table: this.#table, state: own } : neighbours.replaced[0];
       if (adopted) {
-        this.#adopt(spec, adopted);
+        this.#adopt(spec, adopted.table, adopted.state);
         this.#start();
         return;
       }
@@ -171,6 +220,7 @@ export class KernelDataPlane implements DataPlane {
     } catch (error) {
       this.#spec = previous.spec;
       this.#listeners = previous.listeners;
+      this.#replacing = previous.replacing;
       this.#ids = previousIds;
       this.#byMark = new Map([...previous.listeners.flatMap((l) => l.members), ...this.#retiring].filter((m) => previousIds.has(m.key)).map((m) => [markOf(previousIds.get(m.key)!), m]));
       throw error;
@@ -229,12 +279,21 @@ export class KernelDataPlane implements DataPlane {
     this.#closed = true;
     this.#stopTimers();
     await this.#runner.settled();
-    const removed = await this.#engine.deleteTable();
-    const flows = await this.#engine.deleteFlows();
-    this.#logger.info({ event: 'kernel-table', removed, flows }, `${removed ? `removed the nftables table ${FAMILY} ${TABLE}` : 'no nftables table to remove'}${flows > 0 ? ` and ${flows} flow(s) left in conntrack` : ''}`);
+    // Our table and its flows (by our servers' marks: another serve's on this host stay), and a predecessor we took over.
+    const marks = [...new Set([...this.#listeners.flatMap((l) => l.members), ...this.#retiring].map((m) => this.#markOf(m)).filter((m) => m >= 0))];
+    const removed = await this.#engine.deleteTable(this.#table);
+    let flows = await deleteFlowsOf(this.#engine, marks);
+    for (const predecessor of this.#replacing) {
+      if (await this.#engine.deleteTable(predecessor.table)) this.#logger.info({ event: 'kernel-table', removed: predecessor.table }, `removed the nftables table ${FAMILY} ${predecessor.table} this serve took over`);
+      flows += await deleteFlowsOf(this.#engine, predecessor.marks);
+    }
+    await this.#unlock();
+    this.#logger.info({ event: 'kernel-table', removed, flows }, `${removed ? `removed the nftables table ${FAMILY} ${this.#table}` : `no nftables table ${FAMILY} ${this.#table} to remove`}${flows > 0 ? ` and ${flows} flow(s) left in conntrack` : ''}`);
   }
 
   async destroy(): Promise<void> {
+    // A serve refused its table (another serve runs it) touches nothing.
+    if (!this.#lock) return;
     // A serve that fails to start after adopting a table leaves it serving, as the crash before it did.
     if (!this.#owned) return this.handover();
     await this.close();
@@ -245,7 +304,13 @@ export class KernelDataPlane implements DataPlane {
     this.#closed = true;
     this.#stopTimers();
     await this.#runner.settled();
-    this.#logger.info({ event: 'kernel-table', handover: true }, `left the nftables table ${FAMILY} ${TABLE} in place: established flows go on, new ones are balanced over the current membership until the next serve takes over`);
+    await this.#unlock();
+    this.#logger.info({ event: 'kernel-table', handover: true }, `left the nftables table ${FAMILY} ${this.#table} in place: established flows go on, new ones are balanced over the current membership until the next serve takes over`);
+  }
+
+  async #unlock(): Promise<void> {
+    await this.#lock?.release();
+    this.#lock = undefined;
   }
 
   #markOf(member: Member): number {
@@ -267,6 +332,8 @@ export class KernelDataPlane implements DataPlane {
     });
     const servers = [...new Set([...this.#listeners.flatMap((l) => l.members), ...this.#retiring])].map(toKernel);
     return {
+      table: this.#table,
+      ...(this.#replacing.length > 0 ? { replaces: this.#replacing.map((p) => p.table) } : {}),
       bind: spec.balancer.bind,
       preserveClientIp: spec.balancer.preserveClientIp,
       // The servers answer the VIP, which moves with the flows, instead of one host's own address.
@@ -292,9 +359,12 @@ export class KernelDataPlane implements DataPlane {
     this.#syncing = true;
     let plan: KernelPlan;
     try {
-      plan = this.#plan(await this.#engine.readTable());
+      plan = this.#plan(await this.#engine.readTable(this.#table));
       await this.#engine.apply(plan);
       this.#owned = true;
+      // A predecessor went in the same transaction; its flows go on (their translation is in conntrack) and end by themselves.
+      for (const predecessor of this.#replacing) this.#logger.info({ event: 'kernel-table', replaced: predecessor.table }, `replaced the nftables table ${FAMILY} ${predecessor.table}, left by a serve no longer running, with ${FAMILY} ${this.#table}`);
+      this.#replacing = [];
       this.#applied = membershipOf(plan);
     } finally {
       this.#syncing = false;
@@ -324,7 +394,7 @@ export class KernelDataPlane implements DataPlane {
     // A sync during the read: what was read may be either table.
     if (this.#syncs !== syncsBefore || this.#syncing) return;
     if (table && sameMembership(this.#applied, table.members)) return;
-    this.#logger.warn({ event: 'kernel-drift', table: table ? 'changed' : 'missing' }, `the nftables table ${FAMILY} ${TABLE} was ${table ? 'changed' : 'removed'} outside serve; applying it again`);
+    this.#logger.warn({ event: 'kernel-drift', table: table ? 'changed' : 'missing' }, `the nftables table ${FAMILY} ${this.#table} was ${table ? 'changed' : 'removed'} outside serve; applying it again`);
     this.#runner.run();
   }
 
@@ -352,13 +422,13 @@ export class KernelDataPlane implements DataPlane {
     member.observeFailure(reason, latencyMs);
   }
 
-  #adopt(spec: Spec, table: TableState): void {
+  #adopt(spec: Spec, name: string, table: TableState): void {
     // Our checks start with no verdict; until they have one, the table from before decides. A server's
     // verdict takes at most healthyThreshold checks at the fast interval, each up to the timeout.
     const settleMs = Math.max(...spec.listeners.map((l) => l.healthCheck.healthyThreshold * (l.healthCheck.fastIntervalMs + l.healthCheck.timeoutMs)), 1000);
     this.#adoptedUntil = Date.now() + settleMs;
     const members = [...table.members.values()].reduce((sum, m) => sum + m.length, 0);
-    this.#logger.info({ event: 'kernel-table', adopted: true, members, settleMs }, `adopted the nftables table ${FAMILY} ${TABLE} left by a previous serve (${members} server(s) in rotation); it is replaced once the health checks have a verdict (at most ${Math.round(settleMs / 1000)}s)`);
+    this.#logger.info({ event: 'kernel-table', adopted: true, members, settleMs }, `adopted the nftables table ${FAMILY} ${name} left by a previous serve (${members} server(s) in rotation); it is replaced${name === this.#table ? '' : ` by ${FAMILY} ${this.#table}`} once the health checks have a verdict (at most ${Math.round(settleMs / 1000)}s)`);
     this.#adoptTimer = setTimeout(() => this.#endAdoption(), settleMs);
     this.#adoptTimer.unref();
   }
@@ -443,7 +513,7 @@ export class KernelDataPlane implements DataPlane {
       const started = performance.now();
       const syncsBefore = this.#syncs;
       try {
-        const [table, read] = await Promise.all([this.#engine.readTable(), this.#engine.readFlows()]);
+        const [table, read] = await Promise.all([this.#engine.readTable(this.#table), this.#engine.readFlows()]);
         const flows = read.open;
         this.#flows = flows;
         this.#polledAt = Date.now();
@@ -489,6 +559,12 @@ export class KernelDataPlane implements DataPlane {
     })();
     return this.#polling;
   }
+}
+
+/** Deletes the flows of these server marks (all at once); how many went. */
+async function deleteFlowsOf(engine: KernelEngine, marks: readonly number[]): Promise<number> {
+  const counts = await Promise.all(marks.map((mark) => engine.deleteFlows(mark)));
+  return counts.reduce((sum, n) => sum + n, 0);
 }
 
 /** Per listener chain, the server chains its map jumps to: what a table read back (TableState.members) carries. */

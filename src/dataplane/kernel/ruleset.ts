@@ -1,18 +1,60 @@
 // The kernel data plane's nftables table, as a pure function of the listeners and their membership.
-// One table of our own (inet: IPv4 and IPv6), applied in one `nft -f` transaction that flushes its
-// rules and declares everything again: chains and named counters that stay keep their identity (and
+// One table of our own per endpoint (inet: IPv4 and IPv6), applied in one `nft -f` transaction that flushes
+// its rules and declares everything again: chains and named counters that stay keep their identity (and
 // their counts), the NAT hooks stay registered (so established flows keep their translation), and
-// what is gone is deleted in the same transaction. Nothing outside the table is touched.
+// what is gone is deleted in the same transaction. Nothing outside the table is touched, and the table
+// touches only its own flows (by their marks), so several serves' tables live side by side on one host.
 import { isIP } from 'node:net';
 import { fnv1a, mix32 } from '../../hash.js';
 import { joinHostPort } from '../../spec/address.js';
 
-export const TABLE = 'cluster_endpoint';
 export const FAMILY = 'inet';
+/** The one table every serve used before a host could hold several: a predecessor, replaced by the serve whose listeners it carries. */
+export const LEGACY_TABLE = 'cluster_endpoint';
+
+/**
+ * The table of an endpoint, named after its cluster (lower-case letters, digits and '-'; nft names take '_'):
+ * stable across restarts and reloads, so a restarted serve, `serve --cleanup` and a peer find it, and distinct
+ * for every cluster served from one host.
+ */
+export function tableName(cluster: string): string {
+  return `${LEGACY_TABLE}_${cluster.replace(/-/g, '_')}`;
+}
+
+/** Whether a table on the host is one of ours (any endpoint's, or a predecessor's). */
+export function isOurTable(name: string): boolean {
+  return name === LEGACY_TABLE || name.startsWith(`${LEGACY_TABLE}_`);
+}
+
+/** Where a table catches new connections: a port on an address, or on every local address of a family (address undefined). */
+export interface Listen {
+  family: 4 | 6;
+  address?: string;
+  port: number;
+}
+
+/** The addresses and ports a table with this bind catches: 0.0.0.0 → every local IPv4 address; :: → every local address. */
+export function listensOf(bind: string, ports: readonly number[]): Listen[] {
+  const families: Array<4 | 6> = bind === '0.0.0.0' ? [4] : bind === '::' ? [4, 6] : [isIP(bind) === 6 ? 6 : 4];
+  const any = bind === '0.0.0.0' || bind === '::';
+  return [...new Set(ports)].flatMap((port) => families.map((family) => (any ? { family, port } : { family, address: bind, port })));
+}
+
+/** The first place two tables would both catch (the same port on a shared address), or undefined. */
+export function clashOf(ours: readonly Listen[], theirs: readonly Listen[]): Listen | undefined {
+  for (const a of ours) {
+    for (const b of theirs) {
+      if (a.port === b.port && a.family === b.family && (a.address === undefined || b.address === undefined || a.address === b.address)) return a.address === undefined ? b : a;
+    }
+  }
+  return undefined;
+}
 
 /**
  * Conntrack marks of flows we forwarded: MARK_PREFIX | server id (24 bits), plus MARK_ANSWERED once the server
  * answered and MARK_CLOSING once closing. A flow of an older serve (0xceXXXXXX, 0xcfXXXXXX) reads as answered.
+ * Server ids are unique on a host (serverIds takes the ids of the other tables there as taken), so a server's
+ * mark names one endpoint's server: every table and every conntrack call acts on its own servers' marks only.
  */
 export const MARK_PREFIX = 0xcc000000;
 /** Every flow of ours. */
@@ -58,6 +100,10 @@ export interface KernelListener {
 }
 
 export interface KernelPlan {
+  /** The table's name (tableName()). */
+  table: string;
+  /** Tables of ours this one takes over (a predecessor that carried our listeners): deleted in the same transaction. */
+  replaces?: readonly string[];
   /** Address the listeners answer on: an IP, or 0.0.0.0 (every local IPv4 address) / :: (every local address). */
   bind: string;
   preserveClientIp: boolean;
@@ -102,11 +148,13 @@ const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 
 /**
  * Stable 24-bit ids for server keys (listener|address|port). A collision, which is rare, is resolved by
- * probing in key order, so every host and every restart computes the same ids for the same keys.
+ * probing in key order, so every host and every restart computes the same ids for the same keys. `taken`: the
+ * ids of the other tables on the host (another endpoint's servers), which are skipped the same way; two
+ * endpoints share an id only when their servers have the same key (the same backend under one listener name).
  */
-export function serverIds(keys: readonly string[]): Map<string, string> {
+export function serverIds(keys: readonly string[], others: Iterable<string> = []): Map<string, string> {
   const ids = new Map<string, string>();
-  const taken = new Set<number>();
+  const taken = new Set<number>([...others].map((id) => Number.parseInt(id, 16)));
   for (const key of [...new Set(keys)].sort()) {
     let id = mix32(fnv1a(key)) & 0xffffff;
     if (id === 0) id = 1;
@@ -165,7 +213,7 @@ function rendezvousSlots(members: readonly KernelServer[], count: number): strin
 export const HASH_SEED = 0x6365;
 
 export function renderRuleset(plan: KernelPlan): string {
-  const t = `${FAMILY} ${TABLE}`;
+  const t = `${FAMILY} ${plan.table}`;
   const wantedChains = new Set<string>(['nat_prerouting', 'nat_output', 'nat_postrouting', 'filter_forward', 'filter_input', 'filter_output', 'count', 'answer']);
   const wantedCounters = new Set<string>();
   const body: string[] = [];
@@ -242,13 +290,16 @@ export function renderRuleset(plan: KernelPlan): string {
 
   // Source translation: everything we forwarded when the client's address is not kept; with it kept,
   // only flows from a server to the endpoint (the reply would go straight back, bypassing us: hairpin).
-  const ours = `ct mark & ${hex(MARK_MASK)} == ${hex(MARK_PREFIX)}`;
+  // Our flows are those marked by our servers (whatever their answered and closing bits): another
+  // endpoint's table on this host translates and counts its own.
+  const marks = [...new Set(plan.servers.map((s) => hex(markOf(s.id))))];
+  const ours = marks.length > 0 ? `ct mark & ${hex(SERVER_MARK_MASK)} { ${marks.join(', ')} }` : undefined;
   const snat: string[] = [];
-  if (!plan.preserveClientIp && plan.snatAddress) {
+  if (ours && !plan.preserveClientIp && plan.snatAddress) {
     const family = isIP(plan.snatAddress) === 6 ? 'ip6' : 'ip';
     snat.push(`    ${ours} meta nfproto ${family === 'ip' ? 'ipv4' : 'ipv6'} snat ${family} to ${plan.snatAddress}`, `    ${ours} masquerade`);
-  } else if (!plan.preserveClientIp) snat.push(`    ${ours} masquerade`);
-  else {
+  } else if (ours && !plan.preserveClientIp) snat.push(`    ${ours} masquerade`);
+  else if (ours) {
     const v4 = plan.servers.filter((s) => isIP(s.address) === 4).map((s) => s.address);
     const v6 = plan.servers.filter((s) => isIP(s.address) === 6).map((s) => s.address);
     if (v4.length) snat.push(`    ${ours} ip saddr { ${[...new Set(v4)].join(', ')} } masquerade`);
@@ -263,10 +314,11 @@ export function renderRuleset(plan: KernelPlan): string {
     // The server's first packet back. A reset (its port is closed: the process died) or an ICMP error (the host is
     // gone) never reaches the client: the kernel forgets a flow whose only answer was a reset, so the client's SYN
     // retransmission (about 1 s later) is balanced again, to a server that answers. Anything else answers the flow.
-    `  chain answer {\n    tcp flags & rst != 0 drop\n    meta l4proto { icmp, ipv6-icmp } drop\n    ct mark set ct mark | ${hex(MARK_ANSWERED)}\n  }`,
+    // ICMP and ICMPv6 by number: nft resolves their names through /etc/protocols, which minimal hosts and images lack.
+    `  chain answer {\n    tcp flags & rst != 0 drop\n    meta l4proto { 1, 58 } drop\n    ct mark set ct mark | ${hex(MARK_ANSWERED)}\n  }`,
   );
   for (const [chain, hook] of [['filter_forward', 'forward'], ['filter_input', 'input'], ['filter_output', 'output']] as const) {
-    body.push(`  chain ${chain} {\n    type filter hook ${hook} priority filter; policy accept;\n    ${ours} jump count\n  }`);
+    body.push(`  chain ${chain} {\n    type filter hook ${hook} priority filter; policy accept;\n${ours ? `    ${ours} jump count\n` : ''}  }`);
   }
 
   const deletes: string[] = [];
@@ -281,6 +333,7 @@ export function renderRuleset(plan: KernelPlan): string {
     body.join('\n'),
     '}',
     ...deletes,
+    ...(plan.replaces ?? []).map((table) => `delete table ${FAMILY} ${table}`),
     '',
   ].join('\n');
 }

@@ -12,7 +12,7 @@ import type { Logger } from '../../log.js';
 import type { SyncSnapshot } from '../../runtime/snapshot.js';
 import type { Peer, Vip } from '../../spec/types.js';
 import { conntrackdPaths, parseConntrackdStats, renderConntrackd, type ConntrackdPaths, type ConntrackdStats } from './conntrackd.js';
-import { deleteFlows, run } from './engines.js';
+import { deleteFlowsTo, run } from './engines.js';
 
 /** A peer whose messages stopped for this long is not reachable (conntrackd sends one every second). */
 const REACHABLE_MS = 3000;
@@ -42,7 +42,8 @@ export class FlowSync {
   #restarts = 0;
   #role: 'primary' | 'backup' = 'backup';
 
-  constructor(vip: Vip, self: Peer, logger: Logger, dir = join(runDirectory(), `conntrackd-${self.name}`)) {
+  /** `cluster`: the spec's cluster.name, so that the serves of several clusters on one host keep their own files. */
+  constructor(vip: Vip, self: Peer, logger: Logger, cluster: string, dir = join(runDirectory(), `conntrackd-${cluster}-${self.name}`)) {
     this.#vip = vip;
     this.#self = self;
     this.#logger = logger;
@@ -87,7 +88,8 @@ export class FlowSync {
     // This host's own entries are stale: while it was backup the primary carried the flows on and their
     // sequence numbers moved past what they hold. A commit does not replace an entry the kernel already
     // has, so they go first (conntrackd's primary-backup script only shortens their timers, to 60 s).
-    const stale = await deleteFlows().catch((error: Error) => {
+    // Only this endpoint's (forwarded to its VIP): another cluster's serve on this host carries its own.
+    const stale = await deleteFlowsTo(this.#vip.address).catch((error: Error) => {
       this.#logger.warn({ event: 'sync', state: 'takeover', error: error.message }, `flow sync: removing this host's stale flows failed: ${error.message}`);
       return 0;
     });

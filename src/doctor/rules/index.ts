@@ -25,6 +25,7 @@ import { keepalivedPeerMismatch } from './keepalived/peer-mismatch.js';
 import { keepalivedPidofCheck } from './keepalived/pidof-check.js';
 import { keepalivedScriptAfterInstance } from './keepalived/script-after-instance.js';
 import { keepalivedScriptSecurity } from './keepalived/script-security.js';
+import { keepalivedTcpConnectCheck } from './keepalived/tcp-connect-check.js';
 import { keepalivedUnicastPeers } from './keepalived/unicast-peers.js';
 import { keepalivedUnknownKeyword } from './keepalived/unknown-keyword.js';
 import { keepalivedUnknownTrackScript } from './keepalived/unknown-track-script.js';
@@ -68,7 +69,7 @@ export const RULES: readonly AnyRule[] = [
   haproxyUnknownKeyword, haproxySslHelloAfterHttpchk, haproxyHttpchkWithoutSsl, haproxyHealthzCheck, haproxyTcpOnlyCheck, haproxyModeHttpApi,
   haproxyShortTimeouts, haproxyServerWithoutCheck, haproxyNoShutdownSessions, haproxyBalanceDefault, haproxyQuorum, haproxyDrift,
   haproxyVerifyhostIp, haproxyVerifyIpSan,
-  keepalivedUnknownKeyword, keepalivedScriptAfterInstance, keepalivedUnknownTrackScript, keepalivedWeightGap, keepalivedPidofCheck,
+  keepalivedUnknownKeyword, keepalivedScriptAfterInstance, keepalivedUnknownTrackScript, keepalivedWeightGap, keepalivedPidofCheck, keepalivedTcpConnectCheck,
   keepalivedNopreemptNegativeWeight, keepalivedScriptSecurity, keepalivedDuplicateVrid, keepalivedUnicastPeers, keepalivedPeerMismatch,
   keepalivedEqualMasters, keepalivedAuthPassLength, keepalivedVipSubnet, keepalivedDrift,
   talosVipSubnet, talosVipOnWorker, talosVipLink, talosEndpointUrl, talosEndpointIsNode, talosconfigEndpointVip, talosconfigEndpointPort,

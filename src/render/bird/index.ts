@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { birdConfig, endpointRoutes, type EndpointRoute } from '../../bgp/config.js';
 import { joinHostPort } from '../../spec/address.js';
-import { UserError } from '../../errors.js';
+import { Refusals } from '../refusals.js';
 import { bgpForHost } from '../../spec/hosts.js';
 import { mainListener } from '../../spec/listener-role.js';
 import type { Bgp, Spec } from '../../spec/types.js';
@@ -24,10 +24,9 @@ export const birdRenderer: Renderer = {
   description: 'BIRD 2 configuration announcing the endpoint with BGP from each LB host, and a health loop that withdraws it when the local HAProxy has no healthy server',
   section: { name: 'bgp', present: (spec) => spec.bgp !== undefined },
   render(spec: Spec, context: RenderContext): RenderedFile[] {
-    const bgp = spec.bgp;
-    if (!bgp) throw new UserError('RENDER', 'render bird needs a bgp section in the spec', { hint: 'add bgp: { localAsn, peers: [{ name, address, asn }] } (docs/bgp.md)' });
-    if (bgp.addresses.some((a) => isIP(a) === 0)) throw new UserError('RENDER', `endpoint: "${spec.endpoint}" is a name; BGP announces an address`, { hint: 'set endpoint to the anycast address' });
-    refuseSecrets(bgp);
+    refusalsOf(spec).throwIfAny();
+    // refusalsOf refuses a spec without one.
+    const bgp = spec.bgp!;
     const kubernetes = mainListener(spec);
     const head = header(context, '#').trimEnd().split('\n').map((l) => l.replace(/^# /, ''));
     const configs = bgp.hosts.length === 0
@@ -42,14 +41,29 @@ export const birdRenderer: Renderer = {
   },
 };
 
+/** What render bird cannot write for this spec, every one at once (src/render/refusals.ts), each naming its field. */
+function refusalsOf(spec: Spec): Refusals<'bird'> {
+  const refusals = new Refusals('bird');
+  const bgp = spec.bgp;
+  if (!bgp) {
+    refusals.add('bgp', 'render bird needs a bgp section in the spec', 'add bgp: { localAsn, peers: [{ name, address, asn }] } (docs/bgp.md)');
+    return refusals;
+  }
+  if (bgp.addresses.some((a) => isIP(a) === 0)) refusals.add('endpoint', `"${spec.endpoint}" is a name; BGP announces an address`, 'set endpoint to the anycast address, or list the addresses in bgp.addresses');
+  refuseSecrets(refusals, bgp);
+  return refusals;
+}
+
 /** A password read from a file on the LB host cannot be in files rendered elsewhere: say so rather than drop it. */
-function refuseSecrets(bgp: Bgp): void {
-  const lists = [{ path: 'bgp.peers', peers: bgp.peers }, ...bgp.hosts.map((h, i) => ({ path: `bgp.hosts[${i}].peers`, peers: h.peers }))];
-  for (const { path, peers } of lists) {
-    const index = peers.findIndex((p) => p.passwordFile !== undefined);
-    if (index < 0) continue;
-    throw new UserError('RENDER', `${path}[${index}].passwordFile: render bird writes files you copy to the LB hosts and does not read or copy secrets, and BIRD takes the MD5 password inline`, {
-      hint: `run serve on the LB hosts (it reads the file at start), or remove passwordFile for render bird and add password "<secret>"; to protocol bgp peer_${peers[index].name.replace(/-/g, '_')} in /etc/bird/bird.conf on the host (mode 0640, group bird)`,
+function refuseSecrets(refusals: Refusals<'bird'>, bgp: Bgp): void {
+  const lists = [
+    { field: 'bgp.peers[].passwordFile' as const, path: 'bgp.peers', peers: bgp.peers },
+    ...bgp.hosts.map((h, i) => ({ field: 'bgp.hosts[].peers[].passwordFile' as const, path: `bgp.hosts[${i}].peers`, peers: h.peers })),
+  ];
+  for (const { field, path, peers } of lists) {
+    peers.forEach((peer, index) => {
+      if (peer.passwordFile === undefined) return;
+      refusals.add(field, 'render bird writes files you copy to the LB hosts and does not read or copy secrets, and BIRD takes the MD5 password inline', `run serve on the LB hosts (it reads the file at start), or remove passwordFile for render bird and add password "<secret>"; to protocol bgp peer_${peer.name.replace(/-/g, '_')} in /etc/bird/bird.conf on the host (mode 0640, group bird)`, `${path}[${index}].passwordFile`);
     });
   }
 }

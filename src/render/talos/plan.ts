@@ -4,11 +4,11 @@
 // a physical link or alias, a bond, a VLAN), one node alone (the guide's "single control plane"), or something
 // in front of them (an LB pair's VIP, BGP anycast, an NLB's DNS name, any balancer).
 import { BlockList, isIP } from 'node:net';
-import { UserError } from '../../errors.js';
 import { joinHostPort } from '../../spec/address.js';
 import { listenerOf } from '../../spec/listener-role.js';
 import type { BondMode, Spec } from '../../spec/types.js';
-import { firstPortOverride } from '../node-ports.js';
+import { portOverrides } from '../node-ports.js';
+import { Refusals } from '../refusals.js';
 
 export interface TalosNodePlan {
   name: string;
@@ -64,10 +64,6 @@ export interface VipPlan extends ClusterPlan, LinkPlan {
 
 export type TalosPlan = SingleNodePlan | FrontedPlan | VipPlan;
 
-function fail(path: string, message: string, hint: string): never {
-  throw new UserError('RENDER', `${path}: ${message}`, { hint });
-}
-
 function subnetOf(address: string, prefixLength: number, family: 4 | 6): BlockList {
   const list = new BlockList();
   const type = family === 4 ? 'ipv4' : 'ipv6';
@@ -90,43 +86,56 @@ function celString(value: string): string {
   return JSON.stringify(value);
 }
 
+/**
+ * What render talos writes for the spec, or every refusal at once (RenderRefused, src/render/refusals.ts), each
+ * naming its field.
+ */
 export function planTalos(spec: Spec): TalosPlan {
-  const vip = spec.vip;
-  if (!vip || vip.peers.length > 0) return planWithoutTalosVip(spec);
+  const refusals = new Refusals('talos');
+  const plan = spec.vip && spec.vip.peers.length === 0 ? planTalosVip(spec, spec.vip, refusals) : planWithoutTalosVip(spec, refusals);
+  refusals.throwIfAny();
+  return plan;
+}
+
+function planTalosVip(spec: Spec, vip: NonNullable<Spec['vip']>, refusals: Refusals<'talos'>): VipPlan {
   const family = vip.family;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
   const prefixLength = spec.talos.prefixLength;
-  if (prefixLength > (family === 4 ? 32 : 128)) fail('talos.prefixLength', `/${prefixLength} is too long for IPv${family}`, `use at most ${family === 4 ? 32 : 128}`);
+  // The subnet checks need a prefix that fits the family, and nodes of the VIP's family.
+  const prefixFits = prefixLength <= (family === 4 ? 32 : 128);
+  if (!prefixFits) refusals.addAt('talos.prefixLength', `/${prefixLength} is too long for IPv${family}`, `use at most ${family === 4 ? 32 : 128}`);
 
   const nodes = spec.controlPlane.map((node, index): TalosNodePlan => {
-    if (isIP(node.address) !== family) fail(`controlPlane[${index}].address`, `"${node.address}" is not an IPv${family} address like the VIP ${vip.address}`, 'Talos assigns static addresses: give every control-plane node its IP address (same family as the VIP)');
-    if (node.address === vip.address) fail('vip.address', `the VIP ${vip.address} is the address of controlPlane[${index}] (${node.name})`, 'a VIP must be an unused address; pick a free one in the control-plane subnet');
+    if (isIP(node.address) !== family) refusals.addAt(`controlPlane[${index}].address`, `"${node.address}" is not an IPv${family} address like the VIP ${vip.address}`, 'Talos assigns static addresses: give every control-plane node its IP address (same family as the VIP)');
+    if (node.address === vip.address) refusals.addAt('vip.address', `the VIP ${vip.address} is the address of controlPlane[${index}] (${node.name})`, 'a VIP must be an unused address; pick a free one in the control-plane subnet');
     return { name: node.name, address: node.address, cidr: `${node.address}/${prefixLength}` };
   });
-  for (const [index, node] of nodes.entries()) {
-    if (!subnetOf(node.address, prefixLength, family).check(vip.address, family === 4 ? 'ipv4' : 'ipv6')) {
-      fail('vip.address', `the VIP ${vip.address} is not in the subnet of controlPlane[${index}] (${node.cidr})`, 'a Talos VIP is announced with gratuitous ARP, so it must be an unused address in the control-plane nodes\' own subnet (and all of them on one L2 segment); check vip.address and talos.prefixLength');
-    }
+  const subnetNodes = prefixFits ? nodes.map((node, index) => ({ node, index })).filter(({ node }) => isIP(node.address) === family) : [];
+  const outside = subnetNodes.filter(({ node }) => !subnetOf(node.address, prefixLength, family).check(vip.address, type));
+  if (outside.length > 0) {
+    refusals.addAt('vip.address', `the VIP ${vip.address} is not in the subnet of ${outside.map(({ node, index }) => `controlPlane[${index}] (${node.cidr})`).join(', ')}`, 'a Talos VIP is announced with gratuitous ARP, so it must be an unused address in the control-plane nodes\' own subnet (and all of them on one L2 segment); check vip.address and talos.prefixLength');
   }
-  if (family === 4 && ipv4Reserved(nodes[0].address, prefixLength).includes(vip.address)) {
-    fail('vip.address', `${vip.address} is the network or broadcast address of ${nodes[0].cidr}`, 'pick an unused host address in the subnet');
+  const first = subnetNodes[0]?.node;
+  if (first && family === 4 && ipv4Reserved(first.address, prefixLength).includes(vip.address)) {
+    refusals.addAt('vip.address', `${vip.address} is the network or broadcast address of ${first.cidr}`, 'pick an unused host address in the subnet');
   }
   const gateway = spec.talos.gateway;
   if (gateway !== undefined) {
-    if (isIP(gateway) !== family) fail('talos.gateway', `"${gateway}" is not an IPv${family} address`, 'set the default gateway of the control-plane subnet');
-    if (gateway === vip.address) fail('vip.address', `the VIP ${vip.address} is the gateway's address`, 'a VIP must be an unused address; pick a free one');
-    if (!subnetOf(nodes[0].address, prefixLength, family).check(gateway, family === 4 ? 'ipv4' : 'ipv6')) fail('talos.gateway', `${gateway} is not in the control-plane subnet ${nodes[0].cidr}`, 'use the router of the control-plane subnet');
+    if (isIP(gateway) !== family) refusals.addAt('talos.gateway', `"${gateway}" is not an IPv${family} address`, 'set the default gateway of the control-plane subnet');
+    else if (first && !subnetOf(first.address, prefixLength, family).check(gateway, type)) refusals.addAt('talos.gateway', `${gateway} is not in the control-plane subnet ${first.cidr}`, 'use the router of the control-plane subnet');
+    if (gateway === vip.address) refusals.addAt('vip.address', `the VIP ${vip.address} is the gateway's address`, 'a VIP must be an unused address; pick a free one');
   }
   spec.talos.nameservers.forEach((ns, index) => {
-    if (isIP(ns) === 0) fail(`talos.nameservers[${index}]`, `"${ns}" is not an IP address`, 'nameservers are IP addresses');
+    if (isIP(ns) === 0) refusals.addAt(`talos.nameservers[${index}]`, `"${ns}" is not an IP address`, 'nameservers are IP addresses');
   });
   if (isIP(spec.endpoint) !== 0 && spec.endpoint !== vip.address) {
-    fail('endpoint', `the endpoint ${spec.endpoint} is not the VIP ${vip.address}`, 'with a Talos VIP the endpoint is the VIP itself (or a DNS name that resolves to it)');
+    refusals.addAt('endpoint', `the endpoint ${spec.endpoint} is not the VIP ${vip.address}`, 'with a Talos VIP the endpoint is the VIP itself (or a DNS name that resolves to it)');
   }
-  const port = apiPort(spec, 'a Talos VIP');
+  const port = apiPort(spec, 'a Talos VIP', refusals);
 
   const selector = spec.talos.deviceSelector;
   const hasSelector = selector !== undefined && Object.values(selector).some((v) => v !== undefined);
-  const links = planLinks(spec);
+  const links = planLinks(spec, refusals);
   let selectorCel: string | undefined;
   if (hasSelector) {
     const parts: string[] = [];
@@ -135,7 +144,7 @@ export function planTalos(spec: Spec): TalosPlan {
     if (selector.busPath) parts.push(`glob(${celString(selector.busPath)}, link.bus_path)`);
     selectorCel = parts.join(' && ');
     if (spec.talos.configStyle === 'documents' && /^(eth|en|wl|bond|br)[a-z0-9]*$/.test(links.base)) {
-      fail('talos.interface', `with a deviceSelector the link gets an alias, and "${links.base}" looks like a kernel interface name`, 'Talos advises against aliases like eth0 or ens3 (they can collide with real links); set talos.interface to an alias such as uplink');
+      refusals.addAt('talos.interface', `with a deviceSelector the link gets an alias, and "${links.base}" looks like a kernel interface name`, 'Talos advises against aliases like eth0 or ens3 (they can collide with real links); set talos.interface to an alias such as uplink');
     }
   }
 
@@ -156,17 +165,15 @@ export function planTalos(spec: Spec): TalosPlan {
  * VLAN a VLANConfig, so a name that is one of those without the spec saying how to build it is refused rather
  * than written as a physical link the node never finds (and the VIP never comes up).
  */
-function planLinks(spec: Spec): LinkPlan {
+function planLinks(spec: Spec, refusals: Refusals<'talos'>): LinkPlan {
   const { interface: base, vlan, bond } = spec.talos;
   const vlanName = /^(.+)\.(\d{1,4})$/.exec(base);
   if (vlanName) {
-    fail('talos.interface', `"${base}" is a VLAN link (VLAN ${vlanName[2]} of ${vlanName[1]}), not a physical link${spec.talos.interface === spec.vip?.interface ? ' (talos.interface defaults to vip.interface)' : ''}`, `write talos.interface: ${vlanName[1]} and talos.vlan: ${Number(vlanName[2])}${/^bond/.test(vlanName[1]) ? `, and talos.bond: { links: [<member links>] } for ${vlanName[1]}` : ''}: render talos then writes a VLANConfig (legacy: vlans[])`);
-  }
-  if (!bond && /^bond\d*$/.test(base)) {
-    fail('talos.interface', `"${base}" is a bond, not a physical link, and the spec does not say what it bonds`, `add talos.bond: { links: [eth0, eth1], mode: active-backup } (the member links): render talos then writes a BondConfig (legacy: interfaces[].bond)`);
-  }
-  if (/^(br|vlan|veth|dummy|wg)\d*$/.test(base)) {
-    fail('talos.interface', `"${base}" looks like a ${base.replace(/\d+$/, '')} link, which render talos cannot build`, 'put the VIP on a physical link, its VLAN (talos.vlan) or a bond (talos.bond)');
+    refusals.addAt('talos.interface', `"${base}" is a VLAN link (VLAN ${vlanName[2]} of ${vlanName[1]}), not a physical link${spec.talos.interface === spec.vip?.interface ? ' (talos.interface defaults to vip.interface)' : ''}`, `write talos.interface: ${vlanName[1]} and talos.vlan: ${Number(vlanName[2])}${/^bond/.test(vlanName[1]) ? `, and talos.bond: { links: [<member links>] } for ${vlanName[1]}` : ''}: render talos then writes a VLANConfig (legacy: vlans[])`);
+  } else if (!bond && /^bond\d*$/.test(base)) {
+    refusals.addAt('talos.interface', `"${base}" is a bond, not a physical link, and the spec does not say what it bonds`, `add talos.bond: { links: [eth0, eth1], mode: active-backup } (the member links): render talos then writes a BondConfig (legacy: interfaces[].bond)`);
+  } else if (/^(br|vlan|veth|dummy|wg)\d*$/.test(base)) {
+    refusals.addAt('talos.interface', `"${base}" looks like a ${base.replace(/\d+$/, '')} link, which render talos cannot build`, 'put the VIP on a physical link, its VLAN (talos.vlan) or a bond (talos.bond)');
   }
   return { link: vlan !== undefined ? `${base}.${vlan}` : base, base, ...(vlan !== undefined ? { vlan } : {}), ...(bond ? { bond } : {}) };
 }
@@ -177,28 +184,30 @@ function planLinks(spec: Spec): LinkPlan {
  * (those are for the link a Talos VIP goes on), so talos fields that describe the nodes' network are refused
  * rather than dropped.
  */
-function planWithoutTalosVip(spec: Spec): SingleNodePlan | FrontedPlan {
+function planWithoutTalosVip(spec: Spec, refusals: Refusals<'talos'>): SingleNodePlan | FrontedPlan {
   const talos = spec.talos;
+  const selector = talos.deviceSelector ?? {};
   const network: Array<[string, boolean]> = [
-    ['talos.gateway', talos.gateway !== undefined], ['talos.nameservers', talos.nameservers.length > 0], ['talos.deviceSelector', talos.deviceSelector !== undefined],
-    ['talos.vlan', talos.vlan !== undefined], ['talos.bond', talos.bond !== undefined],
+    ['talos.gateway', talos.gateway !== undefined], ['talos.nameservers', talos.nameservers.length > 0],
+    ...(['hardwareAddr', 'driver', 'busPath'] as const).map((key): [string, boolean] => [`talos.deviceSelector.${key}`, selector[key] !== undefined]),
+    ['talos.vlan', talos.vlan !== undefined], ['talos.bond.links', talos.bond !== undefined],
   ];
-  const written = network.find(([, set]) => set);
-  if (written) {
-    fail(written[0], `render talos writes the nodes' network settings only for a Talos VIP (the link the VIP goes on); ${spec.vip ? 'this spec\'s VIP is held by the LB hosts (vip.peers)' : 'this spec has no Talos VIP'}, so it writes the endpoint and certSANs only`, `remove ${written[0]}, and configure the nodes' network in their machine config`);
+  for (const [field] of network.filter(([, set]) => set)) {
+    const written = field === 'talos.bond.links' ? 'talos.bond' : field;
+    refusals.addAt(field, `render talos writes the nodes' network settings only for a Talos VIP (the link the VIP goes on); ${spec.vip ? 'this spec\'s VIP is held by the LB hosts (vip.peers)' : 'this spec has no Talos VIP'}, so it writes the endpoint and certSANs only`, `remove ${written}, and configure the nodes' network in their machine config`);
   }
   const nodes = spec.controlPlane.map((n) => ({ name: n.name, address: n.address, cidr: `${n.address}/${talos.prefixLength}` }));
   const names = (...more: string[]) => [...new Set([spec.endpoint, ...more, ...talos.certSANs])];
-  const via = frontOf(spec);
+  const via = frontOf(spec, refusals);
   if (via) {
     const port = listenerOf(spec, 'kubernetes')?.port ?? 6443;
     return { kind: 'fronted', via: via.text, endpointUrl: endpointUrl(spec, port), certSANs: names(...via.addresses), nodes, workers: workersOf(spec) };
   }
   if (spec.controlPlane.length !== 1) {
     const index = spec.controlPlane.findIndex((n) => n.address === spec.endpoint);
-    fail('endpoint', `the endpoint ${spec.endpoint} is the address of controlPlane[${index}] (${spec.controlPlane[index].name}): with ${spec.controlPlane.length} control-plane nodes the API goes down with that one node`, 'point the endpoint at what balances the nodes (an LB pair\'s VIP with vip.peers, BGP anycast with bgp, an NLB\'s DNS name), or add vip: { address: <an unused address in the control-plane subnet> } for a Talos VIP');
+    refusals.addAt('endpoint', `the endpoint ${spec.endpoint} is the address of controlPlane[${index}] (${spec.controlPlane[index].name}): with ${spec.controlPlane.length} control-plane nodes the API goes down with that one node`, 'point the endpoint at what balances the nodes (an LB pair\'s VIP with vip.peers, BGP anycast with bgp, an NLB\'s DNS name), or add vip: { address: <an unused address in the control-plane subnet> } for a Talos VIP');
   }
-  const port = apiPort(spec, 'one control-plane node without a balancer');
+  const port = apiPort(spec, 'one control-plane node without a balancer', refusals);
   return { kind: 'single', endpointUrl: endpointUrl(spec, port), certSANs: names(), node: nodes[0], workers: workersOf(spec) };
 }
 
@@ -207,10 +216,10 @@ function planWithoutTalosVip(spec: Spec): SingleNodePlan | FrontedPlan {
  * is a control-plane node's own address (nothing in front). A DNS name or an address no node has is a balancer
  * (an NLB's name, a load balancer the spec does not describe).
  */
-function frontOf(spec: Spec): { text: string; addresses: string[] } | undefined {
+function frontOf(spec: Spec, refusals: Refusals<'talos'>): { text: string; addresses: string[] } | undefined {
   if (spec.vip && spec.vip.peers.length > 0) {
     if (isIP(spec.endpoint) !== 0 && spec.endpoint !== spec.vip.address) {
-      fail('endpoint', `the endpoint ${spec.endpoint} is not the LB hosts' VIP ${spec.vip.address}`, 'with an LB pair the endpoint is its VIP (or a DNS name that resolves to it)');
+      refusals.addAt('endpoint', `the endpoint ${spec.endpoint} is not the LB hosts' VIP ${spec.vip.address}`, 'with an LB pair the endpoint is its VIP (or a DNS name that resolves to it)');
     }
     return { text: `the LB hosts' VIP ${spec.vip.address} (${spec.vip.peers.map((p) => p.name).join(', ')})`, addresses: [spec.vip.address] };
   }
@@ -218,7 +227,7 @@ function frontOf(spec: Spec): { text: string; addresses: string[] } | undefined 
   if (spec.controlPlane.length === 1 || spec.controlPlane.some((n) => n.address === spec.endpoint)) return undefined;
   // DNS round robin: the name leads to the nodes themselves, so nothing maps ports (checked like a single node).
   if (spec.dns?.name.replace(/\.$/, '') === spec.endpoint.replace(/\.$/, '')) {
-    apiPort(spec, 'DNS round robin');
+    apiPort(spec, 'DNS round robin', refusals);
     return { text: `DNS records for the nodes (${spec.dns.name}, render dns)`, addresses: [] };
   }
   return { text: `${spec.endpoint}, a balancer in front of the nodes`, addresses: [] };
@@ -229,15 +238,14 @@ function workersOf(spec: Spec): TalosNodePlan[] {
 }
 
 /** The Kubernetes API port clients use, when nothing between them and the apiserver maps ports. */
-function apiPort(spec: Spec, via: string): number {
+function apiPort(spec: Spec, via: string, refusals: Refusals<'talos'>): number {
   const listener = listenerOf(spec, 'kubernetes');
   const listenerIndex = listener ? spec.listeners.indexOf(listener) : -1;
   if (listener && listener.port !== listener.targetPort) {
-    fail(`listeners[${listenerIndex}].port`, `the kubernetes listener maps ${listener.port} to ${listener.targetPort}, but ${via} forwards nothing: clients reach the apiserver on its own port`, `set port and targetPort to the same value (6443)`);
+    refusals.addAt(`listeners[${listenerIndex}].port`, `the kubernetes listener maps ${listener.port} to ${listener.targetPort}, but ${via} forwards nothing: clients reach the apiserver on its own port`, `set port and targetPort to the same value (6443)`);
   }
-  const override = firstPortOverride(spec, spec.listeners.filter((l) => l.targets === 'controlPlane'));
-  if (override) {
-    fail(override.path, `${override.node} serves ${override.listener.name} on ${override.port}, but ${via} forwards nothing: clients reach every node on the listener's port ${override.listener.port}`, `remove ${override.path} for render talos; every control-plane node serves ${override.listener.name} on the listener's port`);
+  for (const override of portOverrides(spec, spec.listeners.filter((l) => l.targets === 'controlPlane'))) {
+    refusals.add('controlPlane[].ports', `${override.node} serves ${override.listener.name} on ${override.port}, but ${via} forwards nothing: clients reach every node on the listener's port ${override.listener.port}`, `remove ${override.path} for render talos; every control-plane node serves ${override.listener.name} on the listener's port`, override.path);
   }
   return listener?.port ?? 6443;
 }

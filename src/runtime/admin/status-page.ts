@@ -70,7 +70,7 @@ export function* statusBodyPieces(s: StatusSnapshot): Generator<string> {
   }
 }
 
-/** "kernel (nftables table inet cluster_endpoint), servers see the client's address". */
+/** "kernel (nftables table inet cluster_endpoint_prod), servers see the client's address". */
 export function dataPlaneText(d: NonNullable<StatusSnapshot['dataPlane']>): string {
   const client = d.mode === 'kernel' ? (d.preserveClientIp ? ', servers see the client\'s address' : ', servers see the balancer\'s address') : '';
   return `${d.description}${client}`;

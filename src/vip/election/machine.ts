@@ -180,7 +180,7 @@ function onTick(config: ElectionConfig, state: ElectionState, now: number): Step
   return { state: next, actions: [] };
 }
 
-function onHealth(config: ElectionConfig, state: ElectionState, now: number, healthy: boolean): Step {
+function onHealth(_config: ElectionConfig, state: ElectionState, now: number, healthy: boolean): Step {
   if (state.role === 'init') return { state: { ...state, healthy }, actions: [] };
   if (healthy === state.healthy) return { state, actions: [] };
   if (!healthy) {

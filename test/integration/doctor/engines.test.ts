@@ -44,6 +44,11 @@ const VERDICTS: Record<string, string[]> = {
     "9 error: keepalived -t: Unknown keyword 'intervall'",
   ],
   'traps/keepalived-unknown-keyword/bad-instance.conf': ["5 error: keepalived -t: Unknown keyword 'priorty'"],
+  // keepalived -t on one file of an include tree, out of its place: what doctor avoids by reading includes in context.
+  'include/bad/keepalived.conf': ["15 error: keepalived -t: Config files missing 'conf.d/*.conf'"],
+  'include/good/keepalived.conf': ["15 error: keepalived -t: Config files missing 'conf.d/*.conf'"],
+  'include/bad/conf.d/vip.conf': ["18 error: keepalived -t: Config files missing '../vip-extra/{garp,notify}.conf'"],
+  'include/good/conf.d/vip.conf': ["18 error: keepalived -t: Config files missing '../vip-extra/{garp,notify}.conf'"],
 };
 
 /** The bad cases of the traps at least one engine catches (a finding at a line doctor reports); the rest only doctor finds. */

@@ -42,7 +42,7 @@ test('kernel mode with BGP: ECMP over two kernel data planes; a dead node costs 
     const status = await b.status(lb);
     assert.equal(status.dataPlane.mode, 'kernel');
     assert.equal(status.bgp.announced, true);
-    assert.match(await b.exec(lb, ['nft', 'list', 'table', 'inet', 'cluster_endpoint']), /chain nat_prerouting/);
+    assert.match(await b.exec(lb, ['nft', 'list', 'table', 'inet', 'cluster_endpoint_bgp_test']), /chain nat_prerouting/);
   }
 
   // 1. Both hosts forward new connections in the kernel, the router spreading them.
@@ -78,7 +78,7 @@ test('kernel mode with BGP: ECMP over two kernel data planes; a dead node costs 
   const cut = cutOff(run, at);
   t.diagnostic(`serve killed on lb-01: cut-off ${cut.cutOffMs} ms, ${cut.failures} failed of ${cut.attempts}`);
   assert.ok(cut.cutOffMs < 1000, `new connections failed for ${cut.cutOffMs} ms after the kill`);
-  assert.match(await b.exec('lb-01', ['nft', 'list', 'table', 'inet', 'cluster_endpoint']), /chain nat_prerouting/, 'the table outlives serve');
+  assert.match(await b.exec('lb-01', ['nft', 'list', 'table', 'inet', 'cluster_endpoint_bgp_test']), /chain nat_prerouting/, 'the table outlives serve');
   const after = await (await b.prober(10, 1000, 1000)).done;
   assert.deepEqual(failed(after), []);
   assert.deepEqual([...carriers(after).keys()], [BgpBed.lbAddress('lb-02')]);

@@ -129,7 +129,7 @@ export class FailoverLab {
 
   /** Waits until the backup's conntrackd holds the primary's flows (its external cache has them all). */
   async waitSynced(backup: string, flows: number, timeoutMs = 10_000): Promise<void> {
-    const runDir = join(this.dir, backup, `conntrackd-${backup}`);
+    const runDir = join(this.dir, backup, `conntrackd-sync-${backup}`);
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {

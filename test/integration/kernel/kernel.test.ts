@@ -47,7 +47,7 @@ describe('kernel data plane (namespaces, nft, conntrack)', { timeout: 300_000 },
     const client = k!.lab.addressOf('client', 'front');
     for (const reply of replies) assert.equal(reply.split(' ')[1].replace(/:$/, ''), client, 'preserveClientIp: the server sees the client');
     // The table is ours alone, and no process of ours carries the bytes.
-    assert.match(await k!.table() ?? '', /table inet cluster_endpoint/);
+    assert.match(await k!.table() ?? '', /table inet cluster_endpoint_kernel \{/);
   });
 
   it('status, /api/status and /metrics: the mode, and per server its open flows, connections and bytes', async (t) => {
@@ -69,7 +69,7 @@ describe('kernel data plane (namespaces, nft, conntrack)', { timeout: 300_000 },
     assert.match(metrics, new RegExp(`haproxy_server_current_sessions\\{proxy="kubernetes",server="${server}"\\} 1`));
     assert.match(metrics, /haproxy_server_sessions_total\{proxy="kubernetes",server="cp-01"\} \d+/);
     const page = await adminGet<string>(k!.lab, 'lb', `${ADMIN}/?fragment=1`);
-    assert.match(page, /kernel, nftables table inet cluster_endpoint, servers see the client&#39;s address|kernel, nftables table inet cluster_endpoint, servers see the client's address/);
+    assert.match(page, /kernel, nftables table inet cluster_endpoint_kernel, servers see the client(&#39;|')s address/);
     await stream.proc.exited;
   });
 
@@ -215,11 +215,11 @@ describe('kernel data plane (namespaces, nft, conntrack)', { timeout: 300_000 },
     k!.lab.killGroup(k!.serve!, 'SIGKILL');
     await k!.serve!.exited;
     assert.ok(await k!.table());
-    const cleanup = await k!.cli(['serve', '--cleanup']);
+    const cleanup = await k!.cli(['serve', '--cleanup', '-c', k!.specPath]);
     assert.equal(cleanup.code, 0, cleanup.output);
-    assert.match(cleanup.output, /removed the nftables table inet cluster_endpoint/);
+    assert.match(cleanup.output, /removed the nftables table inet cluster_endpoint_kernel and \d+ conntrack flow/);
     assert.equal(await k!.table(), undefined);
-    const again = await k!.cli(['serve', '--cleanup']);
+    const again = await k!.cli(['serve', '--cleanup', '-c', k!.specPath]);
     assert.equal(again.code, 0);
     assert.match(again.output, /no nftables table/);
   });

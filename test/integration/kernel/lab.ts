@@ -13,6 +13,8 @@ import type { StatusSnapshot } from '../../../src/runtime/snapshot.js';
 export const PORT = 6443;
 export const ADMIN = 'http://127.0.0.1:8404';
 export const NODES = ['cp-01', 'cp-02', 'cp-03'] as const;
+/** The table of the lab's spec (cluster: kernel). */
+export const TABLE = 'cluster_endpoint_kernel';
 
 export class KernelLab {
   readonly lab: Lab;
@@ -112,10 +114,10 @@ export class KernelLab {
     }
   }
 
-  /** Our nftables table as text, or undefined when there is none. */
-  async table(): Promise<string | undefined> {
+  /** A cluster's nftables table as text (this lab's spec: cluster kernel), or undefined when there is none. */
+  async table(name = TABLE): Promise<string | undefined> {
     try {
-      return await this.lab.exec('lb', ['nft', 'list', 'table', 'inet', 'cluster_endpoint']);
+      return await this.lab.exec('lb', ['nft', 'list', 'table', 'inet', name]);
     } catch {
       return undefined;
     }

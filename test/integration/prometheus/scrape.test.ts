@@ -40,8 +40,11 @@ export function documentedMetrics(): string[] {
  * collection of that kind).
  */
 const SAMPLED_WHEN_PRESENT = new Set(['cluster_endpoint_vip_adverts_dropped_total', 'cluster_endpoint_resource_exhausted_total', 'nodejs_active_requests', 'nodejs_gc_duration_seconds']);
-/** Series of a feature this test's spec does not use (flow sync needs kernel mode; BGP a bgp section): registered, no sample. */
-const FEATURE_PREFIXES = ['cluster_endpoint_sync_', 'cluster_endpoint_bgp_'];
+/**
+ * Series of a feature this test's spec does not use (flow sync needs kernel mode; BGP a bgp section; discovery a
+ * discovery section): registered, no sample.
+ */
+const FEATURE_PREFIXES = ['cluster_endpoint_sync_', 'cluster_endpoint_bgp_', 'cluster_endpoint_discovery_'];
 
 test('Prometheus scrapes serve (with a VIP): dashboard panels have data, rules evaluate, documented metrics are on /metrics', async (t) => {
   const ok = (await canUseNamespaces()) && (await has('prometheus')) && (await has('arping')) && (await has('curl'));

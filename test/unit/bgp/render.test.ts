@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { birdConfig, peerProtocol } from '../../../src/bgp/config.js';
 import { bgpForHost } from '../../../src/spec/hosts.js';
 import { birdRenderer } from '../../../src/render/bird/index.js';
+import { RenderRefused } from '../../../src/render/refusals.js';
 import { requireOrSkip } from '../../helpers/cli.js';
 import { assertGolden, caseSpec, GOLDEN_CONTEXT, loadSpec, renderError, specText } from '../render/golden.js';
 
@@ -92,6 +93,20 @@ test('render bird refuses a passwordFile (naming the field) instead of writing a
   assert.equal(error.code, 'RENDER');
   assert.match(error.message, /^bgp\.peers\[1\]\.passwordFile: render bird writes files you copy/);
   assert.match(error.hint ?? '', /run serve on the LB hosts|password "<secret>"; to protocol bgp peer_tor_2/);
+});
+
+test('render bird reports every refusal at once, each naming its field, as validate does', () => {
+  const text = specText('bgp-bird-fleet')
+    .replace('{ name: tor-r1, address: 10.0.1.1, asn: 65001 }', '{ name: tor-r1, address: 10.0.1.1, asn: 65001, passwordFile: /etc/cluster-endpoint/tor-r1.md5 }')
+    .replace('{ name: rs, address: 10.255.0.1, asn: 65000,', '{ name: rs, address: 10.255.0.1, asn: 65000, passwordFile: /etc/cluster-endpoint/rs.md5,')
+    .replace('{ name: tor-r2, address: 10.0.2.1, asn: 65002, port: 1179 }', '{ name: tor-r2, address: 10.0.2.1, asn: 65002, port: 1179, passwordFile: /etc/cluster-endpoint/tor-r2.md5 }');
+  let error: unknown;
+  try { birdRenderer.render(loadSpec(text), GOLDEN_CONTEXT); } catch (e) { error = e; }
+  assert.ok(error instanceof RenderRefused, `a RenderRefused with every refusal, not ${String(error)}`);
+  assert.deepEqual(error.refusals.map((r) => r.path), ['bgp.hosts[0].peers[0].passwordFile', 'bgp.hosts[0].peers[2].passwordFile', 'bgp.hosts[1].peers[0].passwordFile']);
+  assert.match(error.refusals[2].hint, /to protocol bgp peer_tor_r2 in \/etc\/bird\/bird\.conf/);
+  const none = renderError(() => birdRenderer.render(loadSpec('cluster: { name: x }\nendpoint: 10.0.0.1\ncontrolPlane: [{ name: cp-01, address: 10.0.0.2 }]\n'), GOLDEN_CONTEXT));
+  assert.ok(none instanceof RenderRefused && none.refusals[0].path === 'bgp', 'a spec without bgp names the section');
 });
 
 test('the config serve writes with an MD5 password, multihop, a source address and per-peer BFD is one BIRD accepts', (t) => {

@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KernelDataPlane } from '../../../src/dataplane/kernel/index.js';
+import { tableLock } from '../../../src/dataplane/kernel/neighbours.js';
+import type { UserError } from '../../../src/errors.js';
+import { takeHostLock } from '../../../src/host-lock.js';
 import type { FlowRead, KernelEngine, RefusalEvents, TableState } from '../../../src/dataplane/kernel/engines.js';
 import { listenerChain, markOf, serverChain, serverIds, type KernelPlan } from '../../../src/dataplane/kernel/ruleset.js';
 import type { DataPlaneListener } from '../../../src/dataplane/types.js';
@@ -38,26 +41,35 @@ class FakeMember {
   observeFailure(reason: string, latencyMs: number): void { this.failures.push({ reason, latencyMs }); }
 }
 
+const OWN = 'cluster_endpoint_t';
+
 class FakeEngine implements KernelEngine {
   plans: KernelPlan[] = [];
-  table: TableState | undefined;
+  /** The host's tables of ours by name; this spec's is OWN. */
+  readonly tables = new Map<string, TableState>();
   flows: FlowRead = { open: new Map(), unanswered: [] };
   deleted: Array<{ mark?: number; unansweredOnly?: boolean }> = [];
+  deletedTables: string[] = [];
   /** Applies that fail before one succeeds. */
   failNext = 0;
   events: RefusalEvents | undefined;
 
-  async readTable(): Promise<TableState | undefined> { return this.table; }
+  get table(): TableState | undefined { return this.tables.get(OWN); }
+  set table(state: TableState | undefined) { if (state) this.tables.set(OWN, state); else this.tables.delete(OWN); }
+
+  async readTable(name: string): Promise<TableState | undefined> { return this.tables.get(name); }
+  async listTables(): Promise<string[]> { return [...this.tables.keys()]; }
   async apply(plan: KernelPlan): Promise<void> {
     if (this.failNext > 0) { this.failNext--; throw new Error('nft: Could not process rule: No buffer space available'); }
     this.plans.push(plan);
     const members = new Map<string, string[]>();
     for (const l of plan.listeners) if (l.members.length) members.set(listenerChain(l.name), [...new Set(l.members.map((m) => serverChain(m.id)))]);
-    this.table = { chains: [], counters: new Map(), members };
+    this.tables.set(plan.table, { chains: plan.servers.map((s) => serverChain(s.id)), counters: new Map(), members, listens: [{ family: 4, address: plan.bind, port: 6443 }] });
+    for (const name of plan.replaces ?? []) this.tables.delete(name);
   }
-  async deleteTable(): Promise<boolean> { const had = this.table !== undefined; this.table = undefined; return had; }
+  async deleteTable(name: string): Promise<boolean> { this.deletedTables.push(name); return this.tables.delete(name); }
   async readFlows(): Promise<FlowRead> { return this.flows; }
-  async deleteFlows(mark?: number, options: { unansweredOnly?: boolean } = {}): Promise<number> { this.deleted.push({ mark, ...options }); return 1; }
+  async deleteFlows(mark: number, options: { unansweredOnly?: boolean } = {}): Promise<number> { this.deleted.push({ mark, ...options }); return 1; }
   watchRefusals(events: RefusalEvents): { stop(): void } { this.events = events; return { stop: () => { this.events = undefined; } }; }
 
   get last(): KernelPlan { return this.plans.at(-1)!; }
@@ -79,13 +91,13 @@ balancer: { mode: kernel, bind: 192.0.2.10${extra} }
   return spec;
 }
 
-async function started(options: { failNext?: number; extra?: string } = {}) {
-  const engine = new FakeEngine();
+async function started(options: { failNext?: number; extra?: string; engine?: FakeEngine } = {}) {
+  const engine = options.engine ?? new FakeEngine();
   engine.failNext = options.failNext ?? 0;
   const s = spec(options.extra);
   const servers = s.listeners[0].servers.map((t) => new FakeMember('kubernetes', t.name, t.address));
   const listeners: DataPlaneListener[] = [{ listener: s.listeners[0], members: servers as unknown as Member[] }];
-  const plane = new KernelDataPlane(silentLogger, engine);
+  const plane = new KernelDataPlane(silentLogger, { cluster: s.cluster.name, specPath: '/etc/cluster-endpoint/t.yaml' }, engine);
   return { engine, servers, plane, apply: () => plane.apply(s, listeners), byName: (name: string) => servers.find((x) => x.name === name)! };
 }
 
@@ -200,4 +212,68 @@ test('a server marked down takes its unanswered flows out of conntrack (their SY
   await new Promise((r) => setTimeout(r, 30));
   assert.deepEqual(engine.deleted, [{ mark: markOfServer(byName('cp-02')), unansweredOnly: true }]);
   await plane.destroy();
+});
+
+/** A table of another endpoint on the host: its listens and one server chain. */
+const neighbour = (address: string, port: number, id: string): TableState => ({
+  chains: ['nat_prerouting', serverChain(id), `c_${id}`], counters: new Map(), members: new Map([['l_kubernetes', [serverChain(id)]]]), listens: [{ family: 4, address, port }],
+});
+
+test('another cluster\'s table on the host: left alone, its server ids avoided; stop removes only our table and our servers\' flows', async () => {
+  const engine = new FakeEngine();
+  const cp01 = new FakeMember('kubernetes', 'cp-01', '10.0.2.11');
+  // Same listener name and server as ours (two endpoints in front of one backend): the natural id is the other's.
+  engine.tables.set('cluster_endpoint_other', neighbour('192.0.2.10', 7443, serverIds([cp01.key]).get(cp01.key)!));
+  const { plane, apply } = await started({ engine });
+  await apply();
+  assert.equal(engine.last.replaces, undefined);
+  assert.equal(engine.last.table, OWN);
+  const ours = engine.last.servers.map((s) => s.id);
+  assert.ok(!ours.includes(serverIds([cp01.key]).get(cp01.key)!), 'no mark names the other endpoint\'s server');
+  assert.equal(new Set(ours).size, 3);
+  await plane.close();
+  assert.deepEqual(engine.deletedTables, [OWN]);
+  assert.deepEqual(new Set(engine.deleted.map((d) => d.mark)), new Set(ours.map(markOf)));
+  assert.ok(engine.tables.has('cluster_endpoint_other'));
+});
+
+test('a table no serve runs that catches our address and port (an earlier version\'s) is adopted, then replaced in our first transaction', async () => {
+  const engine = new FakeEngine();
+  engine.tables.set('cluster_endpoint', neighbour('192.0.2.10', 6443, '0a0001'));
+  const { plane, apply } = await started({ engine });
+  await apply();
+  assert.equal(engine.plans.length, 0, 'adopted: it serves until our checks have a verdict');
+  plane.membershipChanged();
+  await waitFor(() => engine.plans.length === 1, 'the first transaction');
+  assert.deepEqual(engine.last.replaces, ['cluster_endpoint']);
+  assert.ok(!engine.tables.has('cluster_endpoint') && engine.tables.has(OWN));
+  await plane.destroy();
+});
+
+test('refused clearly: a live serve\'s table on our address and port, and a second serve of the same cluster; neither touches anything', async () => {
+  const engine = new FakeEngine();
+  engine.tables.set('cluster_endpoint_beta', neighbour('192.0.2.10', 6443, '0b0001'));
+  const held = await takeHostLock(tableLock('cluster_endpoint_beta'), '/etc/cluster-endpoint/beta.yaml');
+  assert.ok('lock' in held);
+  try {
+    const { apply } = await started({ engine });
+    await assert.rejects(apply(), (error: UserError) => {
+      assert.equal(error.code, 'KERNEL');
+      assert.equal(error.exitCode, 2);
+      assert.match(error.message, new RegExp(`listener kubernetes \\(192\\.0\\.2\\.10:6443\\) is already served on this host by serve pid ${process.pid} \\(/etc/cluster-endpoint/beta\\.yaml\\), through the nftables table inet cluster_endpoint_beta`));
+      assert.match(error.hint!, /its own listener ports, or its own balancer\.bind/);
+      return true;
+    });
+    assert.equal(engine.plans.length, 0);
+  } finally {
+    await held.lock.release();
+  }
+  engine.tables.clear();
+  const first = await started({ engine });
+  await first.apply();
+  const second = await started({ engine });
+  await assert.rejects(second.apply(), /the nftables table inet cluster_endpoint_t is in use by serve pid \d+ \(\/etc\/cluster-endpoint\/t\.yaml\): cluster t is already served in kernel mode on this host/);
+  await second.plane.destroy();
+  assert.ok(engine.tables.has(OWN), 'the refused serve leaves the first one\'s table');
+  await first.plane.destroy();
 });

@@ -8,7 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { markOf, renderRuleset, serverIds, slots, SOURCE_SLOTS, type KernelListener, type KernelPlan, type KernelServer } from '../../../src/dataplane/kernel/ruleset.js';
+import { listenOf } from '../../../src/dataplane/kernel/engines.js';
+import { clashOf, listensOf, markOf, renderRuleset, serverIds, slots, SOURCE_SLOTS, tableName, type KernelListener, type KernelPlan, type KernelServer } from '../../../src/dataplane/kernel/ruleset.js';
 import { requireOrSkip } from '../../helpers/cli.js';
 import { canUseNamespaces } from '../../helpers/lab.js';
 import { hasCommand } from '../../integration/render-bare-metal/netns.js';
@@ -21,30 +22,31 @@ const cp = [server('0a0001', '10.0.2.11'), server('0a0002', '10.0.2.12'), server
 
 const CASES: Record<string, KernelPlan> = {
   'roundrobin-preserve': {
-    bind: '192.0.2.10', preserveClientIp: true,
+    table: 'cluster_endpoint_t', bind: '192.0.2.10', preserveClientIp: true,
     listeners: [{ name: 'kubernetes', port: 6443, balance: 'roundrobin', members: cp }, { name: 'talos', port: 50000, balance: 'roundrobin', members: cp.map((s) => ({ ...s, id: `${s.id.slice(0, 5)}f`, port: 50000, listener: 'l_talos' })) }],
     servers: [...cp, ...cp.map((s) => ({ ...s, id: `${s.id.slice(0, 5)}f`, port: 50000, listener: 'l_talos' }))],
   },
   'weights-snat-drained': {
-    // cp-03 drained: not a member, still counted; a chain and a counter of a removed server are deleted.
-    bind: '0.0.0.0', preserveClientIp: false,
+    // cp-03 drained: not a member, still counted; a chain and a counter of a removed server are deleted, and so
+    // is the table of an earlier version this one takes over.
+    table: 'cluster_endpoint_t', replaces: ['cluster_endpoint'], bind: '0.0.0.0', preserveClientIp: false,
     listeners: [{ name: 'kubernetes', port: 6443, balance: 'roundrobin', members: [server('0a0001', '10.0.2.11', 3), server('0a0002', '10.0.2.12', 1)] }],
     servers: [server('0a0001', '10.0.2.11', 3), server('0a0002', '10.0.2.12', 1), cp[2]],
     existing: { chains: ['nat_prerouting', 's_0a0009', 'c_0a0009', 'l_kubernetes'], counters: ['s_0a0009_new', 's_0a0001_new'] },
   },
   'source-dual-stack': {
-    bind: '::', preserveClientIp: true,
+    table: 'cluster_endpoint_t', bind: '::', preserveClientIp: true,
     listeners: [{ name: 'talos-workers', port: 50001, balance: 'source', members: [server('0b0001', 'fd00::11', 1, 50000, 'l_talos_workers'), server('0b0002', '10.0.2.12', 1, 50000, 'l_talos_workers')] }],
     servers: [server('0b0001', 'fd00::11', 1, 50000, 'l_talos_workers'), server('0b0002', '10.0.2.12', 1, 50000, 'l_talos_workers')],
   },
   'stateful-failover': {
     // vip.sync: a flow hash every peer shares, flows picked up mid-stream, the source translated to the VIP.
-    bind: '192.0.2.10', preserveClientIp: false, snatAddress: '192.0.2.10', pickUp: true,
+    table: 'cluster_endpoint_t', bind: '192.0.2.10', preserveClientIp: false, snatAddress: '192.0.2.10', pickUp: true,
     listeners: [{ name: 'kubernetes', port: 6443, balance: 'flow', members: cp }],
     servers: cp,
   },
   'none-in-service': {
-    bind: '192.0.2.10', preserveClientIp: true,
+    table: 'cluster_endpoint_t', bind: '192.0.2.10', preserveClientIp: true,
     listeners: [{ name: 'kubernetes', port: 6443, balance: 'roundrobin', members: [] }],
     servers: cp,
   },
@@ -54,8 +56,8 @@ for (const [name, plan] of Object.entries(CASES)) {
   test(`kernel ruleset golden: ${name}`, () => assertGoldenText(`${name}.nft`, renderRuleset(plan)));
 }
 
-test('every golden table is accepted by the real nft (check mode, in a scratch namespace)', async (t) => {
-  if (!requireOrSkip(t, (await canUseNamespaces()) && (await hasCommand('nft')), 'needs root, `ip netns` and nft (nftables)')) return;
+test('every golden table is accepted by the real nft (check mode, in a scratch namespace, on a host without /etc/protocols)', async (t) => {
+  if (!requireOrSkip(t, (await canUseNamespaces()) && (await hasCommand('nft')) && (await hasCommand('unshare')), 'needs root, `ip netns`, unshare and nft (nftables)')) return;
   const ns = `cenftc-${process.pid}x${randomInt(36 ** 3).toString(36)}`;
   await run('ip', ['netns', 'add', ns]);
   try {
@@ -65,16 +67,57 @@ test('every golden table is accepted by the real nft (check mode, in a scratch n
       const path = join(GOLDEN, `.${name}.check.nft`);
       writeFileSync(path, text);
       try {
-        await run('ip', ['netns', 'exec', ns, 'nft', '-c', '-f', path]);
+        // nft resolves protocol names through /etc/protocols, which minimal hosts and images lack (netbase).
+        await run('ip', ['netns', 'exec', ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind /dev/null /etc/protocols && exec nft -c -f "$0"', path]);
       } catch (error) {
         assert.fail(`nft -c refused ${name}.nft: ${(error as { stderr?: string }).stderr ?? error}`);
       } finally {
         await run('rm', ['-f', path]);
       }
     }
+    // What a table catches is read back from the real nft's JSON (so a neighbour's or a predecessor's is too).
+    for (const [name, plan] of Object.entries(CASES)) {
+      const text = readFileSync(join(GOLDEN, `${name}.nft`), 'utf8').split('\n').filter((l) => !l.startsWith('delete ')).join('\n');
+      await new Promise<void>((resolve, reject) => {
+        const child = execFile('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], (error) => (error ? reject(error) : resolve()));
+        child.stdin!.end(text);
+      });
+      const { stdout } = await run('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'chain', 'inet', plan.table, 'nat_prerouting']);
+      const rules = (JSON.parse(stdout) as { nftables: Array<{ rule?: { expr: unknown[] } }> }).nftables.flatMap((i) => (i.rule ? [i.rule.expr] : []));
+      const read = rules.map((expr) => listenOf(expr)).filter((l) => l !== undefined);
+      const key = (l: { family: number; address?: string; port: number }) => `${l.family}/${l.address ?? '*'}/${l.port}`;
+      assert.deepEqual(new Set(read.map(key)), new Set(listensOf(plan.bind, plan.listeners.map((l) => l.port)).map(key)), name);
+      await run('ip', ['netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', plan.table]);
+    }
   } finally {
     await run('ip', ['netns', 'del', ns]);
   }
+});
+
+test('table names: one per cluster, never the table of earlier versions', () => {
+  assert.equal(tableName('prod-eu-1'), 'cluster_endpoint_prod_eu_1');
+  assert.notEqual(tableName('a-b'), tableName('ab'));
+  assert.notEqual(tableName('x'), 'cluster_endpoint');
+});
+
+test('two tables clash when they catch one port on a shared address (an any-address bind shares every address of its family)', () => {
+  const alpha = listensOf('192.0.2.10', [6443, 50000]);
+  assert.equal(clashOf(alpha, listensOf('192.0.2.11', [6443])), undefined, 'another address');
+  assert.equal(clashOf(alpha, listensOf('192.0.2.10', [7443])), undefined, 'another port');
+  assert.deepEqual(clashOf(alpha, listensOf('192.0.2.10', [50000])), { family: 4, address: '192.0.2.10', port: 50000 });
+  assert.deepEqual(clashOf(alpha, listensOf('0.0.0.0', [6443])), { family: 4, address: '192.0.2.10', port: 6443 });
+  assert.deepEqual(clashOf(listensOf('0.0.0.0', [6443]), alpha), { family: 4, address: '192.0.2.10', port: 6443 });
+  assert.equal(clashOf(listensOf('fd00::10', [6443]), listensOf('0.0.0.0', [6443])), undefined, '0.0.0.0 catches IPv4 only');
+  assert.deepEqual(clashOf(listensOf('fd00::10', [6443]), listensOf('::', [6443])), { family: 6, address: 'fd00::10', port: 6443 });
+});
+
+test('server ids skip the ids another table on the host carries, and stay as they were otherwise', () => {
+  const keys = ['kubernetes|10.0.2.11|6443', 'kubernetes|10.0.2.12|6443'];
+  const alone = serverIds(keys);
+  const beside = serverIds(keys, [alone.get(keys[0])!]);
+  assert.notEqual(beside.get(keys[0]), alone.get(keys[0]));
+  assert.equal(beside.get(keys[1]), alone.get(keys[1]));
+  assert.equal(new Set([...beside.values(), alone.get(keys[0])]).size, 3);
 });
 
 test('roundrobin slots follow the weights, spread out (smooth weighted round robin)', () => {

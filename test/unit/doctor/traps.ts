@@ -113,6 +113,17 @@ export const TRAPS: Trap[] = [
     good: ['good'],
   },
   {
+    dir: 'tcp-connect-check', rules: ['keepalived/tcp-connect-check'],
+    bad: [
+      { path: 'bad-dev-tcp-nc.conf', syntax: 'bash /dev/tcp and nc -z to loopback and localhost', expect: [['keepalived/tcp-connect-check', 8, 'warning'], ['keepalived/tcp-connect-check', 15, 'warning']] },
+      {
+        path: 'bad-own-addresses.conf', syntax: 'check_tcp to the VIP, curl telnet:// to unicast_src_ip, socat to [::1]; braces on their own lines, ! comments',
+        expect: [['keepalived/tcp-connect-check', 11, 'warning'], ['keepalived/tcp-connect-check', 18, 'warning'], ['keepalived/tcp-connect-check', 25, 'warning']],
+      },
+    ],
+    good: ['good-http.conf', 'good-rendered.conf'],
+  },
+  {
     dir: 'auth-pass-length', rules: ['keepalived/auth-pass-length'],
     bad: [
       { path: 'bad-unquoted.conf', syntax: 'unquoted password', expect: [['keepalived/auth-pass-length', 9, 'warning']] },
@@ -197,7 +208,9 @@ export const TRAPS: Trap[] = [
       { path: 'bad-talosconfig', syntax: 'talosctl through a balancer address', expect: [['talos/certsans-endpoint', 3, 'warning', 'bad-talosconfig/controlplane.yaml']] },
     ],
     // The former false positive: Talos adds the endpoint's host to the API server certificate itself.
-    good: ['good-endpoint-added-by-talos.yaml', 'good-talosconfig'],
+    // Talos also puts every address of the node (VLANs included) in both certificates, so talosctl through any
+    // node's address, or kubectl to an endpoint that is a node's address, needs no certSANs (issue 22).
+    good: ['good-endpoint-added-by-talos.yaml', 'good-talosconfig', 'good-other-nodes', 'good-vlan', 'good-spec-endpoint-is-node'],
   },
   {
     dir: 'spec-quorum', rules: ['spec/quorum'],
@@ -264,8 +277,11 @@ export const TRAPS: Trap[] = [
         expect: [['talos/certsans-endpoint', 5, 'warning', 'bad-talos/controlplane.yaml'], ['talos/drift', 5, 'warning', 'bad-talos/controlplane.yaml'], ['talos/drift', 5, 'warning', 'bad-talos/controlplane.yaml'], ['talos/drift', 9, 'warning', 'bad-talos/controlplane.yaml']],
       },
       {
-        path: 'bad-terraform', syntax: 'Terraform: listener port, deregistration delay, interval through a variable',
-        expect: [['terraform/drift', 6, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 18, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 20, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 31, 'warning', 'bad-terraform/main.tf']],
+        path: 'bad-terraform', syntax: 'Terraform: listener port, deregistration delay, interval and a TCP idle timeout through variables, a TCP listener without one',
+        expect: [
+          ['terraform/drift', 11, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 23, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 25, 'warning', 'bad-terraform/main.tf'],
+          ['terraform/drift', 36, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 38, 'warning', 'bad-terraform/main.tf'], ['terraform/drift', 46, 'warning', 'bad-terraform/main.tf'],
+        ],
       },
     ],
     good: ['good-hand-written'],

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { parseAllDocuments } from 'yaml';
+import { RenderRefused } from '../../../src/render/refusals.js';
 import { talosRenderer } from '../../../src/render/talos/index.js';
 import { parseSpec } from '../../../src/spec/load.js';
 import { GOLDEN_CONTEXT, assertGolden, caseSpec, loadSpec, renderError, specText } from './golden.js';
@@ -166,6 +167,28 @@ describe('render talos: the VIP requirements are enforced', () => {
       assert.ok(error.hint);
     });
   }
+  it('every refusal at once, each naming its field, as validate does', () => {
+    const refusals = (edit: (text: string) => string) => {
+      try {
+        attempt(edit)();
+      } catch (error) {
+        assert.ok(error instanceof RenderRefused, `a RenderRefused with every refusal, not ${String(error)}`);
+        return error.refusals.map((r) => r.path);
+      }
+      assert.fail('expected refusals');
+    };
+    // With a Talos VIP: the VIP outside the nodes' subnet, a gateway outside it, a nameserver by name, two port overrides.
+    assert.deepEqual(refusals((s) => s
+      .replace('vip: { address: 192.168.30.30', 'vip: { address: 192.168.31.30').replace('endpoint: 192.168.30.30', 'endpoint: 192.168.31.30')
+      .replace('gateway: 192.168.30.1', 'gateway: 10.0.0.1').replace('nameservers: [192.168.30.1]', 'nameservers: [192.168.30.1, dns.lab]')
+      .replace('address: 192.168.30.32 }', 'address: 192.168.30.32, ports: { kubernetes: 7443 } }').replace('address: 192.168.30.33 }', 'address: 192.168.30.33, ports: { kubernetes: 7443 } }')), [
+      'vip.address', 'talos.gateway', 'talos.nameservers[1]', 'controlPlane[1].ports.kubernetes', 'controlPlane[2].ports.kubernetes',
+    ]);
+    // Without one: every network setting that would be dropped.
+    assert.deepEqual(refusals((s) => s.replace(/^vip: .*\n/m, '').replace('endpoint: 192.168.30.30', 'endpoint: api.rciis.lab').replace('interface: eth0', 'interface: eth0\n  vlan: 408\n  deviceSelector: { driver: virtio_net }')), [
+      'talos.gateway', 'talos.nameservers', 'talos.deviceSelector.driver', 'talos.vlan',
+    ]);
+  });
   it('the unmodified spec renders (so each case above fails for its own reason)', () => {
     assert.equal(attempt((s) => s)().length, 3);
   });

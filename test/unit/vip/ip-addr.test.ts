@@ -78,7 +78,7 @@ describe('IpAddrAnnouncer', () => {
   });
 
   it('prepare() refuses an interface that does not exist, naming vip.interface', async () => {
-    const run = async (file: string, args: string[]): Promise<CommandResult> => (args[0] === 'link' ? { code: 1, stdout: '', stderr: 'Device "eth9" does not exist.' } : { code: 0, stdout: '', stderr: '' });
+    const run = async (_file: string, args: string[]): Promise<CommandResult> => (args[0] === 'link' ? { code: 1, stdout: '', stderr: 'Device "eth9" does not exist.' } : { code: 0, stdout: '', stderr: '' });
     const a = new IpAddrAnnouncer({ address: '10.9.0.100', prefixLength: 24, interface: 'eth9', family: 4, logger: silentLogger, run });
     await assert.rejects(a.prepare(), (e: unknown) => e instanceof UserError && /interface eth9 \(vip.interface\) does not exist/.test(e.message));
   });

@@ -62,6 +62,39 @@ export function nodeAddresses(file: TalosFile): Array<Located<string>> {
   return out;
 }
 
+/**
+ * Every address the file gives the node, on any link: nodeAddresses plus VLAN addresses (legacy
+ * interfaces[].vlans[].addresses / .cidr) and the addresses of every 1.12 link document (VLANConfig, BondConfig,
+ * BridgeConfig, DummyLinkConfig, ...). Talos puts all of them in the node's certificates (see certsans-endpoint.ts).
+ */
+export function allNodeAddresses(file: TalosFile): Array<Located<string>> {
+  const out = nodeAddresses(file);
+  for (const doc of file.yaml.documents) {
+    for (const { index, body } of interfaces(doc)) {
+      asList(body.vlans).forEach((vlan, v) => {
+        const record = asRecord(vlan);
+        asList(record.addresses).forEach((address, a) => {
+          if (typeof address === 'string') out.push({ value: address, line: doc.lineOf(['machine', 'network', 'interfaces', index, 'vlans', v, 'addresses', a]) });
+        });
+        if (typeof record.cidr === 'string') out.push({ value: record.cidr, line: doc.lineOf(['machine', 'network', 'interfaces', index, 'vlans', v, 'cidr']) });
+      });
+    }
+    const data = asRecord(doc.data);
+    if (typeof data.kind === 'string' && data.kind !== 'LinkConfig' && LINK_KINDS.has(data.kind)) {
+      asList(data.addresses).forEach((entry, a) => {
+        const address = asString(asRecord(entry).address);
+        if (address) out.push({ value: address, line: doc.lineOf(['addresses', a]) });
+      });
+    }
+  }
+  return out;
+}
+
+/** Every node address of every talosconfig context (`nodes:`): the machines talosctl talks to. */
+export function talosconfigNodes(file: TalosconfigFile): string[] {
+  return file.yaml.documents.flatMap((doc) => Object.values(asRecord(asRecord(doc.data).contexts)).flatMap((body) => asList(asRecord(body).nodes).map(String)));
+}
+
 /** certSANs lists the file sets: machine.certSANs (Talos API) and cluster.apiServer.certSANs (Kubernetes API). */
 export function certSanLists(file: TalosFile): Array<Located<string[]> & { path: string }> {
   const out: Array<Located<string[]> & { path: string }> = [];

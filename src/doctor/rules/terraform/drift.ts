@@ -6,10 +6,13 @@ import { nestedBlock, resolve, resources } from '../../parsers/terraform.js';
 import { driftFinding } from '../drift.js';
 import { resourceLine } from './where.js';
 
+/** What an NLB's TCP listener does with idle connections when tcp_idle_timeout_seconds is not set. */
+const NLB_DEFAULT_IDLE_SECONDS = 350;
+
 /**
- * Terraform against the spec: listener ports, target-group ports, health-check timing and the
- * deregistration delay (values resolved through variable defaults and .tfvars; unknown ones are skipped).
- * Ports the spec has and no file declares are reported once, on the file with the aws_lb.
+ * Terraform against the spec: listener ports, the TCP listeners' idle timeout, target-group ports, health-check
+ * timing and the deregistration delay (values resolved through variable defaults and .tfvars; unknown ones are
+ * skipped). Ports the spec has and no file declares are reported once, on the file with the aws_lb.
  */
 export const terraformDrift = defineRule({
   id: 'terraform/drift',
@@ -27,6 +30,15 @@ export const terraformDrift = defineRule({
     for (const { name, body } of resources(file.terraform, 'aws_lb_listener')) {
       const port = number(body.port);
       if (port !== undefined && !ports.has(port)) found.push(driftFinding(resourceLine(file, 'aws_lb_listener', name, 'port'), `aws_lb_listener.${name} port`, `listener ports ${[...ports].join(', ')}`, `has ${port}`));
+      // balancer.idleTimeout is the NLB's TCP idle timeout (render aws writes it); without one the NLB keeps 350 s.
+      if (resolve(body.protocol, context.variables) !== 'TCP') continue;
+      const idle = body.tcp_idle_timeout_seconds === undefined ? NLB_DEFAULT_IDLE_SECONDS : number(body.tcp_idle_timeout_seconds);
+      if (idle !== undefined && idle * 1000 !== spec.balancer.idleTimeoutMs) {
+        found.push(driftFinding(
+          resourceLine(file, 'aws_lb_listener', name, 'tcp_idle_timeout_seconds'), `aws_lb_listener.${name} tcp_idle_timeout_seconds`, `balancer.idleTimeout ${formatDuration(spec.balancer.idleTimeoutMs)}`,
+          body.tcp_idle_timeout_seconds === undefined ? `sets none, so the NLB closes connections idle for ${NLB_DEFAULT_IDLE_SECONDS}s (quiet kubectl logs -f, exec and watches are cut)` : `has ${idle}s`,
+        ));
+      }
     }
     // render aws gives every target group one timing; the Kubernetes API listener's is the one to compare.
     const check = (listenerOf(spec, 'kubernetes') ?? spec).healthCheck;
