@@ -341,6 +341,25 @@ export function specFields(schema: TSchema = EndpointSpecSchema): string[] {
 
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 
+/**
+ * The per-field part of docs/spec.md: for every field, the targets that express it, refuse some of its values or
+ * leave it out (the words of each are in docs/render/fields.md). The same table the renderers refuse by and the
+ * property test (test/property/fleet.test.ts) mutates.
+ */
+export function fieldTargetsMarkdown(): string {
+  const targets = Object.keys(FIELD_USES) as Target[];
+  const use = (target: Target, field: string) => (FIELD_USES[target] as Record<string, FieldUse>)[field];
+  const names = (field: string, kind: keyof FieldUse) => targets.filter((t) => use(t, field)?.[kind]).map((t) => `\`${t}\``);
+  return [
+    '| Field | Expressed by | Refused (some values) by | Left out by |',
+    '|---|---|---|---|',
+    ...specFields().map((field) => {
+      const ignored = [...names(field, 'ignores'), ...(SERVE_FIELDS[field] ? ['only `serve` reads it'] : [])];
+      return `| \`${field}\` | ${names(field, 'expresses').join(', ') || '—'} | ${names(field, 'refuses').join(', ') || '—'} | ${ignored.join(', ') || '—'} |`;
+    }),
+  ].join('\n');
+}
+
 /** docs/render/fields.md: per spec field, which targets express it, which refuse which values, and which leave it out. */
 export function fieldsMarkdown(): string {
   const targets = Object.keys(FIELD_USES) as Target[];
