@@ -80,7 +80,7 @@ function birdPeers<P extends string>(prefix: P) {
     [`${prefix}.asn`]: { expresses: 'neighbor as' },
     [`${prefix}.port`]: { expresses: 'neighbor port' },
     [`${prefix}.passwordFile`]: { refuses: 'any: render bird does not read or copy secrets into files you copy (serve reads the file on the host)' },
-    [`${prefix}.multihop`]: { expresses: 'multihop' },
+    [`${prefix}.multihop`]: { expresses: 'multihop (without it: direct, also for iBGP)' },
     [`${prefix}.sourceAddress`]: { expresses: 'source address, strict bind (and strict bind in protocol bfd)' },
     [`${prefix}.bfd`]: { expresses: 'bfd on / off for the session' },
     [`${prefix}.bfdInterval`]: { expresses: 'the session\'s bfd { interval }', when: (spec: Spec, at: string) => peerAt(spec, at)?.bfd === true },
