@@ -41,15 +41,6 @@ process.stdout.write(`# fleet: seed ${SEED} (reproduce: ${REPRODUCE})\n`);
 delete process.env.CLUSTER_ENDPOINT_ADMIN_TOKEN;
 delete process.env.CLUSTER_ENDPOINT_VIP_KEY;
 
-/**
- * Targets whose refusals do not go through src/render/refusals.ts yet (a plain error whose message starts with the
- * path): reported as notes, not failures, until their owner moves them. Each entry says where it is routed.
- */
-const ROUTED: Partial<Record<Target, string>> = {
-  talos: 'render talos fails with plain UserErrors (src/render/talos/plan.ts fail()), not through src/render/refusals.ts — being moved (branch i19-rest, 717604b)',
-  bird: 'render bird fails with plain UserErrors (a passwordFile, an endpoint name), not through src/render/refusals.ts — being moved (branch i19-rest, 53e8cb4)',
-};
-
 const uses = (target: Target) => FIELD_USES[target] as Record<string, FieldUse>;
 /** A spec as the CLI reads it: its text and, when valid, the normalized spec and the context renderers get. */
 function load(raw: Raw): { spec: Spec; context: RenderContext } | undefined {
@@ -86,14 +77,9 @@ function grouped(problems: Array<{ key: string; text: string; raw?: Raw }>): str
 /** A sample of specs, reproducible from the seed (fc.sample, not a property: these are checked as a batch). */
 const sample = (count: number, offset: number): Fleet[] => fc.sample(fleetArbitrary, { seed: SEED + offset, numRuns: count });
 
-/** The checks every target outcome must pass; the notes of routed targets go to `notes`. */
-function outcomeProblems(target: Target, outcome: Outcome, raw: Raw, spec: Spec, notes: Map<string, number>): string[] {
+/** The checks every target outcome must pass: each refusal through src/render/refusals.ts, naming a field the table says it refuses. */
+function outcomeProblems(target: Target, outcome: Outcome, raw: Raw, spec: Spec): string[] {
   if (outcome.kind !== 'refused') return [];
-  if (outcome.plain && ROUTED[target]) {
-    const key = `${target}: ${ROUTED[target]}`;
-    notes.set(key, (notes.get(key) ?? 0) + 1);
-    return [];
-  }
   const problems = outcome.refusals.map((r) => refusalProblem(target, r, raw, spec)).filter((p): p is string => p !== undefined).map((p) => `${target} ${p}`);
   if (outcome.plain) problems.push(`${target} refuses with a plain error instead of RenderRefused (src/render/refusals.ts): "${outcome.refusals[0].path}: ${outcome.refusals[0].message}"`);
   return problems;
@@ -130,7 +116,6 @@ describe('generated specs (test/property/fleet.ts)', () => {
 describe('render targets on generated specs', () => {
   test('each target renders or refuses naming a field it refuses (src/render/fields.ts), at a place of that spec', () => {
     const tally = new Map(TARGETS.map((t) => [t, { files: 0, refused: 0, skipped: 0 }]));
-    const notes = new Map<string, number>();
     assertProperty(fc.property(fleetArbitrary, ({ raw }) => {
       const loaded = load(raw);
       fc.pre(loaded !== undefined);
@@ -145,12 +130,11 @@ describe('render targets on generated specs', () => {
           continue;
         }
         tally.get(target)![outcome.kind === 'files' ? 'files' : outcome.kind]++;
-        problems.push(...outcomeProblems(target, outcome, raw, spec, notes));
+        problems.push(...outcomeProblems(target, outcome, raw, spec));
       }
       if (problems.length > 0) assert.fail(`${problems.join('\n')}\n${show(raw)}`);
     }), runs('render'));
     process.stdout.write(`# fleet: outcomes per target (files/refused/skipped): ${[...tally].map(([t, c]) => `${t} ${c.files}/${c.refused}/${c.skipped}`).join(', ')}\n`);
-    for (const [note, count] of notes) process.stdout.write(`# fleet: routed, not failed (${count} specs): ${note}\n`);
     // Each target writes files for a good share of specs, so the engine, doctor and mutation checks are not empty.
     const seldom = [...tally].filter(([, c]) => c.files < runs('render') * 0.05).map(([t, c]) => `${t} ${c.files}`);
     assert.deepEqual(seldom, [], `targets that rendered files for fewer than 5% of ${runs('render')} specs (seed ${SEED})`);
