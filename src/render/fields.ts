@@ -99,6 +99,8 @@ const peerAt = (spec: Spec, at: string): BgpPeer | undefined => {
 const sessions = (spec: Spec): BgpPeer[] => [...(spec.bgp?.peers ?? []), ...(spec.bgp?.hosts.flatMap((h) => h.peers) ?? [])];
 /** A VIP the control-plane nodes hold (no LB hosts): the only layout in which render talos writes their network. */
 const talosVip = (spec: Spec) => spec.vip !== undefined && spec.vip.peers.length === 0;
+/** talos.deviceSelector with at least one key. */
+const hasSelector = (spec: Spec) => Object.values(spec.talos.deviceSelector ?? {}).some((v) => v !== undefined);
 const anyCheck = (spec: Spec, type: string) => spec.listeners.some((l) => l.healthCheck.type === type);
 
 const SERVE_ONLY = 'the built-in balancer\'s (serve) own setting';
@@ -235,7 +237,7 @@ export const FIELD_USES = {
     'vip.peers': { expresses: 'an LB pair holds the endpoint: patches with the endpoint and certSANs only' },
     'bgp.addresses': { expresses: 'certSANs (BGP anycast)' },
     'talos.configStyle': { expresses: 'legacy machine.network or >= 1.12 documents (Talos VIP: the other patches carry no network)', when: talosVip },
-    'talos.interface': { expresses: 'the link name (Talos VIP)', when: talosVip, refuses: 'a VLAN or bond name the spec does not describe (bond0.408 without talos.vlan, bond0 without talos.bond)' },
+    'talos.interface': { expresses: 'the link name (Talos VIP; legacy style with a deviceSelector names no link: the selector picks it)', when: (spec) => talosVip(spec) && !(spec.talos.configStyle === 'legacy' && hasSelector(spec)), refuses: 'a VLAN or bond name the spec does not describe (bond0.408 without talos.vlan, bond0 without talos.bond)' },
     'talos.deviceSelector.hardwareAddr': { expresses: 'the link selector', refuses: 'without a Talos VIP (the nodes keep their network)' },
     'talos.deviceSelector.driver': { expresses: 'the link selector', refuses: 'without a Talos VIP (the nodes keep their network)' },
     'talos.deviceSelector.busPath': { expresses: 'the link selector', refuses: 'without a Talos VIP (the nodes keep their network)' },
