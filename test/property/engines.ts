@@ -1,6 +1,6 @@
 // The engines' own checks on what the targets wrote, for a batch of specs at once: haproxy -c, keepalived -t (in
 // one scratch network namespace holding every interface the files name), bird -p, promtool check rules, terraform
-// fmt -check, the Talos JSON Schemas, named-checkzone, systemd-analyze verify and sh -n. Files go into one
+// fmt -check (where terraform is installed) and HashiCorp's HCL parser, the Talos JSON Schemas, named-checkzone, systemd-analyze verify and sh -n. Files go into one
 // directory per spec; engines that take many files at once (promtool, terraform, systemd-analyze) get them in one
 // call, and the rest run a few at a time.
 import { execFile } from 'node:child_process';
@@ -60,10 +60,19 @@ export const ENGINE_NEEDS: Record<string, () => string | undefined> = {
   'bird -p': () => (findOnPath('bird') ? undefined : 'bird is not on the PATH (Debian bird2)'),
   'promtool check rules': () => (findOnPath('promtool') ? undefined : 'promtool is not on the PATH (Debian prometheus)'),
   'terraform fmt -check': () => (findOnPath('terraform') ? undefined : 'terraform is not on the PATH'),
+  'HCL parse (@cdktn/hcl2json)': () => undefined,
   'Talos schemas': () => undefined,
   'named-checkzone': () => (findOnPath('named-checkzone') ? undefined : 'named-checkzone is not on the PATH (Debian bind9-utils)'),
   'systemd-analyze verify': () => (findOnPath('systemd-analyze') ? undefined : 'systemd-analyze is not on the PATH (Debian systemd)'),
   'sh -n': () => (findOnPath('sh') ? undefined : 'sh is not on the PATH'),
+};
+
+/**
+ * Engines a CI host cannot have (it installs Debian packages and npm packages only; terraform is neither): their
+ * absence is said, not failed, and what stands in for them. HashiCorp's HCL parser (hcl2json) reads the same files.
+ */
+export const OPTIONAL_ENGINES: Readonly<Record<string, string>> = {
+  'terraform fmt -check': 'terraform is not a Debian or npm package, so CI cannot install it: the .tf files are only parsed (HCL parse, @cdktn/hcl2json), their formatting is not checked',
 };
 
 // Unmodified copies of the Talos machine-config JSON Schemas (MPL-2.0, see test/fixtures/talos-schemas/README.md).
@@ -186,6 +195,14 @@ export async function checkEngines(batch: readonly Rendered[], dir: string, name
       if (output.stderr.includes(w.path)) problem(w, 'terraform fmt -check', output.stderr.split(w.path)[1].slice(0, 400));
     }
     if (!terraform.some((w) => listed.has(w.path) || output.stderr.includes(w.path))) problems.push({ index: -1, engine: 'terraform fmt -check', file: dir, message: `exit ${output.code}: ${(output.stderr || output.stdout).slice(0, 400)}` });
+  });
+
+  // HashiCorp's HCL parser (Go, as WebAssembly) on every Terraform file: runs where terraform is not installed.
+  await engine('HCL parse (@cdktn/hcl2json)', terraform.length, async () => {
+    const { parse } = await import('@cdktn/hcl2json');
+    for (const w of terraform) {
+      try { await parse(w.file.path, w.file.contents); } catch (error) { problem(w, 'HCL parse (@cdktn/hcl2json)', String((error as Error).message ?? error).slice(0, 400)); }
+    }
   });
 
   const talos = of('talos', (p) => p.endsWith('.yaml'));

@@ -527,10 +527,15 @@ const NODE_MUTATORS: Record<string, Mutator> = {
   weight: (d, _c, current) => otherOf(d, [0, 1, 2, 5, 100, 256], current ?? 1),
   ports: (d, _c, current, raw, slot) => {
     const group = slot.parts[0] as string;
-    const listeners = (raw.listeners as Raw[] | undefined)?.filter((l) => l.targets === group).map((l) => l.name as string)
-      ?? (group === 'workers' ? ['talos-workers'] : ['kubernetes', 'talos']);
+    const listeners = (raw.listeners as Raw[] | undefined)?.filter((l) => l.targets === group).map((l) => ({ name: l.name as string, targetPort: l.targetPort as number | undefined }))
+      ?? (group === 'workers' ? [{ name: 'talos-workers', targetPort: 50000 }] : [{ name: 'kubernetes', targetPort: 6443 }, { name: 'talos', targetPort: 50000 }]);
     if (listeners.length === 0) return undefined;
-    return { ...(current as Record<string, number> | undefined), [d.pick(listeners)]: d.int(1024, 65535) };
+    const listener = d.pick(listeners);
+    // An override equal to the listener's targetPort (or to the one there) changes nothing any engine could show.
+    const taken = new Set([listener.targetPort, (current as Record<string, number> | undefined)?.[listener.name]]);
+    let port = d.int(1024, 65535);
+    while (taken.has(port)) port = port === 65535 ? 1024 : port + 1;
+    return { ...(current as Record<string, number> | undefined), [listener.name]: port };
   },
 };
 
