@@ -188,7 +188,7 @@ export function buildFleet(d: Dice): Fleet {
       : topology === 'plain' && !named && cp.length === 1 && d.chance(0.5) ? cp[0].address
         : topology === 'aws' && !strict && d.chance(0.1) ? context.host(251) : endpointName);
 
-  const listeners = d.chance(0.45) ? makeListeners(d, context, workerCount > 0, anycast !== undefined) : undefined;
+  const listeners = d.chance(0.45) ? makeListeners(d, context, workerCount > 0) : undefined;
   if (listeners) raw.listeners = listeners;
   // Node port overrides name a listener of the node's group (the defaults when listeners are not given).
   const listenerNames = (group: string) => (listeners ?? [
@@ -251,7 +251,7 @@ const ROLE_LISTENERS = [
   { role: 'talos-workers', port: 50001, targetPort: 50000, targets: 'workers' },
 ] as const;
 
-function makeListeners(d: Dice, context: Context, workers: boolean, bgp: boolean): Raw[] {
+function makeListeners(d: Dice, context: Context, workers: boolean): Raw[] {
   // An NLB has one target group per role and needs kubernetes and talos; a Talos VIP (or one node, or DNS
   // records) forwards nothing, so the kubernetes listener keeps its port.
   const nlb = context.topology === 'aws' && context.strict;
@@ -603,7 +603,7 @@ export const MUTATORS: Record<string, Mutator> = {
   'bgp.hosts[].name': (d) => nameOf(d, 'lb'),
   'bgp.hosts[].routerId': (d) => routerIdOf(d),
   // The endpoint stays announced; the other family's address is a new one (or added: dual stack).
-  'bgp.addresses': (d, context, _current, raw) => [String(raw.endpoint), String(raw.endpoint).includes(':') ? v4Anycast(d.int(1, 250)) : v6Anycast(d.int(1, 250))],
+  'bgp.addresses': (d, _context, _current, raw) => [String(raw.endpoint), String(raw.endpoint).includes(':') ? v4Anycast(d.int(1, 250)) : v6Anycast(d.int(1, 250))],
   // Another interface than the one the peer has now (its own, else the VIP's).
   'vip.peers[].interface': (d, _c, current, raw) => otherOf(d, INTERFACES, current ?? (raw.vip as Raw).interface ?? 'eth0'),
   'vip.port': (d) => d.int(1024, 65535),

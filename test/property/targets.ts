@@ -3,7 +3,7 @@
 import { UserError } from '../../src/errors.js';
 import { FIELD_USES, fieldOfPath, type FieldUse, type Target } from '../../src/render/fields.js';
 import { RENDERERS, type RenderContext, type RenderedFile } from '../../src/render/index.js';
-import { refusalsOf, RenderRefused, type Refusal } from '../../src/render/refusals.js';
+import { RenderRefused, type Refusal } from '../../src/render/refusals.js';
 import type { Spec } from '../../src/spec/types.js';
 import type { TSchema } from '@sinclair/typebox';
 import { EndpointSpecSchema } from '../../src/spec/schema.js';
