@@ -282,7 +282,7 @@ export const FIELD_USES = {
     'vip.peers[].interface': { expresses: 'the dev ExecStopPost removes the VIP from, in that peer\'s unit', when: (spec) => (spec.vip?.peers.length ?? 0) > 0 },
     'bgp.hosts[].name': { expresses: 'one unit per host (serve --peer)' },
     'vip.address': { expresses: 'ExecStopPost removes the VIP after a crash', when: (spec) => (spec.vip?.peers.length ?? 0) > 0 },
-    deregistrationDelay: { expresses: 'TimeoutStopSec' },
+    deregistrationDelay: { expresses: 'TimeoutStopSec (the delay and the VIP handover + 15 s, whole seconds rounded up)' },
     'balancer.maxConnections': { expresses: 'LimitNOFILE (two descriptors per connection and listener, plus 1024)', when: (spec) => descriptorLimit(spec) > MIN_DESCRIPTOR_LIMIT },
   },
   prometheus: {

@@ -32,7 +32,7 @@ const PATH = process.env.FLEET_PATH;
 const SCALE = Number(process.env.FLEET_SCALE ?? 1);
 /** Shrinking a whole fleet takes minutes: by default the first failing spec is reported as it is. */
 const SHRINK = process.env.FLEET_SHRINK === '1';
-const RUNS = { coverage: 600, render: 200, engines: 40, mutation: 25 } as const;
+const RUNS = { coverage: 600, render: 400, engines: 100, mutation: 60 } as const;
 const runs = (name: keyof typeof RUNS) => Math.max(1, Math.round(RUNS[name] * SCALE));
 const REPRODUCE = `FLEET_SEED=${SEED} node --import tsx --test test/property/fleet.test.ts`;
 process.stdout.write(`# fleet: seed ${SEED} (reproduce: ${REPRODUCE})\n`);

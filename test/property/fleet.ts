@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { fileURLToPath } from 'node:url';
 import { addressKind } from '../../src/spec/address.js';
-import { formatDuration } from '../../src/spec/duration.js';
+import { formatDuration, parseDuration } from '../../src/spec/duration.js';
 import type { Raw, Slot } from './paths.js';
 
 export const PKI = fileURLToPath(new URL('../fixtures/pki/', import.meta.url));
@@ -565,7 +565,13 @@ export const MUTATORS: Record<string, Mutator> = {
   'listeners[].balance': (d, context, current) => otherOf(d, context.kernel ? ['roundrobin', 'source'] : ['roundrobin', 'leastconn', 'source'], current ?? 'roundrobin'),
   'listeners[].replay': flip,
   ...Object.fromEntries(Object.entries(CHECK_MUTATORS).flatMap(([k, m]) => [[`healthCheck.${k}`, m], [`listeners[].healthCheck.${k}`, m]])),
-  deregistrationDelay: (d) => seconds(d, 0, 600),
+  // At least a second away from the current value: the builtin unit's TimeoutStopSec and a pod's grace period are
+  // whole seconds, rounded up (8ms and 0s both stop within the same second).
+  deregistrationDelay: (d, _c, current) => {
+    const now = current === undefined ? 30_000 : parseDuration(String(current)) ?? 30_000;
+    const other = seconds(d, 0, 600);
+    return Math.abs((parseDuration(other) ?? 0) - now) >= 1000 ? other : formatDuration(Math.ceil(now / 1000) * 1000 + 1000);
+  },
   'balancer.mode': (_d, _c, current) => (current === 'kernel' ? 'proxy' : 'kernel'),
   'balancer.preserveClientIp': flip,
   'balancer.bind': (d, context, current) => otherOf(d, [context.family === 6 ? '::' : '0.0.0.0', '127.0.0.1', context.host(d.int(2, 250))], current ?? '0.0.0.0'),
