@@ -77,8 +77,12 @@ test('BGP: both LB hosts announce the endpoint and carry new connections (ECMP)'
   assert.equal(status.bgp.announced, true);
   assert.equal(status.bgp.healthy, true);
   assert.equal(status.bgp.peers[0].name, 'tor');
-  // The session can be a poll (1 s) behind the router's route.
-  for (let i = 0; i < 30 && (await b.status('lb-01')).bgp.peers[0].routeAnnounced !== true; i++) await sleep(100);
+  // The session can be a poll (1 s) behind the router's route, and BFD comes up after the session it serves.
+  for (let i = 0; i < 50; i++) {
+    const p = (await b.status('lb-01')).bgp.peers[0];
+    if (p.routeAnnounced === true && p.bfd === 'up') break;
+    await sleep(100);
+  }
   const peer = (await b.status('lb-01')).bgp.peers[0];
   assert.equal(peer.state, 'established');
   assert.equal(peer.routeAnnounced, true);
