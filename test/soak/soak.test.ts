@@ -1,3 +1,4 @@
+// alone: flat resources and no loss under load, over minutes: no other test shares the CPU (test/run.sh)
 // A short soak inside the suite (issue 9, issue 24): one pass of every event — kill, drain, freeze, the reloads
 // (valid by SIGHUP, a ConfigMap update, a file written in place with a pause before its last node, alias bomb,
 // huge, half-written, truncated) and a descriptor exhaustion — under the mixed load.

@@ -1,3 +1,4 @@
+// alone: measures failover times: no other test shares the CPU (test/run.sh)
 // BGP end to end: a router namespace running BIRD with ECMP, two LB hosts running the real `serve` with a bgp
 // section (each on its own subnet: no shared segment), control-plane stand-ins and a client behind the router.
 // Each fault must move new connections to the other host, and connections the router hashes to the host that

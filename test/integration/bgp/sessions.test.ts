@@ -1,3 +1,4 @@
+// alone: measures failover times: no other test shares the CPU (test/run.sh)
 // BGP session options and several serves on one LB host, with the real `serve` and BIRD on both sides (issue 19
 // items 7, 11, 12). One LB host, a router running BIRD, a control-plane stand-in:
 //

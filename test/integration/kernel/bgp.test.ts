@@ -1,3 +1,4 @@
+// alone: measures cut-offs and lost connections in milliseconds: no other test shares the CPU (test/run.sh)
 // Kernel mode behind BGP (issue 20): two LB hosts running `serve` with balancer.mode: kernel and a bgp section,
 // a router spreading clients over them (ECMP), the control plane behind the router (test/integration/bgp/bed.ts).
 // The kernel carries the connections on both hosts; a control-plane node SIGKILLed costs no connection on either

@@ -1,3 +1,4 @@
+// alone: measures cut-offs and lost connections in milliseconds: no other test shares the CPU (test/run.sh)
 // Two clusters behind one LB host in kernel mode (issue 19 item 11): two `serve` processes, each with its own
 // nftables table (named after cluster.name), its own listener port and its own servers, forward side by side;
 // restarting, stopping, killing or cleaning up one leaves the other's table and flows alone. A serve that would

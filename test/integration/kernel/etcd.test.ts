@@ -1,3 +1,4 @@
+// alone: measures cut-offs and lost connections in milliseconds: no other test shares the CPU (test/run.sh)
 // Real etcd through kernel mode (issue 20): a 3-member etcd cluster behind `serve` with balancer.mode: kernel in
 // network namespaces, a watch (etcdctl: etcd's own client) and a long-lived writer at 20 puts/s through the
 // endpoint, one member SIGKILLed: no put fails and the watch sees every put. Before passive health in the kernel

@@ -1,3 +1,4 @@
+// alone: measures cut-offs and lost connections in milliseconds: no other test shares the CPU (test/run.sh)
 // Established connections survive the loss of an LB host (issue 11): two serve hosts in kernel mode with
 // the VIP keep their flow state in step with conntrackd; long-lived streams go on across a SIGKILL of the
 // holder, a cut of its link and a planned stop; new connections are cut off no longer than the VIP's own

@@ -1,3 +1,4 @@
+// alone: measures cut-offs and lost connections in milliseconds: no other test shares the CPU (test/run.sh)
 // balancer.mode: kernel in network namespaces with real serve processes, real nft and conntrack: the
 // kernel forwards, serve decides (issue 10, section 3).
 import { strict as assert } from 'node:assert';

@@ -1,3 +1,4 @@
+// alone: measures cut-offs and lost connections in milliseconds: no other test shares the CPU (test/run.sh)
 // Kernel mode hides a dead server from clients (issue 20): under a new connection every 10 ms, a backend
 // SIGKILLed (its port resets) and a backend black-holed (its host gone silent), with the client's address kept
 // and translated: no connection is refused or reset, the server is marked down within 100 ms of its first reset,

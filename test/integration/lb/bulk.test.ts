@@ -1,3 +1,4 @@
+// alone: a slow client and server at a fixed pace, which a busy CPU stalls: no other test shares the CPU (test/run.sh)
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createConnection, createServer, type Socket } from 'node:net';

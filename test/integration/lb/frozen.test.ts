@@ -1,3 +1,4 @@
+// alone: measures failover times: no other test shares the CPU (test/run.sh)
 // A frozen server (SIGSTOP: its kernel still completes handshakes and takes the bytes, nothing answers) is
 // found by the traffic itself (issue 9, item 8): a connection it does not answer within
 // balancer.firstByteTimeout is replayed elsewhere and the server is ejected. A server that speaks first, a

@@ -1,3 +1,4 @@
+// alone: measures failover times: no other test shares the CPU (test/run.sh)
 // serve on the control-plane nodes themselves (issue 21's "Done when"): three "nodes" in network namespaces on one
 // segment, each with a stand-in API server bound to 0.0.0.0:6443 — as kube-apiserver is — and serve run exactly as
 // the kubeadm static pod's manifest runs it (its args, its spec): kernel mode bound to the VIP, which the nodes elect.

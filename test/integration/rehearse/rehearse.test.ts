@@ -1,3 +1,4 @@
+// alone: counts what clients lose in a drill with timed steps: no other test shares the CPU (test/run.sh)
 // `cluster-endpoint rehearse` end to end (issue 22), as root with network namespaces, the real haproxy and
 // keepalived and the real CLI: the reference guide's files lose their failover and the report points at the
 // keepalived lines; the files `render` writes and `serve` with the spec lose nothing in the whole drill; traps

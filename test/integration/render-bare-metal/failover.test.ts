@@ -1,3 +1,4 @@
+// alone: measures failover times: no other test shares the CPU (test/run.sh)
 // End to end: the RENDERED haproxy.cfg and keepalived.conf on two LB hosts in network namespaces,
 // three control-plane stand-ins and a client on one private L2 segment. Two failures of the MASTER, each
 // must move the VIP to the BACKUP and let the client reach the control plane again:

@@ -1,3 +1,4 @@
+// alone: flat resources and no loss under load, over minutes: no other test shares the CPU (test/run.sh)
 // The rolling-upgrade drill, short (issue 9): each node in turn is drained, stopped, started, waited for and
 // undrained while `cluster-endpoint watch --https /readyz` and long-lived streams run — through serve, and
 // through HAProxy with the config `render haproxy` writes. bench/rolling-upgrade.ts runs it longer and

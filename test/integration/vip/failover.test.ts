@@ -1,3 +1,4 @@
+// alone: measures failover times: no other test shares the CPU (test/run.sh)
 // VIP failover on a real L2 segment made of namespaces: two LB hosts (real `serve`, or the VipManager harness
 // until serve runs the VIP), three control-plane stand-ins and a client with a continuous prober.
 import { strict as assert } from 'node:assert';

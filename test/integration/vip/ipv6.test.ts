@@ -1,3 +1,4 @@
+// alone: measures failover times: no other test shares the CPU (test/run.sh)
 // An IPv6 VIP on a real L2 segment made of namespaces: two `serve` peers elect over UDP/IPv6, the holder adds
 // the VIP with nodad and announces it with an unsolicited neighbour advertisement (ndptool), and a client's
 // neighbour entry follows the VIP to the new holder after a SIGKILL.

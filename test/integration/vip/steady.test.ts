@@ -1,3 +1,4 @@
+// alone: measures failover times: no other test shares the CPU (test/run.sh)
 // Three LB hosts: exactly one VIP holder at every sample over a 60 s steady run, and after a partition between the
 // peers (both sides become master) exactly one holder again within about one advertisement interval.
 import { strict as assert } from 'node:assert';
