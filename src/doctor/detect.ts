@@ -35,6 +35,12 @@ function detectYaml(text: string): FileKind | undefined {
   const records = documents.filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null && !Array.isArray(d));
   if (records.some((d) => 'contexts' in d && 'context' in d)) return 'talosconfig';
   if (records.some((d) => 'controlPlane' in d && 'endpoint' in d)) return 'spec';
-  if (records.some((d) => 'machine' in d || ('cluster' in d && 'version' in d) || (typeof d.apiVersion === 'string' && typeof d.kind === 'string'))) return 'talos';
+  if (records.some((d) => 'machine' in d || ('cluster' in d && 'version' in d) || isClusterPatch(d.cluster) || (typeof d.apiVersion === 'string' && typeof d.kind === 'string'))) return 'talos';
   return undefined;
+}
+
+/** A patch of Talos's cluster section alone (a worker's: cluster.controlPlane.endpoint); a spec's cluster is its name. */
+function isClusterPatch(cluster: unknown): boolean {
+  const controlPlane = typeof cluster === 'object' && cluster !== null ? (cluster as Record<string, unknown>).controlPlane : undefined;
+  return typeof controlPlane === 'object' && controlPlane !== null && !Array.isArray(controlPlane);
 }
