@@ -10,7 +10,9 @@ export function detectKind(path: string, text: string): FileKind | undefined {
   const name = basename(path).toLowerCase();
   if (/\.tf$|\.tfvars$/.test(name)) return 'terraform';
   if (/talosconfig/.test(name)) return 'talosconfig';
-  if (/(^|[.-])endpoint\.ya?ml$/.test(name)) return 'spec';
+  // By its name a spec (endpoint.yaml, prod-endpoint.yaml), unless its content is plainly a Talos or Kubernetes
+  // document (a kube-endpoint.yaml holding an Endpoints object is not ours).
+  if (/(^|[.-])endpoint\.ya?ml$/.test(name)) return detectYaml(text) === 'talos' ? 'talos' : 'spec';
   if (/keepalived/.test(name)) return 'keepalived';
   if (/haproxy/.test(name)) return 'haproxy';
   if (/^bird.*\.conf$/.test(name)) return 'bird';
