@@ -26,6 +26,11 @@ export function localAddresses(): LocalAddress[] {
   } catch {
     return fromNode(); // no iproute2 (a container without it, another OS)
   }
+  return parseIpAddr(stdout);
+}
+
+/** The addresses in what `ip -j addr show` prints. */
+export function parseIpAddr(stdout: string): LocalAddress[] {
   const links = JSON.parse(stdout || '[]') as IpAddrLink[];
   const found: LocalAddress[] = [];
   for (const link of links) for (const info of link.addr_info ?? []) if (info.local) found.push({ address: info.local, interface: link.ifname });

@@ -5,12 +5,11 @@ import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
+import { normalizeAddress, parseIpAddr } from '../local-addresses.js';
 import type { CommandRunner } from '../vip/announcers/command.js';
 import { ensureRunDirectory } from './supervisor.js';
 
 export const LOOPBACK = 'lo';
-
-interface IpAddrLink { ifname: string; addr_info?: { local: string }[] }
 
 export class EndpointAddress {
   readonly #address: string;
@@ -32,8 +31,8 @@ export class EndpointAddress {
     const result = await this.#run('ip', ['-j', 'addr', 'show']);
     if (result.missing) throw new UserError('BGP', 'bgp: ip (iproute2) is not installed', { hint: 'install iproute2', exitCode: 2 });
     if (result.code !== 0) throw new UserError('BGP', `bgp: ip addr show failed: ${result.stderr.trim()}`, { exitCode: 2 });
-    const links = JSON.parse(result.stdout || '[]') as IpAddrLink[];
-    return links.filter((l) => l.addr_info?.some((a) => a.local === this.#address)).map((l) => l.ifname);
+    const wanted = normalizeAddress(this.#address);
+    return [...new Set(parseIpAddr(result.stdout).filter((a) => normalizeAddress(a.address) === wanted).map((a) => a.interface))];
   }
 
   /** Puts the endpoint on lo (idempotent); adopts it when an earlier serve left it there. */

@@ -138,7 +138,8 @@ export function birdConfig(input: BirdConfigInput): string {
       ...(zone !== undefined ? [`  interface "${zone}";`] : []),
       // Connect from this address and listen on it alone, so other speakers on the host can use port 179 elsewhere.
       ...(peer.sourceAddress !== undefined ? [`  source address ${peer.sourceAddress};`, '  strict bind on;'] : []),
-      ...(peer.multihop !== undefined ? [`  multihop ${peer.multihop};`] : []),
+      // BIRD takes an iBGP neighbor (same AS) for multihop unless told otherwise; the spec's default is one hop.
+      ...(peer.multihop !== undefined ? [`  multihop ${peer.multihop};`] : peer.asn === bgp.localAsn ? ['  direct;'] : []),
       ...(password !== undefined ? ['  # TCP MD5 (RFC 2385), from the peer\'s passwordFile.', `  password "${password}";`] : []),
       ...bfdLines(peer, bgp),
       '}',

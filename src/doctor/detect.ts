@@ -10,7 +10,9 @@ export function detectKind(path: string, text: string): FileKind | undefined {
   const name = basename(path).toLowerCase();
   if (/\.tf$|\.tfvars$/.test(name)) return 'terraform';
   if (/talosconfig/.test(name)) return 'talosconfig';
-  if (/(^|[.-])endpoint\.ya?ml$/.test(name)) return 'spec';
+  // By its name a spec (endpoint.yaml, prod-endpoint.yaml), unless its content is plainly a Talos or Kubernetes
+  // document (a kube-endpoint.yaml holding an Endpoints object is not ours).
+  if (/(^|[.-])endpoint\.ya?ml$/.test(name)) return detectYaml(text) === 'talos' ? 'talos' : 'spec';
   if (/keepalived/.test(name)) return 'keepalived';
   if (/haproxy/.test(name)) return 'haproxy';
   if (/^bird.*\.conf$/.test(name)) return 'bird';
@@ -35,6 +37,12 @@ function detectYaml(text: string): FileKind | undefined {
   const records = documents.filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null && !Array.isArray(d));
   if (records.some((d) => 'contexts' in d && 'context' in d)) return 'talosconfig';
   if (records.some((d) => 'controlPlane' in d && 'endpoint' in d)) return 'spec';
-  if (records.some((d) => 'machine' in d || ('cluster' in d && 'version' in d) || (typeof d.apiVersion === 'string' && typeof d.kind === 'string'))) return 'talos';
+  if (records.some((d) => 'machine' in d || ('cluster' in d && 'version' in d) || isClusterPatch(d.cluster) || (typeof d.apiVersion === 'string' && typeof d.kind === 'string'))) return 'talos';
   return undefined;
+}
+
+/** A patch of Talos's cluster section alone (a worker's: cluster.controlPlane.endpoint); a spec's cluster is its name. */
+function isClusterPatch(cluster: unknown): boolean {
+  const controlPlane = typeof cluster === 'object' && cluster !== null ? (cluster as Record<string, unknown>).controlPlane : undefined;
+  return typeof controlPlane === 'object' && controlPlane !== null && !Array.isArray(controlPlane);
 }

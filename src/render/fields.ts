@@ -4,13 +4,18 @@
 // A field a target does not list is not that target's business (aws.vpcId means nothing to HAProxy).
 import type { TSchema } from '@sinclair/typebox';
 import { EndpointSpecSchema } from '../spec/schema.js';
-import type { Spec } from '../spec/types.js';
+import { listenerOf } from '../spec/listener-role.js';
+import type { BgpPeer, HealthCheck, Listener, Spec } from '../spec/types.js';
+import { descriptorLimit, MIN_DESCRIPTOR_LIMIT } from './builtin/systemd.js';
 
 export interface FieldUse {
   /** Where the value goes in the target's files. */
   expresses?: string;
-  /** Only for specs where this holds (an https check's Host header needs an https check). Default: always. */
-  when?: (spec: Spec) => boolean;
+  /**
+   * Only for specs where this holds (an https check's Host header needs an https check). Default: always. `at` is
+   * the field's place in the spec (listeners[2].healthCheck.path), for a field of a list entry.
+   */
+  when?: (spec: Spec, at: string) => boolean;
   /** The values the engine cannot express: render fails naming the field, never rounds or drops it. */
   refuses?: string;
   /** Why the target leaves the field out although a reader might expect it there. */
@@ -26,25 +31,46 @@ export const CHECK_FIELDS = [
 ] as const;
 type CheckField = (typeof CHECK_FIELDS)[number];
 
-/** A health-check field's use, for the spec's healthCheck and for every listener's own. */
-function checks<T extends Partial<Record<CheckField, FieldUse>>>(uses: T): { [K in keyof T & string as `healthCheck.${K}` | `listeners[].healthCheck.${K}`]: T[K] } {
+/** A health-check field's use; `applies` says for which checks the target reads it (a path: https checks only). */
+type CheckUse = Omit<FieldUse, 'when'> & { applies?: (check: HealthCheck) => boolean };
+
+/** The listener a place names (listeners[2].healthCheck.path → listeners[2]). */
+const listenerAt = (spec: Spec, at: string): Listener | undefined => spec.listeners[Number(/^listeners\[(\d+)\]/.exec(at)?.[1] ?? -1)];
+
+/**
+ * A health-check field's use, for the spec's healthCheck and for every listener's own. A listener's field counts
+ * where its check is one the target reads it for; the spec's, where a listener has no check of its own (a value
+ * every listener overrides reaches no target; one a listener's own check inherits counts there too, but the
+ * normalized spec does not say which values a listener's check wrote).
+ */
+function checks<T extends Partial<Record<CheckField, CheckUse>>>(uses: T): { [K in keyof T & string as `healthCheck.${K}` | `listeners[].healthCheck.${K}`]: Omit<T[K], 'applies'> } {
   const out: Uses = {};
-  for (const [key, use] of Object.entries(uses)) {
-    out[`healthCheck.${key}`] = use as FieldUse;
-    out[`listeners[].healthCheck.${key}`] = use as FieldUse;
+  for (const [key, { applies = () => true, ...use }] of Object.entries(uses) as Array<[string, CheckUse]>) {
+    if (!use.expresses) {
+      out[`healthCheck.${key}`] = use;
+      out[`listeners[].healthCheck.${key}`] = use;
+      continue;
+    }
+    out[`healthCheck.${key}`] = { ...use, when: (spec) => spec.listeners.some((l) => l.healthCheck === spec.healthCheck && applies(l.healthCheck)) };
+    out[`listeners[].healthCheck.${key}`] = { ...use, when: (spec, at) => { const l = listenerAt(spec, at); return l !== undefined && applies(l.healthCheck); } };
   }
   return out as never;
 }
 
-/** A node field's use, for control-plane nodes and workers alike; workers count only where a listener targets them. */
+/** A node field's use, for control-plane nodes and workers alike; each group counts only where a listener targets it. */
 function nodes<T extends Uses>(uses: T): { [K in keyof T & string as `controlPlane[].${K}` | `workers[].${K}`]: T[K] } {
   const out: Uses = {};
   for (const [key, use] of Object.entries(uses)) {
-    out[`controlPlane[].${key}`] = use;
-    out[`workers[].${key}`] = use.expresses ? { ...use, when: (spec) => hasWorkerListener(spec) && (use.when?.(spec) ?? true) } : use;
+    for (const group of ['controlPlane', 'workers'] as const) {
+      const targeted = (spec: Spec) => spec.listeners.some((l) => l.targets === group);
+      out[`${group}[].${key}`] = use.expresses ? { ...use, when: (spec, at) => targeted(spec) && (use.when?.(spec, at) ?? true) } : use;
+    }
   }
   return out as never;
 }
+
+const https = (check: HealthCheck) => check.type === 'https';
+const tlsOrHttps = (check: HealthCheck) => check.type !== 'tcp';
 
 /** A BGP peer's fields, for bgp.peers[] and a host's own (bgp.hosts[].peers[]). */
 function birdPeers<P extends string>(prefix: P) {
@@ -54,16 +80,28 @@ function birdPeers<P extends string>(prefix: P) {
     [`${prefix}.asn`]: { expresses: 'neighbor as' },
     [`${prefix}.port`]: { expresses: 'neighbor port' },
     [`${prefix}.passwordFile`]: { refuses: 'any: render bird does not read or copy secrets into files you copy (serve reads the file on the host)' },
-    [`${prefix}.multihop`]: { expresses: 'multihop' },
+    [`${prefix}.multihop`]: { expresses: 'multihop (without it: direct, also for iBGP)' },
     [`${prefix}.sourceAddress`]: { expresses: 'source address, strict bind (and strict bind in protocol bfd)' },
     [`${prefix}.bfd`]: { expresses: 'bfd on / off for the session' },
-    [`${prefix}.bfdInterval`]: { expresses: 'the session\'s bfd { interval }' },
-    [`${prefix}.bfdMultiplier`]: { expresses: 'the session\'s bfd { multiplier }' },
+    [`${prefix}.bfdInterval`]: { expresses: 'the session\'s bfd { interval }', when: (spec: Spec, at: string) => peerAt(spec, at)?.bfd === true },
+    [`${prefix}.bfdMultiplier`]: { expresses: 'the session\'s bfd { multiplier }', when: (spec: Spec, at: string) => peerAt(spec, at)?.bfd === true },
   } as { [K in `${P}.${'name' | 'address' | 'asn' | 'port' | 'passwordFile' | 'multihop' | 'sourceAddress' | 'bfd' | 'bfdInterval' | 'bfdMultiplier'}`]: K extends `${P}.passwordFile` ? { refuses: string } : { expresses: string } };
 }
 
+/** The BGP session a place names (bgp.peers[1].x, bgp.hosts[0].peers[2].x). */
+const peerAt = (spec: Spec, at: string): BgpPeer | undefined => {
+  const host = /^bgp\.hosts\[(\d+)\]\.peers\[(\d+)\]/.exec(at);
+  if (host) return spec.bgp?.hosts[Number(host[1])]?.peers[Number(host[2])];
+  const shared = /^bgp\.peers\[(\d+)\]/.exec(at);
+  return shared ? spec.bgp?.peers[Number(shared[1])] : undefined;
+};
+/** Every BGP session of the fleet: the shared peers and each host's own. */
+const sessions = (spec: Spec): BgpPeer[] => [...(spec.bgp?.peers ?? []), ...(spec.bgp?.hosts.flatMap((h) => h.peers) ?? [])];
+/** A VIP the control-plane nodes hold (no LB hosts): the only layout in which render talos writes their network. */
+const talosVip = (spec: Spec) => spec.vip !== undefined && spec.vip.peers.length === 0;
+/** talos.deviceSelector with at least one key. */
+const hasSelector = (spec: Spec) => Object.values(spec.talos.deviceSelector ?? {}).some((v) => v !== undefined);
 const anyCheck = (spec: Spec, type: string) => spec.listeners.some((l) => l.healthCheck.type === type);
-const hasWorkerListener = (spec: Spec) => spec.listeners.some((l) => l.targets === 'workers');
 
 const SERVE_ONLY = 'the built-in balancer\'s (serve) own setting';
 
@@ -93,8 +131,8 @@ export const FIELD_USES = {
       timeout: { expresses: 'health_check_timeout', refuses: 'not whole seconds, outside 2–120 s, or different between listeners' },
       healthyThreshold: { expresses: 'healthy_threshold', refuses: 'outside 2–10, or different between listeners' },
       unhealthyThreshold: { expresses: 'unhealthy_threshold', refuses: 'outside 2–10, or different between listeners' },
-      path: { expresses: 'health_check.path', when: (spec) => anyCheck(spec, 'https') },
-      expectStatuses: { expresses: 'health_check.matcher', when: (spec) => anyCheck(spec, 'https'), refuses: 'statuses outside 200–599' },
+      path: { expresses: 'health_check.path', applies: https },
+      expectStatuses: { expresses: 'health_check.matcher', applies: https, refuses: 'statuses outside 200–599' },
       'clientCertificate.certFile': { refuses: 'any: an NLB health check cannot present a client certificate' },
       'clientCertificate.keyFile': { refuses: 'any: an NLB health check cannot present a client certificate' },
       caFile: { ignores: 'an NLB does not verify a target\'s certificate' },
@@ -137,11 +175,11 @@ export const FIELD_USES = {
       timeout: { expresses: 'timeout check' },
       healthyThreshold: { expresses: 'rise' },
       unhealthyThreshold: { expresses: 'fall' },
-      path: { expresses: 'http-check send uri', when: (spec) => anyCheck(spec, 'https') },
-      expectStatuses: { expresses: 'http-check expect status / rstatus', when: (spec) => anyCheck(spec, 'https') },
-      'clientCertificate.certFile': { expresses: 'crt', when: (spec) => spec.listeners.some((l) => l.healthCheck.type !== 'tcp') },
+      path: { expresses: 'http-check send uri', applies: https },
+      expectStatuses: { expresses: 'http-check expect status / rstatus', applies: https },
+      'clientCertificate.certFile': { expresses: 'crt', applies: tlsOrHttps },
       'clientCertificate.keyFile': { refuses: 'a key other than certFile itself or <certFile>.key (HAProxy 2.6 cannot name it)' },
-      caFile: { expresses: 'verify required ca-file (the chain; HAProxy cannot match an IP address against IP SANs, see docs/render/haproxy.md)', when: (spec) => spec.listeners.some((l) => l.healthCheck.type !== 'tcp') },
+      caFile: { expresses: 'verify required ca-file (the chain; HAProxy cannot match an IP address against IP SANs, see docs/render/haproxy.md)', applies: tlsOrHttps },
     }),
     deregistrationDelay: { expresses: 'hard-stop-after (old processes after a reload)' },
     'balancer.bind': { expresses: 'bind addresses' },
@@ -165,7 +203,7 @@ export const FIELD_USES = {
     'cluster.name': { expresses: 'the vrrp_instance name' },
     'vip.address': { expresses: 'virtual_ipaddress' },
     'vip.prefixLength': { expresses: 'virtual_ipaddress prefix' },
-    'vip.interface': { expresses: 'interface and virtual_ipaddress dev' },
+    'vip.interface': { expresses: 'interface and virtual_ipaddress dev (of peers without their own)', when: (spec) => spec.vip?.peers.some((p) => p.interface === undefined) ?? false },
     'vip.virtualRouterId': { expresses: 'virtual_router_id' },
     'vip.advertInterval': { expresses: 'advert_int (and version 3 when not whole seconds)', refuses: 'outside 1–255 s (VRRPv2) or not 10 ms steps up to 40.95 s (VRRPv3)' },
     'vip.preempt': { expresses: 'false: nopreempt, every host BACKUP' },
@@ -191,20 +229,20 @@ export const FIELD_USES = {
   talos: {
     endpoint: { expresses: 'cluster.controlPlane.endpoint and certSANs, in every topology', refuses: 'the address of one of several control-plane nodes (the API would go down with it), or an address other than the VIP with a VIP' },
     'controlPlane[].name': { expresses: 'one patch per node' },
-    'controlPlane[].address': { expresses: 'the node\'s address on the VIP\'s link (Talos VIP)', when: (spec) => spec.vip !== undefined && spec.vip.peers.length === 0, refuses: 'with a Talos VIP, anything but an IP of the VIP\'s family in its subnet' },
+    'controlPlane[].address': { expresses: 'the node\'s address on the VIP\'s link (Talos VIP)', when: talosVip, refuses: 'with a Talos VIP, anything but an IP of the VIP\'s family in its subnet' },
     'controlPlane[].ports': { refuses: 'any override where nothing maps ports (Talos VIP, DNS round robin, one node)' },
     'workers[].name': { expresses: 'one patch per worker: its endpoint' },
-    'listeners[].port': { expresses: 'the endpoint URL\'s port (the kubernetes listener)', refuses: 'a port other than targetPort where nothing maps ports (Talos VIP, DNS round robin, one node)' },
+    'listeners[].port': { expresses: 'the endpoint URL\'s port (the kubernetes listener)', when: (spec, at) => listenerAt(spec, at) === listenerOf(spec, 'kubernetes'), refuses: 'a port other than targetPort where nothing maps ports (Talos VIP, DNS round robin, one node)' },
     'vip.address': { expresses: 'the Talos VIP (Layer2VIPConfig or interfaces[].vip) without vip.peers; certSANs either way', refuses: 'with a Talos VIP: outside the control-plane subnet, a node\'s or the gateway\'s address, the network or broadcast address' },
     'vip.peers': { expresses: 'an LB pair holds the endpoint: patches with the endpoint and certSANs only' },
     'bgp.addresses': { expresses: 'certSANs (BGP anycast)' },
-    'talos.configStyle': { expresses: 'legacy machine.network or >= 1.12 documents' },
-    'talos.interface': { expresses: 'the link name (Talos VIP)', refuses: 'a VLAN or bond name the spec does not describe (bond0.408 without talos.vlan, bond0 without talos.bond)' },
+    'talos.configStyle': { expresses: 'legacy machine.network or >= 1.12 documents (Talos VIP: the other patches carry no network)', when: talosVip },
+    'talos.interface': { expresses: 'the link name (Talos VIP; legacy style with a deviceSelector names no link: the selector picks it)', when: (spec) => talosVip(spec) && !(spec.talos.configStyle === 'legacy' && hasSelector(spec)), refuses: 'a VLAN or bond name the spec does not describe (bond0.408 without talos.vlan, bond0 without talos.bond)' },
     'talos.deviceSelector.hardwareAddr': { expresses: 'the link selector', refuses: 'without a Talos VIP (the nodes keep their network)' },
     'talos.deviceSelector.driver': { expresses: 'the link selector', refuses: 'without a Talos VIP (the nodes keep their network)' },
     'talos.deviceSelector.busPath': { expresses: 'the link selector', refuses: 'without a Talos VIP (the nodes keep their network)' },
     'talos.gateway': { expresses: 'the default route', refuses: 'without a Talos VIP (the nodes keep their network), or outside the control-plane subnet' },
-    'talos.prefixLength': { expresses: 'the node address prefix', refuses: 'longer than the VIP\'s family allows' },
+    'talos.prefixLength': { expresses: 'the node address prefix (Talos VIP)', when: talosVip, refuses: 'longer than the VIP\'s family allows' },
     'talos.nameservers': { expresses: 'nameservers / ResolverConfig', refuses: 'without a Talos VIP (the nodes keep their network), or not IP addresses' },
     'talos.certSANs': { expresses: 'certSANs' },
     'talos.vlan': { expresses: 'VLANConfig (vlanID, parent) / interfaces[].vlans[] carrying the address, routes and VIP', refuses: 'without a Talos VIP (the nodes keep their network)' },
@@ -221,14 +259,14 @@ export const FIELD_USES = {
     endpoint: { expresses: 'the announced host route (without bgp.addresses)', refuses: 'a name without bgp.addresses: BGP announces an address' },
     'bgp.addresses': { expresses: 'one static protocol per address (endpoint4, endpoint6), both in the health loop' },
     'bgp.localAsn': { expresses: 'local as' },
-    'bgp.routerId': { expresses: 'router id' },
+    'bgp.routerId': { expresses: 'router id (of every host without its own)', when: (spec) => spec.bgp !== undefined && (spec.bgp.hosts.length === 0 || spec.bgp.hosts.some((h) => h.routerId === undefined)) },
     ...birdPeers('bgp.peers[]'),
     'bgp.hosts[].name': { expresses: 'one bird.conf per host (<host>/bird.conf)' },
     'bgp.hosts[].routerId': { expresses: 'that host\'s router id' },
     ...birdPeers('bgp.hosts[].peers[]'),
     'bgp.bfd': { expresses: 'bfd on' },
-    'bgp.bfdInterval': { expresses: 'BFD interval' },
-    'bgp.bfdMultiplier': { expresses: 'BFD multiplier' },
+    'bgp.bfdInterval': { expresses: 'protocol bfd interval (sessions with BFD)', when: (spec) => sessions(spec).some((p) => p.bfd) },
+    'bgp.bfdMultiplier': { expresses: 'protocol bfd multiplier (sessions with BFD)', when: (spec) => sessions(spec).some((p) => p.bfd) },
     'bgp.holdTime': { expresses: 'hold time, keepalive time' },
     'bgp.withdrawDelay': { expresses: 'the health loop\'s wait after withdrawing' },
     'bgp.runDirectory': { ignores: 'Debian\'s bird2 unit has its own paths (/etc/bird, /run/bird)' },
@@ -237,14 +275,15 @@ export const FIELD_USES = {
     'cluster.name': { expresses: 'the kubectl cluster name' },
     endpoint: { expresses: 'the kubectl server URL' },
     'controlPlane[].address': { expresses: 'talosctl endpoints and node' },
+    'controlPlane[].ports': { refuses: 'an override for the talos listener: talosctl endpoints carry no ports' },
   },
   builtin: {
     'vip.peers[].name': { expresses: 'one unit per peer (serve --peer)' },
     'vip.peers[].interface': { expresses: 'the dev ExecStopPost removes the VIP from, in that peer\'s unit', when: (spec) => (spec.vip?.peers.length ?? 0) > 0 },
     'bgp.hosts[].name': { expresses: 'one unit per host (serve --peer)' },
     'vip.address': { expresses: 'ExecStopPost removes the VIP after a crash', when: (spec) => (spec.vip?.peers.length ?? 0) > 0 },
-    deregistrationDelay: { expresses: 'TimeoutStopSec' },
-    'balancer.maxConnections': { expresses: 'LimitNOFILE' },
+    deregistrationDelay: { expresses: 'TimeoutStopSec (the delay and the VIP handover + 15 s, whole seconds rounded up)' },
+    'balancer.maxConnections': { expresses: 'LimitNOFILE (two descriptors per connection and listener, plus 1024)', when: (spec) => descriptorLimit(spec) > MIN_DESCRIPTOR_LIMIT },
   },
   prometheus: {
     'cluster.name': { expresses: 'rule group names, dashboard title' },
@@ -303,6 +342,25 @@ export function specFields(schema: TSchema = EndpointSpecSchema): string[] {
 }
 
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+/**
+ * The per-field part of docs/spec.md: for every field, the targets that express it, refuse some of its values or
+ * leave it out (the words of each are in docs/render/fields.md). The same table the renderers refuse by and the
+ * property test (test/property/fleet.test.ts) mutates.
+ */
+export function fieldTargetsMarkdown(): string {
+  const targets = Object.keys(FIELD_USES) as Target[];
+  const use = (target: Target, field: string) => (FIELD_USES[target] as Record<string, FieldUse>)[field];
+  const names = (field: string, kind: keyof FieldUse) => targets.filter((t) => use(t, field)?.[kind]).map((t) => `\`${t}\``);
+  return [
+    '| Field | Expressed by | Refused (some values) by | Left out by |',
+    '|---|---|---|---|',
+    ...specFields().map((field) => {
+      const ignored = [...names(field, 'ignores'), ...(SERVE_FIELDS[field] ? ['only `serve` reads it'] : [])];
+      return `| \`${field}\` | ${names(field, 'expresses').join(', ') || '—'} | ${names(field, 'refuses').join(', ') || '—'} | ${ignored.join(', ') || '—'} |`;
+    }),
+  ].join('\n');
+}
 
 /** docs/render/fields.md: per spec field, which targets express it, which refuse which values, and which leave it out. */
 export function fieldsMarkdown(): string {

@@ -27,6 +27,20 @@ export function splitHostPort(text: string): { host: string; port: number } | un
   return { host: match[1], port };
 }
 
+/**
+ * Whether two hosts are the same: IP addresses by value, whatever their spelling (fd42:0::fb is fd42::fb, as a URL
+ * or any engine writes it back), names without case or a trailing dot.
+ */
+export function sameHost(a: string, b: string): boolean {
+  const canonical = (host: string) => {
+    const family = isIP(host);
+    if (family === 0) return host.toLowerCase().replace(/\.$/, '');
+    // A zone (fe80::1%eth0) is no part of a URL: compared as written.
+    return URL.canParse(`http://[${host}]/`) || family === 4 ? new URL(`http://${family === 6 ? `[${host}]` : host}/`).hostname : host.toLowerCase();
+  };
+  return canonical(a) === canonical(b);
+}
+
 /** Formats host and port, bracketing IPv6. */
 export function joinHostPort(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;

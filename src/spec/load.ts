@@ -197,8 +197,8 @@ function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }
 
-/** Reads (regular files only, at most SPEC_LIMITS.bytes, within a deadline) and parses a spec file. */
-export async function loadSpecFile(path: string): Promise<LoadResult> {
+/** Reads (regular files only, at most SPEC_LIMITS.bytes, within a deadline) and parses a spec file; `text` is what was read. */
+export async function loadSpecFile(path: string): Promise<LoadResult & { text?: string }> {
   let text: string;
   try {
     text = await readTextFile(path, { maxBytes: SPEC_LIMITS.bytes, codes: { file: 'SPEC_FILE', limit: 'SPEC_LIMIT' }, hint: 'pass the spec with -c FILE (see examples/endpoint.yaml)' });
@@ -206,14 +206,19 @@ export async function loadSpecFile(path: string): Promise<LoadResult> {
     const { code, message, hint } = error as UserError;
     return { problems: [{ code: code === 'SPEC_LIMIT' ? 'SPEC_LIMIT' : 'SPEC_FILE', severity: 'error', path: '', message, hint: hint ?? 'pass the spec with -c FILE (see examples/endpoint.yaml)' }] };
   }
-  return parseSpec(text, path);
+  return { ...parseSpec(text, path), text };
 }
 
 /** Loads a spec or throws a UserError listing its problems (for commands that need a valid spec). */
 export async function requireSpec(path: string): Promise<Spec> {
+  return (await requireSpecAndText(path)).spec;
+}
+
+/** requireSpec, with the text it was parsed from (one read: what renders is what was validated). */
+export async function requireSpecAndText(path: string): Promise<{ spec: Spec; text: string }> {
   const result = await loadSpecFile(path);
-  if (!result.spec) throw new SpecInvalidError(path, result.problems);
-  return result.spec;
+  if (!result.spec || result.text === undefined) throw new SpecInvalidError(path, result.problems);
+  return { spec: result.spec, text: result.text };
 }
 
 export class SpecInvalidError extends UserError {

@@ -1,11 +1,12 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { EXIT, UserError } from '../../errors.js';
 import { updateKubeconfigFile, updateTalosconfigFile } from '../../render/clients/update.js';
 import { unifiedDiff } from '../../render/diff.js';
 import { RENDERERS, type RenderContext, type RenderedFile } from '../../render/index.js';
 import { formatRefusal, refusalsOf } from '../../render/refusals.js';
-import { requireSpec } from '../../spec/load.js';
+import { readTextFile, statWithin } from '../../read-file.js';
+import { requireSpecAndText } from '../../spec/load.js';
 import type { Spec } from '../../spec/types.js';
 import { VERSION } from '../../version.js';
 import { usage, type Io } from '../command.js';
@@ -41,8 +42,8 @@ export async function render(options: RenderOptions, io: Io): Promise<number> {
   }
 
   const specPath = options.config;
-  const spec = await requireSpec(specPath);
-  const context: RenderContext = { version: VERSION, specName: normalize(specPath), specText: await readFile(specPath, 'utf8'), ...(options.binary ? { binary: options.binary } : {}) };
+  const { spec, text: specText } = await requireSpecAndText(specPath);
+  const context: RenderContext = { version: VERSION, specName: normalize(specPath), specText, ...(options.binary ? { binary: options.binary } : {}) };
   const dir: string = options.output;
 
   const outputs: Output[] = [];
@@ -100,10 +101,13 @@ async function check(dir: string, outputs: Output[], io: Io): Promise<boolean> {
       const path = join(dir, file.path);
       let current: string;
       try {
-        current = await readFile(path, 'utf8');
-      } catch {
+        // What is on disk is read only as far as it can still match: a larger file differs, a FIFO or a hung mount
+        // is reported instead of waited on.
+        if ((await statWithin(path)) === undefined) throw new Error('missing');
+        current = await readTextFile(path, { maxBytes: Buffer.byteLength(file.contents), codes: { file: 'USAGE', limit: 'USAGE' } });
+      } catch (error) {
         drifted++;
-        io.stdout.write(`missing: ${path}\n`);
+        io.stdout.write(error instanceof UserError ? `differs: ${error.message}\n` : `missing: ${path}\n`);
         continue;
       }
       if (current === file.contents) continue;

@@ -37,6 +37,7 @@ import { specHttpsCheckTalos } from './spec/https-check-talos.js';
 import { specIdleTimeout } from './spec/idle-timeout.js';
 import { specIpv6EndpointIpv4Bind } from './spec/ipv6-endpoint-ipv4-bind.js';
 import { specKernelModeProxySettings } from './spec/kernel-mode-proxy-settings.js';
+import { specBgpSessionWithoutBfd } from './spec/bgp-session-without-bfd.js';
 import { specOnMarkedDownKeep } from './spec/on-marked-down-keep.js';
 import { specPreserveClientIp } from './spec/preserve-client-ip.js';
 import { specQuorum } from './spec/quorum.js';
@@ -64,7 +65,7 @@ import { terraformTcpHealthCheckProtocol } from './terraform/tcp-health-check-pr
 
 export const RULES: readonly AnyRule[] = [
   specValidate, specTcpCheckKubernetes, specHttpsCheckTalos, specHealthzCheck, specIdleTimeout, specVipWithoutPeers, specOnMarkedDownKeep,
-  specPreserveClientIp, specEndpointIsNode, specQuorum, specIpv6EndpointIpv4Bind, specKernelModeProxySettings,
+  specPreserveClientIp, specEndpointIsNode, specQuorum, specIpv6EndpointIpv4Bind, specKernelModeProxySettings, specBgpSessionWithoutBfd,
   haproxyUnknownKeyword, haproxySslHelloAfterHttpchk, haproxyHttpchkWithoutSsl, haproxyHealthzCheck, haproxyTcpOnlyCheck, haproxyModeHttpApi,
   haproxyShortTimeouts, haproxyServerWithoutCheck, haproxyNoShutdownSessions, haproxyBalanceDefault, haproxyQuorum, haproxyDrift,
   haproxyVerifyhostIp, haproxyVerifyIpSan,

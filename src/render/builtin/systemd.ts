@@ -36,6 +36,14 @@ export function renderUnits(spec: Spec, context: RenderContext): RenderedFile[] 
   return peers.map((peer) => ({ path: `${peer.name}/${UNIT_NAME}`, contents: renderUnit(spec, context, peer.name) }));
 }
 
+/** LimitNOFILE never below this: what serve needs besides its connections (checks, admin, logs) has room. */
+export const MIN_DESCRIPTOR_LIMIT = 65536;
+
+/** LimitNOFILE: two descriptors per proxied connection, maxConnections per listener, and room for the rest. */
+export function descriptorLimit(spec: Spec): number {
+  return Math.max(MIN_DESCRIPTOR_LIMIT, spec.balancer.maxConnections * 2 * Math.max(1, spec.listeners.length) + 1024);
+}
+
 /** Stop timeout: the VIP handover (≤ 3 advertisement intervals), then the deregistration delay, plus a margin. */
 export function stopTimeoutSeconds(spec: Spec): number {
   const handoverMs = spec.vip ? 3 * spec.vip.advertIntervalMs + Math.max(2 * spec.vip.advertIntervalMs, 250) : 0;
@@ -104,7 +112,7 @@ export function renderUnit(spec: Spec, context: RenderContext, peer?: string, op
     'RuntimeDirectory=cluster-endpoint',
     'RuntimeDirectoryMode=0700',
     `Nice=${NICE}`,
-    `LimitNOFILE=${Math.max(65536, spec.balancer.maxConnections * 2 * Math.max(1, spec.listeners.length) + 1024)}`,
+    `LimitNOFILE=${descriptorLimit(spec)}`,
     '',
     '# Hardening: an unprivileged dynamic user with only the network capabilities serve needs.',
     'DynamicUser=yes',

@@ -1,9 +1,9 @@
 // How clients address the cluster, derived once from the spec (clients, talos and dns use it).
-import { UserError } from '../../errors.js';
 import { joinHostPort } from '../../spec/address.js';
 import { KUBERNETES_API_PORT, listenerOf } from '../../spec/listener-role.js';
 import type { Spec } from '../../spec/types.js';
 import { firstPortOverride } from '../node-ports.js';
+import { Refusals } from '../refusals.js';
 
 /** https://<endpoint>:<kubernetes port>, the server URL in every kubeconfig. */
 export function kubernetesApiUrl(spec: Spec): string {
@@ -19,9 +19,9 @@ export function talosEndpoints(spec: Spec): string[] {
   // The endpoints carry addresses only, so a node that serves talos on a port of its own cannot be listed.
   const override = firstPortOverride(spec, spec.listeners.filter((l) => l.role === 'talos'));
   if (override) {
-    throw new UserError('RENDER', `${override.path}: ${override.node} serves talos on ${override.port}, but the talosctl endpoints list node addresses without ports`, {
-      hint: `remove ${override.path} for render clients; talosctl reaches every control-plane node on the same Talos API port`,
-    });
+    const refusals = new Refusals('clients');
+    refusals.add('controlPlane[].ports', `${override.node} serves talos on ${override.port}, but the talosctl endpoints list node addresses without ports`, `remove ${override.path} for render clients; talosctl reaches every control-plane node on the same Talos API port`, override.path);
+    refusals.throwIfAny();
   }
   return spec.controlPlane.map((n) => n.address);
 }

@@ -1,7 +1,7 @@
 // spec → /etc/haproxy/haproxy.cfg for the LB hosts (one file, the same on every host).
 // Every value traces to the spec; the few settings with no spec counterpart say why in a comment.
 import { isIP } from 'node:net';
-import { addressKind, isLoopback, joinHostPort } from '../../spec/address.js';
+import { addressKind, isLoopback, joinHostPort, sameHost } from '../../spec/address.js';
 import { mainListener } from '../../spec/listener-role.js';
 import type { HealthCheck, Listener, Spec } from '../../spec/types.js';
 import { header } from '../header.js';
@@ -144,7 +144,7 @@ function bindLines(spec: Spec, port: number): string[] {
   if (isLoopback(bind)) return [`bind ${joinHostPort(bind, port)}`];
   // A specific address: the VIP is on one host only, so bind it even where it is absent (transparent),
   // and bind loopback too so the frontend answers on every host (local clients, a check by hand).
-  const transparent = spec.vip && bind === spec.vip.address ? ' transparent' : '';
+  const transparent = spec.vip && sameHost(bind, spec.vip.address) ? ' transparent' : '';
   return [`bind ${joinHostPort(bind, port)}${transparent}`, `bind 127.0.0.1:${port}`];
 }
 

@@ -111,6 +111,8 @@ export function renderKeepalivedConfig(spec: Spec, vip: Vip, plan: FailoverPlan,
 
 function unicastLines(vip: Vip, self: Peer, peers: Peer[]): string[] {
   if (!vip.unicast) return ['    # vip.unicast false: advertisements go to the VRRP multicast group.'];
+  // keepalived warns about unicast_src_ip without a unicast_peer and falls back to multicast.
+  if (peers.length === 0) return ['    # vip.unicast: one LB host, no peer to advertise to (add the others to vip.peers).'];
   return [
     '    # vip.unicast: advertisements go straight to the other peers.',
     `    unicast_src_ip ${self.address}`,

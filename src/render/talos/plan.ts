@@ -4,7 +4,7 @@
 // a physical link or alias, a bond, a VLAN), one node alone (the guide's "single control plane"), or something
 // in front of them (an LB pair's VIP, BGP anycast, an NLB's DNS name, any balancer).
 import { BlockList, isIP } from 'node:net';
-import { joinHostPort } from '../../spec/address.js';
+import { joinHostPort, sameHost } from '../../spec/address.js';
 import { listenerOf } from '../../spec/listener-role.js';
 import type { BondMode, Spec } from '../../spec/types.js';
 import { portOverrides } from '../node-ports.js';
@@ -107,7 +107,7 @@ function planTalosVip(spec: Spec, vip: NonNullable<Spec['vip']>, refusals: Refus
 
   const nodes = spec.controlPlane.map((node, index): TalosNodePlan => {
     if (isIP(node.address) !== family) refusals.addAt(`controlPlane[${index}].address`, `"${node.address}" is not an IPv${family} address like the VIP ${vip.address}`, 'Talos assigns static addresses: give every control-plane node its IP address (same family as the VIP)');
-    if (node.address === vip.address) refusals.addAt('vip.address', `the VIP ${vip.address} is the address of controlPlane[${index}] (${node.name})`, 'a VIP must be an unused address; pick a free one in the control-plane subnet');
+    if (sameHost(node.address, vip.address)) refusals.addAt('vip.address', `the VIP ${vip.address} is the address of controlPlane[${index}] (${node.name})`, 'a VIP must be an unused address; pick a free one in the control-plane subnet');
     return { name: node.name, address: node.address, cidr: `${node.address}/${prefixLength}` };
   });
   const subnetNodes = prefixFits ? nodes.map((node, index) => ({ node, index })).filter(({ node }) => isIP(node.address) === family) : [];
@@ -123,12 +123,12 @@ function planTalosVip(spec: Spec, vip: NonNullable<Spec['vip']>, refusals: Refus
   if (gateway !== undefined) {
     if (isIP(gateway) !== family) refusals.addAt('talos.gateway', `"${gateway}" is not an IPv${family} address`, 'set the default gateway of the control-plane subnet');
     else if (first && !subnetOf(first.address, prefixLength, family).check(gateway, type)) refusals.addAt('talos.gateway', `${gateway} is not in the control-plane subnet ${first.cidr}`, 'use the router of the control-plane subnet');
-    if (gateway === vip.address) refusals.addAt('vip.address', `the VIP ${vip.address} is the gateway's address`, 'a VIP must be an unused address; pick a free one');
+    if (sameHost(gateway, vip.address)) refusals.addAt('vip.address', `the VIP ${vip.address} is the gateway's address`, 'a VIP must be an unused address; pick a free one');
   }
   spec.talos.nameservers.forEach((ns, index) => {
     if (isIP(ns) === 0) refusals.addAt(`talos.nameservers[${index}]`, `"${ns}" is not an IP address`, 'nameservers are IP addresses');
   });
-  if (isIP(spec.endpoint) !== 0 && spec.endpoint !== vip.address) {
+  if (isIP(spec.endpoint) !== 0 && !sameHost(spec.endpoint, vip.address)) {
     refusals.addAt('endpoint', `the endpoint ${spec.endpoint} is not the VIP ${vip.address}`, 'with a Talos VIP the endpoint is the VIP itself (or a DNS name that resolves to it)');
   }
   const port = apiPort(spec, 'a Talos VIP', refusals);
@@ -204,7 +204,7 @@ function planWithoutTalosVip(spec: Spec, refusals: Refusals<'talos'>): SingleNod
     return { kind: 'fronted', via: via.text, endpointUrl: endpointUrl(spec, port), certSANs: names(...via.addresses), nodes, workers: workersOf(spec) };
   }
   if (spec.controlPlane.length !== 1) {
-    const index = spec.controlPlane.findIndex((n) => n.address === spec.endpoint);
+    const index = spec.controlPlane.findIndex((n) => sameHost(n.address, spec.endpoint));
     refusals.addAt('endpoint', `the endpoint ${spec.endpoint} is the address of controlPlane[${index}] (${spec.controlPlane[index].name}): with ${spec.controlPlane.length} control-plane nodes the API goes down with that one node`, 'point the endpoint at what balances the nodes (an LB pair\'s VIP with vip.peers, BGP anycast with bgp, an NLB\'s DNS name), or add vip: { address: <an unused address in the control-plane subnet> } for a Talos VIP');
   }
   const port = apiPort(spec, 'one control-plane node without a balancer', refusals);
@@ -218,13 +218,13 @@ function planWithoutTalosVip(spec: Spec, refusals: Refusals<'talos'>): SingleNod
  */
 function frontOf(spec: Spec, refusals: Refusals<'talos'>): { text: string; addresses: string[] } | undefined {
   if (spec.vip && spec.vip.peers.length > 0) {
-    if (isIP(spec.endpoint) !== 0 && spec.endpoint !== spec.vip.address) {
+    if (isIP(spec.endpoint) !== 0 && !sameHost(spec.endpoint, spec.vip.address)) {
       refusals.addAt('endpoint', `the endpoint ${spec.endpoint} is not the LB hosts' VIP ${spec.vip.address}`, 'with an LB pair the endpoint is its VIP (or a DNS name that resolves to it)');
     }
     return { text: `the LB hosts' VIP ${spec.vip.address} (${spec.vip.peers.map((p) => p.name).join(', ')})`, addresses: [spec.vip.address] };
   }
   if (spec.bgp) return { text: `BGP anycast ${spec.bgp.addresses.join(' and ')} from every healthy LB host`, addresses: spec.bgp.addresses };
-  if (spec.controlPlane.length === 1 || spec.controlPlane.some((n) => n.address === spec.endpoint)) return undefined;
+  if (spec.controlPlane.length === 1 || spec.controlPlane.some((n) => sameHost(n.address, spec.endpoint))) return undefined;
   // DNS round robin: the name leads to the nodes themselves, so nothing maps ports (checked like a single node).
   if (spec.dns?.name.replace(/\.$/, '') === spec.endpoint.replace(/\.$/, '')) {
     apiPort(spec, 'DNS round robin', refusals);

@@ -117,3 +117,20 @@ test('the config serve writes with an MD5 password, multihop, a source address a
   if (!requireOrSkip(t, birdAvailable(), 'bird (Debian bird2) is not installed: the config is not parsed by BIRD')) return;
   birdParses(text);
 });
+
+test('an iBGP router (the same AS) is directly connected unless multihop says otherwise, as for eBGP, and BIRD accepts it with BFD and a link-local address', (t) => {
+  const spec = caseSpec('bgp-bird-ipv6');
+  const bgp = spec.bgp!;
+  const peer = bgp.peers[0];
+  const ibgp = [
+    { ...peer, name: 'ibgp', asn: bgp.localAsn, bfd: true },
+    { ...peer, name: 'ibgp-ll', address: 'fe80::1%eth0', asn: bgp.localAsn, bfd: true },
+    { ...peer, name: 'ibgp-far', address: peer.address, asn: bgp.localAsn, multihop: 3, bfd: false },
+  ];
+  const text = birdConfig({ addresses: bgp.addresses, bgp: { ...bgp, bfd: true, peers: ibgp }, log: 'stderr', header: [] });
+  assert.match(text, /protocol bgp peer_ibgp from \w+ \{[^}]*\n  direct;/);
+  assert.match(text, /protocol bgp peer_ibgp_ll from \w+ \{[^}]*\n  direct;/);
+  assert.doesNotMatch(text.split('protocol bgp peer_ibgp_far')[1], /direct;/);
+  if (!requireOrSkip(t, birdAvailable(), 'bird (Debian bird2) is not installed: the config is not parsed by BIRD')) return;
+  birdParses(text);
+});

@@ -99,9 +99,12 @@ const CASES: Case[] = [
     ],
   },
   { name: 'spec: TCP-only check on the kubernetes listener', files: ['spec-tcp-check.endpoint.yaml'], expect: [{ rule: 'spec/tcp-check-kubernetes', line: 9, severity: 'warning' }] },
-  { name: 'spec: idle timeout under 350s and onMarkedDown keep', files: ['spec-idle-timeout.endpoint.yaml'], expect: [{ rule: 'spec/idle-timeout', line: 11, severity: 'warning' }, { rule: 'spec/on-marked-down-keep', line: 12, severity: 'warning' }] },
+  // A TLS handshake is no readiness check either (haproxy/tcp-only-check says so of check-ssl).
+  { name: 'spec: one BGP session without BFD (a peer\'s own bfd: false), bgp.bfd on', files: ['spec-bgp-session-without-bfd.endpoint.yaml'], expect: [{ rule: 'spec/bgp-session-without-bfd', line: 17, severity: 'warning' }, { rule: 'spec/bgp-session-without-bfd', line: 21, severity: 'warning' }] },
+  { name: 'spec: TLS-handshake-only check on the kubernetes listener', files: ['spec-tls-check.endpoint.yaml'], expect: [{ rule: 'spec/tcp-check-kubernetes', line: 9, severity: 'warning' }] },
+  { name: 'spec: idle timeout under 350s and onMarkedDown keep', files: ['spec-idle-timeout.endpoint.yaml'], expect: [{ rule: 'spec/idle-timeout', line: 11, severity: 'warning' }, { rule: 'spec/on-marked-down-keep', line: 12, severity: 'warning' }, { rule: 'spec/tcp-check-kubernetes', line: 9, severity: 'warning' }] },
   { name: 'spec: what validate rejects, with its line', files: ['spec-invalid.endpoint.yaml'], expect: [{ rule: 'spec/validate', line: 6, severity: 'error' }] },
-  { name: 'spec: endpoint is a node, preserveClientIp', files: ['spec-aws.endpoint.yaml'], expect: [{ rule: 'spec/endpoint-is-node', line: 3, severity: 'warning' }, { rule: 'spec/preserve-client-ip', line: 10, severity: 'warning' }] },
+  { name: 'spec: endpoint is a node, preserveClientIp', files: ['spec-aws.endpoint.yaml'], expect: [{ rule: 'spec/endpoint-is-node', line: 3, severity: 'warning' }, { rule: 'spec/preserve-client-ip', line: 10, severity: 'warning' }, { rule: 'spec/tcp-check-kubernetes', line: 8, severity: 'warning' }] },
 ];
 
 function read(dir: string, files: string[]) {

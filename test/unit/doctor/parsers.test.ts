@@ -83,7 +83,12 @@ test('file kinds by name and content', () => {
     ['config', 'context: a\ncontexts:\n  a: {}\n', 'talosconfig'],
     ['cp.yaml', 'machine:\n  network: {}\n', 'talos'],
     ['vip.yaml', 'apiVersion: v1alpha1\nkind: Layer2VIPConfig\nname: 10.0.0.1\n', 'talos'],
+    // A worker's patch from render talos: only where the cluster is reached.
+    ['wk-01.yaml', 'cluster:\n  controlPlane:\n    endpoint: https://10.0.0.1:6443\n', 'talos'],
     ['spec.yaml', 'endpoint: 10.0.0.1\ncontrolPlane: []\n', 'spec'],
+    // By name a spec, even a broken one; not a Kubernetes object that happens to be named so.
+    ['prod-endpoint.yaml', 'endpoint: [\n', 'spec'],
+    ['kube-endpoint.yaml', 'apiVersion: v1\nkind: Endpoints\nmetadata:\n  name: kubernetes\n', 'talos'],
     ['notes.txt', 'hello', undefined],
   ];
   for (const [path, text, kind] of table) assert.equal(detectKind(path, text), kind, path);

@@ -56,3 +56,25 @@ test('doctor finds nothing on the files every renderer produces', async (t) => {
   t.diagnostic(`renderers run: ${[...ran].sort().join(', ')}; file kinds checked: ${[...kinds].sort().join(', ')}`);
   assert.deepEqual([...ran].sort(), Object.keys(RENDERERS).sort(), 'every renderer ran for at least one spec');
 });
+
+test('doctor compares addresses by value: an IPv6 endpoint and VIP spelt long in the spec are the ones render talos wrote (drift, certSANs)', async () => {
+  // The URL parser doctor reads cluster.controlPlane.endpoint with writes fd42:0::fb back as fd42::fb.
+  const text = `cluster: { name: six }
+endpoint: "fd42:0:0::fb"
+controlPlane:
+  - { name: cp-01, address: "fd42::11" }
+  - { name: cp-02, address: "fd42::12" }
+  - { name: cp-03, address: "fd42::13" }
+workers:
+  - { name: wk-01, address: "fd42::21" }
+vip: { address: "FD42:0::FB" }
+`;
+  const { spec } = parseSpec(text, 'endpoint.yaml');
+  assert.ok(spec, 'the spec is valid');
+  const files = RENDERERS.talos.render(spec, { version: '0.0.0-test', specName: 'endpoint.yaml', specText: text });
+  const report = await runDoctor([{ path: 'endpoint.yaml', text }, ...files.map((f) => ({ path: `talos/${f.path}`, text: f.contents }))]);
+  assert.deepEqual(report.findings.filter((f) => f.rule === 'talos/drift' || f.rule === 'talos/certsans-endpoint').map((f) => `${f.file}:${f.line} ${f.rule} ${f.message}`), []);
+  // A different address is still drift.
+  const moved = await runDoctor([{ path: 'endpoint.yaml', text: text.replace('endpoint: "fd42:0:0::fb"', 'endpoint: "fd42::fc"').replace('"FD42:0::FB"', '"fd42::fc"') }, ...files.map((f) => ({ path: `talos/${f.path}`, text: f.contents }))]);
+  assert.ok(moved.findings.some((f) => f.rule === 'talos/drift' && /endpoint host/.test(f.message)), 'a changed endpoint is drift');
+});

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { clientsRenderer } from '../../../src/render/clients/index.js';
+import { FIELD_USES } from '../../../src/render/fields.js';
+import { RenderRefused } from '../../../src/render/refusals.js';
 import { updateKubeconfig, updateKubeconfigFile, updateTalosconfigFile } from '../../../src/render/clients/update.js';
 import { requireOrSkip, runCli } from '../../helpers/cli.js';
 import { GOLDEN_CONTEXT, GOLDEN_ROOT, assertGolden, caseSpec, loadSpec, renderError, specText } from './golden.js';
@@ -73,6 +75,10 @@ describe('render clients', () => {
     const text = specText('dns-clients');
     const error = renderError(() => clientsRenderer.render(loadSpec(text.replace('address: 192.168.40.12', 'address: 192.168.40.12, ports: { talos: 50010 }')), GOLDEN_CONTEXT));
     assert.equal(error.code, 'RENDER');
+    // Through src/render/refusals.ts, naming the field the fields table says clients refuses.
+    assert.ok(error instanceof RenderRefused);
+    assert.deepEqual(error.refusals.map((r) => r.path), ['controlPlane[1].ports.talos']);
+    assert.ok(FIELD_USES.clients['controlPlane[].ports'].refuses);
     assert.match(error.message, /^controlPlane\[1\]\.ports\.talos: cp-02 serves talos on 50010, but the talosctl endpoints list node addresses without ports/);
     assert.match(error.hint ?? '', /remove controlPlane\[1\]\.ports\.talos/);
     // kubectl goes through the endpoint, so a per-node kubernetes port changes nothing here.

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +61,24 @@ describe('cluster-endpoint render', () => {
     assert.match(drift.stderr, /2 of 7 file\(s\) in .* differ from what the spec renders/);
     // --check wrote nothing.
     assert.equal(existsSync(join(out, 'modules/aws/loadbalancer/outputs.tf')), false);
+  });
+
+  it('--check reads what is on disk only as far as it can match: a FIFO or a much larger file in place of an output differs, nothing waits', async () => {
+    const out = join(dir, 'dns-check');
+    assert.equal((await runCli(['render', 'dns', '-c', DNS_SPEC, '-o', out])).code, 0);
+    const zone = join(out, 'records.zone');
+    const size = statSync(zone).size;
+    unlinkSync(zone);
+    execFileSync('mkfifo', [zone]);
+    const fifo = await runCli(['render', 'dns', '-c', DNS_SPEC, '-o', out, '--check'], { timeoutMs: 20_000 });
+    assert.equal(fifo.code, 1, fifo.stderr);
+    assert.match(fifo.stdout, /^differs: .*records\.zone.*not a regular file/m);
+    unlinkSync(zone);
+    writeFileSync(zone, 'x'.repeat(size * 50));
+    const large = await runCli(['render', 'dns', '-c', DNS_SPEC, '-o', out, '--check']);
+    assert.equal(large.code, 1, large.stderr);
+    assert.match(large.stdout, /^differs: .*records\.zone is larger than/m);
+    assert.doesNotMatch(large.stdout + large.stderr, /\n\s+at /, 'no stack trace');
   });
 
   it('all renders every target into its own folder, skips the targets whose section the spec lacks, and reports those that cannot serve it', async () => {

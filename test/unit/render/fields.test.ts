@@ -1,10 +1,11 @@
 // The fields table (src/render/fields.ts): it names only real fields and real targets, no field of the spec is
-// dropped by every target without a word, and docs/render/fields.md is generated from it.
+// dropped by every target without a word, and docs/render/fields.md and the per-field part of docs/spec.md are
+// generated from it.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { FIELD_USES, fieldOfPath, fieldsMarkdown, SERVE_FIELDS, specFields, type FieldUse } from '../../../src/render/fields.js';
+import { FIELD_USES, fieldOfPath, fieldsMarkdown, fieldTargetsMarkdown, SERVE_FIELDS, specFields, type FieldUse } from '../../../src/render/fields.js';
 import { RENDERERS } from '../../../src/render/index.js';
 import { Refusals } from '../../../src/render/refusals.js';
 import { ROOT } from '../../helpers/cli.js';
@@ -47,4 +48,15 @@ test('docs/render/fields.md is generated from the table', () => {
   const path = join(ROOT, 'docs/render/fields.md');
   if (process.env.UPDATE_GOLDEN) writeFileSync(path, fieldsMarkdown());
   assert.equal(readFileSync(path, 'utf8'), fieldsMarkdown(), 'docs/render/fields.md is out of date (UPDATE_GOLDEN=1 node --import tsx --test test/unit/render/fields.test.ts rewrites it)');
+});
+
+test('docs/spec.md says per field which targets express, refuse or leave it out, generated from the table', () => {
+  const path = join(ROOT, 'docs/spec.md');
+  const [start, end] = ['<!-- render-fields:start -->\n', '<!-- render-fields:end -->'];
+  const doc = readFileSync(path, 'utf8');
+  const [before, rest] = doc.split(start);
+  assert.ok(rest?.includes(end), `docs/spec.md has the markers ${start.trim()} … ${end}`);
+  const after = rest.slice(rest.indexOf(end));
+  if (process.env.UPDATE_GOLDEN) writeFileSync(path, `${before}${start}${fieldTargetsMarkdown()}\n${after}`);
+  assert.equal(readFileSync(path, 'utf8').split(start)[1].split(end)[0], `${fieldTargetsMarkdown()}\n`, 'docs/spec.md is out of date (UPDATE_GOLDEN=1 node --import tsx --test test/unit/render/fields.test.ts rewrites it)');
 });

@@ -119,6 +119,10 @@ test('unicast: own address as source, the other peers as destinations; multicast
   assert.match(fileOf(SPEC, 'lb-01'), /state MASTER/);
   const multicast = fileOf(SPEC.replace('  address: 10.0.0.30\n  peers:', '  address: 10.0.0.30\n  unicast: false\n  peers:'), 'lb-01');
   assert.doesNotMatch(multicast, /unicast_src_ip|unicast_peer/);
+  // One LB host has no peer to advertise to: no unicast keywords (keepalived would warn and fall back to multicast).
+  const alone = fileOf(SPEC.replace(/\n    - \{ name: lb-0[23].*/g, ''), 'lb-01');
+  assert.doesNotMatch(alone, /unicast_src_ip|unicast_peer/);
+  assert.match(alone, /# vip\.unicast: one LB host, no peer to advertise to/);
 });
 
 test('VIP, gratuitous ARP, nopreempt and auth lines', () => {
@@ -165,7 +169,9 @@ test('keepalived -t -e -f accepts every rendered keepalived.conf, with no warnin
       'vip: { address: "fd00:10::30", prefixLength: 64, peers: [{ name: lb-01, address: "fd00:10::11", priority: 100 }, { name: lb-02, address: "fd00:10::12", priority: 90 }] }',
     ].join('\n'));
     assert.match(keepalivedRenderer.render(ipv6, GOLDEN_CONTEXT)[0].contents, /\/dev\/tcp\/127\.0\.0\.1\/8404[\s\S]*version 3\n/);
-    const specs = [...CASES.map((name) => ({ name, spec: caseSpec(name) })), { name: 'three-peers', spec: loadSpec(SPEC) }, { name: 'ipv6', spec: ipv6 }];
+    const onePeer = loadSpec(SPEC.replace(/\n    - \{ name: lb-0[23].*/g, ''));
+    assert.equal(onePeer.vip!.peers.length, 1);
+    const specs = [...CASES.map((name) => ({ name, spec: caseSpec(name) })), { name: 'three-peers', spec: loadSpec(SPEC) }, { name: 'ipv6', spec: ipv6 }, { name: 'one-peer', spec: onePeer }];
     for (const { name, spec } of specs) {
       for (const file of keepalivedRenderer.render(spec, GOLDEN_CONTEXT)) {
         const path = join(dir, `${name}-${file.path.replaceAll('/', '-')}`);

@@ -1,5 +1,6 @@
 import { defineRule, type TalosconfigFile, type TalosFile } from '../../context.js';
 import type { RuleFinding } from '../../finding.js';
+import { sameHost } from '../../../spec/address.js';
 import { allNodeAddresses, certSanLists, controlPlaneEndpoint, controlPlaneEndpointEntry, machineType, talosconfigEndpoints, talosconfigNodes, vips } from './machine-config.js';
 
 const CONFIG_DOCS = 'https://www.talos.dev/v1.11/reference/configuration/v1alpha1/config/ (machine.certSANs, cluster.apiServer.certSANs)';
@@ -34,7 +35,9 @@ export const talosCertSansEndpoint = defineRule({
     const stated = controlPlaneEndpoint(file);
     const endpoint = context.spec?.endpoint;
     const api = lists.find((l) => l.path === 'cluster.apiServer.certSANs');
-    if (endpoint && !nodes.has(endpoint) && stated && stated !== endpoint && !(api?.value ?? []).includes(endpoint)) {
+    // Addresses by value: the URL parser gives fdf4::27 for an endpoint the spec writes fdf4:0::27.
+    const among = (list: Iterable<string>, host: string) => [...list].some((h) => sameHost(h, host));
+    if (endpoint && !among(nodes, endpoint) && stated && !sameHost(stated, endpoint) && !among(api?.value ?? [], endpoint)) {
       found.push({
         severity: 'warning', line: api?.line ?? controlPlaneEndpointEntry(file)?.line ?? 1,
         message: `the API server certificate names ${stated} (cluster.controlPlane.endpoint) but not the spec's endpoint ${endpoint}`,
@@ -49,7 +52,7 @@ export const talosCertSansEndpoint = defineRule({
     // A patch without machine.certSANs leaves the base config's list, which doctor does not see.
     if (!machine && machineType(file)?.value !== 'controlplane') return found;
     for (const through of talosctlEndpoints(talosconfigs)) {
-      if (!fronts.has(through) || nodes.has(through) || talosVips.has(through) || (machine?.value ?? []).includes(through)) continue;
+      if (!among(fronts, through) || among(nodes, through) || among(talosVips, through) || among(machine?.value ?? [], through)) continue;
       found.push({
         severity: 'warning', line: machine?.line ?? machineType(file)?.line ?? 1,
         message: `talosctl goes through ${through} (talosconfig), which the Talos API certificate does not name (machine.certSANs)`,
