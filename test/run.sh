@@ -3,6 +3,8 @@
 # so on a line `// alone: <why>` and run one at a time with nothing beside them; every other file runs two at a time,
 # as these 2-core machines allow. Both parts always run; the suite fails if either does.
 cd "$(dirname "$0")/.." || exit 1
+# `npm test` has just compiled dist/ (package.json): tests start that CLI rather than the sources under tsx.
+export CLUSTER_ENDPOINT_TEST_BUILT=1
 files=$(find test -name '*.test.ts' | sort)
 # shellcheck disable=SC2086 # one word per file: test paths have no spaces
 shared=$(grep -L '^// alone: ' $files)

@@ -1,5 +1,5 @@
-import { networkInterfaces } from 'node:os';
 import { BgpAnnouncer } from '../bgp/announcer.js';
+import { isLocalAddress, localAddresses, type LocalAddress } from '../local-addresses.js';
 import { bgpForHost, selectBgpHost } from '../spec/hosts.js';
 import type { Spec } from '../spec/types.js';
 import type { AnnouncerFactory } from './daemon.js';
@@ -11,11 +11,8 @@ import type { AnnouncerFactory } from './daemon.js';
 export function bgpFactory(peer?: string): AnnouncerFactory {
   return (spec: Spec, health, logger) => {
     if (!spec.bgp) return undefined;
-    const host = selectBgpHost(spec.bgp, peer, isLocalAddress);
+    let local: LocalAddress[] | undefined;
+    const host = selectBgpHost(spec.bgp, peer, (address) => isLocalAddress(address, (local ??= localAddresses())));
     return new BgpAnnouncer({ addresses: spec.bgp.addresses, bgp: bgpForHost(spec.bgp, host), health, logger, source: spec.source });
   };
-}
-
-function isLocalAddress(address: string): boolean {
-  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((i) => i.address === address));
 }

@@ -5,13 +5,20 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 /** tsx's loader by URL, so the CLI runs under tsx from any working directory. */
 export const TSX = import.meta.resolve('tsx');
+/**
+ * How a test starts the CLI: the compiled one when `npm test` has just built it (test/run.sh says so: it starts
+ * in half the time of tsx, and the suite starts it a few thousand times), else the sources under tsx.
+ */
+export const CLI_ARGS: readonly string[] = process.env.CLUSTER_ENDPOINT_TEST_BUILT === '1'
+  ? [fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))]
+  : ['--import', TSX, CLI];
 
 export interface CliResult { code: number | null; stdout: string; stderr: string }
 
 /** Runs the real CLI (under tsx) as a child process and collects its output. */
 export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env } });
+    const child = spawn(process.execPath, [...CLI_ARGS, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d; });

@@ -1,4 +1,4 @@
-import { splitHostPort } from '../address.js';
+import { sameHost, splitHostPort } from '../address.js';
 import { DEFAULT_BALANCER, DEFAULT_LISTENERS } from '../defaults.js';
 import type { Problem } from '../problem.js';
 import { entries, list, record, text, type Rule } from './rule.js';
@@ -77,7 +77,7 @@ export const staticPod: Rule = {
     }
     if (vipAddress !== undefined) {
       const peers = new Set(list(vip.peers).map((p) => text(p.address)));
-      const missing = entries(raw.controlPlane).filter(([, n]) => typeof n.address === 'string' && !peers.has(n.address));
+      const missing = entries(raw.controlPlane).filter(([, n]) => typeof n.address === 'string' && ![...peers].some((p) => p !== undefined && sameHost(p, n.address as string)));
       if (missing.length > 0) {
         problems.push({
           code: 'SPEC_VALUE', severity: 'error', path: 'vip.peers',

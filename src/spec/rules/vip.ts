@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { sameIpv4Subnet } from '../address.js';
+import { sameHost, sameIpv4Subnet } from '../address.js';
 import type { Problem } from '../problem.js';
 import { entries, record, type Rule } from './rule.js';
 
@@ -16,7 +16,7 @@ export const vip: Rule = {
     if (!address) return problems;
     for (const group of ['controlPlane', 'workers'] as const) {
       for (const [index, node] of entries(raw[group])) {
-        if (node.address === address) {
+        if (typeof node.address === 'string' && sameHost(node.address, address)) {
           problems.push({ code: 'SPEC_VALUE', severity: 'error', path: 'vip.address', message: `the VIP ${address} is the address of ${group}[${index}] (${String(node.name)})`, hint: 'a VIP must be an unused address in the same subnet; pick a free one' });
         }
       }
@@ -24,7 +24,7 @@ export const vip: Rule = {
     const peerNames = new Set<string>();
     const priorities = new Map<number, string>();
     for (const [index, peer] of entries(section.peers)) {
-      if (peer.address === address) {
+      if (typeof peer.address === 'string' && sameHost(peer.address, address)) {
         problems.push({ code: 'SPEC_VALUE', severity: 'error', path: `vip.peers[${index}].address`, message: `peer ${String(peer.name)} has the VIP's address`, hint: 'give each LB host its own address; the VIP floats between them' });
       }
       if (typeof peer.name === 'string') {

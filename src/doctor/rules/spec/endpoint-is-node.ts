@@ -1,3 +1,4 @@
+import { sameHost } from '../../../spec/address.js';
 import { defineRule } from '../../context.js';
 import { specLine } from './where.js';
 
@@ -7,7 +8,7 @@ export const specEndpointIsNode = defineRule({
   kind: 'spec',
   check(file) {
     const spec = file.result.spec;
-    const node = spec?.controlPlane.find((n) => n.address === spec.endpoint);
+    const node = spec?.controlPlane.find((n) => sameHost(n.address, spec.endpoint));
     if (!spec || !node || spec.controlPlane.length < 2) return [];
     return [{
       severity: 'warning' as const,

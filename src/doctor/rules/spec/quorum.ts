@@ -1,3 +1,4 @@
+import { sameHost } from '../../../spec/address.js';
 import { defineRule } from '../../context.js';
 import { ETCD_QUORUM_DOCS } from '../../sources.js';
 import { quorumWhy } from '../quorum-why.js';
@@ -16,7 +17,7 @@ export const specQuorum = defineRule({
     if (!spec || spec.controlPlane.length > 2) return [];
     const count = spec.controlPlane.length;
     const line = specLine(file, ['controlPlane']);
-    const onNode = !spec.vip && spec.controlPlane.some((n) => n.address === spec.endpoint);
+    const onNode = !spec.vip && spec.controlPlane.some((n) => sameHost(n.address, spec.endpoint));
     // Two nodes with the endpoint on one of them: spec/endpoint-is-node says what matters there.
     if (onNode && count === 2) return [];
     if (onNode) {

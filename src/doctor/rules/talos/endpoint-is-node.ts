@@ -1,4 +1,4 @@
-import { joinHostPort } from '../../../spec/address.js';
+import { joinHostPort, sameHost } from '../../../spec/address.js';
 import { KUBERNETES_API_PORT } from '../../../spec/listener-role.js';
 import { defineRule, type TalosFile } from '../../context.js';
 import { controlPlaneEndpointEntry, nodeAddresses, parseEndpointUrl, TALOS_VIP_DOCS, vips } from './machine-config.js';
@@ -14,9 +14,9 @@ export const talosEndpointIsNode = defineRule({
     const talosFiles = context.files.filter((f): f is TalosFile => f.kind === 'talos');
     const vip = vips(file)[0]?.value ?? talosFiles.flatMap((f) => vips(f))[0]?.value ?? context.spec?.vip?.address;
     if (!vip || vip === host) return [];
-    const own = nodeAddresses(file).some((a) => a.value.split('/')[0] === host);
-    const node = context.spec?.controlPlane.find((n) => n.address === host)?.name
-      ?? (own || talosFiles.some((f) => nodeAddresses(f).some((a) => a.value.split('/')[0] === host)) ? host : undefined);
+    const own = nodeAddresses(file).some((a) => sameHost(a.value.split('/')[0], host));
+    const node = context.spec?.controlPlane.find((n) => sameHost(n.address, host))?.name
+      ?? (own || talosFiles.some((f) => nodeAddresses(f).some((a) => sameHost(a.value.split('/')[0], host))) ? host : undefined);
     if (!node) return [];
     return [{
       severity: 'warning' as const,

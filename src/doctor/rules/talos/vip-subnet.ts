@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { sameIpv4Subnet } from '../../../spec/address.js';
+import { sameHost, sameIpv4Subnet } from '../../../spec/address.js';
 import { defineRule } from '../../context.js';
 import { nodeAddresses, TALOS_VIP_DOCS, vips } from './machine-config.js';
 
@@ -15,7 +15,7 @@ export const talosVipSubnet = defineRule({
     const specNodes = context.spec?.controlPlane ?? [];
     const found = [];
     for (const vip of vips(file)) {
-      const same = addresses.find((a) => a.ip === vip.value) ?? specNodes.find((n) => n.address === vip.value);
+      const same = addresses.find((a) => sameHost(a.ip, vip.value)) ?? specNodes.find((n) => sameHost(n.address, vip.value));
       if (same) {
         found.push({
           severity: 'error' as const, line: vip.line,
