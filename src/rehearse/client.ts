@@ -168,6 +168,9 @@ export class RehearsalClient {
     });
     req.on('upgrade', (res, upgraded: Socket) => {
       socket = upgraded;
+      // The stall clock starts at the upgrade: a stream that took seconds to open (a node down, the VIP on
+      // its way) is not stalled before it has had the chance to echo.
+      lastEcho = Date.now();
       this.#sockets.add(upgraded);
       this.#o.emit({ e: 'stream', kind: 'exec', id, event: 'open', at: Date.now(), ...(header(res.headers['x-demo-node']) ? { node: header(res.headers['x-demo-node']) } : {}) });
       upgraded.on('data', () => { lastEcho = Date.now(); });

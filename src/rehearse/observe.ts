@@ -23,6 +23,20 @@ export interface StepRecord {
   skipped?: string;
 }
 
+/**
+ * The lab's setup, before any client traffic: the LB hosts start at the same instant (a real pair seldom
+ * does), so their first election can hand the VIP over once; the client starts when they have settled.
+ */
+export interface SetupRecord {
+  startedAt: number;
+  /** When one LB host held the VIP and no other would take it (absent: not within boundMs). */
+  settledAt?: number;
+  boundMs: number;
+  /** When the client started, and when requests went through and its streams were open (absent: not in time). */
+  clientAt?: number;
+  readyAt?: number;
+}
+
 export interface Observations {
   startedAt: number;
   endedAt: number;
@@ -35,6 +49,7 @@ export interface Observations {
   /** Who held the VIP: a sample whenever it changed. */
   holders: Array<{ at: number; hosts: string[] }>;
   steps: StepRecord[];
+  setup?: SetupRecord;
   /** The drill was stopped early (SIGINT). */
   interrupted: boolean;
 }

@@ -3,7 +3,7 @@
 // Text for people, JSON (stable keys) for CI. Pure.
 import type { Cause } from './causes.js';
 import { STEP_TITLES, type RehearsalPlan, type StepName } from './plan.js';
-import type { StepResult, Verdict } from './verdict.js';
+import type { SetupResult, StepResult, Verdict } from './verdict.js';
 
 const secs = (ms: number) => (ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`);
 
@@ -44,8 +44,17 @@ function vipCell(step: StepResult): string {
   return seq.length ? seq.join('→') : '-';
 }
 
+/** The setup in words: how the LB hosts settled before the client started (nothing a client saw). */
+export function setupText(setup: SetupResult): string {
+  const moves = setup.holders.filter((h) => h.length > 0).map((h) => h.join('+'));
+  const vip = moves.length === 0 ? '' : moves.length === 1 ? `; ${moves[0]} took the VIP` : `; the VIP went ${moves.join('→')} as the LB hosts started together`;
+  const settled = setup.settled ? 'settled' : 'had not settled (the client started anyway; the baseline shows what that costs)';
+  return `the lab ${settled} in ${secs(setup.durationMs)}${vip}; ${setup.ready ? 'then requests went through and every stream was open' : 'the endpoint did not answer before the drill began'}`;
+}
+
 export function formatReport(verdict: Verdict, causes: Map<StepName, Cause[]>): string {
   const lines: string[] = [];
+  if (verdict.setup) lines.push(`setup: ${setupText(verdict.setup)}`);
   lines.push(`${'STEP'.padEnd(26)} ${'REQUESTS'.padEnd(15)} ${'LONGEST'.padEnd(8)} ${'STREAMS CUT'.padEnd(26)} ${'VIP'.padEnd(18)} VERDICT`);
   for (const step of verdict.steps) {
     const name = `${step.name}${step.target ? ` ${step.target}` : ''}`;
@@ -83,6 +92,7 @@ export function reportJson(plan: RehearsalPlan, verdict: Verdict | undefined, ca
     plannedSteps: plan.steps.map((s) => ({ name: s.name, target: s.target ?? null, holdMs: s.holdMs })),
     notes: plan.notes,
     ...(verdict ? {
+      setup: verdict.setup ? { durationMs: Math.round(verdict.setup.durationMs), settled: verdict.setup.settled, vipHolders: verdict.setup.holders, ready: verdict.setup.ready, text: setupText(verdict.setup) } : null,
       steps: verdict.steps.map((s) => ({
         name: s.name, target: s.target ?? null, start: new Date(s.startedAt).toISOString(), end: new Date(s.endedAt).toISOString(), actions: s.actions,
         requests: { total: s.requests.total, failed: s.requests.failed, errors: s.requests.errors, longestOutageMs: Math.round(s.requests.longestMs) },

@@ -13,7 +13,7 @@ import { joinHostPort } from '../spec/address.js';
 import type { AgentCommand, ClientAgentConfig, LbAgentConfig, NodeAgentConfig } from './agent.js';
 import type { ClientEvent } from './client.js';
 import { NamespaceLab, removeStale, type LabPlan, type Proc } from './lab.js';
-import type { Observations, StepRecord } from './observe.js';
+import type { Observations, SetupRecord, StepRecord } from './observe.js';
 import { issueLabPki, type LabPki } from './pki.js';
 import type { EngineName, PlannedLbHost, PlannedNode, PlannedStep, RehearsalPlan } from './plan.js';
 import { AGENT_CONFIG_ENV, AGENT_ENV, selfArgv } from './self.js';
@@ -181,6 +181,9 @@ class Drill {
   #unixId = 0;
   readonly #unixAnswers = new Map<number, (answer: string) => void>();
   readonly #openWatches = new Set<number>();
+  readonly #openExecs = new Set<number>();
+  /** Each LB host's VRRP state as its keepalived or serve last announced it, and when. */
+  readonly #vrrp = new Map<string, { state: string; at: number }>();
   readonly #starts = new Map<string, number>();
   /** Requests sent and not answered yet: id → when sent. */
   readonly #pending = new Map<number, number>();
@@ -193,27 +196,37 @@ class Drill {
 
   async run(): Promise<void> {
     const plan = this.#plan;
-    // Everything starts at once; the warm-up below waits for the endpoint to answer.
+    const setup: SetupRecord = { startedAt: Date.now(), boundMs: 0 };
+    this.#o.setup = setup;
+    // Everything starts at once; the setup below waits for the LB hosts to settle, then for the endpoint to answer.
     for (const node of plan.nodes) this.#startNode(node);
     for (const host of plan.lbHosts) await this.#startLbHost(host);
     await this.#waitFor(() => [...this.#nodeAgents.values()].every((a) => a.proc.lines.some((l) => l.json?.kind === 'listening')), 20_000, 'the stand-in nodes to listen');
     this.#options.progress(`nodes listening; engines started on ${plan.lbHosts.map((h) => `${h.name} (${h.engines.join(' + ')})`).join(', ')}`);
-    this.#startClient();
-    // Long enough for the checks to bring every server up and keepalived (or serve) to elect a holder; a
-    // configuration that breaks everything shows in the baseline after that.
+    // LB hosts started at the same instant elect a holder, and the first election can hand the VIP over once (a
+    // host whose check has not passed yet is in FAULT, a lower one takes the VIP, the higher one takes it back
+    // when its check rises). That is the lab's doing — a real pair seldom starts together — so the client starts
+    // once they have settled, and every stream it opens goes through the host that keeps the VIP. A pair that
+    // does not settle in time is the configuration's: the client starts anyway and the baseline shows it.
     const t = plan.timing;
-    const warm = Math.min(30_000, Math.max(plan.mode === 'serve' ? 20_000 : 12_000, 2 * (t.nodeDetectMs + t.nodeRejoinMs) + t.lbFailoverMs));
-    // Ready: requests go through, the watches are open, and one LB host has held the VIP for a while (the first
-    // election can hand it over once).
-    const ready = await this.#waitFor(() => this.#recentlyOk(5) && this.#openWatches.size >= (plan.endpoint.kubernetesPort ? TRAFFIC.watches : 0)
-      && (!plan.endpoint.vip || (this.#holders().length === 1 && Date.now() - (this.#o.holders.at(-1)?.at ?? 0) >= 2000)), warm, 'the endpoint to answer', false);
-    this.#options.progress(ready ? `the endpoint ${joinHostPort(plan.endpoint.address, plan.endpoint.kubernetesPort ?? plan.endpoint.talosPort ?? 0)} answers; the drill starts` : `the endpoint does not answer after ${Math.round(warm / 1000)}s; the drill runs anyway`);
+    setup.boundMs = Math.min(30_000, Math.max(plan.mode === 'serve' ? 20_000 : 12_000, 2 * (t.nodeDetectMs + t.nodeRejoinMs) + t.lbEngineFailoverMs));
+    if (await this.#waitFor(() => this.#lbSettled() || this.#balancersDown(), setup.boundMs, 'the LB hosts to settle', false) && this.#lbSettled()) setup.settledAt = Date.now();
+    if (plan.endpoint.vip) {
+      const holders = this.#holders().join(', ') || 'no host';
+      this.#options.progress(setup.settledAt ? `the LB hosts settled: ${holders} holds the VIP` : `the LB hosts have not settled after ${Math.round(setup.boundMs / 1000)}s (${holders} holds the VIP); the client starts anyway`);
+    }
+    this.#startClient();
+    setup.clientAt = Date.now();
+    // Ready: requests go through and every stream is open. The balancer's checks have had the settle's time.
+    const readyBound = Math.max(5000, t.nodeDetectMs + t.nodeRejoinMs + 2000);
+    const ready = await this.#waitFor(() => this.#recentlyOk(5) && this.#streamsBack() && this.#openExecs.size >= (plan.endpoint.kubernetesPort ? TRAFFIC.execs : 0)
+      && (!plan.endpoint.vip || this.#holders().length === 1), readyBound, 'the endpoint to answer', false);
+    if (ready) setup.readyAt = Date.now();
+    this.#options.progress(ready ? `the endpoint ${joinHostPort(plan.endpoint.address, plan.endpoint.kubernetesPort ?? plan.endpoint.talosPort ?? 0)} answers; the drill starts` : `the endpoint does not answer ${Math.round(readyBound / 1000)}s after the client started; the drill runs anyway`);
     this.#o.watchesOpenAt = Date.now();
-    const balancers = plan.lbHosts.map((h) => [h.name, h.engines.includes('serve') ? 'serve' : 'haproxy'] as const);
-    const allDown = balancers.every(([host, engine]) => this.#o.exits.some((e) => e.host === host && e.engine === engine) && !this.#running(host, engine));
-    if (!ready && allDown) {
+    if (!ready && this.#balancersDown()) {
       // Nothing to rehearse: the baseline shows the loss and the engines' own words its cause.
-      this.#options.progress(`${balancers[0][1]} is not running on any LB host; the drill stops after the baseline`);
+      this.#options.progress(`${plan.lbHosts[0].engines.includes('serve') ? 'serve' : 'haproxy'} is not running on any LB host; the drill stops after the baseline`);
       await this.#step(plan.steps.find((s) => s.name === 'baseline') ?? { name: 'baseline', holdMs: 3000 });
       await this.#stopClient();
       return;
@@ -264,7 +277,13 @@ class Drill {
     }
     switch (json.e) {
       case 'node': this.#o.nodes.push({ ...(json as unknown as Observations['nodes'][number]), node: agent.host }); break;
-      case 'log': this.#o.logs.push({ host: agent.host, engine: String(json.engine), at: Number(json.at), line: String(json.line) }); break;
+      case 'log': {
+        const log = { host: agent.host, engine: String(json.engine), at: Number(json.at), line: String(json.line) };
+        this.#o.logs.push(log);
+        const state = vrrpStateOf(log.engine, log.line);
+        if (state) this.#vrrp.set(agent.host, { state, at: log.at });
+        break;
+      }
       case 'exit': this.#o.exits.push({ host: agent.host, engine: String(json.engine), at: Number(json.at), code: json.code as number | null, signal: json.signal as string | null }); break;
       case 'addresses': {
         this.#addresses.set(agent.host, (json.list as string[]).map((a) => a.split('/')[0]));
@@ -278,9 +297,10 @@ class Drill {
         const event = json as unknown as ClientEvent;
         if (event.e === 'request') this.#pending.delete(event.id);
         this.#o.client.push(event);
-        if (event.e === 'stream' && event.kind === 'watch') {
-          if (event.event === 'open') this.#openWatches.add(event.id);
-          else this.#openWatches.delete(event.id);
+        if (event.e === 'stream') {
+          const open = event.kind === 'watch' ? this.#openWatches : this.#openExecs;
+          if (event.event === 'open') open.add(event.id);
+          else open.delete(event.id);
         }
         break;
       }
@@ -288,10 +308,36 @@ class Drill {
     }
   }
 
+  /** The balancer (HAProxy or serve) has exited on every LB host and runs on none. */
+  #balancersDown(): boolean {
+    return this.#plan.lbHosts.every((h) => {
+      const engine = h.engines.includes('serve') ? 'serve' : 'haproxy';
+      return this.#o.exits.some((e) => e.host === h.name && e.engine === engine) && !this.#running(h.name, engine);
+    });
+  }
+
   /** Whether an engine runs on a host now (its last start is later than its last exit). */
   #running(host: string, engine: string): boolean {
     const lastExit = this.#o.exits.filter((e) => e.host === host && e.engine === engine).at(-1)?.at ?? 0;
     return (this.#starts.get(`${host}/${engine}`) ?? 0) > lastExit;
+  }
+
+  /**
+   * The LB hosts have settled: one holds the VIP and no other will take it — it has the highest priority and
+   * every other host is BACKUP, or no host has changed state for as long as a takeover can take (a BACKUP with
+   * a higher priority takes over a master-down interval after it became BACKUP; a host whose check rises
+   * becomes BACKUP first).
+   */
+  #lbSettled(): boolean {
+    const plan = this.#plan;
+    if (!plan.endpoint.vip) return true;
+    const holders = this.#holders();
+    if (holders.length !== 1) return false;
+    const speakers = plan.lbHosts.filter((h) => h.engines.includes('keepalived') || h.engines.includes('serve'));
+    const top = [...speakers].sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0))[0];
+    if (holders[0] === top?.name && speakers.every((h) => h === top || this.#vrrp.get(h.name)?.state === 'backup')) return true;
+    const lastChange = Math.max(this.#o.holders.at(-1)?.at ?? 0, ...speakers.map((h) => this.#vrrp.get(h.name)?.at ?? 0));
+    return Date.now() - lastChange >= plan.timing.lbEngineFailoverMs;
   }
 
   #holders(): string[] {
@@ -605,6 +651,18 @@ class Drill {
       return decided && holders.length <= 1 && Date.now() - lastChange >= 1000 && this.#recentlyOk(3) && this.#streamsBack();
     }, bound, 'the LB hosts to settle', false);
     say(settled ? `settled: ${this.#holders().join(', ') || 'no host'} holds the VIP` : `not settled after ${Math.round(bound / 1000)}s: ${this.#holders().join(', ') || 'no host'} holds the VIP`);
+  }
+}
+
+/** The VRRP state an engine's log line announces: keepalived's "Entering MASTER STATE", serve's "vip transition". */
+export function vrrpStateOf(engine: string, line: string): string | undefined {
+  if (engine === 'keepalived') return /\bEntering (MASTER|BACKUP|FAULT) STATE\b/.exec(line)?.[1].toLowerCase();
+  if (engine !== 'serve' || !line.includes('vip transition')) return undefined;
+  try {
+    const entry = JSON.parse(line) as { msg?: unknown; to?: unknown };
+    return entry.msg === 'vip transition' && typeof entry.to === 'string' ? entry.to : undefined;
+  } catch {
+    return undefined;
   }
 }
 

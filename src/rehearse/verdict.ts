@@ -61,7 +61,19 @@ export interface StepResult {
   longestIdleMs?: number;
 }
 
+/** The lab's setup, before the client started (observe.ts SetupRecord): nothing a client saw, so nothing lost. */
+export interface SetupResult {
+  durationMs: number;
+  /** One LB host held the VIP and no other would take it before the client started. */
+  settled: boolean;
+  /** The VIP's holders while the LB hosts started, in order (empty: no host). */
+  holders: string[][];
+  /** Requests went through and the streams were open before the drill began. */
+  ready: boolean;
+}
+
 export interface Verdict {
+  setup?: SetupResult;
   steps: StepResult[];
   lost: boolean;
   interrupted: boolean;
@@ -77,12 +89,16 @@ export function judge(plan: RehearsalPlan, observations: Observations): Verdict 
   const explained = new Set<Cut>(cuts.filter((c) => c.kind === 'watch' && idleTimeoutOf(plan, c) !== undefined));
   // A stream through an LB host that an LB step took down (or took the VIP from) died then, silently: the client
   // learns of it only when a byte next moves, maybe steps later. That LB step answers for it, not the one it shows in.
+  // So does a stream opened during the LB step through the host that held the VIP meanwhile, when the step ends with
+  // the VIP back where it was (the restored host takes it back): it dies with that second move.
   for (const cut of cuts) {
     const inLbStep = o.steps.some((s) => s.name.startsWith('lb-') && cut.at >= s.startedAt && cut.at < s.endedAt);
     if (inLbStep) continue;
     const diedEarlier = o.steps.some((s) => s.name.startsWith('lb-') && s.disturbedAt !== undefined && cut.openedAt < s.disturbedAt && s.startedAt <= cut.at
       && (cut.via.length !== 1 || cut.via.includes(s.target ?? '') || !holdersAt(o, cut.at).includes(cut.via[0])));
-    if (diedEarlier) explained.add(cut);
+    const openedMeanwhile = o.steps.some((s) => s.name.startsWith('lb-') && s.disturbedAt !== undefined && cut.openedAt >= s.disturbedAt && cut.openedAt < s.endedAt
+      && cut.via.length === 1 && !holdersAt(o, s.endedAt).includes(cut.via[0]) && !holdersAt(o, cut.at).includes(cut.via[0]));
+    if (diedEarlier || openedMeanwhile) explained.add(cut);
   }
   const preExplained: ReadonlySet<Cut> = new Set(explained);
   const results: StepResult[] = [];
@@ -92,7 +108,13 @@ export function judge(plan: RehearsalPlan, observations: Observations): Verdict 
   }
   const idleStep = o.steps.find((s) => s.name === 'idle');
   if (idleStep) results.splice(Math.max(0, o.steps.indexOf(idleStep)), 0, judgeIdle(plan, o, idleStep, cuts, explained));
-  return { steps: results, lost: results.some((r) => r.losses.length > 0), interrupted: o.interrupted, durationMs: o.endedAt - o.startedAt };
+  const setup = o.setup && {
+    durationMs: (o.setup.clientAt ?? o.endedAt) - o.setup.startedAt,
+    settled: o.setup.settledAt !== undefined,
+    holders: plan.endpoint.vip ? holdersDuring(o, o.setup.startedAt, o.setup.clientAt ?? o.endedAt) : [],
+    ready: o.setup.readyAt !== undefined,
+  };
+  return { ...(setup ? { setup } : {}), steps: results, lost: results.some((r) => r.losses.length > 0), interrupted: o.interrupted, durationMs: o.endedAt - o.startedAt };
 }
 
 /**

@@ -70,74 +70,29 @@ async function prerequisites(t: { skip(message?: string): void }): Promise<boole
 const describeStep = (r: Report | undefined, name: string) => r?.steps.find((s) => s.name === name);
 const summary = (r: { report?: Report; stderr: string }) => (r.report ? r.report.steps.map((s) => `${s.name}: ${s.lost ? `LOST ${s.losses.map((l) => l.text).join('; ')}` : 'ok'}`).join('\n') : r.stderr);
 
-// The three rehearsals run side by side: each has its own lab, and a drill mostly waits (its steps hold what the
-// promises allow), so together they take the time of the longest.
-describe('rehearse (namespaces, haproxy, keepalived)', { concurrency: true }, () => {
-  test('the reference guide\'s files: the failover that never happens, and the keepalived lines that cause it', { timeout: 200_000 }, async (t) => {
-    if (!(await prerequisites(t))) return;
-    const guide = guideFiles();
-    t.diagnostic(`the guide's files from ${guide.from}`);
-    const dir = await mkdtemp(join(tmpdir(), 'ce-rehearse-guide-'));
+/**
+ * At most `n` at a time of what is given to it: the shorter rehearsals run beside the two whole drills three at a
+ * time, so the CPU the drills' timed steps share stays bounded (a lab with its client running takes a third of a core).
+ */
+function pool(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (fn) => {
+    while (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
     try {
-      await writeFile(join(dir, 'haproxy.cfg'), guide.haproxy);
-      await writeFile(join(dir, 'keepalived.conf'), guide.keepalived);
-      const result = await rehearse([join(dir, 'haproxy.cfg'), join(dir, 'keepalived.conf'), '--steps', 'baseline,lb-engine-crash']);
-      assert.equal(result.code, 1, summary(result));
-      const report = result.report!;
-      assert.equal(describeStep(report, 'baseline')?.lost, false, summary(result));
-      const crash = describeStep(report, 'lb-engine-crash')!;
-      assert.equal(crash.lost, true);
-      assert.ok(crash.losses.some((l) => /the VIP stayed on lb-01: it never moved/.test(l.text)), summary(result));
-      assert.ok(crash.vipHolders.every((h) => h.includes('lb-01')), `the VIP never left lb-01: ${JSON.stringify(crash.vipHolders)}`);
-      // The lines: the track_script entry keepalived ignores (its own log names it), and the vrrp_script block
-      // defined after the instance, its pidof and its weight (doctor's rules).
-      const lines = guide.keepalived.split('\n');
-      const line = (pattern: RegExp, from = 0) => lines.findIndex((l, i) => i >= from && pattern.test(l)) + 1;
-      const tracked = line(/^\s*chk_haproxy\s*$/, line(/track_script/) - 1);
-      const keepalivedCauses = crash.causes.filter((c) => c.file === join(dir, 'keepalived.conf'));
-      assert.ok(keepalivedCauses.some((c) => c.line === tracked && /keepalived ignores it/.test(c.text) && c.rule === null), JSON.stringify(crash.causes, null, 1));
-      for (const [pattern, rule] of [[/^\s*vrrp_script chk_haproxy/, 'keepalived/script-after-instance'], [/pidof haproxy/, 'keepalived/pidof-check'], [/^\s*weight 2/, 'keepalived/weight-gap']] as const) {
-        assert.ok(keepalivedCauses.some((c) => c.line === line(pattern) && c.rule === rule), `${rule} at line ${line(pattern)}: ${JSON.stringify(keepalivedCauses)}`);
-      }
+      return await fn();
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      active--;
+      waiting.shift()?.();
     }
-  });
+  };
+}
+const beside = pool(3);
 
-  test('the files `render haproxy` + `render keepalived` write for the same cluster: no loss in the whole drill, in under 2 minutes', { timeout: 300_000 }, async (t) => {
-    if (!(await prerequisites(t))) return;
-    const text = await readFile(SPEC, 'utf8');
-    const loaded = parseSpec(text, SPEC);
-    assert.ok(loaded.spec);
-    const dir = await mkdtemp(join(tmpdir(), 'ce-rehearse-rendered-'));
-    try {
-      const context = { version: 'test', specName: 'endpoint.yaml' };
-      const paths: string[] = [];
-      for (const file of [...haproxyRenderer.render(loaded.spec, context), ...keepalivedRenderer.render(loaded.spec, context)]) {
-        const path = join(dir, file.path);
-        await mkdir(join(path, '..'), { recursive: true });
-        await writeFile(path, file.contents);
-        paths.push(path);
-      }
-      const result = await rehearse(['-c', SPEC, ...paths]);
-      t.diagnostic(`${summary(result)}\ndrill ${Math.round((result.report?.durationMs ?? 0) / 1000)}s`);
-      assert.equal(result.code, 0, summary(result));
-      assert.equal(result.report?.steps.length, 10, 'every step ran');
-      assert.ok((result.report?.durationMs ?? Infinity) < 120_000, `the run took ${result.report?.durationMs} ms`);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  test('serve with the spec: no loss in the whole drill', { timeout: 300_000 }, async (t) => {
-    if (!(await prerequisites(t))) return;
-    const result = await rehearse(['-c', SPEC, '--serve']);
-    t.diagnostic(`${summary(result)}\ndrill ${Math.round((result.report?.durationMs ?? 0) / 1000)}s`);
-    assert.equal(result.code, 0, summary(result));
-    assert.equal(result.report?.steps.length, 10, 'every step ran');
-  });
-});
-
+// Every rehearsal runs side by side with the others: each has its own lab, and a drill mostly waits (its steps hold
+// what the promises allow), so the file takes about the time of the longest drill. The guide's drill, the trap labs
+// and the SIGINT run take turns, three at a time, beside the two whole drills.
 /**
  * Traps no doctor rule names, each caught by the drill alone: the step that loses, and the line the drill points
  * at (with no doctor rule on that line). `source` is where users met the trap.
@@ -177,6 +132,97 @@ const DRILL_TRAPS: Array<{ dir: string; kind: string; files: string[]; steps: st
   },
 ];
 
+describe('rehearse (namespaces, haproxy, keepalived)', { concurrency: true }, () => {
+  test('the reference guide\'s files: the failover that never happens, and the keepalived lines that cause it', { timeout: 300_000 }, (t) => beside(async () => {
+    if (!(await prerequisites(t))) return;
+    const guide = guideFiles();
+    t.diagnostic(`the guide's files from ${guide.from}`);
+    const dir = await mkdtemp(join(tmpdir(), 'ce-rehearse-guide-'));
+    try {
+      await writeFile(join(dir, 'haproxy.cfg'), guide.haproxy);
+      await writeFile(join(dir, 'keepalived.conf'), guide.keepalived);
+      const result = await rehearse([join(dir, 'haproxy.cfg'), join(dir, 'keepalived.conf'), '--steps', 'baseline,lb-engine-crash']);
+      assert.equal(result.code, 1, summary(result));
+      const report = result.report!;
+      assert.equal(describeStep(report, 'baseline')?.lost, false, summary(result));
+      const crash = describeStep(report, 'lb-engine-crash')!;
+      assert.equal(crash.lost, true);
+      assert.ok(crash.losses.some((l) => /the VIP stayed on lb-01: it never moved/.test(l.text)), summary(result));
+      assert.ok(crash.vipHolders.every((h) => h.includes('lb-01')), `the VIP never left lb-01: ${JSON.stringify(crash.vipHolders)}`);
+      // The lines: the track_script entry keepalived ignores (its own log names it), and the vrrp_script block
+      // defined after the instance, its pidof and its weight (doctor's rules).
+      const lines = guide.keepalived.split('\n');
+      const line = (pattern: RegExp, from = 0) => lines.findIndex((l, i) => i >= from && pattern.test(l)) + 1;
+      const tracked = line(/^\s*chk_haproxy\s*$/, line(/track_script/) - 1);
+      const keepalivedCauses = crash.causes.filter((c) => c.file === join(dir, 'keepalived.conf'));
+      assert.ok(keepalivedCauses.some((c) => c.line === tracked && /keepalived ignores it/.test(c.text) && c.rule === null), JSON.stringify(crash.causes, null, 1));
+      for (const [pattern, rule] of [[/^\s*vrrp_script chk_haproxy/, 'keepalived/script-after-instance'], [/pidof haproxy/, 'keepalived/pidof-check'], [/^\s*weight 2/, 'keepalived/weight-gap']] as const) {
+        assert.ok(keepalivedCauses.some((c) => c.line === line(pattern) && c.rule === rule), `${rule} at line ${line(pattern)}: ${JSON.stringify(keepalivedCauses)}`);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }));
+
+  test('the files `render haproxy` + `render keepalived` write for the same cluster: no loss in the whole drill, in under 2 minutes', { timeout: 300_000 }, async (t) => {
+    if (!(await prerequisites(t))) return;
+    const text = await readFile(SPEC, 'utf8');
+    const loaded = parseSpec(text, SPEC);
+    assert.ok(loaded.spec);
+    const dir = await mkdtemp(join(tmpdir(), 'ce-rehearse-rendered-'));
+    try {
+      const context = { version: 'test', specName: 'endpoint.yaml' };
+      const paths: string[] = [];
+      for (const file of [...haproxyRenderer.render(loaded.spec, context), ...keepalivedRenderer.render(loaded.spec, context)]) {
+        const path = join(dir, file.path);
+        await mkdir(join(path, '..'), { recursive: true });
+        await writeFile(path, file.contents);
+        paths.push(path);
+      }
+      const result = await rehearse(['-c', SPEC, ...paths]);
+      t.diagnostic(`${summary(result)}\ndrill ${Math.round((result.report?.durationMs ?? 0) / 1000)}s`);
+      assert.equal(result.code, 0, summary(result));
+      assert.equal(result.report?.steps.length, 10, 'every step ran');
+      assert.ok((result.report?.durationMs ?? Infinity) < 120_000, `the run took ${result.report?.durationMs} ms`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('serve with the spec: no loss in the whole drill', { timeout: 300_000 }, async (t) => {
+    if (!(await prerequisites(t))) return;
+    const result = await rehearse(['-c', SPEC, '--serve']);
+    t.diagnostic(`${summary(result)}\ndrill ${Math.round((result.report?.durationMs ?? 0) / 1000)}s`);
+    assert.equal(result.code, 0, summary(result));
+    assert.equal(result.report?.steps.length, 10, 'every step ran');
+  });
+
+  // Each trap through the pool, the longest drills first.
+  for (const trap of [...DRILL_TRAPS].sort((a, b) => b.steps.split(',').length - a.steps.split(',').length)) {
+    // The pool is entered before anything is awaited, so the labs take their turns in this order.
+    test(`the drill catches ${trap.dir}: ${trap.kind}`, { timeout: 300_000 }, (t) => beside(async () => {
+      if (!(await prerequisites(t))) return;
+      const paths = trap.files.map((f) => join(TRAPS, trap.dir, f));
+      // The fixtures are in git without their modes' guarantee: the check script must be executable, as on the host.
+      for (const path of paths) if (path.endsWith('.sh')) await chmod(path, 0o755);
+      const result = await rehearse([...paths, '--steps', trap.steps]);
+      t.diagnostic(`${trap.dir} (${trap.source}):\n${summary(result)}`);
+      assert.equal(result.code, 1, `${trap.dir}: ${summary(result)}`);
+      const step = describeStep(result.report, trap.step);
+      assert.equal(step?.lost, true, `${trap.dir}: ${trap.step} lost`);
+      const [file, line, text] = trap.cause;
+      const cause = step!.causes.find((c) => c.file === join(TRAPS, trap.dir, file) && c.line === line);
+      assert.ok(cause && text.test(cause.text), `${trap.dir}: a cause at ${file}:${line} matching ${text}: ${JSON.stringify(step!.causes, null, 1)}`);
+      assert.equal(cause.rule, null, `${trap.dir}: found by the drill, not by a doctor rule`);
+    }));
+  }
+
+  test('nothing left behind: a rehearsal stopped with SIGINT removes its namespaces, processes and files', { timeout: 240_000 }, (t) => beside(async () => {
+    if (!(await prerequisites(t))) return;
+    await interrupted();
+  }));
+});
+
 describe('traps the drill catches without a doctor rule', { concurrency: false }, () => {
   test('every trap fixture is in the table', () => {
     assert.deepEqual(readdirSync(TRAPS).sort(), DRILL_TRAPS.map((t) => t.dir).sort());
@@ -191,57 +237,31 @@ describe('traps the drill catches without a doctor rule', { concurrency: false }
       assert.deepEqual(report.findings.filter((f) => f.severity !== 'info' && f.file === file && f.line === line).map((f) => f.rule), [], `${trap.dir}: doctor at ${file}:${line}`);
     }
   });
+});
 
-  // Four labs at a time: they share nothing (each its own namespaces), and the traps show within a step or two.
-  for (let batch = 0; batch < DRILL_TRAPS.length; batch += 4) {
-    const traps = DRILL_TRAPS.slice(batch, batch + 4);
-    test(`the drill catches ${traps.map((t) => t.dir).join(', ')}`, { timeout: 240_000 }, async (t) => {
-      if (!(await prerequisites(t))) return;
-      const results = await Promise.all(traps.map(async (trap) => {
-        const paths = trap.files.map((f) => join(TRAPS, trap.dir, f));
-        // The fixtures are in git without their modes' guarantee: the check script must be executable, as on the host.
-        for (const path of paths) if (path.endsWith('.sh')) await chmod(path, 0o755);
-        return { trap, result: await rehearse([...paths, '--steps', trap.steps]) };
-      }));
-      for (const { trap, result } of results) {
-        t.diagnostic(`${trap.dir} (${trap.kind}; ${trap.source}):\n${summary(result)}`);
-        assert.equal(result.code, 1, `${trap.dir}: ${summary(result)}`);
-        const step = describeStep(result.report, trap.step);
-        assert.equal(step?.lost, true, `${trap.dir}: ${trap.step} lost`);
-        const [file, line, text] = trap.cause;
-        const cause = step!.causes.find((c) => c.file === join(TRAPS, trap.dir, file) && c.line === line);
-        assert.ok(cause && text.test(cause.text), `${trap.dir}: a cause at ${file}:${line} matching ${text}: ${JSON.stringify(step!.causes, null, 1)}`);
-        assert.equal(cause.rule, null, `${trap.dir}: found by the drill, not by a doctor rule`);
-      }
-    });
+/** A rehearsal interrupted while a node is crashed: it exits 130 and leaves nothing behind. */
+async function interrupted(): Promise<void> {
+  const child = spawn(process.execPath, [...cliArgv(), 'rehearse', join(TRAPS, 'tunnel-timeout/haproxy.cfg'), '--steps', 'baseline,node-crash'], { cwd: ROOT });
+  let stderr = '';
+  const pids = new Set<number>();
+  const namespaces = new Set<string>();
+  const crashing = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => { stderr += d; if (/step node-crash/.test(stderr)) resolve(); }));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  await Promise.race([crashing, exited]);
+  // What the run has now: its namespaces and every process in them (the LB host's whole PID namespace too).
+  for (const ns of (await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0])) {
+    if (!ns.startsWith(`${LAB_PREFIX}-${child.pid}x`)) continue;
+    namespaces.add(ns);
+    for (const pid of (await run('ip', ['netns', 'pids', ns])).stdout.split('\n').filter(Boolean)) pids.add(Number(pid));
   }
-});
-
-describe('nothing left behind', () => {
-  test('a rehearsal stopped with SIGINT removes its namespaces, processes and files', { timeout: 120_000 }, async (t) => {
-    if (!(await prerequisites(t))) return;
-    const child = spawn(process.execPath, [...cliArgv(), 'rehearse', join(TRAPS, 'send-proxy/haproxy.cfg'), '--steps', 'baseline,node-crash'], { cwd: ROOT });
-    let stderr = '';
-    const pids = new Set<number>();
-    const namespaces = new Set<string>();
-    const crashing = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => { stderr += d; if (/step node-crash/.test(stderr)) resolve(); }));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    await Promise.race([crashing, exited]);
-    // What the run has now: its namespaces and every process in them (the LB host's whole PID namespace too).
-    for (const ns of (await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0])) {
-      if (!ns.startsWith(`${LAB_PREFIX}-${child.pid}x`)) continue;
-      namespaces.add(ns);
-      for (const pid of (await run('ip', ['netns', 'pids', ns])).stdout.split('\n').filter(Boolean)) pids.add(Number(pid));
-    }
-    const work = (await readdir(tmpdir())).filter((name) => name.startsWith(`${WORK_PREFIX}${child.pid}-`));
-    assert.ok(namespaces.size >= 6 && pids.size >= 6 && work.length === 1, `the lab was up: ${namespaces.size} namespaces, ${pids.size} processes, ${work.length} work directory\n${stderr}`);
-    child.kill('SIGINT');
-    assert.equal(await exited, 130, stderr);
-    const left = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`${LAB_PREFIX}-${child.pid}x`));
-    assert.deepEqual(left, [], 'no namespace left');
-    const alive = [...pids].filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
-    assert.deepEqual(alive, [], 'no process left');
-    assert.deepEqual((await readdir(tmpdir())).filter((name) => name.startsWith(`${WORK_PREFIX}${child.pid}-`)), [], 'no work directory left');
-    assert.match(stderr, /stopping: removing the lab/);
-  });
-});
+  const work = (await readdir(tmpdir())).filter((name) => name.startsWith(`${WORK_PREFIX}${child.pid}-`));
+  assert.ok(namespaces.size >= 6 && pids.size >= 6 && work.length === 1, `the lab was up: ${namespaces.size} namespaces, ${pids.size} processes, ${work.length} work directory\n${stderr}`);
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  const left = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`${LAB_PREFIX}-${child.pid}x`));
+  assert.deepEqual(left, [], 'no namespace left');
+  const alive = [...pids].filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+  assert.deepEqual(alive, [], 'no process left');
+  assert.deepEqual((await readdir(tmpdir())).filter((name) => name.startsWith(`${WORK_PREFIX}${child.pid}-`)), [], 'no work directory left');
+  assert.match(stderr, /stopping: removing the lab/);
+}

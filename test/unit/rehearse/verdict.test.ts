@@ -7,7 +7,8 @@ import { findCauses } from '../../../src/rehearse/causes.js';
 import { classify } from '../../../src/rehearse/inputs.js';
 import type { Observations, StepRecord } from '../../../src/rehearse/observe.js';
 import { planRehearsal } from '../../../src/rehearse/plan.js';
-import { reportJson } from '../../../src/rehearse/report.js';
+import { reportJson, setupText } from '../../../src/rehearse/report.js';
+import { vrrpStateOf } from '../../../src/rehearse/run.js';
 import { attribute, judge } from '../../../src/rehearse/verdict.js';
 
 const HAPROXY = `defaults
@@ -98,6 +99,13 @@ describe('streams', () => {
     const fresh = [open('watch', 1, T + 13_000, 'cp-01'), cut(1, T + 15_200, 2000, T + 12_900), open('watch', 1, T + 15_500, 'cp-02')];
     const again = judge(plan, observations(steps, [...steady(T, T + 18_000), ...fresh], { holders }));
     assert.match(again.steps.find((s) => s.name === 'reload')!.losses[0]?.text ?? '', /1 watch on cp-01 cut/);
+    // A stream opened during the LB step through lb-02, which held the VIP until lb-01 took it back: it died with
+    // that move, and is found cut (stalled) in the reload. The LB step's, not the reload's.
+    const meanwhile: ClientEvent[] = [open('exec', 2, T + 6000, 'cp-02'), { e: 'stream', kind: 'exec', id: 2, event: 'cut', at: T + 15_300, reason: 'stalled', idleMs: 3100, openedAt: T + 5900 }, open('exec', 2, T + 15_600, 'cp-03')];
+    assert.deepEqual(judge(plan, observations(steps, [...steady(T, T + 18_000), ...meanwhile], { holders })).steps.find((s) => s.name === 'reload')!.losses, []);
+    // The same stream through lb-01, which holds the VIP at the end of the step: the reload's loss.
+    const holdersStayed = [{ at: T - 5000, hosts: ['lb-01'] }, { at: T + 4000, hosts: ['lb-02'] }];
+    assert.match(judge(plan, observations(steps, [...steady(T, T + 18_000), ...meanwhile], { holders: holdersStayed })).steps.find((s) => s.name === 'reload')!.losses[0]?.text ?? '', /1 exec stream on cp-02 cut \(stalled\)/);
   });
 
   test('a stream on the crashed node may be cut if it comes back in time; one that does not come back is a loss', () => {
@@ -125,7 +133,7 @@ test('the JSON report has stable keys', () => {
   const step: StepRecord = { name: 'baseline', startedAt: T, endedAt: T + 3000, actions: ['nothing'] };
   const o = observations([step], steady(T, T + 3000));
   const json = reportJson(plan, judge(plan, o), new Map()) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(json), ['mode', 'endpoint', 'nodes', 'lbHosts', 'apiserver', 'promises', 'plannedSteps', 'notes', 'steps', 'lost', 'interrupted', 'durationMs']);
+  assert.deepEqual(Object.keys(json), ['mode', 'endpoint', 'nodes', 'lbHosts', 'apiserver', 'promises', 'plannedSteps', 'notes', 'setup', 'steps', 'lost', 'interrupted', 'durationMs']);
   const first = (json.steps as Array<Record<string, unknown>>)[0];
   assert.deepEqual(Object.keys(first), ['name', 'target', 'start', 'end', 'actions', 'requests', 'talos', 'streams', 'vipHolders', 'allowed', 'losses', 'lost', 'causes']);
 });
@@ -142,4 +150,30 @@ test('a cause in a keepalived.conf read with its includes points at the included
   });
   const causes = findCauses(lbPlan, withIncludes, judge(lbPlan, o), o, []).get('lb-engine-crash') ?? [];
   assert.ok(causes.some((c) => c.file === 'conf.d/vip.conf' && c.line === 8 && /track_script chk of VI_1: keepalived ignores it/.test(c.text)), JSON.stringify(causes));
+});
+
+describe('the setup, before the client starts', () => {
+  test('the VIP handed over while the LB hosts started is the setup\'s, shown in the report and not in any step', () => {
+    const vipPlan = planRehearsal(classify([{ path: 'haproxy.cfg', text: HAPROXY }, { path: 'lb-01/keepalived.conf', text: 'vrrp_instance VI_1 {\n  interface eth0\n  state MASTER\n  priority 100\n  virtual_router_id 51\n  virtual_ipaddress {\n    10.0.0.30/24\n  }\n}\n' }, { path: 'lb-02/keepalived.conf', text: 'vrrp_instance VI_1 {\n  interface eth0\n  state BACKUP\n  priority 90\n  virtual_router_id 51\n  virtual_ipaddress {\n    10.0.0.30/24\n  }\n}\n' }]), { serve: false, idleCapMs: 45_000 });
+    const base: StepRecord = { name: 'baseline', startedAt: T + 8000, endedAt: T + 11_000, actions: [] };
+    const holders = [{ at: T, hosts: [] }, { at: T + 4000, hosts: ['lb-02'] }, { at: T + 5900, hosts: ['lb-01'] }];
+    const verdict = judge(vipPlan, observations([base], steady(T + 7000, T + 11_000), { holders, setup: { startedAt: T, settledAt: T + 6900, boundMs: 12_000, clientAt: T + 6900, readyAt: T + 7500 } }));
+    assert.equal(verdict.lost, false);
+    assert.deepEqual(verdict.setup, { durationMs: 6900, settled: true, holders: [[], ['lb-02'], ['lb-01']], ready: true });
+    assert.deepEqual(verdict.steps[0].holders, [['lb-01']]);
+    const json = reportJson(vipPlan, verdict, new Map()) as { setup: { text: string; settled: boolean } };
+    assert.equal(json.setup.settled, true);
+    assert.match(json.setup.text, /settled in 6\.9s; the VIP went lb-02→lb-01 as the LB hosts started together/);
+    const unsettled = judge(vipPlan, observations([base], steady(T + 13_000, T + 16_000), { holders, setup: { startedAt: T, boundMs: 12_000, clientAt: T + 12_000 } }));
+    assert.match(setupText(unsettled.setup!), /had not settled \(the client started anyway; the baseline shows what that costs\).*did not answer/);
+  });
+
+  test('the VRRP state each engine announces: keepalived\'s log line, serve\'s vip transition', () => {
+    assert.equal(vrrpStateOf('keepalived', 'Tue Dec  8 02:46:25 2026: (rciis-endpoint) Entering MASTER STATE'), 'master');
+    assert.equal(vrrpStateOf('keepalived', '(VI_1) Entering FAULT STATE'), 'fault');
+    assert.equal(vrrpStateOf('keepalived', '(VI_1) received lower priority (90) advert from 192.168.30.12 - discarding'), undefined);
+    assert.equal(vrrpStateOf('serve', JSON.stringify({ level: 30, self: 'lb-02', from: 'fault', to: 'backup', msg: 'vip transition' })), 'backup');
+    assert.equal(vrrpStateOf('serve', JSON.stringify({ level: 30, msg: 'vip added', to: 'x' })), undefined);
+    assert.equal(vrrpStateOf('haproxy', '(VI_1) Entering MASTER STATE'), undefined);
+  });
 });
