@@ -30,7 +30,7 @@ const CPS = ['cp-01', 'cp-02', 'cp-03'] as const;
 const NICE = '-10';
 
 export type Proc = NsProc;
-export interface Attempt { start: number; end: number; ok: boolean; reply?: string; error?: string; localPort?: number }
+export interface Attempt { start: number; end: number; ok: boolean; reply?: string; error?: string; localPort?: number; /** When the connection was established (absent: it never was). */ connectedAt?: number }
 
 export interface BedOptions {
   /** BFD on the router and in the LB hosts' spec. */

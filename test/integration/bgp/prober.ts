@@ -1,6 +1,6 @@
 // A client for the BGP test bed: opens a new TCP connection to HOST:PORT every INTERVAL ms without waiting for
 // the previous one (ECMP sends each to one LB host; a dead one must not hide the others), each with TIMEOUT ms to
-// connect and read one line; prints {"start","end","ok","reply"|"error"} per attempt. Bounded by DURATION ms and
+// connect and read one line; prints {"start","end","connectedAt"?,"ok","reply"|"error"} per attempt. Bounded by DURATION ms and
 // by a cap on attempts in flight; stops early when stdin closes. With PORTS (comma-separated) each attempt uses the
 // next of those local ports: the router hashes a flow by its ports too, so a port always takes the same LB host.
 // Connections end with a reset, so a local port is free again at once (no TIME_WAIT).
@@ -25,7 +25,8 @@ function attempt(): void {
   const localPort = ports.length > 0 ? ports[next++ % ports.length] : undefined;
   const socket = connect({ host, port, ...(localPort ? { localPort } : {}) });
   let connected = false;
-  socket.on('connect', () => { connected = true; });
+  let connectedAt: number | undefined;
+  socket.on('connect', () => { connected = true; connectedAt = Date.now(); });
   let reply = '';
   let done = false;
   const finish = (result: { ok: boolean; reply?: string; error?: string }) => {
@@ -34,7 +35,7 @@ function attempt(): void {
     inFlight--;
     clearTimeout(timer);
     if (connected && !socket.destroyed) socket.resetAndDestroy(); else socket.destroy();
-    process.stdout.write(`${JSON.stringify({ start, end: Date.now(), ...(localPort ? { localPort } : {}), ...result })}\n`);
+    process.stdout.write(`${JSON.stringify({ start, end: Date.now(), ...(localPort ? { localPort } : {}), ...(connectedAt !== undefined ? { connectedAt } : {}), ...result })}\n`);
   };
   const timer = setTimeout(() => finish({ ok: false, error: reply ? 'no-line' : 'timeout' }), timeoutMs);
   socket.on('data', (d: Buffer) => { reply += d; if (reply.includes('\n')) finish({ ok: true, reply: reply.trim() }); });
