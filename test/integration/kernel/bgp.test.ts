@@ -56,12 +56,15 @@ test('kernel mode with BGP: ECMP over two kernel data planes; a dead node costs 
   // 2. A control-plane node SIGKILLed under load: both hosts hide it from the clients.
   const probe = await b.prober(10, 3000, 8000);
   await sleep(800);
-  const killedAt = Date.now();
-  b.controlPlane.get('cp-02')!.child.kill('SIGKILL');
+  const node = b.controlPlane.get('cp-02')!;
+  node.child.kill('SIGKILL');
+  await node.exited;
+  const diedAt = Date.now();
   const attempts = await probe.done;
-  // A connection the node had already accepted when it was killed (its line not yet written) is reset by the node's
-  // kernel: no balancer in the kernel can replay it. Every connection established after the kill must succeed.
-  assert.deepEqual(failed(attempts.filter((a) => !(a.connectedAt !== undefined && a.connectedAt <= killedAt + 2))), [], 'no connection refused or reset');
+  // A connection the dying node's socket completed (accepted, its line not yet written) is reset by the node's
+  // kernel: no balancer in the kernel can replay it. From the moment the process is gone, none may fail.
+  const lost = attempts.filter((a) => !a.ok && !(a.connectedAt !== undefined && a.connectedAt <= diedAt));
+  assert.deepEqual(lost.map((a) => `${a.error}: started ${a.start - diedAt} ms after the node died${a.connectedAt !== undefined ? `, connected ${a.connectedAt - diedAt} ms after` : ''}`), [], 'no connection refused or reset');
   const slow = attempts.filter((a) => a.end - a.start >= 500);
   assert.ok(slow.length >= 1, 'no connection met the dead node (the test proves nothing)');
   for (const a of slow) assert.doesNotMatch(a.reply ?? '', /^cp-02 /, 'a connection that met the dead node completes on another one');
