@@ -5,7 +5,7 @@ import { updateKubeconfigFile, updateTalosconfigFile } from '../../render/client
 import { unifiedDiff } from '../../render/diff.js';
 import { RENDERERS, type RenderContext, type RenderedFile } from '../../render/index.js';
 import { formatRefusal, refusalsOf } from '../../render/refusals.js';
-import { readTextFile, statWithin } from '../../read-file.js';
+import { readTextFile } from '../../read-file.js';
 import { requireSpecAndText } from '../../spec/load.js';
 import type { Spec } from '../../spec/types.js';
 import { VERSION } from '../../version.js';
@@ -103,11 +103,11 @@ async function check(dir: string, outputs: Output[], io: Io): Promise<boolean> {
       try {
         // What is on disk is read only as far as it can still match: a larger file differs, a FIFO or a hung mount
         // is reported instead of waited on.
-        if ((await statWithin(path)) === undefined) throw new Error('missing');
         current = await readTextFile(path, { maxBytes: Buffer.byteLength(file.contents), codes: { file: 'USAGE', limit: 'USAGE' } });
       } catch (error) {
         drifted++;
-        io.stdout.write(error instanceof UserError ? `differs: ${error.message}\n` : `missing: ${path}\n`);
+        const missing = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+        io.stdout.write(missing ? `missing: ${path}\n` : `differs: ${(error as Error).message}\n`);
         continue;
       }
       if (current === file.contents) continue;

@@ -76,8 +76,8 @@ export const staticPod: Rule = {
       });
     }
     if (vipAddress !== undefined) {
-      const peers = new Set(list(vip.peers).map((p) => text(p.address)));
-      const missing = entries(raw.controlPlane).filter(([, n]) => typeof n.address === 'string' && ![...peers].some((p) => p !== undefined && sameHost(p, n.address as string)));
+      const peers = list(vip.peers).map((p) => text(p.address)).filter((a): a is string => a !== undefined);
+      const missing = entries(raw.controlPlane).filter(([, n]) => { const address = n.address; return typeof address === 'string' && !peers.some((p) => sameHost(p, address)); });
       if (missing.length > 0) {
         problems.push({
           code: 'SPEC_VALUE', severity: 'error', path: 'vip.peers',
